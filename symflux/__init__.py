@@ -1,0 +1,25 @@
+"""symflux: exact symbolic differentiation and code generation with Flux's model-building API.
+
+>>> import symflux as sf
+>>> f = lambda x: 3*x**2 + 2*x + 1
+>>> sf.gradient(f, 2)
+(14,)
+"""
+
+from . import numpy_api as _np_api
+from .array import Array, Tracer
+from .functor import children, functor, trainable
+from .grad import Grads, Params, grad, gradient, hessian, hvp, jacobian, params, value_and_gradient
+from .ir import count_ops
+from .numpy_api import *  # noqa: F401,F403  (the NumPy-style namespace: sum, exp, matmul, …)
+from .numpy_api import sigmoid
+from .ops import ShapeError
+from .printing import as_matrix, latex, symbols
+from .trace import TracingError
+from .graph import Graph, make_graph
+
+σ = sigmoid
+logσ = _np_api.logsigmoid
+hardσ = _np_api.hardsigmoid
+
+__version__ = "0.1.0"

@@ -1,0 +1,165 @@
+"""Scalar functions that appear in elementwise bodies.
+
+Smooth activations are SymPy ``Function`` classes whose ``fdiff`` is written in terms of the
+function itself (σ' = σ(1−σ)), so backward bodies can reuse forward outputs. Kinked functions
+(relu, abs, max) are ``Piecewise`` so second derivatives never produce ``DiracDelta``.
+``NUMPY_IMPLS`` holds the numerically stable NumPy implementations used by the interpreter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+
+class sigmoid(sympy.Function):
+    """σ(x) = 1 / (1 + exp(-x))."""
+
+    def fdiff(self, argindex=1):
+        return self * (1 - self)
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return 1 / (1 + sympy.exp(-x))
+        return None
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return 1 / (1 + sympy.exp(-x))
+
+    def _eval_evalf(self, prec):
+        return (1 / (1 + sympy.exp(-self.args[0])))._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        base = rf"\sigma\left({printer._print(self.args[0])}\right)"
+        return base if exp is None else rf"{base}^{{{exp}}}"
+
+    def _sympystr(self, printer):
+        return f"σ({printer._print(self.args[0])})"
+
+
+class softplus(sympy.Function):
+    """softplus(x) = log(1 + exp(x)); its derivative is σ(x)."""
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return sympy.log(1 + sympy.exp(x))
+        return None
+
+    def _eval_evalf(self, prec):
+        return sympy.log(1 + sympy.exp(self.args[0]))._eval_evalf(prec)
+
+
+def _stable_sigmoid(x):
+    x = np.asarray(x)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _stable_softplus(x):
+    return np.logaddexp(0, np.asarray(x))
+
+
+NUMPY_IMPLS = {"sigmoid": _stable_sigmoid, "softplus": _stable_softplus}
+SYMPY_IMPLS = {"sigmoid": sigmoid, "softplus": softplus}
+
+
+# -- body builders: each takes SymPy scalars and returns a SymPy scalar ------------------------
+
+def piecewise_max(a, b):
+    return sympy.Piecewise((a, a >= b), (b, True))
+
+
+def piecewise_min(a, b):
+    return sympy.Piecewise((a, a <= b), (b, True))
+
+
+def abs_(x):
+    return sympy.Piecewise((x, x >= 0), (-x, True))
+
+
+def sign(x):
+    return sympy.Piecewise((1, x > 0), (-1, x < 0), (0, True))
+
+
+def relu(x):
+    return sympy.Piecewise((x, x > 0), (0, True))
+
+
+def leakyrelu(x, a=0.01):
+    return sympy.Piecewise((x, x > 0), (a * x, True))
+
+
+def relu6(x):
+    return sympy.Piecewise((0, x <= 0), (x, x < 6), (6, True))
+
+
+def elu(x, alpha=1):
+    return sympy.Piecewise((x, x > 0), (alpha * (sympy.exp(x) - 1), True))
+
+
+def celu(x, alpha=1):
+    return sympy.Piecewise((x, x > 0), (alpha * (sympy.exp(x / alpha) - 1), True))
+
+
+SELU_LAMBDA = sympy.Float("1.0507009873554804934193349852946")
+SELU_ALPHA = sympy.Float("1.6732632423543772848170429916717")
+
+
+def selu(x):
+    return SELU_LAMBDA * sympy.Piecewise((x, x > 0), (SELU_ALPHA * (sympy.exp(x) - 1), True))
+
+
+def logsigmoid(x):
+    return -softplus(-x)
+
+
+def gelu(x):
+    """NNlib's tanh approximation: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
+    return x / 2 * (1 + sympy.tanh(sympy.sqrt(2 / sympy.pi) * (x + sympy.Float(0.044715) * x**3)))
+
+
+def swish(x):
+    return x * sigmoid(x)
+
+
+def softsign(x):
+    return x / (1 + abs_(x))
+
+
+def hardsigmoid(x, a=sympy.Rational(1, 5)):
+    return piecewise_max(0, piecewise_min(1, a * x + sympy.Rational(1, 2)))
+
+
+def hardtanh(x):
+    return piecewise_max(-1, piecewise_min(1, x))
+
+
+def clip(x, lo, hi):
+    return piecewise_min(piecewise_max(x, lo), hi)
+
+
+# -- result dtypes -------------------------------------------------------------------------------
+
+_INTEGER_CLOSED = (sympy.Add, sympy.Mul, sympy.Piecewise, sympy.Max, sympy.Min)
+
+
+def keeps_integers(body: sympy.Basic) -> bool:
+    """Whether ``body`` maps integers to integers (so integer inputs keep an integer dtype)."""
+    if body.is_Symbol or body.is_Integer:
+        return True
+    if isinstance(body, sympy.Pow):
+        return body.exp.is_Integer and body.exp >= 0 and keeps_integers(body.base)
+    if isinstance(body, sympy.Piecewise):
+        return all(keeps_integers(e) for e, _ in body.args)
+    if isinstance(body, _INTEGER_CLOSED):
+        return all(keeps_integers(a) for a in body.args)
+    return False
+
+
+def is_boolean(body: sympy.Basic) -> bool:
+    return isinstance(body, (sympy.logic.boolalg.Boolean, sympy.core.relational.Relational))

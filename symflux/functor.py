@@ -1,0 +1,44 @@
+"""Flux's ``@functor``: which fields of an object are its children, so ``params`` and ``fmap`` can
+walk models built from user classes, lists, tuples and dicts."""
+
+from __future__ import annotations
+
+import inspect
+
+
+def functor(cls=None, *, fields=None):
+    """``@sf.functor`` (Flux ``@functor T``): every field (or those named) is a child.
+
+    Fields are the instance attributes in assignment order, so ``params`` follows field order.
+    A class can narrow what is trained by defining ``trainable(self)`` returning child values.
+    """
+    def register(klass):
+        klass.__functor_fields__ = tuple(fields) if fields is not None else None
+        return klass
+    return register(cls) if cls is not None else register
+
+
+def is_functor(obj) -> bool:
+    return hasattr(type(obj), "__functor_fields__")
+
+
+def children(obj) -> dict:
+    """The named children of ``obj``: fields of a functor, items of containers; else empty."""
+    if isinstance(obj, (list, tuple)):
+        return {i: v for i, v in enumerate(obj)}
+    if isinstance(obj, dict):
+        return dict(obj)
+    if is_functor(obj):
+        names = type(obj).__functor_fields__
+        if names is None:
+            names = [k for k in vars(obj) if not k.startswith("_")]
+        return {k: getattr(obj, k) for k in names}
+    return {}
+
+
+def trainable(obj) -> list:
+    """The children that ``params`` descends into (Flux ``trainable``)."""
+    method = getattr(obj, "trainable", None)
+    if method is not None and inspect.ismethod(method):
+        return list(method())
+    return list(children(obj).values())

@@ -1,0 +1,392 @@
+"""Flux/Zygote's differentiation API on top of the symbolic reverse mode.
+
+``gradient(f, *args)`` traces ``f`` on fresh graph inputs, back-propagates symbolically, fuses the
+result, and then either evaluates it (concrete arguments: results follow the inputs' kinds) or,
+when called on traced values inside an outer trace, splices the derivative graph into the outer
+graph and returns Tracers. That is why nesting works to any order, and why perturbation
+confusion cannot happen: each level differentiates with respect to its own input nodes only.
+"""
+
+from __future__ import annotations
+
+import fractions
+import inspect
+
+import numpy as np
+import sympy
+
+from . import interp, ops, printing, trace
+from .array import Array, Tracer
+from .functor import trainable
+from .ir import OBJECT, Node, inputs_of, new_input
+from .simplify import fuse, substitute
+from .vjp import backprop
+
+# -- parameters ---------------------------------------------------------------------------------
+
+
+class Params:
+    """An ordered, identity-deduplicated collection of trackable arrays (Flux ``Params``)."""
+
+    def __init__(self, arrays=()):
+        self._items, self._ids = [], set()
+        for a in arrays:
+            self.add(a)
+
+    def add(self, a):
+        if id(a) not in self._ids:
+            self._ids.add(id(a))
+            self._items.append(a)
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def __len__(self):
+        return len(self._items)
+
+    def __getitem__(self, i):
+        return self._items[i]
+
+    def __contains__(self, a):
+        return id(a) in self._ids
+
+    def __eq__(self, other):
+        return isinstance(other, (Params, list)) and len(self) == len(other) and all(
+            a is b for a, b in zip(self, other))
+
+    def __repr__(self):
+        return "Params([" + ", ".join(repr(a) for a in self._items) + "])"
+
+
+def _collect(x, out: Params, seen: set, where: str):
+    if isinstance(x, Array):
+        out.add(x)
+    elif isinstance(x, np.ndarray):
+        raise TypeError(
+            f"params: {where} is a plain numpy.ndarray, which cannot be tracked: NumPy operations on "
+            "it bypass tracing. Make it trackable with sf.array(x) (or create it with sf.rand, "
+            "sf.zeros, …) and use that object in your model.")
+    elif isinstance(x, Params):
+        for a in x:
+            out.add(a)
+    elif id(x) not in seen:
+        seen.add(id(x))
+        for i, child in enumerate(trainable(x)):
+            _collect(child, out, seen, f"{where}[{i}]")
+
+
+def params(*xs) -> Params:
+    """params(x...): every trackable array reachable from the arguments, in order, deduplicated."""
+    out, seen = Params(), set()
+    for i, x in enumerate(xs):
+        _collect(x, out, seen, f"argument {i}")
+    return out
+
+
+class Grads:
+    """Gradients indexed by parameter object (``gs[W]``); ``None`` for unused parameters."""
+
+    def __init__(self, ps: Params, grads):
+        self.params, self._grads = ps, {id(p): g for p, g in zip(ps, grads)}
+
+    def __getitem__(self, p):
+        if not isinstance(p, np.ndarray):
+            raise TypeError("Only reference types can be differentiated with Params: "
+                            f"index Grads with one of the parameter arrays, not {type(p).__name__}")
+        if id(p) not in self._grads:
+            raise KeyError("this array is not among the parameters the gradient was taken for")
+        return self._grads[id(p)]
+
+    def __contains__(self, p):
+        return id(p) in self._grads
+
+    def __iter__(self):
+        return iter(self.params)
+
+    def __len__(self):
+        return len(self.params)
+
+    def keys(self):
+        return list(self.params)
+
+    def values(self):
+        return [self._grads[id(p)] for p in self.params]
+
+    def items(self):
+        return [(p, self._grads[id(p)]) for p in self.params]
+
+    def __repr__(self):
+        return f"Grads(<{len(self.params)} parameters>)"
+
+
+# -- arguments → graph inputs -------------------------------------------------------------------
+
+class _Leaf:
+    """One differentiable argument: its graph input and the value it will be bound to."""
+
+    __slots__ = ("node", "value")
+
+    def __init__(self, value, name):
+        self.value = value
+        shape, dtype = _shape_dtype(value)
+        self.node = new_input(shape, dtype, name)
+
+
+def _shape_dtype(value):
+    if isinstance(value, Tracer):
+        return value.shape, value.dtype
+    if isinstance(value, sympy.MatrixExpr):
+        return tuple(value.shape), OBJECT
+    if isinstance(value, sympy.MatrixBase):
+        return value.shape, OBJECT
+    if isinstance(value, (sympy.Basic, fractions.Fraction)):
+        return (), OBJECT
+    if isinstance(value, bool):
+        raise TypeError("cannot differentiate with respect to a bool")
+    if isinstance(value, int) and not isinstance(value, np.generic):
+        return (), np.int64
+    if isinstance(value, float) and not isinstance(value, np.generic):
+        return (), np.float64
+    arr = trace.as_numpy(value)
+    if arr.dtype.kind not in "biufcO":
+        raise TypeError(f"cannot differentiate with respect to an array of dtype {arr.dtype}")
+    return arr.shape, arr.dtype
+
+
+def _differentiable(value) -> bool:
+    return isinstance(value, (Tracer, int, float, complex, fractions.Fraction, np.ndarray, np.generic,
+                              list, sympy.Basic, sympy.MatrixBase)) and not isinstance(value, (bool, str))
+
+
+def _lift(value, name, leaves: list):
+    """``value`` with every differentiable part replaced by a Tracer over a fresh input."""
+    if isinstance(value, tuple):
+        return tuple(_lift(v, f"{name}[{i}]", leaves) for i, v in enumerate(value))
+    if isinstance(value, dict):
+        return {k: _lift(v, f"{name}[{k!r}]", leaves) for k, v in value.items()}
+    if isinstance(value, Array) and trace._scopes and trace.tracked(value) is not None:
+        value = trace.tracked(value)
+    if not _differentiable(value):
+        leaves.append(None)
+        return value
+    leaf = _Leaf(value, name)
+    leaves.append(leaf)
+    return Tracer(leaf.node)
+
+
+def _unflatten(value, flat: list):
+    """Rebuild the structure of argument ``value`` from per-leaf results, consumed from ``flat``."""
+    if isinstance(value, tuple):
+        return tuple(_unflatten(v, flat) for v in value)
+    if isinstance(value, dict):
+        return {k: _unflatten(v, flat) for k, v in value.items()}
+    return flat.pop(0)
+
+
+def _arg_names(f, n):
+    try:
+        names = [p.name for p in inspect.signature(f).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        names = []
+    return [names[i] if i < len(names) else f"arg{i}" for i in range(n)]
+
+
+# -- results → values ---------------------------------------------------------------------------
+
+def _bindings(leaves) -> dict:
+    return {leaf.node: leaf.value for leaf in leaves if leaf is not None}
+
+
+def _is_exact_value(v) -> bool:
+    if isinstance(v, (sympy.Basic, sympy.MatrixBase, fractions.Fraction)):
+        return True
+    if isinstance(v, int) and not isinstance(v, np.generic):
+        return True
+    arr = np.asarray(v) if isinstance(v, (list, np.ndarray, np.generic)) else None
+    return arr is not None and arr.dtype.kind in "iuO"
+
+
+def _python_number(x):
+    """Exact SymPy scalars as Python numbers where that loses nothing (integer in → int out)."""
+    if isinstance(x, sympy.Integer):
+        return int(x)
+    if isinstance(x, sympy.Float):
+        return float(x)
+    return x
+
+
+def _exact_array(arr: np.ndarray, as_python: bool):
+    if not as_python:
+        return arr.view(Array)
+    flat = arr.ravel().tolist()
+    if all(isinstance(v, sympy.Integer) for v in flat):
+        return arr.astype(np.int64).view(Array)
+    if all(isinstance(v, (sympy.Integer, sympy.Float)) for v in flat):
+        return arr.astype(np.float64).view(Array)
+    return arr.view(Array)
+
+
+def _convert(value: np.ndarray, exact: bool, python_numbers: bool, as_matrix: bool):
+    if exact:
+        if value.ndim == 0:
+            item = value[()]
+            return _python_number(item) if python_numbers else item
+        if as_matrix and value.ndim <= 2:
+            return sympy.Matrix(value.reshape(value.shape[0], -1).tolist())
+        return _exact_array(value, python_numbers)
+    if value.ndim == 0:
+        item = value[()]
+        return float(item) if value.dtype == np.float64 else item
+    return np.array(value).view(Array)
+
+
+def finalize(nodes: list, leaves: list):
+    """Tracers (inside an outer trace) or values (otherwise) for result ``nodes`` (None allowed)."""
+    present = [n for n in nodes if n is not None]
+    fused = iter(fuse(present))
+    nodes = [next(fused) if n is not None else None for n in nodes]
+    present = [n for n in nodes if n is not None]
+    bindings = _bindings(leaves)
+    outer = any(isinstance(v, Tracer) for v in bindings.values()) or any(
+        leaf not in bindings for leaf in inputs_of(present))
+    if outer:
+        mapping = {leaf: trace.operand_node(v) for leaf, v in bindings.items()}
+        spliced = iter(substitute(present, mapping))
+        return [Tracer(next(spliced)) if n is not None else None for n in nodes]
+    values = list(bindings.values())
+    if any(isinstance(v, sympy.MatrixExpr) for v in values):
+        results = iter(printing.to_matexpr(present, bindings))
+        return [next(results) if n is not None else None for n in nodes]
+    exact = any(_is_exact_value(v) for v in values)
+    python_numbers = not any(trace.is_symbolic(v) for v in values)
+    as_matrix = any(isinstance(v, sympy.MatrixBase) for v in values)
+    evaluated = iter(interp.evaluate(present, bindings, exact=exact))
+    return [_convert(next(evaluated), exact, python_numbers, as_matrix) if n is not None else None
+            for n in nodes]
+
+
+# -- the transforms ------------------------------------------------------------------------------
+
+def _scalar_output(out, what: str) -> Node | None:
+    """The output node, checked to be a scalar; None when the output does not depend on inputs."""
+    shape = out.shape if isinstance(out, Tracer) else np.shape(out) if not isinstance(
+        out, (sympy.Basic, sympy.MatrixBase)) else getattr(out, "shape", ())
+    if tuple(shape) != ():
+        raise ValueError(
+            f"{what}: the function must return a scalar, but it returned an array of shape "
+            f"{ops.fmt_shape(tuple(shape))}. Reduce it first (e.g. sf.sum or sf.mean), or use "
+            "sf.jacobian for vector-valued functions.")
+    return out.node if isinstance(out, Tracer) else None
+
+
+def _seed(node: Node) -> Node:
+    return ops.fill(1, (), node.dtype if node.dtype.kind in "fcO" else np.int64)
+
+
+def _trace_args(f, args, argnums):
+    names = _arg_names(f, len(args))
+    leaves_per_arg, call_args = [], []
+    for i, a in enumerate(args):
+        leaves = []
+        call_args.append(_lift(a, names[i], leaves) if i in argnums else a)
+        leaves_per_arg.append(leaves)
+    return call_args, leaves_per_arg
+
+
+def _params_scope(ps: Params):
+    leaves, mapping = [], {}
+    for i, p in enumerate(ps):
+        outer = trace.tracked(p) if trace._scopes else None
+        leaf = _Leaf(outer if outer is not None else p, f"param{i}")
+        leaves.append(leaf)
+        mapping[id(p)] = Tracer(leaf.node)
+    return leaves, mapping
+
+
+def _value_and_grads(f, args, argnums, what):
+    """(value, per-arg gradients) with results finalized together."""
+    if len(args) == 1 and isinstance(args[0], Params):
+        leaves, mapping = _params_scope(args[0])
+        with trace.tracking(mapping):
+            out = f()
+        node = _scalar_output(out, what)
+        grads = backprop([node], [_seed(node)], [lf.node for lf in leaves]) if node else [None] * len(leaves)
+        value, *gs = finalize([node, *grads], leaves) if node else [out, *grads]
+        return value, Grads(args[0], gs)
+    call_args, leaves_per_arg = _trace_args(f, args, argnums)
+    out = f(*call_args)
+    node = _scalar_output(out, what)
+    flat_leaves = [lf for leaves in leaves_per_arg for lf in leaves]
+    real = [lf for lf in flat_leaves if lf is not None]
+    grads = backprop([node], [_seed(node)], [lf.node for lf in real]) if node else [None] * len(real)
+    value, *gs = finalize([node, *grads], real) if node else [out, *grads]
+    by_leaf = iter(gs)
+    flat = [next(by_leaf) if lf is not None else None for lf in flat_leaves]
+    results = tuple(_unflatten(args[i], flat) if i in argnums else None for i in range(len(args)))
+    return value, results
+
+
+def gradient(f, *args):
+    """gradient(f, args...) -> tuple: ∂f/∂arg for each argument (None where f does not depend on it).
+
+    ``gradient(f, params(...))`` (one ``Params`` argument, ``f`` taking no arguments) returns
+    ``Grads`` indexed by parameter. ``f`` must return a scalar. Results follow the inputs: SymPy in,
+    SymPy out; Python ints/rationals in, exact numbers out; float arrays in, arrays of that dtype out.
+    """
+    return _value_and_grads(f, args, range(len(args)), "gradient")[1]
+
+
+def value_and_gradient(f, *args):
+    """value_and_gradient(f, args...) -> (f(args...), gradient(f, args...))."""
+    return _value_and_grads(f, args, range(len(args)), "value_and_gradient")
+
+
+def grad(f, argnums=0):
+    """JAX-style grad: a function returning ∂f/∂args[argnums] (a tuple when argnums is a tuple)."""
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+    def gradient_of_f(*args):
+        grads = _value_and_grads(f, args, nums, "grad")[1]
+        return grads[argnums] if isinstance(argnums, int) else tuple(grads[i] for i in nums)
+
+    gradient_of_f.__name__ = f"grad({getattr(f, '__name__', 'f')})"
+    return gradient_of_f
+
+
+def jacobian(f, *args):
+    """jacobian(f, args...) -> tuple: J[i] has shape f(args).shape + args[i].shape."""
+    call_args, leaves_per_arg = _trace_args(f, args, range(len(args)))
+    out = f(*call_args)
+    leaves = [lf for ls in leaves_per_arg for lf in ls if lf is not None]
+    if not isinstance(out, Tracer):
+        return tuple(None for _ in leaves)
+    node = out.node
+    n = int(np.prod(node.shape)) if node.shape else 1
+    rows = []
+    for i in range(n):
+        onehot = np.zeros(n, dtype=node.dtype if node.dtype.kind in "fcO" else np.int64)
+        onehot[i] = 1
+        rows.append(backprop([node], [ops.const(onehot.reshape(node.shape))], [lf.node for lf in leaves]))
+    jac = []
+    for j, leaf in enumerate(leaves):
+        if all(r[j] is None for r in rows):
+            jac.append(None)
+            continue
+        shape = leaf.node.shape
+        pieces = [ops.reshape(r[j] if r[j] is not None else ops.fill(0, shape, leaf.node.dtype), (1,) + shape)
+                  for r in rows]
+        jac.append(ops.reshape(ops.concat(pieces, 0), node.shape + shape))
+    values = iter(finalize(jac, leaves))
+    return tuple(next(values) for _ in jac)
+
+
+def hessian(f, x):
+    """hessian(f, x): the matrix of second derivatives of scalar f, shape x.shape + x.shape."""
+    return jacobian(lambda y: gradient(f, y)[0], x)[0]
+
+
+def hvp(f, x, v):
+    """hvp(f, x, v) = ∇²f(x)·v, computed as the gradient of ⟨∇f(x), v⟩ (no Hessian is formed)."""
+    from .numpy_api import multiply, sum
+    return gradient(lambda y: sum(multiply(gradient(f, y)[0], v)), x)[0]

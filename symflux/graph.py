@@ -1,0 +1,65 @@
+"""Inspecting traced graphs: ``make_graph(f, *example_args)``."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from . import ir
+from .array import Tracer
+from .grad import _arg_names, _lift
+from .ops import fmt_shape
+from .simplify import fuse
+
+
+class Graph:
+    """The graph of a traced function: its inputs, outputs and every node in between."""
+
+    def __init__(self, inputs, outputs):
+        self.inputs, self.outputs = list(inputs), list(outputs)
+
+    @property
+    def nodes(self) -> list:
+        return ir.toposort(self.outputs)
+
+    def __len__(self):
+        return len(self.nodes)
+
+    def op_counts(self) -> Counter:
+        return Counter(n.op for n in self.nodes)
+
+    def count_ops(self) -> int:
+        return ir.count_ops(self.outputs)
+
+    def fused(self) -> "Graph":
+        return Graph(self.inputs, fuse(self.outputs))
+
+    def __str__(self):
+        names = {}
+        lines = []
+        for node in self.nodes:
+            names[id(node)] = name = f"%{len(names)}"
+            args = ", ".join(names[id(a)] for a in node.args)
+            if node.op == "input":
+                detail = node.attrs[1]
+            elif node.op == "map":
+                detail = str(node.body)
+            elif node.op == "const":
+                detail = repr(node.attrs[0])
+            else:
+                detail = ", ".join(map(str, node.attrs))
+            lines.append(f"{name} = {node.op}[{detail}]({args}) : {fmt_shape(node.shape)} {node.dtype}")
+        outs = ", ".join(names[id(o)] for o in self.outputs)
+        return "\n".join(lines + [f"return {outs}"])
+
+    __repr__ = __str__
+
+
+def make_graph(f, *example_args) -> Graph:
+    """Trace ``f`` on inputs shaped like ``example_args``; the outputs may be a tuple."""
+    leaves = []
+    names = _arg_names(f, len(example_args))
+    call_args = [_lift(a, names[i], leaves) for i, a in enumerate(example_args)]
+    out = f(*call_args)
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    nodes = [o.node for o in outs if isinstance(o, Tracer)]
+    return Graph([lf.node for lf in leaves if lf is not None], nodes)

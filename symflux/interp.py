@@ -1,0 +1,125 @@
+"""The reference interpreter: evaluates any graph with NumPy.
+
+Two modes share one table of op implementations:
+- numeric: typed NumPy arrays, each node's result cast to its dtype;
+- exact: object arrays of SymPy numbers/expressions (integers, rationals, symbols stay exact).
+Every backend is tested against this interpreter.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import sympy
+
+from .functions import NUMPY_IMPLS, SYMPY_IMPLS
+from .ir import ARG, OBJECT, Node, toposort
+
+_to_sympy = np.frompyfunc(sympy.sympify, 1, 1)
+
+
+def to_exact(value) -> np.ndarray:
+    """An object array of SymPy values."""
+    if isinstance(value, sympy.MatrixBase):
+        value = np.array(value.tolist(), dtype=object)
+    arr = np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) else value
+    return np.asarray(_to_sympy(arr), dtype=object).reshape(arr.shape)
+
+
+@functools.lru_cache(maxsize=4096)
+def body_function(body: sympy.Expr, nargs: int, exact: bool):
+    """``body`` as a Python callable over ``nargs`` positional arrays."""
+    modules = [SYMPY_IMPLS, "sympy"] if exact else [NUMPY_IMPLS, "numpy"]
+    fn = sympy.lambdify(ARG[:nargs], body, modules=modules)
+    if exact:
+        return np.frompyfunc(fn, nargs, 1) if nargs else fn
+    return fn
+
+
+def eval_map(node: Node, vals, exact: bool):
+    fn = body_function(node.body, len(vals), exact)
+    if exact:
+        out = fn(*vals) if vals else node.body
+        return np.broadcast_to(np.asarray(out, dtype=object), node.shape)
+    with np.errstate(all="ignore"):
+        out = fn(*vals)
+    return np.broadcast_to(np.asarray(out).astype(node.dtype, copy=False), node.shape)
+
+
+def _max(v, axes, exact):
+    if not exact:
+        return np.max(v, axis=axes)
+    sym_max = np.frompyfunc(sympy.Max, 2, 1)
+    for a in sorted(axes, reverse=True):
+        v = sym_max.reduce(v, axis=a)
+    return np.asarray(v, dtype=object)
+
+
+def _index(slices) -> tuple:
+    """Python slices for normalised (start, stop, step) triples; a stop of -1 means 'past the start'."""
+    return tuple(slice(start, None if stop < 0 else stop, step) for start, stop, step in slices)
+
+
+def _unslice(g, node):
+    out = np.zeros(node.shape, dtype=g.dtype)
+    out[_index(node.attrs[0])] = g
+    return out
+
+
+def _scatter_add(v, idx, node):
+    axis, _ = node.attrs
+    out = np.zeros(node.shape, dtype=v.dtype)
+    index = (slice(None),) * axis + (np.asarray(idx, dtype=np.intp),)
+    np.add.at(out, index, v)
+    return out
+
+
+def _einsum(a, b, node, exact):
+    spec = node.attrs[0]
+    if exact or a.dtype == OBJECT or b.dtype == OBJECT:
+        return np.einsum(spec, a.astype(object), b.astype(object))
+    return np.einsum(spec, a, b, optimize=True)
+
+
+# Each entry: (node, argument values, exact) -> value.
+EVAL = {
+    "sum": lambda n, v, ex: np.sum(v[0], axis=n.attrs[0]),
+    "max": lambda n, v, ex: _max(v[0], n.attrs[0], ex),
+    "einsum": lambda n, v, ex: _einsum(v[0], v[1], n, ex),
+    "reshape": lambda n, v, ex: np.reshape(v[0], n.shape),
+    "permute": lambda n, v, ex: np.transpose(v[0], n.attrs[0]),
+    "expand": lambda n, v, ex: np.broadcast_to(v[0], n.shape),
+    "detach": lambda n, v, ex: v[0],
+    "slice": lambda n, v, ex: v[0][_index(n.attrs[0])],
+    "unslice": lambda n, v, ex: _unslice(v[0], n),
+    "take": lambda n, v, ex: np.take(v[0], np.asarray(v[1], dtype=np.intp), axis=n.attrs[0]),
+    "scatter_add": lambda n, v, ex: _scatter_add(v[0], v[1], n),
+    "concat": lambda n, v, ex: np.concatenate(v, axis=n.attrs[0]),
+    "map": lambda n, v, ex: eval_map(n, v, ex),
+}
+
+
+def _leaf(node: Node, bindings, exact: bool):
+    if node.op == "input":
+        if node not in bindings:
+            raise ValueError(f"the graph needs a value for input {node.attrs[1]!r}")
+        value = bindings[node]
+    else:
+        value = node.value
+    if exact:
+        return to_exact(value)
+    return np.asarray(value, dtype=node.dtype)
+
+
+def evaluate(outputs, bindings: dict, exact: bool = False) -> list[np.ndarray]:
+    """Values of ``outputs`` given ``bindings`` {input node: value}."""
+    values: dict[int, np.ndarray] = {}
+    for node in toposort(outputs):
+        if node.op in ("input", "const"):
+            values[id(node)] = _leaf(node, bindings, exact)
+            continue
+        args = [values[id(a)] for a in node.args]
+        out = EVAL[node.op](node, args, exact)
+        values[id(node)] = np.asarray(out, dtype=object if exact else node.dtype)
+    return [values[id(o)] for o in outputs]

@@ -1,0 +1,154 @@
+"""The tensor graph: hash-consed nodes.
+
+A ``Node`` is one tensor operation. Elementwise work is a ``map`` node whose body is a SymPy
+expression over the positional symbols ``ARG[i]`` (one per argument, broadcast NumPy-style);
+everything else (reductions, contractions, movement) is a small fixed set of ops. Building the same
+node twice returns the same object, so the graph is a DAG and structural equality is identity.
+
+Ops and their ``attrs``:
+
+=============  =====================================  ===========================================
+op             attrs                                  meaning
+=============  =====================================  ===========================================
+input          (uid, name)                            a leaf bound at evaluation time
+const          (Const,)                               a literal array or SymPy object
+map            (body,)                                body(args...) elementwise, broadcast
+sum / max      (axes,)                                reduction over ``axes`` (no keepdims)
+einsum         (spec,)                                two-operand contraction, e.g. ``ij,jk->ik``
+reshape        (shape,)                               row-major reshape
+permute        (perm,)                                axis permutation
+expand         (shape,)                               ``numpy.broadcast_to``
+slice          (slices,)                              basic slicing: (start, stop, step) per axis
+unslice        (slices,)                              zeros of ``shape`` with the arg placed at slices
+take           (axis,)                                ``numpy.take(x, idx, axis)``; idx is a const arg
+scatter_add    (axis, size)                           inverse of take: ``numpy.add.at`` into zeros
+concat         (axis,)                                ``numpy.concatenate``
+detach         ()                                     identity whose derivative is zero
+=============  =====================================  ===========================================
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+
+import numpy as np
+import sympy
+
+# Positional symbols of elementwise bodies. ``real=True`` keeps derivatives of |x| and friends
+# free of re()/im() terms.
+ARG = [sympy.Symbol(f"_{i}", real=True) for i in range(64)]
+
+OBJECT = np.dtype(object)
+
+
+def arg_symbol(i: int) -> sympy.Symbol:
+    while i >= len(ARG):
+        ARG.append(sympy.Symbol(f"_{len(ARG)}", real=True))
+    return ARG[i]
+
+
+class Const:
+    """A literal value with structural equality, so equal constants intern to one node."""
+
+    __slots__ = ("value", "_key")
+
+    def __init__(self, value):
+        if isinstance(value, np.ndarray):
+            value = value.copy()
+            value.flags.writeable = False
+            if value.dtype == OBJECT:
+                self._key = ("obj", value.shape, tuple(value.ravel().tolist()))
+            else:
+                self._key = (value.dtype.str, value.shape, value.tobytes())
+        else:
+            self._key = ("scalar", value)
+        self.value = value
+
+    def __eq__(self, other):
+        return isinstance(other, Const) and self._key == other._key
+
+    def __hash__(self):
+        return hash(self._key)
+
+    def __repr__(self):
+        v = self.value
+        return f"Const({v if not isinstance(v, np.ndarray) or v.size <= 6 else f'<{v.shape}>'})"
+
+
+class Node:
+    __slots__ = ("op", "args", "attrs", "shape", "dtype", "__weakref__")
+
+    def __init__(self, op, args, attrs, shape, dtype):
+        self.op, self.args, self.attrs, self.shape, self.dtype = op, args, attrs, shape, dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def body(self) -> sympy.Expr:
+        return self.attrs[0]
+
+    @property
+    def value(self):
+        return self.attrs[0].value
+
+    def __repr__(self):
+        attrs = ", ".join(map(str, self.attrs))
+        return f"Node({self.op}[{attrs}], shape={self.shape}, dtype={self.dtype})"
+
+
+_interned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_uids = itertools.count()
+
+
+def make(op: str, args: tuple, attrs: tuple, shape: tuple, dtype) -> Node:
+    """The unique node for (op, args, attrs); shape and dtype are determined by those."""
+    shape, dtype = tuple(shape), np.dtype(dtype)
+    key = (op, tuple(id(a) for a in args), attrs, shape, dtype)
+    node = _interned.get(key)
+    if node is None:
+        node = Node(op, tuple(args), attrs, shape, dtype)
+        _interned[key] = node
+    return node
+
+
+def new_input(shape, dtype, name: str = "x") -> Node:
+    return make("input", (), (next(_uids), name), shape, dtype)
+
+
+def toposort(outputs) -> list[Node]:
+    """Every node reachable from ``outputs``, arguments before users."""
+    order, seen = [], set()
+    for root in outputs:
+        if id(root) in seen:
+            continue
+        stack = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((a, False) for a in reversed(node.args) if id(a) not in seen)
+    return order
+
+
+def inputs_of(outputs) -> list[Node]:
+    return [n for n in toposort(outputs) if n.op == "input"]
+
+
+def count_ops(outputs) -> int:
+    """Operation count: SymPy ``count_ops`` of each map body after CSE, plus one per other op."""
+    total = 0
+    for node in toposort(outputs):
+        if node.op == "map":
+            replacements, (body,) = sympy.cse(node.body)
+            total += sum(sympy.count_ops(e) for _, e in replacements) + sympy.count_ops(body)
+        elif node.op not in ("input", "const"):
+            total += 1
+    return total

@@ -1,0 +1,316 @@
+"""Smart constructors for graph nodes: shape and dtype inference plus local simplification.
+
+Every node is built here. Constructors fold what is known locally (scalar constants inlined into
+bodies, identity reshapes dropped, constant fills propagated), so graphs come out simplified as
+they are built and differentiation never has to clean up after itself.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import sympy
+
+from . import functions
+from .ir import ARG, OBJECT, Const, Node, arg_symbol, make
+
+
+class ShapeError(ValueError):
+    """Shapes that do not fit together; the message names both."""
+
+
+# -- shapes ----------------------------------------------------------------------------------------
+
+def fmt_shape(shape) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def dims_equal(a, b) -> bool:
+    return bool(a == b) if isinstance(a, int) and isinstance(b, int) else sympy.simplify(a - b) == 0
+
+
+def prod(dims):
+    return math.prod(dims) if all(isinstance(d, int) for d in dims) else sympy.Mul(*dims)
+
+
+def broadcast_shapes(*shapes, what: str = "operands") -> tuple:
+    ndim = max((len(s) for s in shapes), default=0)
+    out = []
+    for i in range(ndim):
+        dims = [s[len(s) - ndim + i] for s in shapes if len(s) - ndim + i >= 0]
+        size = 1
+        for d in dims:
+            if dims_equal(d, 1):
+                continue
+            if not dims_equal(size, 1) and not dims_equal(size, d):
+                listed = " and ".join(fmt_shape(s) for s in shapes)
+                raise ShapeError(f"{what} could not be broadcast together: shapes {listed}")
+            size = d
+        out.append(size)
+    return tuple(out)
+
+
+def normalize_axes(axis, ndim: int) -> tuple:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ShapeError(f"axis {a} is out of bounds for an array of {ndim} dimensions")
+        out.append(int(a) % ndim)
+    return tuple(sorted(set(out)))
+
+
+# -- leaves ----------------------------------------------------------------------------------------
+
+def const(value) -> Node:
+    value = np.asarray(value) if not isinstance(value, sympy.MatrixBase | sympy.MatrixExpr) else value
+    if isinstance(value, np.ndarray):
+        return make("const", (), (Const(value),), value.shape, value.dtype)
+    return make("const", (), (Const(value),), value.shape, OBJECT)
+
+
+def is_fill(node: Node) -> bool:
+    """A map without arguments: one scalar value broadcast to a shape."""
+    return node.op == "map" and not node.args
+
+
+def fill(value, shape, dtype) -> Node:
+    return make("map", (), (sympy.sympify(value),), shape, dtype)
+
+
+# -- elementwise -----------------------------------------------------------------------------------
+
+def _weak_python(value: sympy.Basic):
+    """The Python scalar with the same NumPy (NEP 50 weak) typing as a literal in a body."""
+    if isinstance(value, sympy.logic.boolalg.BooleanAtom):
+        return bool(value)
+    if value.is_Integer:
+        return int(value)
+    if value.is_number and value.is_real:
+        return 1.0
+    return 1j if value.is_number else None
+
+
+def result_dtype(body, strong: list, weak: list) -> np.dtype:
+    """NumPy's result dtype for ``body`` applied to typed arrays and weak Python scalars."""
+    if functions.is_boolean(body):
+        return np.dtype(bool)
+    pyweak = [_weak_python(w) for w in weak]
+    if OBJECT in strong or any(w is None for w in pyweak):
+        return OBJECT
+    base = np.result_type(*strong, *pyweak) if strong or pyweak else np.dtype(np.int64)
+    if base.kind in "biu":
+        if functions.keeps_integers(body):
+            return base if base.kind != "b" or body.is_Symbol else np.dtype(np.int64)
+        return np.dtype(np.float64)
+    return base
+
+
+def _scalar_value(node: Node):
+    """The SymPy scalar a node stands for, when it is a 0-d literal or a fill."""
+    if is_fill(node):
+        return node.body
+    if node.op == "const" and node.shape == () and isinstance(node.value, np.ndarray):
+        return sympy.sympify(node.value.item())
+    return None
+
+
+def map_(body, args, shape=None, dtype=None) -> Node:
+    """Elementwise ``body(*args)``; an arg may be a Node or a weak SymPy/Python scalar."""
+    body = sympy.sympify(body)
+    shapes = [a.shape for a in args if isinstance(a, Node)]
+    if shape is not None:
+        shapes.append(shape)
+    out_shape = broadcast_shapes(*shapes)
+    strong, weak, subs, kept = [], [], {}, []
+    for i, a in enumerate(args):
+        if not isinstance(a, Node):
+            weak.append(sympy.sympify(a))
+            subs[ARG[i]] = weak[-1]
+            continue
+        strong.append(a.dtype)
+        scalar = _scalar_value(a)
+        if scalar is not None:
+            subs[ARG[i]] = scalar
+        else:
+            kept.append((ARG[i], a))
+    if dtype is None:
+        dtype = result_dtype(body, strong, weak)
+    body = body.xreplace(subs) if subs else body
+    # Deduplicate repeated args, drop unused ones, and renumber the survivors.
+    free = body.free_symbols
+    renumber, new_args = {}, []
+    for sym, node in kept:
+        if sym not in free:
+            continue
+        if node in new_args:
+            renumber[sym] = arg_symbol(new_args.index(node))
+        else:
+            renumber[sym] = arg_symbol(len(new_args))
+            new_args.append(node)
+    body = body.xreplace(renumber)
+    if body == ARG[0] and len(new_args) == 1 and new_args[0].dtype == dtype:
+        return expand(new_args[0], out_shape)
+    return make("map", tuple(new_args), (body,), out_shape, dtype)
+
+
+def cast(x: Node, dtype) -> Node:
+    dtype = np.dtype(dtype)
+    return x if x.dtype == dtype else map_(ARG[0], [x], dtype=dtype)
+
+
+# -- reductions -------------------------------------------------------------------------------------
+
+def reduce(kind: str, x: Node, axis=None) -> Node:
+    axes = normalize_axes(axis, x.ndim)
+    if not axes:
+        return x
+    shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
+    dtype = x.dtype
+    if kind == "sum" and dtype.kind in "bu" or kind == "sum" and dtype.kind == "i":
+        dtype = np.dtype(np.int64)
+    if kind == "max" and any(dims_equal(x.shape[a], 0) for a in axes):
+        raise ShapeError(f"max of an empty axis: shape {fmt_shape(x.shape)}, axes {axes}")
+    if is_fill(x):
+        count = prod([x.shape[a] for a in axes]) if kind == "sum" else 1
+        return fill(x.body * count, shape, dtype)
+    return make(kind, (x,), (axes,), shape, dtype)
+
+
+# -- contraction ------------------------------------------------------------------------------------
+
+_SPEC = re.compile(r"^([a-zA-Z]*),([a-zA-Z]*)->([a-zA-Z]*)$")
+
+
+def parse_spec(spec: str):
+    m = _SPEC.match(spec)
+    if not m:
+        raise ValueError(f"bad einsum spec {spec!r}")
+    return m.groups()
+
+
+def einsum(spec: str, a: Node, b: Node, what: str = "einsum") -> Node:
+    """Two-operand contraction. Letters private to one operand are summed out beforehand."""
+    sa, sb, so = parse_spec(spec)
+    if len(sa) != a.ndim or len(sb) != b.ndim:
+        raise ShapeError(f"{what}: spec {spec!r} does not fit shapes {fmt_shape(a.shape)} and {fmt_shape(b.shape)}")
+    sizes = {}
+    for letters, shape in ((sa, a.shape), (sb, b.shape)):
+        for ch, d in zip(letters, shape):
+            if ch in sizes and not dims_equal(sizes[ch], d):
+                raise ShapeError(
+                    f"{what}: shapes {fmt_shape(a.shape)} and {fmt_shape(b.shape)} do not align "
+                    f"({sizes[ch]} ≠ {d})")
+            sizes.setdefault(ch, d)
+    private_a = [i for i, ch in enumerate(sa) if ch not in sb and ch not in so]
+    private_b = [i for i, ch in enumerate(sb) if ch not in sa and ch not in so]
+    if private_a or private_b:
+        a, b = reduce("sum", a, private_a), reduce("sum", b, private_b)
+        sa = "".join(ch for i, ch in enumerate(sa) if i not in private_a)
+        sb = "".join(ch for i, ch in enumerate(sb) if i not in private_b)
+        return einsum(f"{sa},{sb}->{so}", a, b, what)
+    shape = tuple(sizes[ch] for ch in so)
+    dtype = OBJECT if OBJECT in (a.dtype, b.dtype) else np.result_type(a.dtype, b.dtype)
+    if not sa or not sb:  # a scalar operand: this is elementwise scaling
+        scaled = map_(ARG[0] * ARG[1], [a, b])
+        perm = [(sa + sb).index(ch) for ch in so]
+        return permute(scaled, perm)
+    return make("einsum", (a, b), (f"{sa},{sb}->{so}",), shape, dtype)
+
+
+# -- movement ---------------------------------------------------------------------------------------
+
+def reshape(x: Node, shape) -> Node:
+    shape = tuple(shape)
+    if not dims_equal(prod(shape), prod(x.shape)):
+        raise ShapeError(f"cannot reshape an array of shape {fmt_shape(x.shape)} into shape {fmt_shape(shape)}")
+    if shape == x.shape:
+        return x
+    if is_fill(x):
+        return fill(x.body, shape, x.dtype)
+    if x.op == "reshape":
+        return reshape(x.args[0], shape)
+    return make("reshape", (x,), (shape,), shape, x.dtype)
+
+
+def permute(x: Node, perm) -> Node:
+    perm = tuple(int(p) for p in perm)
+    if sorted(perm) != list(range(x.ndim)):
+        raise ShapeError(f"axes {perm} are not a permutation for shape {fmt_shape(x.shape)}")
+    if perm == tuple(range(x.ndim)):
+        return x
+    shape = tuple(x.shape[p] for p in perm)
+    if is_fill(x):
+        return fill(x.body, shape, x.dtype)
+    if x.op == "permute":
+        inner = x.attrs[0]
+        return permute(x.args[0], [inner[p] for p in perm])
+    return make("permute", (x,), (perm,), shape, x.dtype)
+
+
+def expand(x: Node, shape) -> Node:
+    shape = tuple(shape)
+    if broadcast_shapes(x.shape, shape, what="broadcast_to operands") != shape:
+        raise ShapeError(f"cannot broadcast shape {fmt_shape(x.shape)} to {fmt_shape(shape)}")
+    if shape == x.shape:
+        return x
+    if is_fill(x):
+        return fill(x.body, shape, x.dtype)
+    return make("expand", (x,), (shape,), shape, x.dtype)
+
+
+def _slice_len(start, stop, step):
+    return max(0, -(-(stop - start) // step)) if step > 0 else max(0, -(-(start - stop) // -step))
+
+
+def slice_(x: Node, slices) -> Node:
+    """Basic slicing with one normalised (start, stop, step) triple per axis."""
+    slices = tuple(tuple(int(v) for v in s) for s in slices)
+    if all(s == (0, d, 1) for s, d in zip(slices, x.shape)):
+        return x
+    shape = tuple(_slice_len(*s) for s in slices)
+    if is_fill(x):
+        return fill(x.body, shape, x.dtype)
+    return make("slice", (x,), (slices,), shape, x.dtype)
+
+
+def unslice(g: Node, shape, slices) -> Node:
+    """Zeros of ``shape`` with ``g`` written at ``slices`` (the adjoint of slicing)."""
+    if all(s == (0, d, 1) for s, d in zip(slices, shape)):
+        return g
+    return make("unslice", (g,), (tuple(slices),), tuple(shape), g.dtype)
+
+
+def take(x: Node, idx: Node, axis: int) -> Node:
+    shape = x.shape[:axis] + idx.shape + x.shape[axis + 1:]
+    return make("take", (x, idx), (axis,), shape, x.dtype)
+
+
+def scatter_add(v: Node, idx: Node, axis: int, size) -> Node:
+    shape = v.shape[:axis] + (size,) + v.shape[axis + idx.ndim:]
+    return make("scatter_add", (v, idx), (axis, size), shape, v.dtype)
+
+
+def detach(x: Node) -> Node:
+    """``x`` as a constant for differentiation (stop_gradient)."""
+    return x if x.op in ("const", "detach") or is_fill(x) else make("detach", (x,), (), x.shape, x.dtype)
+
+
+def concat(xs, axis: int) -> Node:
+    xs = list(xs)
+    if len(xs) == 1:
+        return xs[0]
+    first = xs[0].shape
+    for x in xs[1:]:
+        if x.ndim != len(first) or any(
+                not dims_equal(a, b) for i, (a, b) in enumerate(zip(first, x.shape)) if i != axis):
+            raise ShapeError(f"concatenate: shapes {fmt_shape(first)} and {fmt_shape(x.shape)} "
+                             f"differ outside axis {axis}")
+    size = sum(x.shape[axis] for x in xs)
+    shape = first[:axis] + (size,) + first[axis + 1:]
+    dtype = OBJECT if any(x.dtype == OBJECT for x in xs) else np.result_type(*[x.dtype for x in xs])
+    return make("concat", tuple(cast(x, dtype) for x in xs), (axis,), shape, dtype)

@@ -1,0 +1,74 @@
+"""Whole-graph rewrites: substitution and elementwise fusion.
+
+Local simplification (constant inlining, identities) already happens in ``ops``; here live the
+rewrites that need the whole graph: replacing leaves (how nested gradients splice an inner
+derivative into the outer trace) and fusing chains of ``map`` nodes into one SymPy body.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import sympy
+
+from . import ops
+from .ir import ARG, Node, arg_symbol, make, toposort
+
+# A map used by several consumers is still inlined into each when its body is this cheap;
+# dearer bodies stay shared, so fusion never duplicates real work or swells expressions.
+CHEAP_BODY_OPS = 8
+
+
+def rebuild(node: Node, args) -> Node:
+    """``node`` with new arguments, re-simplified by its smart constructor where it has one."""
+    if all(a is b for a, b in zip(args, node.args)):
+        return node
+    if node.op == "map":
+        return ops.map_(node.body, list(args), shape=node.shape, dtype=node.dtype)
+    return make(node.op, tuple(args), node.attrs, node.shape, node.dtype)
+
+
+def substitute(outputs, mapping: dict) -> list[Node]:
+    """``outputs`` with every node ``k`` in ``mapping`` replaced by ``mapping[k]``."""
+    new: dict[int, Node] = {id(k): v for k, v in mapping.items()}
+    for node in toposort(outputs):
+        if id(node) not in new:
+            new[id(node)] = rebuild(node, [new[id(a)] for a in node.args])
+    return [new[id(o)] for o in outputs]
+
+
+def _should_inline(new_arg: Node, old_arg: Node, consumer: Node, uses: Counter) -> bool:
+    if new_arg.op != "map" or new_arg.dtype.kind == "b" and consumer.dtype.kind != "b":
+        return False
+    return uses[id(old_arg)] == 1 or sympy.count_ops(new_arg.body) <= CHEAP_BODY_OPS
+
+
+def _fuse_map(node: Node, args, old_args, uses: Counter) -> Node:
+    body_args, subs = [], {}
+    for i, (new_arg, old_arg) in enumerate(zip(args, old_args)):
+        if _should_inline(new_arg, old_arg, node, uses):
+            offset = len(body_args)
+            inner = new_arg.body.xreplace({ARG[j]: arg_symbol(offset + j) for j in range(len(new_arg.args))})
+            body_args.extend(new_arg.args)
+            subs[ARG[i]] = inner
+        else:
+            subs[ARG[i]] = arg_symbol(len(body_args))
+            body_args.append(new_arg)
+    body = node.body.xreplace(subs)
+    return ops.map_(body, body_args, shape=node.shape, dtype=node.dtype)
+
+
+def fuse(outputs) -> list[Node]:
+    """Fuse chains of elementwise maps into single SymPy bodies."""
+    order = toposort(outputs)
+    uses = Counter(id(a) for n in order for a in n.args)
+    for o in outputs:
+        uses[id(o)] += 1
+    new: dict[int, Node] = {}
+    for node in order:
+        args = [new[id(a)] for a in node.args]
+        if node.op == "map" and node.args:
+            new[id(node)] = _fuse_map(node, args, node.args, uses)
+        else:
+            new[id(node)] = rebuild(node, args)
+    return [new[id(o)] for o in outputs]

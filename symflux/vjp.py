@@ -1,0 +1,126 @@
+"""Symbolic reverse mode: one VJP rule per op, each written with graph ops.
+
+A rule ``rule(node, g, i)`` returns the cotangent of ``node.args[i]`` given the cotangent ``g`` of
+``node`` (or ``None`` for "no contribution"). Because rules build ordinary graph nodes, the result
+of ``backprop`` can itself be differentiated: nested gradients work by construction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+from . import ops
+from .ir import ARG, Node, arg_symbol, toposort
+
+
+def unbroadcast(g: Node, shape) -> Node:
+    """Sum ``g`` over the axes that broadcasting added to an operand of ``shape``."""
+    lead = g.ndim - len(shape)
+    axes = list(range(lead)) + [
+        lead + i for i, d in enumerate(shape) if ops.dims_equal(d, 1) and not ops.dims_equal(g.shape[lead + i], 1)]
+    return ops.reshape(ops.reduce("sum", g, axes), shape)
+
+
+def _strip_distributions(expr: sympy.Expr) -> sympy.Expr:
+    """Derivatives almost everywhere: DiracDelta terms from sign-like functions vanish."""
+    if expr.has(sympy.DiracDelta):
+        expr = expr.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
+    if expr.has(sympy.Derivative):  # floor, ceiling: piecewise constant
+        expr = expr.replace(lambda e: isinstance(e, sympy.Derivative)
+                            and isinstance(e.expr, (sympy.floor, sympy.ceiling)), lambda e: sympy.S.Zero)
+    if expr.has(sympy.Heaviside):
+        expr = expr.replace(sympy.Heaviside, lambda x, *rest: sympy.Piecewise((1, x > 0), (0, True)))
+    return expr
+
+
+def vjp_map(node: Node, g: Node, i: int):
+    n = len(node.args)
+    partial = _strip_distributions(sympy.diff(node.body, ARG[i]))
+    if partial == 0:
+        return None
+    grad_sym, out_sym = arg_symbol(n), arg_symbol(n + 1)
+    # Reuse the forward output where the derivative mentions it: σ' = σ(1-σ), exp' = exp.
+    partial = partial.xreplace({node.body: out_sym})
+    body = grad_sym * partial
+    contribution = ops.map_(body, [*node.args, g, node])
+    return unbroadcast(contribution, node.args[i].shape)
+
+
+def vjp_sum(node: Node, g: Node, i: int):
+    x = node.args[0]
+    keep = tuple(1 if a in node.attrs[0] else d for a, d in enumerate(x.shape))
+    return ops.expand(ops.reshape(g, keep), x.shape)
+
+
+def vjp_max(node: Node, g: Node, i: int):
+    """Ties share the cotangent equally (as torch.amax and jax.numpy.max do)."""
+    x = node.args[0]
+    keep = tuple(1 if a in node.attrs[0] else d for a, d in enumerate(x.shape))
+    is_max = ops.map_(sympy.Piecewise((1, sympy.Eq(ARG[0], ARG[1])), (0, True)),
+                      [x, ops.reshape(node, keep)], dtype=g.dtype)
+    share = ops.map_(ARG[0] / ARG[1], [g, ops.reduce("sum", is_max, node.attrs[0])])
+    return ops.map_(ARG[0] * ARG[1], [is_max, ops.reshape(share, keep)])
+
+
+def vjp_einsum(node: Node, g: Node, i: int):
+    sa, sb, so = ops.parse_spec(node.attrs[0])
+    a, b = node.args
+    if i == 0:
+        return ops.einsum(f"{so},{sb}->{sa}", g, b)
+    return ops.einsum(f"{sa},{so}->{sb}", a, g)
+
+
+def vjp_concat(node: Node, g: Node, i: int):
+    axis = node.attrs[0]
+    start = sum(a.shape[axis] for a in node.args[:i])
+    stop = start + node.args[i].shape[axis]
+    slices = [(0, d, 1) for d in g.shape]
+    slices[axis] = (start, stop, 1)
+    return ops.slice_(g, slices)
+
+
+RULES = {
+    "map": vjp_map,
+    "sum": vjp_sum,
+    "max": vjp_max,
+    "einsum": vjp_einsum,
+    "detach": lambda n, g, i: None,
+    "reshape": lambda n, g, i: ops.reshape(g, n.args[0].shape),
+    "permute": lambda n, g, i: ops.permute(g, np.argsort(n.attrs[0])),
+    "expand": lambda n, g, i: unbroadcast(g, n.args[0].shape),
+    "slice": lambda n, g, i: ops.unslice(g, n.args[0].shape, n.attrs[0]),
+    "unslice": lambda n, g, i: ops.slice_(g, n.attrs[0]),
+    "take": lambda n, g, i: ops.scatter_add(g, n.args[1], n.attrs[0], n.args[0].shape[n.attrs[0]]) if i == 0 else None,
+    "scatter_add": lambda n, g, i: ops.take(g, n.args[1], n.attrs[0]) if i == 0 else None,
+    "concat": vjp_concat,
+}
+
+
+def add(a: Node | None, b: Node | None) -> Node | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return ops.map_(ARG[0] + ARG[1], [a, b])
+
+
+def backprop(outputs, cotangents, wrt) -> list[Node | None]:
+    """Cotangents of the ``wrt`` nodes, given cotangents of ``outputs``; None where unreached."""
+    order = toposort(outputs)
+    wanted = {id(w) for w in wrt}
+    depends = set()
+    for node in order:
+        if id(node) in wanted or any(id(a) in depends for a in node.args):
+            depends.add(id(node))
+    grads: dict[int, Node] = {}
+    for out, ct in zip(outputs, cotangents):
+        grads[id(out)] = add(grads.get(id(out)), ct)
+    for node in reversed(order):
+        g = grads.get(id(node))
+        if g is None or node.op in ("input", "const"):
+            continue
+        for i, arg in enumerate(node.args):
+            if id(arg) in depends:
+                grads[id(arg)] = add(grads.get(id(arg)), RULES[node.op](node, g, i))
+    return [grads.get(id(w)) for w in wrt]
