@@ -8,6 +8,8 @@ function itself (σ' = σ(1−σ)), so backward bodies can reuse forward outputs
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import sympy
 
@@ -143,6 +145,37 @@ def clip(x, lo, hi):
     return piecewise_min(piecewise_max(x, lo), hi)
 
 
+# -- derivatives ---------------------------------------------------------------------------------
+
+def almost_everywhere(expr: sympy.Expr) -> sympy.Expr:
+    """Derivatives almost everywhere: DiracDelta terms vanish, Heaviside becomes a Piecewise, and
+    derivatives of piecewise-constant functions (floor, ceiling) are zero."""
+    if expr.has(sympy.DiracDelta):
+        expr = expr.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
+    if expr.has(sympy.Derivative):
+        expr = expr.replace(lambda e: isinstance(e, sympy.Derivative)
+                            and isinstance(e.expr, (sympy.floor, sympy.ceiling)), lambda e: sympy.S.Zero)
+    if expr.has(sympy.Heaviside):
+        expr = expr.replace(sympy.Heaviside, lambda x, *rest: sympy.Piecewise((1, x > 0), (0, True)))
+    return expr
+
+
+@functools.lru_cache(maxsize=4096)
+def evaluated(body: sympy.Expr) -> sympy.Expr:
+    """``body`` with unevaluated derivatives carried out (once, with SymPy's n-fold rules)."""
+    return almost_everywhere(body.doit()) if body.has(sympy.Derivative) else body
+
+
+def substitute(body: sympy.Expr, subs: dict) -> sympy.Expr:
+    """``body.xreplace(subs)``, first evaluating derivatives whose variables get replaced by
+    non-symbols (a derivative with respect to an expression is meaningless)."""
+    if body.has(sympy.Derivative):
+        variables = {v for d in body.atoms(sympy.Derivative) for v in d.variables}
+        if any(k in variables and not v.is_Symbol for k, v in subs.items()):
+            body = evaluated(body)
+    return body.xreplace(subs)
+
+
 # -- result dtypes -------------------------------------------------------------------------------
 
 _INTEGER_CLOSED = (sympy.Add, sympy.Mul, sympy.Piecewise, sympy.Max, sympy.Min)
@@ -156,6 +189,8 @@ def keeps_integers(body: sympy.Basic) -> bool:
         return body.exp.is_Integer and body.exp >= 0 and keeps_integers(body.base)
     if isinstance(body, sympy.Piecewise):
         return all(keeps_integers(e) for e, _ in body.args)
+    if isinstance(body, sympy.Derivative):
+        return keeps_integers(body.expr)
     if isinstance(body, _INTEGER_CLOSED):
         return all(keeps_integers(a) for a in body.args)
     return False

@@ -280,6 +280,13 @@ def _scalar_output(out, what: str) -> Node | None:
     return out.node if isinstance(out, Tracer) else None
 
 
+def _differentiate(node: Node, wrt: list[Node]) -> tuple[Node, list]:
+    """Back-propagate from scalar ``node``. The forward graph is fused first, so each elementwise
+    region is differentiated as one SymPy body (exactly ``sympy.diff``), not op by op."""
+    node = fuse([node])[0]
+    return node, backprop([node], [_seed(node)], wrt)
+
+
 def _seed(node: Node) -> Node:
     return ops.fill(1, (), node.dtype if node.dtype.kind in "fcO" else np.int64)
 
@@ -311,7 +318,7 @@ def _value_and_grads(f, args, argnums, what):
         with trace.tracking(mapping):
             out = f()
         node = _scalar_output(out, what)
-        grads = backprop([node], [_seed(node)], [lf.node for lf in leaves]) if node else [None] * len(leaves)
+        node, grads = _differentiate(node, [lf.node for lf in leaves]) if node else (None, [None] * len(leaves))
         value, *gs = finalize([node, *grads], leaves) if node else [out, *grads]
         return value, Grads(args[0], gs)
     call_args, leaves_per_arg = _trace_args(f, args, argnums)
@@ -319,7 +326,7 @@ def _value_and_grads(f, args, argnums, what):
     node = _scalar_output(out, what)
     flat_leaves = [lf for leaves in leaves_per_arg for lf in leaves]
     real = [lf for lf in flat_leaves if lf is not None]
-    grads = backprop([node], [_seed(node)], [lf.node for lf in real]) if node else [None] * len(real)
+    node, grads = _differentiate(node, [lf.node for lf in real]) if node else (None, [None] * len(real))
     value, *gs = finalize([node, *grads], real) if node else [out, *grads]
     by_leaf = iter(gs)
     flat = [next(by_leaf) if lf is not None else None for lf in flat_leaves]
@@ -361,7 +368,7 @@ def jacobian(f, *args):
     leaves = [lf for ls in leaves_per_arg for lf in ls if lf is not None]
     if not isinstance(out, Tracer):
         return tuple(None for _ in leaves)
-    node = out.node
+    node = fuse([out.node])[0]
     n = int(np.prod(node.shape)) if node.shape else 1
     rows = []
     for i in range(n):

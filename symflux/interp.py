@@ -13,7 +13,7 @@ import functools
 import numpy as np
 import sympy
 
-from .functions import NUMPY_IMPLS, SYMPY_IMPLS
+from .functions import NUMPY_IMPLS, SYMPY_IMPLS, evaluated
 from .ir import ARG, OBJECT, Node, toposort
 
 _to_sympy = np.frompyfunc(sympy.sympify, 1, 1)
@@ -31,7 +31,7 @@ def to_exact(value) -> np.ndarray:
 def body_function(body: sympy.Expr, nargs: int, exact: bool):
     """``body`` as a Python callable over ``nargs`` positional arrays."""
     modules = [SYMPY_IMPLS, "sympy"] if exact else [NUMPY_IMPLS, "numpy"]
-    fn = sympy.lambdify(ARG[:nargs], body, modules=modules)
+    fn = sympy.lambdify(ARG[:nargs], evaluated(body), modules=modules)
     if exact:
         return np.frompyfunc(fn, nargs, 1) if nargs else fn
     return fn

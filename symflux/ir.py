@@ -35,6 +35,8 @@ import weakref
 import numpy as np
 import sympy
 
+from .functions import evaluated
+
 # Positional symbols of elementwise bodies. ``real=True`` keeps derivatives of |x| and friends
 # free of re()/im() terms.
 ARG = [sympy.Symbol(f"_{i}", real=True) for i in range(64)]
@@ -147,7 +149,7 @@ def count_ops(outputs) -> int:
     total = 0
     for node in toposort(outputs):
         if node.op == "map":
-            replacements, (body,) = sympy.cse(node.body)
+            replacements, (body,) = sympy.cse(evaluated(node.body))
             total += sum(sympy.count_ops(e) for _, e in replacements) + sympy.count_ops(body)
         elif node.op not in ("input", "const"):
             total += 1

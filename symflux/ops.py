@@ -140,7 +140,7 @@ def map_(body, args, shape=None, dtype=None) -> Node:
             kept.append((ARG[i], a))
     if dtype is None:
         dtype = result_dtype(body, strong, weak)
-    body = body.xreplace(subs) if subs else body
+    body = functions.substitute(body, subs) if subs else body
     # Deduplicate repeated args, drop unused ones, and renumber the survivors.
     free = body.free_symbols
     renumber, new_args = {}, []

@@ -12,6 +12,7 @@ import numpy as np
 import sympy
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from .functions import evaluated
 from .ir import ARG, Node, toposort
 from .ops import parse_spec
 
@@ -112,7 +113,7 @@ def _matexpr_op(node: Node, args):
     op = node.op
     if op == "map":
         shape = node.shape if len(node.shape) == 2 else (1, 1)
-        return _elementwise(sympy.factor_terms(node.body), {ARG[i]: a for i, a in enumerate(args)}, shape)
+        return _elementwise(sympy.factor_terms(evaluated(node.body)), {ARG[i]: a for i, a in enumerate(args)}, shape)
     if op == "einsum":
         return _contract(node.attrs[0], *args)
     if op == "permute" and node.ndim == 2:

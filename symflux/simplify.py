@@ -11,7 +11,7 @@ from collections import Counter
 
 import sympy
 
-from . import ops
+from . import functions, ops
 from .ir import ARG, Node, arg_symbol, make, toposort
 
 # A map used by several consumers is still inlined into each when its body is this cheap;
@@ -54,7 +54,7 @@ def _fuse_map(node: Node, args, old_args, uses: Counter) -> Node:
         else:
             subs[ARG[i]] = arg_symbol(len(body_args))
             body_args.append(new_arg)
-    body = node.body.xreplace(subs)
+    body = functions.substitute(node.body, subs)
     return ops.map_(body, body_args, shape=node.shape, dtype=node.dtype)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
+from . import functions as fn
 from . import ops
 from .ir import ARG, Node, arg_symbol, toposort
 
@@ -22,26 +23,31 @@ def unbroadcast(g: Node, shape) -> Node:
     return ops.reshape(ops.reduce("sum", g, axes), shape)
 
 
-def _strip_distributions(expr: sympy.Expr) -> sympy.Expr:
-    """Derivatives almost everywhere: DiracDelta terms from sign-like functions vanish."""
-    if expr.has(sympy.DiracDelta):
-        expr = expr.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
-    if expr.has(sympy.Derivative):  # floor, ceiling: piecewise constant
-        expr = expr.replace(lambda e: isinstance(e, sympy.Derivative)
-                            and isinstance(e.expr, (sympy.floor, sympy.ceiling)), lambda e: sympy.S.Zero)
-    if expr.has(sympy.Heaviside):
-        expr = expr.replace(sympy.Heaviside, lambda x, *rest: sympy.Piecewise((1, x > 0), (0, True)))
-    return expr
+def partial_derivative(body: sympy.Expr, sym: sympy.Symbol, out_sym: sympy.Symbol) -> sympy.Expr:
+    """∂body/∂sym for a backward body. Where the derivative mentions the body itself it is
+    written in terms of ``out_sym`` (the forward output: σ' = σ(1−σ), exp' = exp). Where carrying
+    it out would make the body grow it stays an unevaluated ``Derivative``: nested gradients then
+    merge into ``Derivative(body, (x, k))``, which SymPy evaluates once with its n-fold rules
+    (Leibniz, Faà di Bruno) instead of k single steps that swell."""
+    if body.has(sympy.Derivative):
+        return sympy.Derivative(body, sym)
+    eager = fn.almost_everywhere(sympy.diff(body, sym))
+    if eager == 0:
+        return eager
+    reused = eager.xreplace({body: out_sym}) if not body.is_Symbol else eager
+    if reused != eager:
+        return reused
+    if sympy.count_ops(eager) <= sympy.count_ops(body):
+        return eager
+    return sympy.Derivative(body, sym)
 
 
 def vjp_map(node: Node, g: Node, i: int):
     n = len(node.args)
-    partial = _strip_distributions(sympy.diff(node.body, ARG[i]))
+    grad_sym, out_sym = arg_symbol(n), arg_symbol(n + 1)
+    partial = partial_derivative(node.body, ARG[i], out_sym)
     if partial == 0:
         return None
-    grad_sym, out_sym = arg_symbol(n), arg_symbol(n + 1)
-    # Reuse the forward output where the derivative mentions it: σ' = σ(1-σ), exp' = exp.
-    partial = partial.xreplace({node.body: out_sym})
     body = grad_sym * partial
     contribution = ops.map_(body, [*node.args, g, node])
     return unbroadcast(contribution, node.args[i].shape)
