@@ -284,7 +284,13 @@ def _differentiate(node: Node, wrt: list[Node]) -> tuple[Node, list]:
     """Back-propagate from scalar ``node``. The forward graph is fused first, so each elementwise
     region is differentiated as one SymPy body (exactly ``sympy.diff``), not op by op."""
     node = fuse([node])[0]
-    return node, backprop([node], [_seed(node)], wrt)
+    return node, _zeros_if_used(backprop([node], [_seed(node)], wrt), wrt)
+
+
+def _zeros_if_used(grads, wrt):
+    """Zeros for inputs the function used but whose derivative vanished; None for unused ones."""
+    return [g if g is not None or w not in trace.used_inputs else ops.fill(0, w.shape, w.dtype)
+            for g, w in zip(grads, wrt)]
 
 
 def _seed(node: Node) -> Node:
@@ -318,7 +324,8 @@ def _value_and_grads(f, args, argnums, what):
         with trace.tracking(mapping):
             out = f()
         node = _scalar_output(out, what)
-        node, grads = _differentiate(node, [lf.node for lf in leaves]) if node else (None, [None] * len(leaves))
+        wrt = [lf.node for lf in leaves]
+        node, grads = _differentiate(node, wrt) if node else (None, _zeros_if_used([None] * len(wrt), wrt))
         value, *gs = finalize([node, *grads], leaves) if node else [out, *grads]
         return value, Grads(args[0], gs)
     call_args, leaves_per_arg = _trace_args(f, args, argnums)
@@ -326,7 +333,8 @@ def _value_and_grads(f, args, argnums, what):
     node = _scalar_output(out, what)
     flat_leaves = [lf for leaves in leaves_per_arg for lf in leaves]
     real = [lf for lf in flat_leaves if lf is not None]
-    node, grads = _differentiate(node, [lf.node for lf in real]) if node else (None, [None] * len(real))
+    wrt = [lf.node for lf in real]
+    node, grads = _differentiate(node, wrt) if node else (None, _zeros_if_used([None] * len(wrt), wrt))
     value, *gs = finalize([node, *grads], real) if node else [out, *grads]
     by_leaf = iter(gs)
     flat = [next(by_leaf) if lf is not None else None for lf in flat_leaves]

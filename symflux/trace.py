@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fractions
 import numbers
+import weakref
 
 import numpy as np
 import sympy
@@ -18,6 +19,9 @@ from . import ops
 from .ir import OBJECT, Node
 
 _scopes: list[dict[int, object]] = []
+# Graph inputs that some operation consumed. An argument that was used but whose derivative folded
+# away (0*x) gets a zero gradient; one that was never used gets None, as in Zygote.
+used_inputs: weakref.WeakSet = weakref.WeakSet()
 
 
 class TracingError(TypeError):
@@ -65,10 +69,12 @@ def operand(x):
     """A graph operand for ``x``: a Node, or a weakly typed SymPy scalar to inline into bodies."""
     from .array import Array, Tracer
     if isinstance(x, Tracer):
+        if x.node.op == "input":
+            used_inputs.add(x.node)
         return x.node
     if isinstance(x, Array):
         hit = tracked(x) if _scopes else None
-        return hit.node if hit is not None else ops.const(x.view(np.ndarray))
+        return operand(hit) if hit is not None else ops.const(x.view(np.ndarray))
     if isinstance(x, bool):
         return sympy.Integer(int(x))
     if isinstance(x, (int, float, complex, fractions.Fraction)) and not isinstance(x, np.generic):
