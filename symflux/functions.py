@@ -167,12 +167,16 @@ def evaluated(body: sympy.Expr) -> sympy.Expr:
 
 
 def substitute(body: sympy.Expr, subs: dict) -> sympy.Expr:
-    """``body.xreplace(subs)``, first evaluating derivatives whose variables get replaced by
-    non-symbols (a derivative with respect to an expression is meaningless)."""
+    """``body.xreplace(subs)``. Unevaluated derivatives survive only a one-to-one renaming of
+    their symbols; anything else (a variable replaced by an expression, two arguments merged
+    into one) would change their meaning, so they are carried out first."""
     if body.has(sympy.Derivative):
-        variables = {v for d in body.atoms(sympy.Derivative) for v in d.variables}
-        if any(k in variables and not v.is_Symbol for k, v in subs.items()):
-            body = evaluated(body)
+        for d in body.atoms(sympy.Derivative):
+            symbols = d.free_symbols | set(d.variables)
+            images = [subs.get(sym, sym) for sym in symbols]
+            if not all(im.is_Symbol for im in images) or len(set(images)) < len(images):
+                body = evaluated(body)
+                break
     return body.xreplace(subs)
 
 
@@ -197,4 +201,6 @@ def keeps_integers(body: sympy.Basic) -> bool:
 
 
 def is_boolean(body: sympy.Basic) -> bool:
-    return isinstance(body, (sympy.logic.boolalg.Boolean, sympy.core.relational.Relational))
+    """Whether ``body`` is a truth value. (A SymPy ``Symbol`` is also a ``Boolean``; it is not one.)"""
+    return isinstance(body, (sympy.logic.boolalg.BooleanFunction, sympy.logic.boolalg.BooleanAtom,
+                             sympy.core.relational.Relational))

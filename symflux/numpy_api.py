@@ -9,6 +9,7 @@ as SymPy bodies (``ELEMENTWISE``); NumPy ufuncs and functions dispatch here thro
 from __future__ import annotations
 
 import builtins
+import inspect
 import string
 
 import numpy as np
@@ -52,8 +53,18 @@ def apply_elementwise(builder, *operands, dtype=None):
     return _concrete_elementwise(body, operands, dtype)
 
 
+def _arity(builder) -> int:
+    """Required positional parameters of a body builder (SymPy classes take one)."""
+    try:
+        params = inspect.signature(builder).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    required = [p for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(required) or 1
+
+
 def _elementwise(name: str, builder, doc: str = ""):
-    nargs = builder.__code__.co_argcount if hasattr(builder, "__code__") else 1
+    nargs = _arity(builder)
 
     def function(*operands):
         if len(operands) != nargs:
@@ -519,10 +530,8 @@ def getitem(x, key):
     specified = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
     if specified > node.ndim:
         raise IndexError(f"too many indices ({specified}) for an array of shape {ops.fmt_shape(node.shape)}")
-    if Ellipsis in key:
-        at = key.index(Ellipsis)
-        key = key[:at] + (slice(None),) * (node.ndim - specified) + key[at + 1:]
-    key = key + (slice(None),) * (node.ndim - specified)
+    at = next((i for i, k in enumerate(key) if k is Ellipsis), len(key))
+    key = key[:at] + (slice(None),) * (node.ndim - specified) + key[at + 1:]
     slices, out_shape, advanced, axis = [], [], None, 0
     for k in key:
         if k is None:

@@ -152,7 +152,7 @@ def map_(body, args, shape=None, dtype=None) -> Node:
         else:
             renumber[sym] = arg_symbol(len(new_args))
             new_args.append(node)
-    body = body.xreplace(renumber)
+    body = functions.substitute(body, renumber)
     if body == ARG[0] and len(new_args) == 1 and new_args[0].dtype == dtype:
         return expand(new_args[0], out_shape)
     return make("map", tuple(new_args), (body,), out_shape, dtype)
