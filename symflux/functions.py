@@ -67,7 +67,6 @@ def _stable_softplus(x):
 
 
 NUMPY_IMPLS = {"sigmoid": _stable_sigmoid, "softplus": _stable_softplus}
-SYMPY_IMPLS = {"sigmoid": sigmoid, "softplus": softplus}
 
 
 # -- body builders: each takes SymPy scalars and returns a SymPy scalar ------------------------

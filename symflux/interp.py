@@ -13,7 +13,7 @@ import functools
 import numpy as np
 import sympy
 
-from .functions import NUMPY_IMPLS, SYMPY_IMPLS, evaluated
+from .functions import NUMPY_IMPLS, evaluated
 from .ir import ARG, OBJECT, Node, toposort
 
 _to_sympy = np.frompyfunc(sympy.sympify, 1, 1)
@@ -29,18 +29,21 @@ def to_exact(value) -> np.ndarray:
 
 @functools.lru_cache(maxsize=4096)
 def body_function(body: sympy.Expr, nargs: int, exact: bool):
-    """``body`` as a Python callable over ``nargs`` positional arrays."""
-    modules = [SYMPY_IMPLS, "sympy"] if exact else [NUMPY_IMPLS, "numpy"]
-    fn = sympy.lambdify(ARG[:nargs], evaluated(body), modules=modules)
+    """``body`` as a Python callable over ``nargs`` positional arrays.
+
+    Exact mode substitutes values into the body (lambdify would print ``Rational(1, 2)`` as the
+    float ``1/2``), elementwise over object arrays."""
+    body = evaluated(body)
     if exact:
-        return np.frompyfunc(fn, nargs, 1) if nargs else fn
-    return fn
+        substitute = lambda *values: body.xreplace(dict(zip(ARG, values)))
+        return np.frompyfunc(substitute, nargs, 1) if nargs else substitute
+    return sympy.lambdify(ARG[:nargs], body, modules=[NUMPY_IMPLS, "numpy"])
 
 
 def eval_map(node: Node, vals, exact: bool):
     fn = body_function(node.body, len(vals), exact)
     if exact:
-        out = fn(*vals) if vals else node.body
+        out = fn(*vals) if vals else evaluated(node.body)
         return np.broadcast_to(np.asarray(out, dtype=object), node.shape)
     with np.errstate(all="ignore"):
         out = fn(*vals)

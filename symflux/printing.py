@@ -113,7 +113,8 @@ def _matexpr_op(node: Node, args):
     op = node.op
     if op == "map":
         shape = node.shape if len(node.shape) == 2 else (1, 1)
-        return _elementwise(sympy.factor_terms(evaluated(node.body)), {ARG[i]: a for i, a in enumerate(args)}, shape)
+        value = _elementwise(sympy.factor_terms(evaluated(node.body)), {ARG[i]: a for i, a in enumerate(args)}, shape)
+        return value * _ones(node.shape) if node.ndim == 2 and not _is_matrix(value) else value
     if op == "einsum":
         return _contract(node.attrs[0], *args)
     if op == "permute" and node.ndim == 2:
