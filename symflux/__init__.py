@@ -10,13 +10,13 @@ from . import numpy_api as _np_api
 from .array import Array, Tracer
 from .functor import children, functor, trainable
 from .grad import Grads, Params, grad, gradient, hessian, hvp, jacobian, params, value_and_gradient
+from .graph import Graph, make_graph
 from .ir import count_ops
 from .numpy_api import *  # noqa: F401,F403  (the NumPy-style namespace: sum, exp, matmul, …)
 from .numpy_api import sigmoid
 from .ops import ShapeError
 from .printing import as_matrix, latex, symbols
 from .trace import TracingError
-from .graph import Graph, make_graph
 
 σ = sigmoid
 logσ = _np_api.logsigmoid

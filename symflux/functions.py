@@ -132,7 +132,11 @@ def softsign(x):
     return x / (1 + abs_(x))
 
 
-def hardsigmoid(x, a=sympy.Rational(1, 5)):
+HARDSIGMOID_SLOPE = sympy.Rational(1, 5)
+
+
+def hardsigmoid(x, a=HARDSIGMOID_SLOPE):
+    """NNlib's hardσ(x, a=0.2) = max(0, min(1, a·x + 0.5))."""
     return piecewise_max(0, piecewise_min(1, a * x + sympy.Rational(1, 2)))
 
 

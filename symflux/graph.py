@@ -30,7 +30,7 @@ class Graph:
     def count_ops(self) -> int:
         return ir.count_ops(self.outputs)
 
-    def fused(self) -> "Graph":
+    def fused(self) -> Graph:
         return Graph(self.inputs, fuse(self.outputs))
 
     def __str__(self):

@@ -40,6 +40,14 @@ def body_function(body: sympy.Expr, nargs: int, exact: bool):
     return sympy.lambdify(ARG[:nargs], body, modules=[NUMPY_IMPLS, "numpy"])
 
 
+def clear_caches() -> None:
+    """Forget evaluated derivative bodies and compiled body functions (for cold timings)."""
+    from sympy.core.cache import clear_cache
+    body_function.cache_clear()
+    evaluated.cache_clear()
+    clear_cache()
+
+
 def eval_map(node: Node, vals, exact: bool):
     fn = body_function(node.body, len(vals), exact)
     if exact:

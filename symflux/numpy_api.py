@@ -280,7 +280,7 @@ def logsumexp(x, axis=None, keepdims=False):
     """logsumexp(x, axis) = m + log(sum(exp(x − m))), m = max(x): stable in float32."""
     m = stop_gradient(max(x, axis=axis, keepdims=True))
     out = add(m, log(sum(exp(subtract(x, m)), axis=axis, keepdims=True)))  # noqa: F821
-    return out if keepdims else squeeze(out, axis=ops.normalize_axes(axis, np.ndim(x) if not trace.is_traced(x) else x.ndim))
+    return out if keepdims else squeeze(out, axis=ops.normalize_axes(axis, ndim(x)))
 
 
 def softmax(x, axis=-1):
@@ -570,7 +570,7 @@ def getitem(x, key):
 
 # -- NumPy dispatch ---------------------------------------------------------------------------
 
-UFUNCS = {getattr(np, name): name for name in ELEMENTWISE if hasattr(np, name) and isinstance(getattr(np, name), np.ufunc)}
+UFUNCS = {getattr(np, name): name for name in ELEMENTWISE if isinstance(getattr(np, name, None), np.ufunc)}
 UFUNCS.update({np.true_divide: "divide", np.absolute: "abs", np.fabs: "abs", np.fmax: "maximum",
                np.fmin: "minimum", np.ceil: "ceil"})
 _REDUCERS = {np.add: sum, np.maximum: max, np.minimum: min, np.multiply: prod}

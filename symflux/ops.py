@@ -138,9 +138,9 @@ def map_(body, args, shape=None, dtype=None) -> Node:
             subs[ARG[i]] = scalar
         else:
             kept.append((ARG[i], a))
+    body = functions.substitute(body, subs) if subs else body
     if dtype is None:
         dtype = result_dtype(body, strong, weak)
-    body = functions.substitute(body, subs) if subs else body
     # Deduplicate repeated args, drop unused ones, and renumber the survivors.
     free = body.free_symbols
     renumber, new_args = {}, []

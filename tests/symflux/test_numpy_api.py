@@ -1,7 +1,6 @@
 """The sf.* namespace and symflux arrays behave like NumPy on plain values."""
 
 import numpy as np
-import pytest
 import sympy
 
 import symflux as sf

@@ -10,7 +10,6 @@ import sympy
 import symflux as sf
 from symflux import gradient, params
 
-
 SESSION = r'''
 >>> import symflux as sf
 >>> from symflux import gradient, params, σ

@@ -1,0 +1,55 @@
+"""Timing helpers shared by the benchmark scripts: medians of repeats, pretty units, tables."""
+
+import os
+import statistics
+import time
+
+
+def bench(fn, repeat=7, target=0.2):
+    """(median, min) seconds per call; the inner loop count makes one repeat take about ``target``."""
+    t0 = time.perf_counter()
+    fn()
+    number = max(1, int(target / max(time.perf_counter() - t0, 1e-9)))
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - t0) / number)
+    return statistics.median(times), min(times)
+
+
+def cold(fn, setup=None, repeat=5):
+    """(median, min, last result) of single calls, each after ``setup`` (e.g. clearing caches)."""
+    times, result = [], None
+    for _ in range(repeat):
+        if setup:
+            setup()
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), min(times), result
+
+
+def fmt(seconds):
+    if seconds is None:
+        return "–"
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.0f} ns"
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_result(name, text):
+    """Save a table under benchmarks/results/ (ignored by git) and return it."""
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, name + ".md"), "w") as f:
+        f.write(text + "\n")
+    return text
