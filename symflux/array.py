@@ -34,6 +34,13 @@ class Array(np.ndarray):
             return "array(" + np.array2string(plain, separator=", ", formatter={"int": str}) + ")"
         return repr(plain)
 
+    def _repr_latex_(self):
+        """Jupyter: arrays of exact/SymPy values render as matrices."""
+        if self.dtype != object or self.ndim > 2:
+            return None
+        from .printing import latex
+        return f"$\\displaystyle {latex(self.view(np.ndarray))}$"
+
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if trace._scopes and trace.any_traced(inputs + kwargs.get("out", ())):
             return F.apply_ufunc(ufunc, method, inputs, kwargs)

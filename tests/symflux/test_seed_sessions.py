@@ -139,3 +139,11 @@ def test_tiny_tensors_expand_to_explicit_matrices():
     a, b = sf.symbols("a b")
     g = gradient(lambda v: sf.sum(v**2), sympy.Matrix([[a], [b]]))[0]
     assert g == sympy.Matrix([[2 * a], [2 * b]])
+
+
+def test_jupyter_latex_for_exact_arrays():
+    x, y = sf.symbols("x y")
+    g = gradient(lambda v: sf.sum(v**3), sf.array([x, y]))[0]
+    assert g._repr_latex_() == r"$\displaystyle \left[\begin{matrix}3 x^{2} & 3 y^{2}\end{matrix}\right]$"
+    assert sf.array([1.0])._repr_latex_() is None
+    assert gradient(lambda a: a**2, x)[0]._repr_latex_() == "$\\displaystyle 2 x$"
