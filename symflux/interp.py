@@ -86,6 +86,32 @@ def _scatter_add(v, idx, node):
     return out
 
 
+def _unfold(x, node):
+    kernel, stride, dilation, pad, pad_value = node.attrs
+    nd = len(kernel)
+    fill = pad_value if x.dtype != object else sympy.sympify(pad_value)
+    padded = np.pad(x, [(0, 0), (0, 0), *pad], constant_values=fill) if any(map(any, pad)) else x
+    extents = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    windows = np.lib.stride_tricks.sliding_window_view(padded, extents, axis=tuple(range(2, 2 + nd)))
+    index = (slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride) \
+        + tuple(slice(None, None, d) for d in dilation)
+    return windows[index][(slice(None), slice(None)) + tuple(slice(0, o) for o in node.shape[2:2 + nd])]
+
+
+def _fold(cols, node):
+    spatial, kernel, stride, dilation, pad = node.attrs
+    nd = len(kernel)
+    out_sizes = cols.shape[2:2 + nd]
+    padded = np.zeros(cols.shape[:2] + tuple(n + lo + hi for n, (lo, hi) in zip(spatial, pad)), dtype=cols.dtype)
+    if cols.dtype == object:
+        padded[...] = sympy.S.Zero
+    for offset in np.ndindex(*kernel):
+        target = tuple(slice(o * d, o * d + s * (n - 1) + 1, s)
+                       for o, d, s, n in zip(offset, dilation, stride, out_sizes))
+        padded[(slice(None), slice(None)) + target] += cols[(Ellipsis,) + offset]
+    return padded[(slice(None), slice(None)) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(spatial, pad))]
+
+
 def _einsum(a, b, node, exact):
     spec = node.attrs[0]
     if exact or a.dtype == OBJECT or b.dtype == OBJECT:
@@ -107,6 +133,8 @@ EVAL = {
     "take": lambda n, v, ex: np.take(v[0], np.asarray(v[1], dtype=np.intp), axis=n.attrs[0]),
     "scatter_add": lambda n, v, ex: _scatter_add(v[0], v[1], n),
     "concat": lambda n, v, ex: np.concatenate(v, axis=n.attrs[0]),
+    "unfold": lambda n, v, ex: _unfold(v[0], n),
+    "fold": lambda n, v, ex: _fold(v[0], n),
     "map": lambda n, v, ex: eval_map(n, v, ex),
 }
 

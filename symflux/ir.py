@@ -24,6 +24,9 @@ take           (axis,)                                ``numpy.take(x, idx, axis)
 scatter_add    (axis, size)                           inverse of take: ``numpy.add.at`` into zeros
 concat         (axis,)                                ``numpy.concatenate``
 detach         ()                                     identity whose derivative is zero
+unfold         (kernel, stride, dilation, pad, value) sliding windows (N,C,*S) → (N,C,*out,*kernel)
+fold           (spatial, kernel, stride, dilation,    the adjoint of unfold: windows summed back
+                pad)
 =============  =====================================  ===========================================
 """
 

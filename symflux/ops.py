@@ -295,6 +295,37 @@ def scatter_add(v: Node, idx: Node, axis: int, size) -> Node:
     return make("scatter_add", (v, idx), (axis, size), shape, v.dtype)
 
 
+def window_count(size, kernel, stride, dilation, pad_lo, pad_hi):
+    """Sliding windows along one axis: floor((I + P_lo + P_hi − D(K−1) − 1)/S) + 1 (NNlib's
+    ``output_size``); exact for integers, a SymPy formula for symbolic sizes."""
+    span = size + pad_lo + pad_hi - dilation * (kernel - 1) - 1
+    if all(isinstance(v, int) for v in (size, kernel, stride, dilation, pad_lo, pad_hi)):
+        return span // stride + 1
+    return sympy.floor(sympy.sympify(span) / stride) + 1
+
+
+def unfold(x: Node, kernel, stride, dilation, pad, pad_value=0) -> Node:
+    """Sliding windows (im2col): (N, C, *S) → (N, C, *out, *kernel), padding with ``pad_value``.
+
+    ``pad`` holds one (low, high) pair per spatial axis. Convolution is an einsum of this with
+    the weight, pooling a reduction over its window axes; ``fold`` is its adjoint."""
+    spatial = x.shape[2:]
+    out = []
+    for size, k, s, d, (lo, hi) in zip(spatial, kernel, stride, dilation, pad):
+        if isinstance(size, int) and size + lo + hi < d * (k - 1) + 1:
+            raise ShapeError(f"window of size {k} (dilation {d}) is larger than the padded input "
+                             f"{size} + {lo} + {hi} (input shape {fmt_shape(x.shape)})")
+        out.append(window_count(size, k, s, d, lo, hi))
+    attrs = (tuple(kernel), tuple(stride), tuple(dilation), tuple(map(tuple, pad)), pad_value)
+    return make("unfold", (x,), attrs, x.shape[:2] + tuple(out) + tuple(kernel), x.dtype)
+
+
+def fold(cols: Node, spatial, kernel, stride, dilation, pad) -> Node:
+    """The adjoint of ``unfold``: sum windows (N, C, *out, *kernel) back into (N, C, *spatial)."""
+    attrs = (tuple(spatial), tuple(kernel), tuple(stride), tuple(dilation), tuple(map(tuple, pad)))
+    return make("fold", (cols,), attrs, cols.shape[:2] + tuple(spatial), cols.dtype)
+
+
 def detach(x: Node) -> Node:
     """``x`` as a constant for differentiation (stop_gradient)."""
     return x if x.op in ("const", "detach") or is_fill(x) else make("detach", (x,), (), x.shape, x.dtype)

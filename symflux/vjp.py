@@ -100,6 +100,8 @@ RULES = {
     "take": lambda n, g, i: ops.scatter_add(g, n.args[1], n.attrs[0], n.args[0].shape[n.attrs[0]]) if i == 0 else None,
     "scatter_add": lambda n, g, i: ops.take(g, n.args[1], n.attrs[0]) if i == 0 else None,
     "concat": vjp_concat,
+    "unfold": lambda n, g, i: ops.fold(g, n.args[0].shape[2:], *n.attrs[:4]),
+    "fold": lambda n, g, i: ops.unfold(g, *n.attrs[1:], pad_value=0),
 }
 
 
