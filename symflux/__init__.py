@@ -8,9 +8,11 @@
 
 from . import numpy_api as _np_api
 from .array import Array, Tracer
-from .functor import children, functor, trainable
+from .functor import children, f32, f64, fmap, functor, trainable
 from .grad import Grads, Params, grad, gradient, hessian, hvp, jacobian, params, value_and_gradient
 from .graph import Graph, make_graph
+from .nn import *  # noqa: F401,F403  (layers, losses, optimisers, training)
+from .nn.functional import conv, conv_transpose, maxpool, meanpool
 from .ir import count_ops
 from .numpy_api import *  # noqa: F401,F403  (the NumPy-style namespace: sum, exp, matmul, …)
 from .numpy_api import sigmoid

@@ -3,7 +3,10 @@ walk models built from user classes, lists, tuples and dicts."""
 
 from __future__ import annotations
 
+import copy
 import inspect
+
+import numpy as np
 
 
 def functor(cls=None, *, fields=None):
@@ -42,3 +45,41 @@ def trainable(obj) -> list:
     if method is not None and inspect.ismethod(method):
         return list(method())
     return list(children(obj).values())
+
+
+def fmap(f, obj, _memo=None):
+    """fmap(f, m): a copy of ``m`` with ``f`` applied to every array leaf (shared leaves stay shared)."""
+    memo = {} if _memo is None else _memo
+    if id(obj) in memo:
+        return memo[id(obj)]
+    if isinstance(obj, np.ndarray):
+        out = f(obj)
+    elif isinstance(obj, (list, tuple)):
+        out = type(obj)(fmap(f, v, memo) for v in obj)
+    elif isinstance(obj, dict):
+        out = {k: fmap(f, v, memo) for k, v in obj.items()}
+    elif is_functor(obj):
+        out = copy.copy(obj)
+        for name, value in children(obj).items():
+            setattr(out, name, fmap(f, value, memo))
+    else:
+        out = obj
+    memo[id(obj)] = out
+    return out
+
+
+def _convert_floats(dtype):
+    def convert(x):
+        return x.astype(dtype) if x.dtype.kind == "f" else x
+    convert.__name__ = f"to_{np.dtype(dtype).name}"
+    return convert
+
+
+def f32(model):
+    """f32(m): a copy of ``m`` with every floating-point array converted to float32."""
+    return fmap(_convert_floats(np.float32), model)
+
+
+def f64(model):
+    """f64(m): a copy of ``m`` with every floating-point array converted to float64."""
+    return fmap(_convert_floats(np.float64), model)

@@ -318,28 +318,37 @@ def _params_scope(ps: Params):
 
 
 def _value_and_grads(f, args, argnums, what):
-    """(value, per-arg gradients) with results finalized together."""
-    if len(args) == 1 and isinstance(args[0], Params):
-        leaves, mapping = _params_scope(args[0])
-        with trace.tracking(mapping):
-            out = f()
-        node = _scalar_output(out, what)
-        wrt = [lf.node for lf in leaves]
-        node, grads = _differentiate(node, wrt) if node else (None, _zeros_if_used([None] * len(wrt), wrt))
-        value, *gs = finalize([node, *grads], leaves) if node else [out, *grads]
-        return value, Grads(args[0], gs)
-    call_args, leaves_per_arg = _trace_args(f, args, argnums)
-    out = f(*call_args)
-    node = _scalar_output(out, what)
-    flat_leaves = [lf for leaves in leaves_per_arg for lf in leaves]
-    real = [lf for lf in flat_leaves if lf is not None]
-    wrt = [lf.node for lf in real]
-    node, grads = _differentiate(node, wrt) if node else (None, _zeros_if_used([None] * len(wrt), wrt))
-    value, *gs = finalize([node, *grads], real) if node else [out, *grads]
+    """(value, per-arg gradients) with results — and layer state updates — finalized together."""
+    with trace.differentiating() as updates:
+        if len(args) == 1 and isinstance(args[0], Params):
+            leaves, mapping = _params_scope(args[0])
+            with trace.tracking(mapping):
+                out = f()
+            value, gs = _finish(out, leaves, updates, what)
+            return value, Grads(args[0], gs)
+        call_args, leaves_per_arg = _trace_args(f, args, argnums)
+        out = f(*call_args)
+        flat_leaves = [lf for leaves in leaves_per_arg for lf in leaves]
+        value, gs = _finish(out, [lf for lf in flat_leaves if lf is not None], updates, what)
     by_leaf = iter(gs)
     flat = [next(by_leaf) if lf is not None else None for lf in flat_leaves]
-    results = tuple(_unflatten(args[i], flat) if i in argnums else None for i in range(len(args)))
-    return value, results
+    return value, tuple(_unflatten(args[i], flat) if i in argnums else None for i in range(len(args)))
+
+
+def _finish(out, leaves, updates, what):
+    """Differentiate ``out`` with respect to ``leaves``; evaluate value, gradients and state updates."""
+    node = _scalar_output(out, what)
+    wrt = [lf.node for lf in leaves]
+    node, grads = _differentiate(node, wrt) if node else (None, _zeros_if_used([None] * len(wrt), wrt))
+    state = [trace.operand_node(v) for _, _, value in updates
+             for v in (value if isinstance(value, tuple) else (value,))]
+    results = finalize([node, *grads, *state], leaves)
+    value = results[0] if node is not None else out
+    new_state = iter(results[1 + len(grads):])
+    for obj, attr, old in updates:  # layer state gets its evaluated value (tuples stay tuples)
+        parts = tuple(next(new_state) for _ in old) if isinstance(old, tuple) else next(new_state)
+        setattr(obj, attr, parts)
+    return value, results[1:1 + len(grads)]
 
 
 def gradient(f, *args):

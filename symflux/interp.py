@@ -86,11 +86,19 @@ def _scatter_add(v, idx, node):
     return out
 
 
+def _pad(x, pad, value):
+    """Pad the spatial axes by (lo, hi) each; negative amounts crop."""
+    crop = (slice(None), slice(None)) + tuple(slice(max(-lo, 0), x.shape[2 + i] - max(-hi, 0))
+                                              for i, (lo, hi) in enumerate(pad))
+    widths = [(0, 0), (0, 0)] + [(max(lo, 0), max(hi, 0)) for lo, hi in pad]
+    x = x[crop]
+    return np.pad(x, widths, constant_values=value) if any(map(any, widths)) else x
+
+
 def _unfold(x, node):
     kernel, stride, dilation, pad, pad_value = node.attrs
     nd = len(kernel)
-    fill = pad_value if x.dtype != object else sympy.sympify(pad_value)
-    padded = np.pad(x, [(0, 0), (0, 0), *pad], constant_values=fill) if any(map(any, pad)) else x
+    padded = _pad(x, pad, pad_value if x.dtype != object else sympy.sympify(pad_value))
     extents = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
     windows = np.lib.stride_tricks.sliding_window_view(padded, extents, axis=tuple(range(2, 2 + nd)))
     index = (slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride) \
@@ -102,14 +110,19 @@ def _fold(cols, node):
     spatial, kernel, stride, dilation, pad = node.attrs
     nd = len(kernel)
     out_sizes = cols.shape[2:2 + nd]
-    padded = np.zeros(cols.shape[:2] + tuple(n + lo + hi for n, (lo, hi) in zip(spatial, pad)), dtype=cols.dtype)
+    # windows cover s(out−1) + d(k−1) + 1 padded positions; a negative low pad shifts the output
+    shift = [max(-lo, 0) for lo, _ in pad]
+    covered = [s * (n - 1) + d * (k - 1) + 1 for s, n, d, k in zip(stride, out_sizes, dilation, kernel)]
+    size = [sh + max(c, lo + n) for sh, c, (lo, _), n in zip(shift, covered, pad, spatial)]
+    buffer = np.zeros(cols.shape[:2] + tuple(size), dtype=cols.dtype)
     if cols.dtype == object:
-        padded[...] = sympy.S.Zero
+        buffer[...] = sympy.S.Zero
     for offset in np.ndindex(*kernel):
-        target = tuple(slice(o * d, o * d + s * (n - 1) + 1, s)
-                       for o, d, s, n in zip(offset, dilation, stride, out_sizes))
-        padded[(slice(None), slice(None)) + target] += cols[(Ellipsis,) + offset]
-    return padded[(slice(None), slice(None)) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(spatial, pad))]
+        target = tuple(slice(sh + o * d, sh + o * d + s * (n - 1) + 1, s)
+                       for sh, o, d, s, n in zip(shift, offset, dilation, stride, out_sizes))
+        buffer[(slice(None), slice(None)) + target] += cols[(Ellipsis,) + offset]
+    return buffer[(slice(None), slice(None)) + tuple(slice(sh + lo, sh + lo + n)
+                                                     for sh, (lo, _), n in zip(shift, pad, spatial))]
 
 
 def _einsum(a, b, node, exact):
@@ -140,6 +153,9 @@ EVAL = {
 
 
 def _leaf(node: Node, bindings, exact: bool):
+    if node.op == "rand":
+        from .numpy_api import _rng
+        return _rng.random(node.shape).astype(node.dtype)
     if node.op == "input":
         if node not in bindings:
             raise ValueError(f"the graph needs a value for input {node.attrs[1]!r}")
@@ -155,7 +171,7 @@ def evaluate(outputs, bindings: dict, exact: bool = False) -> list[np.ndarray]:
     """Values of ``outputs`` given ``bindings`` {input node: value}."""
     values: dict[int, np.ndarray] = {}
     for node in toposort(outputs):
-        if node.op in ("input", "const"):
+        if node.op in ("input", "const", "rand"):
             values[id(node)] = _leaf(node, bindings, exact)
             continue
         args = [values[id(a)] for a in node.args]

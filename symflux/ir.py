@@ -12,6 +12,7 @@ op             attrs                                  meaning
 =============  =====================================  ===========================================
 input          (uid, name)                            a leaf bound at evaluation time
 const          (Const,)                               a literal array or SymPy object
+rand           (uid,)                                 fresh U[0, 1) samples at every evaluation
 map            (body,)                                body(args...) elementwise, broadcast
 sum / max      (axes,)                                reduction over ``axes`` (no keepdims)
 einsum         (spec,)                                two-operand contraction, e.g. ``ij,jk->ik``
@@ -154,6 +155,6 @@ def count_ops(outputs) -> int:
         if node.op == "map":
             replacements, (body,) = sympy.cse(evaluated(node.body))
             total += sum(sympy.count_ops(e) for _, e in replacements) + sympy.count_ops(body)
-        elif node.op not in ("input", "const"):
+        elif node.args:
             total += 1
     return total

@@ -7,6 +7,7 @@ they are built and differentiation never has to clean up after itself.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 
@@ -71,6 +72,14 @@ def const(value) -> Node:
     if isinstance(value, np.ndarray):
         return make("const", (), (Const(value),), value.shape, value.dtype)
     return make("const", (), (Const(value),), value.shape, OBJECT)
+
+
+_random_ids = itertools.count()
+
+
+def rand(shape, dtype=np.float64) -> Node:
+    """Fresh U[0, 1) samples on every evaluation (each call makes a distinct node)."""
+    return make("rand", (), (next(_random_ids),), shape, dtype)
 
 
 def is_fill(node: Node) -> bool:
@@ -301,7 +310,11 @@ def window_count(size, kernel, stride, dilation, pad_lo, pad_hi):
     span = size + pad_lo + pad_hi - dilation * (kernel - 1) - 1
     if all(isinstance(v, int) for v in (size, kernel, stride, dilation, pad_lo, pad_hi)):
         return span // stride + 1
-    return sympy.floor(sympy.sympify(span) / stride) + 1
+    # keep (I + P − D(K−1) − 1)/S as one quotient: floor((n - 1)/2) + 1, not floor(n/2 - 1/2) + 1
+    if stride == 1:
+        return span + 1
+    quotient = sympy.Mul(span, sympy.Pow(sympy.Integer(stride), -1, evaluate=False), evaluate=False)
+    return sympy.floor(quotient) + 1
 
 
 def unfold(x: Node, kernel, stride, dilation, pad, pad_value=0) -> Node:

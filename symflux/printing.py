@@ -61,28 +61,52 @@ def _elementwise(expr, env, shape):
         return product if scalar == 1 else sympy.MatMul(scalar, product, evaluate=False)
     if isinstance(expr, sympy.Pow) and _is_matrix(parts[0]) and not _is_matrix(parts[1]):
         return sympy.HadamardPower(parts[0], parts[1])
-    if len(parts) == 1 and _is_matrix(parts[0]):
+    matrices = [sym for sym in expr.free_symbols & set(env) if _is_matrix(env[sym])]
+    if len(matrices) == 1:  # a function of one matrix: apply it elementwise
+        (sym,) = matrices
         d = sympy.Dummy("d")
-        return ElementwiseApplyFunction(sympy.Lambda(d, expr.func(d)), parts[0])
+        return ElementwiseApplyFunction(sympy.Lambda(d, expr.xreplace({sym: d})), env[sym])
     raise NoMatrixForm(f"no matrix form for the elementwise expression {expr}")
 
 
+def _as_matrix(value, letters):
+    """(matrix, row letter, column letter): vectors are columns, whose column letter is None."""
+    if len(letters) == 2:
+        return value, letters[0], letters[1]
+    if len(letters) == 1:
+        return value, letters[0], None
+    raise NoMatrixForm(f"no matrix form for a {len(letters)}-dimensional operand")
+
+
+def _transposed(m):
+    return m[0].T, m[2], m[1]
+
+
 def _contract(spec, a, b):
-    """A two-operand contraction of ≤2-D operands as a matrix product."""
+    """A contraction of ≤2-D operands as a matrix product (vectors as columns)."""
     sa, sb, so = parse_spec(spec)
-    shared = [c for c in sa if c in sb and c not in so]
     if not sa or not sb:
         return a * b
-    if len(shared) != 1 or len(sa) != 2 or len(sb) != 2 or len(so) != 2:
+    shared = set(sa) & set(sb) - set(so)
+    if len(shared) > 1:
         raise NoMatrixForm(f"no matrix form for the contraction {spec}")
-    c = shared[0]
-    left = a if sa[1] == c else a.T
-    right = b if sb[0] == c else b.T
-    out_order = (sa.replace(c, ""), sb.replace(c, ""))
-    factors = [f for m in (left, right) for f in (m.args if isinstance(m, sympy.MatMul) else (m,))]
+    left, right = _as_matrix(a, sa), _as_matrix(b, sb)
+    if shared:
+        (c,) = shared
+        left = left if left[2] == c else _transposed(left)
+        right = right if right[1] == c else _transposed(right)
+    else:  # outer product: column times row
+        left = left if left[2] is None else _transposed(left)
+        right = _transposed(right) if right[2] is None else right
+    factors = [f for m in (left[0], right[0]) for f in (m.args if isinstance(m, sympy.MatMul) else (m,))]
     scalars = [f for f in factors if not _is_matrix(f)]
     product = sympy.MatMul(*scalars, *[f for f in factors if _is_matrix(f)], evaluate=False)
-    return product if so == out_order[0] + out_order[1] else product.T
+    row, col = left[1], right[2]
+    if not so:
+        return product[0, 0]
+    if so == "".join(x for x in (row, col) if x is not None) and not (row is None and len(so) == 1):
+        return product
+    return product.T.doit()
 
 
 def _sum_all(x, node: Node):
@@ -112,14 +136,15 @@ def to_matexpr(outputs, bindings: dict) -> list:
 def _matexpr_op(node: Node, args):
     op = node.op
     if op == "map":
-        shape = node.shape if len(node.shape) == 2 else (1, 1)
+        shape = {2: node.shape, 1: node.shape + (1,)}.get(node.ndim, (1, 1))
         value = _elementwise(sympy.factor_terms(evaluated(node.body)), {ARG[i]: a for i, a in enumerate(args)}, shape)
-        return value * _ones(node.shape) if node.ndim == 2 and not _is_matrix(value) else value
+        return value * _ones(shape) if node.ndim and not _is_matrix(value) else value
     if op == "einsum":
         return _contract(node.attrs[0], *args)
     if op == "permute" and node.ndim == 2:
         return args[0].T
-    if op in ("detach", "reshape") and (not _is_matrix(args[0]) or tuple(args[0].shape) == node.shape):
+    if op in ("detach", "reshape") and (not _is_matrix(args[0]) or 1 in args[0].shape or node.ndim == 2
+                                         and tuple(args[0].shape) == node.shape):
         return args[0]
     if op == "sum" and len(node.attrs[0]) == node.args[0].ndim:
         return _sum_all(args[0], node)

@@ -24,6 +24,39 @@ _scopes: list[dict[int, object]] = []
 used_inputs: weakref.WeakSet = weakref.WeakSet()
 
 
+# Open gradient computations; layers like Dropout and BatchNorm are active while one is.
+_differentiating: list[list] = []
+
+
+@contextlib.contextmanager
+def differentiating():
+    """Within the block a gradient is being taken. Yields the list of state updates made meanwhile."""
+    updates: list = []
+    _differentiating.append(updates)
+    try:
+        yield updates
+    finally:
+        _differentiating.pop()
+
+
+def is_differentiating() -> bool:
+    return bool(_differentiating)
+
+
+def set_state(obj, attr: str, value) -> None:
+    """``setattr(obj, attr, value)`` for layer state (running statistics, recurrent state). A traced
+    value assigned while a gradient is taken is replaced by its concrete value afterwards."""
+    setattr(obj, attr, value)
+    parts = value if isinstance(value, tuple) else (value,)
+    if _differentiating and any(isinstance(v, _tracer_type()) for v in parts):
+        _differentiating[-1].append((obj, attr, value))
+
+
+def _tracer_type():
+    from .array import Tracer
+    return Tracer
+
+
 class TracingError(TypeError):
     """A Python operation that needs a concrete value was applied to a traced (symbolic) value."""
 

@@ -126,7 +126,7 @@ def backprop(outputs, cotangents, wrt) -> list[Node | None]:
         grads[id(out)] = add(grads.get(id(out)), ct)
     for node in reversed(order):
         g = grads.get(id(node))
-        if g is None or node.op in ("input", "const"):
+        if g is None or not node.args:
             continue
         for i, arg in enumerate(node.args):
             if id(arg) in depends:

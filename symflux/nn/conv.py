@@ -1,0 +1,348 @@
+"""Convolution and pooling layers (NCHW), and ``outdims``.
+
+Conv is true convolution (the kernel is flipped) as in Flux; CrossCor is cross-correlation
+(PyTorch's conv2d). Weights are (out, in, *kernel); ConvTranspose's is (in, out, *kernel) like
+PyTorch's, and it is the adjoint of Conv with that weight. Padding is an int, one value per
+spatial axis, (lo, hi) pairs in the order of the spatial axes, or ``SamePad()``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import numpy_api as F
+from .. import ops
+from . import functional as fn
+from .init import glorot_uniform, zeros32
+from .layers import Chain, Dense, Diagonal, Layer, Maxout, activation_name, identity, shape_of
+
+
+class SamePad:
+    """Padding that keeps the spatial size (divided by the stride)."""
+
+    def __repr__(self):
+        return "SamePad()"
+
+
+def _same_pad(kernel, dilation, stride, transposed):
+    pads = []
+    for k, d, s in zip(kernel, dilation, stride):
+        # a transposed conv may need negative padding (cropping) to reach stride·in, as in Flux v0.11.2+
+        amount = d * (k - 1) + 1 - (s if transposed else 1)
+        pads.append(((amount + 1) // 2, amount // 2))
+    return tuple(pads)
+
+
+def _pairs(pad, kernel, dilation, stride, transposed=False):
+    if isinstance(pad, SamePad):
+        return _same_pad(kernel, dilation, stride, transposed)
+    return fn.normalise_pad(pad, len(kernel))
+
+
+def _spatial_input(layer, isize, channels):
+    """The spatial part of ``isize``: (spatial…), (C, spatial…) or (N, C, spatial…) (channels checked)."""
+    nd = len(layer.kernel)
+    isize = tuple(isize)
+    if len(isize) == nd:
+        return isize
+    if len(isize) in (nd + 1, nd + 2) and channels is not None and isize[-nd - 1] != channels:
+        raise ValueError(f"{layer.signature()}: input has {isize[-nd - 1]} channels, expected {channels}")
+    if len(isize) not in (nd + 1, nd + 2):
+        raise ValueError(f"{layer.signature()}: input size {isize} does not have {nd} spatial dimensions")
+    return isize[-nd:]
+
+
+class _Conv(Layer):
+    """Shared by Conv, CrossCor and DepthwiseConv: a (possibly grouped) convolution plus bias."""
+
+    flipped = True
+
+    def __init__(self, *args, stride=1, pad=0, dilation=1, init=glorot_uniform, bias=True, weight=None):
+        if args and isinstance(args[0], np.ndarray):
+            weight, b, *rest = args + (True,) * (2 - len(args))
+            self.σ = rest[0] if rest else identity
+        else:
+            kernel, channels, *rest = args
+            self.σ = rest[0] if rest else identity
+            kernel = (kernel,) if isinstance(kernel, int) else tuple(kernel)
+            if any(not isinstance(k, (int, np.integer)) or k < 1 for k in kernel):
+                raise ValueError(f"{type(self).__name__}: kernel sizes must be positive integers, got {kernel}")
+            n_in, n_out = channels
+            self._check_channels(n_in, n_out)
+            weight = weight if weight is not None else init(*self._weight_shape(kernel, n_in, n_out))
+            b = bias
+        self.weight = F.asarray(weight)
+        if b is True:
+            b = zeros32(self.out_channels)
+        self.bias = F.asarray(b) if b is not False and b is not None else None
+        nd = self.weight.ndim - 2
+        self.stride, self.dilation = fn.expand(stride, nd), fn.expand(dilation, nd)
+        self.pad = _pairs(pad, self.kernel, self.dilation, self.stride, transposed=self._transposed)
+
+    _transposed = False
+
+    @staticmethod
+    def _weight_shape(kernel, n_in, n_out):
+        return (n_out, n_in) + kernel
+
+    def _check_channels(self, n_in, n_out):
+        for n in (n_in, n_out):
+            if not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"{type(self).__name__}: channel counts must be positive integers, got {n!r}")
+
+    @property
+    def kernel(self):
+        return tuple(self.weight.shape[2:])
+
+    @property
+    def in_channels(self):
+        return self.weight.shape[1]
+
+    @property
+    def out_channels(self):
+        return self.weight.shape[0]
+
+    @property
+    def groups(self):
+        return 1
+
+    def signature(self):
+        act = "" if self.σ is identity else f", {activation_name(self.σ)}"
+        options = []
+        if any(s != 1 for s in self.stride):
+            options.append(f"stride={self.stride}")
+        if any(map(any, self.pad)):
+            options.append(f"pad={self.pad}")
+        if any(d != 1 for d in self.dilation):
+            options.append(f"dilation={self.dilation}")
+        extra = "".join(", " + o for o in options)
+        n_in = self.in_channels * self.groups
+        return f"{type(self).__name__}({self.kernel}, {n_in} => {self.out_channels}{act}{extra})"
+
+    def _check_input(self, x):
+        shape = shape_of(x)
+        nd = len(self.kernel)
+        if len(shape) != nd + 2:
+            raise ValueError(f"{self.signature()}: expected a batch of shape (N, C, {nd} spatial), got {shape}")
+        if shape[1] != self.in_channels * self.groups:
+            raise ValueError(f"{self.signature()}: expected {self.in_channels * self.groups} input channels "
+                             f"(axis 1), got an input of shape {shape}")
+        return shape
+
+    def _convolve(self, x):
+        return fn.conv(x, self.weight, self.stride, self.pad, self.dilation, self.groups, flipped=self.flipped)
+
+    def __call__(self, x):
+        self._check_input(x)
+        x = _precision(x, self.weight)
+        try:
+            y = self._convolve(x)
+        except ops.ShapeError as e:
+            raise ValueError(f"{self.signature()}: {e}") from None
+        if self.bias is not None:
+            y = F.add(y, F.reshape(self.bias, (-1,) + (1,) * len(self.kernel)))
+        return self.σ(y)
+
+    def outdims(self, isize):
+        spatial = _spatial_input(self, isize, self.in_channels * self.groups)
+        out = []
+        for size, k, s, d, (lo, hi) in zip(spatial, self.kernel, self.stride, self.dilation, self.pad):
+            if isinstance(size, int) and size + lo + hi < (k - 1) * d + 1:
+                raise ValueError(f"{self.signature()}: kernel {k} (dilation {d}) is larger than the padded "
+                                 f"input {size} + {lo} + {hi}")
+            out.append(ops.window_count(size, k, s, d, lo, hi))
+        return tuple(out)
+
+
+def _precision(x, weight):
+    from .layers import match_precision
+    return match_precision(x, weight)
+
+
+class Conv(_Conv):
+    """Conv(kernel, (in, out), σ=identity; stride=1, pad=0, dilation=1, init=glorot_uniform, bias=True)
+    — y = σ.(conv(x, weight) .+ b), true convolution (flipped kernel) as in Flux.
+
+    ``Conv(weight, bias, σ; …)`` builds it from arrays; weight is (out, in, *kernel); ``bias=False``
+    leaves the bias out."""
+
+
+class CrossCor(_Conv):
+    """CrossCor(kernel, (in, out), σ=identity; stride, pad, dilation) — cross-correlation
+    (no kernel flip; PyTorch's conv2d). Same constructors as Conv."""
+
+    flipped = False
+
+
+class DepthwiseConv(_Conv):
+    """DepthwiseConv(kernel, (in, out), σ=identity; stride, pad, dilation) — each input channel
+    convolved with out/in kernels of its own; weight (out, 1, *kernel); out must be a multiple of
+    in. From arrays, ``DepthwiseConv(weight, bias, σ; groups=in)`` (groups defaults to out)."""
+
+    def __init__(self, *args, groups=None, **kwargs):
+        from_sizes = bool(args) and not isinstance(args[0], np.ndarray)
+        super().__init__(*args, **kwargs)
+        self._groups = args[1][0] if from_sizes else (groups or self.weight.shape[0])
+        if self.weight.shape[1] != 1 or self.weight.shape[0] % self._groups:
+            raise ValueError(f"DepthwiseConv: weight must have shape (out, 1, *kernel) with out a multiple "
+                             f"of the {self._groups} input channels, got {self.weight.shape}")
+
+    def _check_channels(self, n_in, n_out):
+        super()._check_channels(n_in, n_out)
+        if n_out % n_in:
+            raise ValueError(f"DepthwiseConv: output channels ({n_out}) must be an integer multiple of "
+                             f"input channels ({n_in})")
+
+    @staticmethod
+    def _weight_shape(kernel, n_in, n_out):
+        return (n_out, 1) + kernel
+
+    @property
+    def groups(self):
+        return self._groups
+
+
+class ConvTranspose(_Conv):
+    """ConvTranspose(kernel, (in, out), σ=identity; stride, pad, dilation) — the adjoint of Conv
+    (Flux's ∇conv_data): upsamples. Weight (in, out, *kernel); output size per axis
+    (I − 1)·S + 1 + (K − 1)·D − (P_lo + P_hi)."""
+
+    _transposed = True
+
+    @staticmethod
+    def _weight_shape(kernel, n_in, n_out):
+        return (n_in, n_out) + kernel
+
+    @property
+    def in_channels(self):
+        return self.weight.shape[0]
+
+    @property
+    def out_channels(self):
+        return self.weight.shape[1]
+
+    def _convolve(self, x):
+        return fn.conv_transpose(x, self.weight, self.stride, self.pad, self.dilation, flipped=True)
+
+    def outdims(self, isize):
+        spatial = _spatial_input(self, isize, self.in_channels)
+        return fn.conv_transpose_size(spatial, self.kernel, self.stride, self.dilation, self.pad)
+
+
+class _Pool(Layer):
+    kind = "max"
+
+    def __init__(self, kernel, pad=0, stride=None):
+        self.k = (kernel,) if isinstance(kernel, int) else tuple(kernel)
+        self.stride = fn.expand(stride if stride is not None else self.k, len(self.k))
+        self.pad = _pairs(pad, self.k, (1,) * len(self.k), self.stride)
+
+    def signature(self):
+        extra = "" if self.stride == self.k else f", stride={self.stride}"
+        extra += f", pad={self.pad}" if any(map(any, self.pad)) else ""
+        return f"{type(self).__name__}({self.k}{extra})"
+
+    def __call__(self, x):
+        try:
+            pool = fn.maxpool if self.kind == "max" else fn.meanpool
+            return pool(x, self.k, self.stride, self.pad)
+        except ops.ShapeError as e:
+            raise ValueError(f"{self.signature()}: {e}") from None
+
+    def outdims(self, isize):
+        nd = len(self.k)
+        spatial = tuple(isize)[-nd:]
+        return tuple(ops.window_count(size, k, s, 1, lo, hi)
+                     for size, k, s, (lo, hi) in zip(spatial, self.k, self.stride, self.pad))
+
+
+class MaxPool(_Pool):
+    """MaxPool(kernel; pad=0, stride=kernel) — the maximum over each window (padding is −∞)."""
+
+
+class MeanPool(_Pool):
+    """MeanPool(kernel; pad=0, stride=kernel) — the mean over each window (padding counts as 0)."""
+
+    kind = "mean"
+
+
+class _GlobalPool(Layer):
+    kind = "max"
+
+    def signature(self):
+        return f"{type(self).__name__}()"
+
+    def __call__(self, x):
+        axes = tuple(range(2, len(shape_of(x))))
+        reduce = F.max if self.kind == "max" else F.mean
+        return reduce(x, axis=axes, keepdims=True)
+
+
+class GlobalMaxPool(_GlobalPool):
+    """GlobalMaxPool() — (N, C, *spatial) → (N, C, 1, …): the maximum over all spatial positions."""
+
+
+class GlobalMeanPool(_GlobalPool):
+    """GlobalMeanPool() — (N, C, *spatial) → (N, C, 1, …): the mean over all spatial positions."""
+
+    kind = "mean"
+
+
+class _AdaptivePool(Layer):
+    kind = "max"
+
+    def __init__(self, out):
+        self.out = (out,) if isinstance(out, int) else tuple(out)
+
+    def signature(self):
+        return f"{type(self).__name__}({self.out})"
+
+    def __call__(self, x):
+        spatial = shape_of(x)[-len(self.out):]
+        stride = tuple(i // o for i, o in zip(spatial, self.out))
+        kernel = tuple(i - (o - 1) * s for i, o, s in zip(spatial, self.out, stride))
+        pool = fn.maxpool if self.kind == "max" else fn.meanpool
+        return pool(x, kernel, stride, 0)
+
+    def outdims(self, isize):
+        return self.out
+
+
+class AdaptiveMaxPool(_AdaptivePool):
+    """AdaptiveMaxPool(out) — max pooling with stride in ÷ out and window in − (out − 1)·stride."""
+
+
+class AdaptiveMeanPool(_AdaptivePool):
+    """AdaptiveMeanPool(out) — mean pooling sized to give spatial size ``out``."""
+
+    kind = "mean"
+
+
+# -- outdims ----------------------------------------------------------------------------------------------
+
+def _dense_outdims(layer: Dense, isize):
+    n_in, n_out = layer.sizes
+    if tuple(isize)[-1] != n_in:
+        raise ValueError(f"{layer.signature()}: input size {tuple(isize)} does not have {n_in} features")
+    return (n_out,)
+
+
+def outdims(model, isize) -> tuple:
+    """outdims(m, isize): the output size of ``m`` for input size ``isize`` without running it.
+
+    Spatial sizes only (no channel or batch axis), layers applied in forward order; sizes may be
+    SymPy symbols, giving formulas. Defined for Chain, Dense, Diagonal, Maxout and the conv/pool
+    layers; a dimension mismatch raises ValueError naming the layer."""
+    if isinstance(model, Chain):
+        for layer in model.layers:
+            isize = outdims(layer, isize)
+        return tuple(isize)
+    if isinstance(model, Dense):
+        return _dense_outdims(model, isize)
+    if isinstance(model, Diagonal):
+        return (model.α.shape[0],)
+    if isinstance(model, Maxout):
+        return outdims(model.over[0], isize)
+    if hasattr(model, "outdims"):
+        return tuple(model.outdims(isize))
+    raise TypeError(f"outdims is not defined for {model!r} (a plain function has no output size)")

@@ -1,0 +1,78 @@
+"""The 2017 Flux API: ``@net`` models, ``back`` (accumulating parameter gradients) and
+``update(model, η)`` (apply and clear them)."""
+
+from __future__ import annotations
+
+import functools
+import weakref
+
+import numpy as np
+
+from .. import numpy_api as F
+from .. import trace
+from ..functor import functor
+from ..grad import _finish, _params_scope, _trace_args, params
+
+# model -> {id(param): accumulated gradient}
+_accumulated: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def net(obj):
+    """@net: a class whose array fields are trackable parameters (wrapped as sf arrays on
+    construction) and which ``params``, ``back``, ``update`` and the backends understand; or a
+    function, which becomes a parameter-free model."""
+    if isinstance(obj, type):
+        init = obj.__init__
+
+        @functools.wraps(init)
+        def wrapped_init(self, *args, **kwargs):
+            init(self, *args, **kwargs)
+            for name, value in vars(self).items():
+                if isinstance(value, np.ndarray) and not isinstance(value, F.Array):
+                    setattr(self, name, F.asarray(value))
+
+        obj.__init__ = wrapped_init
+        return functor(obj)
+    return Net(obj)
+
+
+class Net:
+    """A function as a model (what ``@net`` makes of a plain function)."""
+
+    def __init__(self, f):
+        self.f = f
+        functools.update_wrapper(self, f)
+
+    def __call__(self, *args):
+        return self.f(*args)
+
+    def __repr__(self):
+        return f"@net {getattr(self.f, '__name__', 'model')}"
+
+
+def back(model, Δ, *xs):
+    """back(m, Δ, x...): back-propagate the output cotangent Δ through m at x; accumulate the
+    parameter gradients (applied by ``update(m, η)``) and return the input gradient(s)."""
+    ps = params(model)
+    with trace.differentiating() as updates:
+        leaves, mapping = _params_scope(ps)
+        call_args, arg_leaves = _trace_args(model, xs, range(len(xs)))
+        with trace.tracking(mapping):
+            out = F.sum(F.multiply(model(*call_args), Δ))
+        inputs = [lf for group in arg_leaves for lf in group]
+        _, grads = _finish(out, leaves + [lf for lf in inputs if lf is not None], updates, "back")
+    store = _accumulated.setdefault(model, {})
+    for p, g in zip(ps, grads):
+        if g is not None:
+            store[id(p)] = store[id(p)] + g if id(p) in store else np.array(g)
+    input_grads = grads[len(leaves):]
+    return input_grads[0] if len(xs) == 1 else tuple(input_grads)
+
+
+def update_model(model, η):
+    """update(m, η): p ← p − η·Δp for every parameter with an accumulated gradient, then clear them."""
+    store = _accumulated.pop(model, {})
+    for p in params(model):
+        if id(p) in store:
+            p -= η * store[id(p)]
+    return model

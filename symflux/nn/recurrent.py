@@ -1,0 +1,103 @@
+"""Recurrent layers: RNN and LSTM cells wrapped in ``Recur``, which keeps the state between calls.
+
+Batch-first: each call takes one time step x of shape (in,) or (N, in). The state is layer state
+(``trace.set_state``), so a sequence can be fed step by step inside ``gradient``; ``reset``
+restores the initial state.
+"""
+
+from __future__ import annotations
+
+from .. import numpy_api as F
+from .. import trace
+from .init import glorot_uniform, zeros32
+from .layers import Layer, activation_name, match_precision, shape_of
+
+
+class RNNCell(Layer):
+    """RNNCell(in, out, σ=tanh) — h′ = σ.(Wi·x .+ Wh·h .+ b); the output is h′."""
+
+    def __init__(self, n_in, n_out, σ=F.tanh, init=glorot_uniform):
+        self.σ = σ
+        self.Wi, self.Wh = init(n_out, n_in), init(n_out, n_out)
+        self.b, self.h = init(n_out), zeros32(n_out)
+
+    def initial_state(self):
+        return self.h
+
+    def step(self, h, x):
+        h_new = self.σ(F.add(F.add(F.matmul(x, F.transpose(self.Wi)), F.matmul(h, F.transpose(self.Wh))), self.b))
+        return h_new, h_new
+
+    def signature(self):
+        act = "" if self.σ is F.tanh else f", {activation_name(self.σ)}"
+        return f"RNNCell({self.Wi.shape[1]}, {self.Wi.shape[0]}{act})"
+
+
+class LSTMCell(Layer):
+    """LSTMCell(in, out) — gates [i; f; c; o] = Wi·x .+ Wh·h .+ b (forget bias starts at 1);
+    c′ = σ(f)·c + σ(i)·tanh(c̃), h′ = σ(o)·tanh(c′); the output is h′."""
+
+    def __init__(self, n_in, n_out, init=glorot_uniform):
+        self.Wi, self.Wh = init(4 * n_out, n_in), init(4 * n_out, n_out)
+        self.b = zeros32(4 * n_out)
+        self.b[n_out:2 * n_out] = 1
+        self.h, self.c = zeros32(n_out), zeros32(n_out)
+
+    def initial_state(self):
+        return (self.h, self.c)
+
+    def step(self, state, x):
+        h, c = state
+        n = self.h.shape[0]
+        gates = F.add(F.add(F.matmul(x, F.transpose(self.Wi)), F.matmul(h, F.transpose(self.Wh))), self.b)
+        i, f, g, o = (gates[..., k * n:(k + 1) * n] for k in range(4))
+        c_new = F.add(F.multiply(F.sigmoid(f), c), F.multiply(F.sigmoid(i), F.tanh(g)))
+        h_new = F.multiply(F.sigmoid(o), F.tanh(c_new))
+        return (h_new, c_new), h_new
+
+    def signature(self):
+        return f"LSTMCell({self.Wi.shape[1]}, {self.h.shape[0]})"
+
+
+class Recur(Layer):
+    """Recur(cell) — calls ``cell.step(state, x)`` and keeps the new state for the next call."""
+
+    def __init__(self, cell):
+        self.cell = cell
+        self.state = cell.initial_state()
+
+    def trainable(self):
+        return [self.cell]
+
+    def signature(self):
+        return self.cell.signature().replace("Cell", "")
+
+    def __call__(self, x):
+        n_in = self.cell.Wi.shape[1]
+        if shape_of(x)[-1] != n_in:
+            raise ValueError(f"{self.signature()}: expected {n_in} input features, got shape {shape_of(x)}")
+        new_state, y = self.cell.step(self.state, match_precision(x, self.cell.Wi))
+        trace.set_state(self, "state", new_state)
+        return y
+
+    def reset(self):
+        self.state = self.cell.initial_state()
+
+
+def RNN(n_in, n_out, σ=F.tanh, init=glorot_uniform) -> Recur:
+    """RNN(in, out, σ=tanh) = Recur(RNNCell(in, out, σ)); params are Wi, Wh, b and the initial h."""
+    return Recur(RNNCell(n_in, n_out, σ, init))
+
+
+def LSTM(n_in, n_out, init=glorot_uniform) -> Recur:
+    """LSTM(in, out) = Recur(LSTMCell(in, out)); gate order input, forget, cell, output."""
+    return Recur(LSTMCell(n_in, n_out, init))
+
+
+def reset(model):
+    """reset(m): every Recur inside ``m`` goes back to its initial state."""
+    from ..functor import children
+    if isinstance(model, Recur):
+        model.reset()
+    for child in children(model).values():
+        reset(child)

@@ -1,0 +1,109 @@
+"""A layer's formula: ``Dense(10, 5, σ).expr()`` prints ``σ(W·x + b)``.
+
+The layer is traced on a symbolic input with its parameters as matrix symbols named after their
+fields, the graph becomes a SymPy matrix expression, and ``FormulaPrinter`` prints products with
+``·`` and elementwise activations by name.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+from sympy.printing.precedence import precedence
+from sympy.printing.str import StrPrinter
+
+from .. import trace
+from ..array import Tracer
+from ..functor import children
+from ..grad import _params_scope, params
+from ..ir import new_input
+from ..numpy_api import ELEMENTWISE
+from ..printing import to_matexpr
+
+_D = sympy.Dummy("d", real=True)
+_NAMES = {}
+for _name, _builder in ELEMENTWISE.items():
+    try:
+        _NAMES.setdefault(sympy.sympify(_builder(_D)), "σ" if _name == "sigmoid" else _name)
+    except TypeError:  # binary functions
+        pass
+
+
+class FormulaPrinter(StrPrinter):
+    """Matrix products as ``W·x``, elementwise functions by their activation names."""
+
+    def _print_MatMul(self, expr):
+        return "·".join(self.parenthesize(a, precedence(expr)) for a in expr.args)
+
+    def _print_ElementwiseApplyFunction(self, expr):
+        lam = expr.function
+        body = lam.expr.xreplace({lam.variables[0]: _D})
+        name = _NAMES.get(body)
+        inner = self._print(expr.expr)
+        if name is None:
+            return self._print(body.xreplace({_D: sympy.Symbol(f"({inner})")}))
+        return f"{name}({inner})"
+
+    def _print_HadamardProduct(self, expr):
+        return " .* ".join(self.parenthesize(a, precedence(expr)) for a in expr.args)
+
+
+class Formula:
+    """A layer's formula; ``str`` prints it, ``.expr`` is the SymPy matrix expression."""
+
+    def __init__(self, expr):
+        self.expr = expr
+
+    def __str__(self):
+        return FormulaPrinter().doprint(self.expr)
+
+    __repr__ = __str__
+
+    def _repr_latex_(self):
+        return f"$\\\\displaystyle {sympy.latex(self.expr)}$"
+
+    def __eq__(self, other):
+        return str(self) == str(other) if isinstance(other, (str, Formula)) else NotImplemented
+
+    __hash__ = None
+
+
+def _field_names(model) -> dict:
+    """{id(array): field name} for the parameters of ``model`` (nested names joined by dots)."""
+    names = {}
+
+    def visit(obj, prefix):
+        for key, child in children(obj).items():
+            if isinstance(key, str):
+                name = f"{prefix}.{key}" if prefix else key
+            else:
+                name = f"{prefix}[{key}]"
+            if isinstance(child, np.ndarray):
+                names.setdefault(id(child), name)
+            else:
+                visit(child, name)
+    visit(model, "")
+    return names
+
+
+def _symbol(name, shape):
+    return sympy.MatrixSymbol(name, *(shape if len(shape) == 2 else (shape[0], 1) if shape else (1, 1)))
+
+
+def template(layer, input_shape=None) -> Formula:
+    """The formula of ``layer`` applied to a symbolic input ``x`` (a vector of its input size)."""
+    if input_shape is None:
+        weight = next(iter(params(layer)), None)
+        if weight is None or weight.ndim > 2:
+            raise ValueError(f"{layer!r}: pass input_shape to show its formula")
+        input_shape = (weight.shape[-1],) if weight.ndim == 2 else (weight.shape[0],)
+    ps = params(layer)
+    leaves, mapping = _params_scope(ps)
+    x = new_input(tuple(input_shape), np.float32, "x")
+    with trace.tracking(mapping):
+        out = layer(Tracer(x))
+    names = _field_names(layer)
+    bindings = {x: _symbol("x", input_shape)}
+    bindings.update({leaf.node: _symbol(names.get(id(p), f"p{i}"), p.shape) for i, (leaf, p) in enumerate(zip(leaves, ps))})
+    (expr,) = to_matexpr([out.node], bindings)
+    return Formula(expr)

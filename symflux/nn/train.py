@@ -1,0 +1,170 @@
+"""Training: ``update`` (Flux's update!), ``train_step`` (one traced loss + gradient + update), ``train``.
+
+``train_step`` traces the loss and its gradient once per input signature (shapes and dtypes of the
+batch and parameters) and re-evaluates that graph on every call, so a step costs evaluation, not
+tracing. Like ``jax.jit``, it assumes the loss is a pure function of the parameters and the batch.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from .. import interp, trace
+from ..array import Tracer
+from ..grad import Params, _differentiate, _params_scope, _scalar_output, params
+from ..ir import new_input
+from ..simplify import fuse
+from . import legacy
+from .optimise import OPTIMISERS
+
+
+def update(*args):
+    """update(opt, ps, gs) / update(opt, x, x̄): x ← x − apply(opt, x, x̄), skipping None gradients;
+    update(x, x̄): x ← x − x̄; update(model, η): the 2017 form (apply and clear accumulated gradients)."""
+    first = args[0]
+    if isinstance(first, OPTIMISERS):
+        opt, target, grads = args
+        if isinstance(target, np.ndarray):
+            target -= opt.apply(target, grads)
+            return target
+        for p in (target if isinstance(target, Params) else params(target)):
+            g = grads[p]
+            if g is not None:
+                p -= opt.apply(p, g)
+        return target
+    if isinstance(first, np.ndarray) and len(args) == 2 and isinstance(args[1], np.ndarray):
+        first -= args[1]
+        return first
+    return legacy.update_model(*args)
+
+
+class _Plan:
+    """A traced training step for one input signature."""
+
+    def __init__(self, loss, ps, batch):
+        with trace.differentiating() as updates:
+            leaves, mapping = _params_scope(ps)
+            batch_inputs = [new_input(np.shape(b), np.asarray(b).dtype, f"batch{i}") for i, b in enumerate(batch)]
+            with trace.tracking(mapping):
+                out = loss(*[Tracer(n) for n in batch_inputs])
+            node = _scalar_output(out, "train_step")
+            if node is None:
+                raise ValueError("train_step: the loss does not depend on the parameters or the batch")
+            node, grads = _differentiate(node, [lf.node for lf in leaves])
+        self.param_inputs = [lf.node for lf in leaves]
+        self.batch_inputs = batch_inputs
+        self.has_grad = [g is not None for g in grads]
+        self.updates = [(obj, attr, value) for obj, attr, value in updates]
+        state = [trace.operand_node(v) for _, _, value in self.updates
+                 for v in (value if isinstance(value, tuple) else (value,))]
+        self.outputs = fuse([node, *[g for g in grads if g is not None], *state])
+        self.n_grads = sum(self.has_grad)
+
+    def run(self, ps, batch, evaluate):
+        bindings = dict(zip(self.param_inputs, ps))
+        bindings.update(zip(self.batch_inputs, batch))
+        return evaluate(self.outputs, bindings)
+
+
+class TrainStep:
+    """step = train_step(loss, ps, opt); step(*batch) updates ``ps`` in place and returns the loss."""
+
+    def __init__(self, loss, ps, opt, evaluate=interp.evaluate):
+        self.loss, self.params, self.opt, self.evaluate = loss, params(ps), opt, evaluate
+        self._plans: dict = {}
+
+    def _signature(self, batch):
+        return tuple((np.shape(b), np.asarray(b).dtype.str) for b in batch) + tuple(
+            (p.shape, p.dtype.str) for p in self.params)
+
+    def __call__(self, *batch):
+        key = self._signature(batch)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _Plan(self.loss, self.params, batch)
+        values = plan.run(self.params, batch, self.evaluate)
+        grads = iter(values[1:1 + plan.n_grads])
+        for p, has in zip(self.params, plan.has_grad):
+            if has:
+                p -= self.opt.apply(p, np.array(next(grads)))
+        state = iter(values[1 + plan.n_grads:])
+        for obj, attr, old in plan.updates:
+            new = tuple(np.array(next(state)) for _ in old) if isinstance(old, tuple) else np.array(next(state))
+            setattr(obj, attr, new)
+        return values[0][()]
+
+    def __repr__(self):
+        return f"train_step(<{len(self.params)} parameters>, {self.opt!r})"
+
+
+def train_step(loss, ps, opt) -> TrainStep:
+    """train_step(loss, ps, opt): a callable ``step(*batch)`` doing loss + gradient + update in place."""
+    return TrainStep(loss, ps, opt)
+
+
+class StopTraining(Exception):
+    """Raised by ``stop()`` inside a callback to end ``train`` early."""
+
+
+def stop():
+    """Call from a callback to stop ``train`` (Flux.stop())."""
+    raise StopTraining()
+
+
+def throttle(f, timeout: float):
+    """A version of ``f`` that runs at most once every ``timeout`` seconds."""
+    last = [-float("inf")]
+
+    def throttled(*args, **kwargs):
+        now = time.monotonic()
+        if now - last[0] >= timeout:
+            last[0] = now
+            return f(*args, **kwargs)
+        return None
+    return throttled
+
+
+class _Progress:
+    """A one-line progress display on stderr, shown once a run has taken more than a second."""
+
+    def __init__(self, total, enabled):
+        self.total, self.enabled, self.start, self.last = total, enabled, time.monotonic(), 0.0
+
+    def show(self, done, loss):
+        now = time.monotonic()
+        if self.enabled is False or (self.enabled is None and now - self.start < 1.0) or now - self.last < 0.25:
+            return
+        self.last = now
+        total = f"/{self.total}" if self.total else ""
+        sys.stderr.write(f"\rtraining: step {done}{total}  loss {loss:.6g}  {now - self.start:.1f}s")
+        sys.stderr.flush()
+
+    def close(self):
+        if self.last:
+            sys.stderr.write("\n")
+
+
+def train(loss, ps, data, opt, epochs=1, cb=None, progress=None):
+    """train(loss, ps, data, opt; epochs=1, cb=None, progress=None) — for each batch d in data,
+    take the gradient of loss(*d) (a non-tuple d is passed as one argument) and update ``ps`` with
+    ``opt``; then call ``cb`` (a function or list of them; ``stop()`` ends training). Shows a
+    progress line on long runs (``progress=True/False`` forces it). Returns the loss history."""
+    step = train_step(loss, ps, opt)
+    callbacks = cb if isinstance(cb, (list, tuple)) else [cb] if cb else []
+    total = len(data) * epochs if hasattr(data, "__len__") else None
+    display, history = _Progress(total, progress), []
+    try:
+        for _ in range(epochs):
+            for d in data:
+                history.append(float(step(*(d if isinstance(d, tuple) else (d,)))))
+                display.show(len(history), history[-1])
+                for f in callbacks:
+                    f()
+    except StopTraining:
+        pass
+    finally:
+        display.close()
+    return history
