@@ -11,9 +11,9 @@ from .array import Array, Tracer
 from .functor import children, f32, f64, fmap, functor, trainable
 from .grad import Grads, Params, grad, gradient, hessian, hvp, jacobian, params, value_and_gradient
 from .graph import Graph, make_graph
+from .ir import count_ops
 from .nn import *  # noqa: F401,F403  (layers, losses, optimisers, training)
 from .nn.functional import conv, conv_transpose, maxpool, meanpool
-from .ir import count_ops
 from .numpy_api import *  # noqa: F401,F403  (the NumPy-style namespace: sum, exp, matmul, …)
 from .numpy_api import sigmoid
 from .ops import ShapeError

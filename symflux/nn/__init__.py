@@ -1,18 +1,74 @@
 """Flux's model-building API: layers, losses, optimisers, training, and the 2017 API."""
 
 from . import functional, losses
-from .conv import (AdaptiveMaxPool, AdaptiveMeanPool, Conv, ConvTranspose, CrossCor, DepthwiseConv,
-                   GlobalMaxPool, GlobalMeanPool, MaxPool, MeanPool, SamePad, outdims)
+from .conv import (
+                   AdaptiveMaxPool,
+                   AdaptiveMeanPool,
+                   Conv,
+                   ConvTranspose,
+                   CrossCor,
+                   DepthwiseConv,
+                   GlobalMaxPool,
+                   GlobalMeanPool,
+                   MaxPool,
+                   MeanPool,
+                   SamePad,
+                   outdims,
+)
 from .init import glorot_normal, glorot_uniform, nfan
-from .layers import (Affine, Chain, Dense, Diagonal, Layer, Maxout, SkipConnection, activations, compose,
-                     flatten, identity, testmode, trainmode)
+from .layers import (
+                   Affine,
+                   Chain,
+                   Dense,
+                   Diagonal,
+                   Layer,
+                   Maxout,
+                   SkipConnection,
+                   activations,
+                   compose,
+                   flatten,
+                   identity,
+                   testmode,
+                   trainmode,
+)
 from .legacy import back, net
-from .losses import (binarycrossentropy, crossentropy, dice_coeff_loss, hinge_loss, huber_loss, kldivergence,
-                     logitbinarycrossentropy, logitcrossentropy, mae, mse, msle, poisson_loss, squared_hinge_loss,
-                     tversky_loss)
+from .losses import (
+                   binarycrossentropy,
+                   crossentropy,
+                   dice_coeff_loss,
+                   hinge_loss,
+                   huber_loss,
+                   kldivergence,
+                   logitbinarycrossentropy,
+                   logitcrossentropy,
+                   mae,
+                   mse,
+                   msle,
+                   poisson_loss,
+                   squared_hinge_loss,
+                   tversky_loss,
+)
 from .normalise import BatchNorm, Dropout, LayerNorm
-from .optimise import (ADADelta, ADAGrad, ADAM, ADAMW, AMSGrad, NADAM, RADAM, AdaMax, ClipNorm, ClipValue, Descent,
-                       ExpDecay, InvDecay, Momentum, Nesterov, Optimiser, RMSProp, WeightDecay)
+from .optimise import (
+                   ADAM,
+                   ADAMW,
+                   NADAM,
+                   RADAM,
+                   ADADelta,
+                   ADAGrad,
+                   AdaMax,
+                   AMSGrad,
+                   ClipNorm,
+                   ClipValue,
+                   Descent,
+                   ExpDecay,
+                   InvDecay,
+                   Momentum,
+                   Nesterov,
+                   Optimiser,
+                   RMSProp,
+                   WeightDecay,
+)
 from .recurrent import LSTM, RNN, LSTMCell, Recur, RNNCell, reset
 from .train import StopTraining, TrainStep, stop, throttle, train, train_step, update
 

@@ -70,7 +70,8 @@ class BatchNorm(Layer):
         shape = shape_of(x)
         channels = self.β.shape[0]
         if len(shape) < 2 or shape[1] != channels:
-            raise ValueError(f"{self.signature()}: expected {channels} channels on axis 1, got an input of shape {shape}")
+            raise ValueError(f"{self.signature()}: expected {channels} channels on axis 1, "
+                             f"got an input of shape {shape}")
         x = match_precision(x, self.γ)
         axes = (0,) + tuple(range(2, len(shape)))
         per_channel = (1, channels) + (1,) * (len(shape) - 2)

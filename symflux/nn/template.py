@@ -104,6 +104,7 @@ def template(layer, input_shape=None) -> Formula:
         out = layer(Tracer(x))
     names = _field_names(layer)
     bindings = {x: _symbol("x", input_shape)}
-    bindings.update({leaf.node: _symbol(names.get(id(p), f"p{i}"), p.shape) for i, (leaf, p) in enumerate(zip(leaves, ps))})
+    for i, (leaf, p) in enumerate(zip(leaves, ps)):
+        bindings[leaf.node] = _symbol(names.get(id(p), f"p{i}"), p.shape)
     (expr,) = to_matexpr([out.node], bindings)
     return Formula(expr)

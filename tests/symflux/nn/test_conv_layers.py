@@ -6,8 +6,22 @@ import pytest
 from gradcheck import check_all_orders, needs_torch, torch
 
 import symflux as sf
-from symflux import (AdaptiveMaxPool, AdaptiveMeanPool, Chain, Conv, ConvTranspose, CrossCor, Dense,
-                     DepthwiseConv, GlobalMaxPool, GlobalMeanPool, MaxPool, MeanPool, SamePad, outdims)
+from symflux import (
+    AdaptiveMaxPool,
+    AdaptiveMeanPool,
+    Chain,
+    Conv,
+    ConvTranspose,
+    CrossCor,
+    Dense,
+    DepthwiseConv,
+    GlobalMaxPool,
+    GlobalMeanPool,
+    MaxPool,
+    MeanPool,
+    SamePad,
+    outdims,
+)
 
 rng = np.random.default_rng(3)
 TF = torch.nn.functional if torch is not None else None

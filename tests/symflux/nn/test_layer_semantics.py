@@ -5,7 +5,7 @@ import pytest
 import sympy
 
 import symflux as sf
-from symflux import Chain, Conv, CrossCor, Dense, gradient, params, softmax, σ
+from symflux import Chain, Conv, Dense, gradient, params, softmax, σ
 
 
 def test_design_model_session():
