@@ -324,19 +324,30 @@ def _value_and_grads(f, args, argnums, what):
             leaves, mapping = _params_scope(args[0])
             with trace.tracking(mapping):
                 out = f()
-            value, gs = _finish(out, leaves, updates, what)
-            return value, Grads(args[0], gs)
-        call_args, leaves_per_arg = _trace_args(f, args, argnums)
-        out = f(*call_args)
-        flat_leaves = [lf for leaves in leaves_per_arg for lf in leaves]
-        value, gs = _finish(out, [lf for lf in flat_leaves if lf is not None], updates, what)
+            value, gs, state = _finish(out, leaves, updates, what)
+        else:
+            call_args, leaves_per_arg = _trace_args(f, args, argnums)
+            out = f(*call_args)
+            flat_leaves = [lf for leaves in leaves_per_arg for lf in leaves]
+            value, gs, state = _finish(out, [lf for lf in flat_leaves if lf is not None], updates, what)
+    apply_state(state)
+    if len(args) == 1 and isinstance(args[0], Params):
+        return value, Grads(args[0], gs)
     by_leaf = iter(gs)
     flat = [next(by_leaf) if lf is not None else None for lf in flat_leaves]
     return value, tuple(_unflatten(args[i], flat) if i in argnums else None for i in range(len(args)))
 
 
+def apply_state(assignments):
+    """Give layer state its evaluated values. Called after the gradient's scope is closed, so a
+    value that is still traced (a nested gradient) is recorded by the enclosing one."""
+    for obj, attr, value in assignments:
+        trace.set_state(obj, attr, value)
+
+
 def _finish(out, leaves, updates, what):
-    """Differentiate ``out`` with respect to ``leaves``; evaluate value, gradients and state updates."""
+    """Differentiate ``out`` with respect to ``leaves``; evaluate value, gradients and state updates.
+    Returns (value, gradients, state assignments to make with ``apply_state``)."""
     node = _scalar_output(out, what)
     wrt = [lf.node for lf in leaves]
     node, grads = _differentiate(node, wrt) if node else (None, _zeros_if_used([None] * len(wrt), wrt))
@@ -345,10 +356,9 @@ def _finish(out, leaves, updates, what):
     results = finalize([node, *grads, *state], leaves)
     value = results[0] if node is not None else out
     new_state = iter(results[1 + len(grads):])
-    for obj, attr, old in updates:  # layer state gets its evaluated value (tuples stay tuples)
-        parts = tuple(next(new_state) for _ in old) if isinstance(old, tuple) else next(new_state)
-        setattr(obj, attr, parts)
-    return value, results[1:1 + len(grads)]
+    assignments = [(obj, attr, tuple(next(new_state) for _ in old) if isinstance(old, tuple) else next(new_state))
+                   for obj, attr, old in updates]
+    return value, results[1:1 + len(grads)], assignments
 
 
 def gradient(f, *args):

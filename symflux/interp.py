@@ -12,6 +12,7 @@ import functools
 
 import numpy as np
 import sympy
+from sympy.printing.numpy import NumPyPrinter
 
 from .functions import NUMPY_IMPLS, evaluated
 from .ir import ARG, OBJECT, Node, toposort
@@ -27,6 +28,13 @@ def to_exact(value) -> np.ndarray:
     return np.asarray(_to_sympy(arr), dtype=object).reshape(arr.shape)
 
 
+class _ExactFloatPrinter(NumPyPrinter):
+    """NumPy code with floats printed exactly (SymPy's default keeps 15 significant digits)."""
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+
 @functools.lru_cache(maxsize=4096)
 def body_function(body: sympy.Expr, nargs: int, exact: bool):
     """``body`` as a Python callable over ``nargs`` positional arrays.
@@ -37,7 +45,9 @@ def body_function(body: sympy.Expr, nargs: int, exact: bool):
     if exact:
         substitute = lambda *values: body.xreplace(dict(zip(ARG, values)))
         return np.frompyfunc(substitute, nargs, 1) if nargs else substitute
-    return sympy.lambdify(ARG[:nargs], body, modules=[NUMPY_IMPLS, "numpy"])
+    printer = _ExactFloatPrinter({"fully_qualified_modules": False, "inline": True,
+                                  "allow_unknown_functions": True, "user_functions": {}})
+    return sympy.lambdify(ARG[:nargs], body, modules=[NUMPY_IMPLS, "numpy"], printer=printer)
 
 
 def clear_caches() -> None:

@@ -11,7 +11,7 @@ import numpy as np
 from .. import numpy_api as F
 from .. import trace
 from ..functor import functor
-from ..grad import _finish, _params_scope, _trace_args, params
+from ..grad import _finish, _params_scope, _trace_args, apply_state, params
 
 # model -> {id(param): accumulated gradient}
 _accumulated: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -60,7 +60,8 @@ def back(model, Δ, *xs):
         with trace.tracking(mapping):
             out = F.sum(F.multiply(model(*call_args), Δ))
         inputs = [lf for group in arg_leaves for lf in group]
-        _, grads = _finish(out, leaves + [lf for lf in inputs if lf is not None], updates, "back")
+        _, grads, state = _finish(out, leaves + [lf for lf in inputs if lf is not None], updates, "back")
+    apply_state(state)
     store = _accumulated.setdefault(model, {})
     for p, g in zip(ps, grads):
         if g is not None:
