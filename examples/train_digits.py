@@ -39,7 +39,7 @@ def fit(name, model, data, epochs, lr, seed=0):
     step = sf.train_step(loss, params(model), opt)
     rng = np.random.default_rng(seed)
     curve, start = [], time.perf_counter()
-    for epoch in range(epochs):
+    for _ in range(epochs):
         losses = [float(step(xb, yb)) for xb, yb in batches(x_train, y_train, 32, rng)]
         curve.append(float(np.mean(losses)))
     seconds = time.perf_counter() - start
