@@ -128,6 +128,16 @@ def swish(x):
     return x * sigmoid(x)
 
 
+def trelu(x, theta=1):
+    """Thresholded relu: x > θ ? x : 0."""
+    return sympy.Piecewise((x, x > theta), (0, True))
+
+
+def logcosh(x):
+    """log(cosh(x)) = x + softplus(−2x) − log 2, stable for large |x|."""
+    return x + softplus(-2 * x) - sympy.log(2)
+
+
 def softsign(x):
     return x / (1 + abs_(x))
 

@@ -134,6 +134,8 @@ ELEMENTWISE = {
     "gelu": fn.gelu,
     "swish": fn.swish,
     "softsign": fn.softsign,
+    "trelu": fn.trelu,
+    "logcosh": fn.logcosh,
     "hardsigmoid": fn.hardsigmoid,
     "hardtanh": fn.hardtanh,
 }
@@ -158,6 +160,11 @@ def elu(x, alpha=1):  # noqa: F811
 def celu(x, alpha=1):  # noqa: F811
     """celu(x, α=1) = x > 0 ? x : α(e^(x/α) − 1)"""
     return apply_elementwise(lambda v: fn.celu(v, sympy.nsimplify(alpha)), x)
+
+
+def trelu(x, theta=1):  # noqa: F811
+    """trelu(x, θ=1) = x > θ ? x : 0"""
+    return apply_elementwise(lambda v: fn.trelu(v, sympy.nsimplify(theta)), x)
 
 
 def clip(x, a_min=None, a_max=None):

@@ -76,6 +76,8 @@ UNARY = {
     "softsign": (sf.softsign, functional("softsign"), away_from_zero),
     "hardsigmoid": (sf.hardsigmoid, None, lambda s: away_from_zero(s) * 2),
     "hardtanh": (sf.hardtanh, functional("hardtanh"), lambda s: away_from_zero(s) * 0.9),
+    "trelu": (sf.trelu, None, lambda s: away_from_zero(s) * 2),
+    "logcosh": (sf.logcosh, (lambda x: T.log(T.cosh(x))) if T else None, away_from_zero),
 }
 
 

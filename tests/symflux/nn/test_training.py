@@ -130,6 +130,8 @@ def test_flux_activation_cases():
     assert np.isclose(sf.gelu(1.0), 0.8411919906082768) and np.isclose(sf.gelu(-1.0), -0.15880800939172324)
     assert sf.selu(1.0) == 1.0507009873554804934193349852946 and sf.softsign(1.0) == 0.5
     assert np.isclose(sf.hardσ(0.3), 0.56) and sf.relu6(10.0) == 6.0
+    assert sf.trelu(1.1) == 1.1 and sf.trelu(1.0) == 0.0 and sf.trelu(2.0, 3) == 0.0
+    assert np.isclose(sf.logcosh(0.5), math.log(math.cosh(0.5))) and np.isclose(sf.logcosh(1000.0), 1000 - math.log(2))
     assert np.allclose(sf.softmax(np.array([1.0, 2, 3])), [0.0900306, 0.244728, 0.665241])
     assert np.allclose(sf.softmax(np.array([-1e5, -1e5])), [0.5, 0.5])
     assert np.allclose(sf.logsoftmax(np.array([1, 2, 3000], np.float32)), [-2999, -2998, 0])
