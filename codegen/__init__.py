@@ -1,0 +1,10 @@
+"""codegen: a standalone compiler from kernels (loop nests with SymPy bodies) to native code.
+
+One shared kernel language (``kernel``), one renderer per target (``renderer.llvm``,
+``renderer.c``), one runtime per device (``runtime.cpu``), a disk cache. It never imports symflux;
+``codegen.lambdify`` is a fast ``sympy.lambdify`` for expressions over arrays.
+"""
+
+from .kernel import Buffer, If, Let, Loop, Program, Store, UnsupportedExpression, Update, flat_index, loop_var, loops
+from .renderer.llvm import LLVMRenderer
+from .runtime.cpu import CPURuntime, default_runtime

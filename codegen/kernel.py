@@ -1,0 +1,138 @@
+"""The kernel language: loop nests whose bodies are SymPy expressions over indexed buffers.
+
+A ``Program`` is one entry point: ``name(arg0, arg1, …)`` taking one pointer per argument buffer.
+Its body is a list of statements; temporaries are allocated inside the entry point (so a
+compiled program is re-entrant). Expressions are SymPy: ``Indexed(IndexedBase(buffer), flat)``
+loads a buffer element, loop variables are integer Symbols, and the special functions below cover
+integer division, modulo and counter-based random numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy
+
+class UnsupportedExpression(TypeError):
+    """An expression that a renderer cannot translate."""
+
+
+DTYPES = ("float32", "float64", "int64", "int32", "bool", "uint64")
+
+
+@dataclass(frozen=True)
+class Buffer:
+    name: str
+    dtype: str
+    size: int
+
+    def __post_init__(self):
+        if self.dtype not in DTYPES:
+            raise TypeError(f"buffer {self.name!r}: unsupported dtype {self.dtype!r} (supported: {DTYPES})")
+
+    @property
+    def base(self) -> sympy.IndexedBase:
+        return sympy.IndexedBase(self.name)
+
+    def __getitem__(self, index) -> sympy.Indexed:
+        return sympy.Indexed(self.base, index)
+
+
+@dataclass(frozen=True)
+class Loop:
+    var: sympy.Symbol
+    extent: int
+    body: tuple
+    parallel: bool = False
+
+
+@dataclass(frozen=True)
+class Store:
+    buffer: Buffer
+    index: sympy.Expr
+    value: sympy.Expr
+
+
+@dataclass(frozen=True)
+class Let:
+    """Declare a local scalar and give it a value."""
+
+    var: sympy.Symbol
+    dtype: str
+    value: sympy.Expr
+
+
+@dataclass(frozen=True)
+class Update:
+    """var = op(var, value), op in ``add`` / ``max`` / ``min`` (a reduction step)."""
+
+    var: sympy.Symbol
+    op: str
+    value: sympy.Expr
+
+
+@dataclass(frozen=True)
+class If:
+    cond: sympy.Basic
+    body: tuple
+
+
+@dataclass
+class Program:
+    """An entry point ``name(arg pointers…, size parameters…)``. Buffer sizes and loop extents are
+    ints or the ``sizes`` symbols, which are passed as int64 after the buffer pointers."""
+
+    name: str
+    args: list
+    temps: list = field(default_factory=list)
+    body: list = field(default_factory=list)
+    sizes: list = field(default_factory=list)
+
+    def buffers(self) -> dict:
+        return {b.name: b for b in self.args + self.temps}
+
+
+def loop_var(name: str) -> sympy.Symbol:
+    return sympy.Symbol(name, integer=True, nonnegative=True)
+
+
+class idiv(sympy.Function):
+    """Integer floor division of non-negative integers."""
+
+    nargs = 2
+
+
+class imod(sympy.Function):
+    """Integer remainder of non-negative integers."""
+
+    nargs = 2
+
+
+class uniform(sympy.Function):
+    """uniform(seed, counter): a U[0, 1) sample from the splitmix64 hash of (seed, counter)."""
+
+    nargs = 2
+
+
+def dtype_name(dtype) -> str:
+    name = np.dtype(dtype).name
+    if name not in DTYPES:
+        raise TypeError(f"unsupported dtype {name!r} for code generation (supported: {DTYPES})")
+    return name
+
+
+def flat_index(index, shape) -> sympy.Expr:
+    """The row-major offset of a multi-index in an array of ``shape``."""
+    offset, stride = sympy.Integer(0), 1
+    for i, n in zip(reversed(index), reversed(shape)):
+        offset += i * stride
+        stride *= n
+    return offset
+
+
+def loops(vars_, shape, body, parallel_outer=False) -> tuple:
+    """A loop nest over ``shape`` around ``body`` (a tuple of statements)."""
+    for depth, (v, n) in reversed(list(enumerate(zip(vars_, shape)))):
+        body = (Loop(v, n, tuple(body), parallel_outer and depth == 0),)
+    return tuple(body)

@@ -1,0 +1,397 @@
+"""LLVM IR for a kernel ``Program`` (llvmlite, opaque pointers).
+
+Statements dispatch to ``_stmt_<Class>``, SymPy expressions to ``_emit_<Class>`` (as SymPy's
+printers do). Types are inferred bottom-up: loads have their buffer's type, loop variables are
+i64, literals adapt to their context; floats win over integers. Float arithmetic carries the
+``contract`` fast-math flag (FMA); reductions also ``reassoc`` so they vectorise.
+"""
+
+from __future__ import annotations
+
+import sympy
+from llvmlite import ir
+
+from ..kernel import Program, UnsupportedExpression, idiv, imod, uniform
+
+I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
+F32, F64 = ir.FloatType(), ir.DoubleType()
+PTR = ir.PointerType()
+STORAGE = {"float32": F32, "float64": F64, "int64": I64, "int32": I32, "bool": I8, "uint64": I64}
+ITEMSIZE = {"float32": 4, "float64": 8, "int64": 8, "int32": 4, "bool": 1, "uint64": 8}
+KIND = {"float32": "f32", "float64": "f64", "int64": "i64", "int32": "i32", "bool": "i1", "uint64": "i64"}
+TYPES = {"f32": F32, "f64": F64, "i64": I64, "i32": I32, "i1": I1}
+FLOATS = ("f32", "f64")
+CONTRACT = ("contract",)
+REDUCTION = ("contract", "reassoc", "nsz")
+
+# SymPy function → LLVM intrinsic (float only)
+INTRINSICS = {"exp": "llvm.exp", "log": "llvm.log", "sin": "llvm.sin", "cos": "llvm.cos", "sqrt": "llvm.sqrt",
+              "floor": "llvm.floor", "ceiling": "llvm.ceil", "Abs": "llvm.fabs", "tan": "llvm.tan",
+              "asin": "llvm.asin", "acos": "llvm.acos", "atan": "llvm.atan", "sinh": "llvm.sinh",
+              "cosh": "llvm.cosh", "tanh": "llvm.tanh"}
+# SymPy function → C math library (double name; float adds an ``f``)
+LIBM = {"asinh": "asinh", "acosh": "acosh", "atanh": "atanh", "atan2": "atan2", "erf": "erf", "erfc": "erfc",
+        "cbrt": "cbrt", "expm1": "expm1", "log1p": "log1p", "gamma": "tgamma", "loggamma": "lgamma"}
+
+
+def _join(kinds):
+    """The arithmetic kind of an operation on ``kinds`` (None: only literals, decided by context)."""
+    kinds = [k for k in kinds if k is not None]
+    if any(k in FLOATS for k in kinds) or "weak_float" in kinds and any(k.startswith("i") for k in kinds):
+        return "f64" if "f64" in kinds or not any(k == "f32" for k in kinds) else "f32"
+    if "weak_float" in kinds:
+        return "weak_float"
+    if any(k in ("i64", "i32") for k in kinds):
+        return "i64"
+    if kinds and all(k == "i1" for k in kinds):
+        return "i1"
+    return "weak_int" if kinds else None
+
+
+class LLVMRenderer:
+    """``render(program)`` → LLVM IR text for one entry point."""
+
+    def render(self, program: Program) -> str:
+        self.module = ir.Module(name=program.name)
+        self.buffers = program.buffers()
+        n = len(program.args)
+        fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR] * n + [I64] * len(program.sizes)),
+                         name=program.name)
+        for arg in fn.args[:n]:
+            arg.add_attribute("noalias")
+        self.fn = fn
+        self.alloca_builder = ir.IRBuilder(fn.append_basic_block("entry"))
+        start = fn.append_basic_block("start")
+        self.builder = ir.IRBuilder(start)
+        self.values = dict(zip(program.sizes, fn.args[n:]))
+        self.locals, self.kinds = {}, {}
+        self.ptrs = {b.name: a for b, a in zip(program.args, fn.args)}
+        malloc = self._declare("malloc", PTR, [I64])
+        for t in program.temps:
+            size = self._emit(sympy.sympify(t.size), "i64")
+            nbytes = self.builder.mul(size, ir.Constant(I64, ITEMSIZE[t.dtype]))
+            self.ptrs[t.name] = self.builder.call(malloc, [nbytes])
+        for stmt in program.body:
+            self._stmt(stmt)
+        free = self._declare("free", ir.VoidType(), [PTR])
+        for t in program.temps:
+            self.builder.call(free, [self.ptrs[t.name]])
+        self.builder.ret_void()
+        self.alloca_builder.branch(start)
+        return str(self.module)
+
+    # -- statements ---------------------------------------------------------------------------------
+    def _stmt(self, stmt):
+        getattr(self, "_stmt_" + type(stmt).__name__)(stmt)
+
+    def _stmt_Loop(self, loop):
+        b = self.builder
+        before = b.block
+        header = self.fn.append_basic_block(f"{loop.var}.head")
+        body = self.fn.append_basic_block(f"{loop.var}.body")
+        done = self.fn.append_basic_block(f"{loop.var}.done")
+        extent = self._emit(sympy.sympify(loop.extent), "i64")
+        b.branch(header)
+        b.position_at_end(header)
+        i = b.phi(I64, name=str(loop.var))
+        i.add_incoming(ir.Constant(I64, 0), before)
+        b.cbranch(b.icmp_signed("<", i, extent), body, done)
+        b.position_at_end(body)
+        self.values[loop.var] = i
+        for stmt in loop.body:
+            self._stmt(stmt)
+        step = b.add(i, ir.Constant(I64, 1), flags=("nuw", "nsw"))
+        i.add_incoming(step, b.block)
+        b.branch(header)
+        b.position_at_end(done)
+        del self.values[loop.var]
+
+    def _stmt_Store(self, store):
+        kind = KIND[store.buffer.dtype]
+        value = self._emit(store.value, kind)
+        if store.buffer.dtype == "bool":
+            value = self.builder.zext(value, I8)
+        self.builder.store(value, self._address(store.buffer.name, store.index))
+
+    def _stmt_Let(self, let):
+        kind = KIND[let.dtype]
+        if let.var not in self.locals:
+            self.locals[let.var] = self.alloca_builder.alloca(TYPES[kind], name=str(let.var))
+            self.kinds[let.var] = kind
+        self.builder.store(self._emit(let.value, kind), self.locals[let.var])
+
+    def _stmt_Update(self, update):
+        kind = self.kinds[update.var]
+        slot = self.locals[update.var]
+        b = self.builder
+        old, new = b.load(slot, typ=TYPES[kind]), self._emit(update.value, kind)
+        if update.op == "add":
+            result = b.fadd(old, new, flags=REDUCTION) if kind in FLOATS else b.add(old, new)
+        else:
+            pick_new = b.fcmp_unordered(">" if update.op == "max" else "<", new, old) if kind in FLOATS \
+                else b.icmp_signed(">" if update.op == "max" else "<", new, old)
+            result = b.select(pick_new, new, old)
+        b.store(result, slot)
+
+    def _stmt_If(self, stmt):
+        cond = self._emit(stmt.cond, "i1")
+        with self.builder.if_then(cond):
+            for s in stmt.body:
+                self._stmt(s)
+
+    # -- expressions ----------------------------------------------------------------------------------
+    def kind(self, e) -> str | None:
+        if isinstance(e, sympy.Indexed):
+            return KIND[self.buffers[e.base.name].dtype]
+        if e.is_Symbol:
+            return self.kinds.get(e, "i64")
+        if isinstance(e, (sympy.core.relational.Relational, sympy.logic.boolalg.Boolean)) and not e.is_Symbol:
+            return "i1"
+        if e.is_Integer:
+            return "weak_int"
+        if e.is_Number or e.is_NumberSymbol:
+            return "weak_float"
+        if isinstance(e, (idiv, imod)):
+            return "i64"
+        if isinstance(e, uniform):
+            return "f64"
+        if isinstance(e, sympy.Piecewise):
+            return _join([self.kind(v) for v, _ in e.args])
+        kinds = [self.kind(a) for a in e.args]
+        if isinstance(e, (sympy.Add, sympy.Mul, sympy.Max, sympy.Min)):
+            return _join(kinds)
+        if isinstance(e, sympy.Pow) and e.exp.is_Integer and e.exp >= 0:
+            return _join(kinds[:1])
+        joined = _join(kinds)  # a function: computed in floating point
+        return joined if joined in FLOATS else "f64" if joined not in ("weak_float", None) else "weak_float"
+
+    def _emit(self, e, want: str):
+        """``e`` as a value of kind ``want``."""
+        natural = self.kind(e)
+        if natural in (None, "weak_int", "weak_float"):
+            natural = want if want != "i1" else ("i64" if natural == "weak_int" else "f64")
+        value = getattr(self, "_emit_" + type(e).__name__, self._emit_function)(e, natural)
+        return self._convert(value, natural, want)
+
+    def _convert(self, v, src, dst):
+        b = self.builder
+        if src == dst:
+            return v
+        if src in FLOATS and dst in FLOATS:
+            return b.fpext(v, F64) if dst == "f64" else b.fptrunc(v, F32)
+        if src in FLOATS:
+            return b.fcmp_unordered("!=", v, ir.Constant(TYPES[src], 0)) if dst == "i1" else b.fptosi(v, TYPES[dst])
+        if src == "i1":
+            return b.uitofp(v, TYPES[dst]) if dst in FLOATS else b.zext(v, TYPES[dst])
+        if dst in FLOATS:
+            return b.sitofp(v, TYPES[dst])
+        if dst == "i1":
+            return b.icmp_signed("!=", v, ir.Constant(TYPES[src], 0))
+        return b.sext(v, TYPES[dst]) if TYPES[dst].width > TYPES[src].width else b.trunc(v, TYPES[dst])
+
+    def _constant(self, value, kind):
+        if kind in FLOATS:
+            return ir.Constant(TYPES[kind], float(value))
+        if kind == "i1":
+            return ir.Constant(I1, int(bool(value)))
+        return ir.Constant(TYPES[kind], int(value))
+
+    def _emit_Integer(self, e, kind):
+        return self._constant(int(e), kind)
+
+    _emit_One = _emit_Zero = _emit_NegativeOne = _emit_Integer
+
+    def _emit_Float(self, e, kind):
+        return self._constant(float(e), kind)
+
+    _emit_Rational = _emit_Half = _emit_Pi = _emit_Exp1 = _emit_NaN = _emit_Infinity = _emit_NegativeInfinity \
+        = _emit_EulerGamma = _emit_Float
+
+    def _emit_BooleanTrue(self, e, kind):
+        return self._constant(1, kind)
+
+    def _emit_BooleanFalse(self, e, kind):
+        return self._constant(0, kind)
+
+    def _emit_Symbol(self, e, kind):
+        if e in self.locals:
+            return self._convert(self.builder.load(self.locals[e], typ=TYPES[self.kinds[e]]), self.kinds[e], kind)
+        return self._convert(self.values[e], "i64", kind)
+
+    _emit_Dummy = _emit_Symbol
+
+    def _address(self, name, index):
+        return self.builder.gep(self.ptrs[name], [self._emit(sympy.sympify(index), "i64")],
+                                inbounds=True, source_etype=STORAGE[self.buffers[name].dtype])
+
+    def _emit_Indexed(self, e, kind):
+        dtype = self.buffers[e.base.name].dtype
+        value = self.builder.load(self._address(e.base.name, e.indices[0]), typ=STORAGE[dtype])
+        if dtype == "bool":
+            value = self.builder.trunc(value, I1)
+        return self._convert(value, KIND[dtype], kind)
+
+    def _fold(self, e, kind, float_op, int_op):
+        values = [self._emit(a, kind) for a in e.args]
+        out = values[0]
+        for v in values[1:]:
+            out = float_op(out, v, flags=CONTRACT) if kind in FLOATS else int_op(out, v)
+        return out
+
+    def _emit_Add(self, e, kind):
+        if kind == "i1":
+            return self._fold(sympy.Or(*e.args), kind, None, self.builder.or_)
+        return self._fold(e, kind, self.builder.fadd, self.builder.add)
+
+    def _emit_Mul(self, e, kind):
+        if kind in FLOATS and e.args[0] == -1:
+            return self.builder.fneg(self._emit(sympy.Mul(*e.args[1:]), kind), flags=CONTRACT)
+        return self._fold(e, kind, self.builder.fmul, self.builder.mul)
+
+    def _emit_Pow(self, e, kind):
+        base, exp = e.args
+        b = self.builder
+        if exp.is_Integer and kind not in FLOATS:
+            out = self._constant(1, kind)
+            for _ in range(int(exp)):
+                out = b.mul(out, self._emit(base, kind))
+            return out
+        x = self._emit(base, kind)
+        if exp.is_Integer and abs(int(exp)) <= 8:
+            out = self._power(x, abs(int(exp)), kind)
+            return b.fdiv(self._constant(1, kind), out, flags=CONTRACT) if exp < 0 else out
+        if exp == sympy.Rational(1, 2) or exp == sympy.Rational(-1, 2):
+            root = self._intrinsic("llvm.sqrt", kind, [x])
+            return root if exp > 0 else b.fdiv(self._constant(1, kind), root, flags=CONTRACT)
+        return self._intrinsic("llvm.pow", kind, [x, self._emit(exp, kind)])
+
+    def _power(self, x, n, kind):
+        """x**n by repeated squaring."""
+        result, square = None, x
+        while n:
+            if n & 1:
+                result = square if result is None else self.builder.fmul(result, square, flags=CONTRACT)
+            n >>= 1
+            if n:
+                square = self.builder.fmul(square, square, flags=CONTRACT)
+        return result if result is not None else self._constant(1, kind)
+
+    def _select_chain(self, pairs, default, kind):
+        out = default
+        for value, cond in reversed(pairs):
+            out = self.builder.select(self._emit(cond, "i1"), self._emit(value, kind), out)
+        return out
+
+    def _emit_Piecewise(self, e, kind):
+        pairs = list(e.args)
+        if pairs[-1][1] == sympy.true:
+            default = self._emit(pairs.pop()[0], kind)
+        else:
+            default = self._constant(float("nan") if kind in FLOATS else 0, kind)
+        return self._select_chain(pairs, default, kind)
+
+    def _emit_Max(self, e, kind):
+        return self._minmax(e, kind, ">")
+
+    def _emit_Min(self, e, kind):
+        return self._minmax(e, kind, "<")
+
+    def _minmax(self, e, kind, op):
+        values = [self._emit(a, kind) for a in e.args]
+        out = values[0]
+        for v in values[1:]:
+            better = self.builder.fcmp_ordered(op, v, out) if kind in FLOATS else self.builder.icmp_signed(op, v, out)
+            out = self.builder.select(better, v, out)
+        return out
+
+    def _compare(self, e, op):
+        kind = _join([self.kind(a) for a in e.args])
+        kind = {"weak_int": "i64", "weak_float": "f64", None: "i64", "i1": "i64"}.get(kind, kind)
+        lhs, rhs = self._emit(e.lhs, kind), self._emit(e.rhs, kind)
+        if kind in FLOATS:
+            return self.builder.fcmp_unordered(op, lhs, rhs) if op == "!=" else self.builder.fcmp_ordered(op, lhs, rhs)
+        return self.builder.icmp_signed(op, lhs, rhs)
+
+    def _emit_StrictGreaterThan(self, e, kind):
+        return self._compare(e, ">")
+
+    def _emit_GreaterThan(self, e, kind):
+        return self._compare(e, ">=")
+
+    def _emit_StrictLessThan(self, e, kind):
+        return self._compare(e, "<")
+
+    def _emit_LessThan(self, e, kind):
+        return self._compare(e, "<=")
+
+    def _emit_Equality(self, e, kind):
+        return self._compare(e, "==")
+
+    def _emit_Unequality(self, e, kind):
+        return self._compare(e, "!=")
+
+    def _emit_And(self, e, kind):
+        return self._fold(e, "i1", None, self.builder.and_)
+
+    def _emit_Or(self, e, kind):
+        return self._fold(e, "i1", None, self.builder.or_)
+
+    def _emit_Not(self, e, kind):
+        return self.builder.not_(self._emit(e.args[0], "i1"))
+
+    def _emit_idiv(self, e, kind):
+        return self.builder.sdiv(self._emit(e.args[0], "i64"), self._emit(e.args[1], "i64"))
+
+    def _emit_imod(self, e, kind):
+        return self.builder.srem(self._emit(e.args[0], "i64"), self._emit(e.args[1], "i64"))
+
+    def _emit_uniform(self, e, kind):
+        """splitmix64(seed + counter·golden) → the top 53 bits as a double in [0, 1)."""
+        b = self.builder
+        z = b.add(self._emit(e.args[0], "i64"), b.mul(self._emit(e.args[1], "i64"), ir.Constant(I64, 0x9E3779B97F4A7C15)))
+        for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+            z = b.mul(b.xor(z, b.lshr(z, ir.Constant(I64, shift))), ir.Constant(I64, mult))
+        z = b.xor(z, b.lshr(z, ir.Constant(I64, 31)))
+        return b.fmul(b.uitofp(b.lshr(z, ir.Constant(I64, 11)), F64), ir.Constant(F64, 2.0**-53))
+
+    def _emit_sigmoid(self, e, kind):
+        """Stable: e = exp(−|x|); x ≥ 0 ? 1/(1+e) : e/(1+e)."""
+        b = self.builder
+        x = self._emit(e.args[0], kind)
+        t = self._intrinsic("llvm.exp", kind, [b.fneg(self._intrinsic("llvm.fabs", kind, [x]))])
+        denom = b.fadd(self._constant(1, kind), t, flags=CONTRACT)
+        return b.select(b.fcmp_ordered(">=", x, self._constant(0, kind)),
+                        b.fdiv(self._constant(1, kind), denom, flags=CONTRACT), b.fdiv(t, denom, flags=CONTRACT))
+
+    def _emit_softplus(self, e, kind):
+        """Stable: max(x, 0) + log1p(exp(−|x|))."""
+        b = self.builder
+        x = self._emit(e.args[0], kind)
+        t = self._intrinsic("llvm.exp", kind, [b.fneg(self._intrinsic("llvm.fabs", kind, [x]))])
+        positive = b.select(b.fcmp_ordered(">", x, self._constant(0, kind)), x, self._constant(0, kind))
+        return b.fadd(positive, self._libm("log1p", kind, [t]), flags=CONTRACT)
+
+    def _emit_function(self, e, kind):
+        name = type(e).__name__
+        args = [self._emit(a, kind) for a in e.args]
+        if name in INTRINSICS:
+            return self._intrinsic(INTRINSICS[name], kind, args)
+        if name in LIBM:
+            return self._libm(LIBM[name], kind, args)
+        raise UnsupportedExpression(f"the LLVM renderer has no rule for {name} (in {e})")
+
+    def _intrinsic(self, name, kind, args):
+        ty = TYPES[kind]
+        fn = self._declare(f"{name}.{'f32' if ty is F32 else 'f64'}", ty, [ty] * len(args))
+        return self.builder.call(fn, args)
+
+    def _libm(self, name, kind, args):
+        ty = TYPES[kind]
+        fn = self._declare(name + ("f" if ty is F32 else ""), ty, [ty] * len(args))
+        return self.builder.call(fn, args)
+
+    def _declare(self, name, ret, params):
+        fn = self.module.globals.get(name)
+        if fn is None:
+            fn = ir.Function(self.module, ir.FunctionType(ret, params), name=name)
+        return fn

@@ -1,0 +1,1 @@
+"""One runtime per device: ``cpu`` (LLVM MCJIT)."""

@@ -1,0 +1,98 @@
+"""The CPU runtime: LLVM IR → optimised native code (MCJIT) → a ctypes function per program.
+
+Object code is cached on disk (``codegen.cache``); a cached object that fails to load is
+discarded and rebuilt. Compiled programs are re-entrant (temporaries live on the callee's heap)
+and ctypes releases the GIL during the call, so they can run from several threads at once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+
+import llvmlite
+import llvmlite.binding as llvm
+
+from ..cache import DiskCache
+
+_lock = threading.Lock()
+_initialised = False
+
+
+def _target_machine():
+    global _initialised
+    with _lock:
+        if not _initialised:
+            llvm.initialize_native_target()
+            llvm.initialize_native_asmprinter()
+            _initialised = True
+    target = llvm.Target.from_default_triple()
+    return target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+                                        opt=3, reloc="default", codemodel="jitdefault")
+
+
+class CPURuntime:
+    """Compiles LLVM IR text to native functions, through the disk cache."""
+
+    def __init__(self, cache: DiskCache | None = None):
+        self.machine = _target_machine()
+        self.cache = cache if cache is not None else DiskCache()
+        self.toolchain = "|".join([llvmlite.__version__, ".".join(map(str, llvm.llvm_version_info)),
+                                   self.machine.triple, llvm.get_host_cpu_name(),
+                                   llvm.get_host_cpu_features().flatten()])
+        self._engines = []  # keep every engine (and so its code) alive
+
+    def optimise(self, ir_text: str):
+        module = llvm.parse_assembly(ir_text)
+        module.triple = self.machine.triple
+        module.data_layout = str(self.machine.target_data)
+        module.verify()
+        options = llvm.create_pipeline_tuning_options(speed_level=3)
+        options.loop_vectorization = True
+        options.slp_vectorization = True
+        builder = llvm.create_pass_builder(self.machine, options)
+        builder.getModulePassManager().run(module, builder)
+        return module
+
+    def object_code(self, ir_text: str) -> bytes:
+        key = DiskCache.key(ir_text, self.toolchain)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        code = self.machine.emit_object(self.optimise(ir_text))
+        self.cache.put(key, code)
+        return code
+
+    def load(self, ir_text: str, name: str, n_args: int, n_sizes: int = 0):
+        """The entry point ``name`` of ``ir_text`` as a ctypes function of pointers and int64 sizes."""
+        try:
+            address = self._link(self.object_code(ir_text), name)
+        except RuntimeError:  # an unloadable (damaged) cache entry: rebuild from the IR
+            self.cache.discard(DiskCache.key(ir_text, self.toolchain))
+            address = self._link(self.object_code(ir_text), name)
+        signature = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * n_args + [ctypes.c_int64] * n_sizes))
+        return signature(address)
+
+    def _link(self, code: bytes, name: str) -> int:
+        with _lock:
+            engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.machine)
+            engine.add_object_file(llvm.ObjectFileRef.from_data(code))
+            engine.finalize_object()
+            address = engine.get_function_address(name)
+            if not address:
+                raise RuntimeError(f"entry point {name!r} not found in the compiled object")
+            self._engines.append(engine)
+        return address
+
+    def assembly(self, ir_text: str) -> str:
+        return self.machine.emit_assembly(self.optimise(ir_text))
+
+
+_default: CPURuntime | None = None
+
+
+def default_runtime() -> CPURuntime:
+    global _default
+    if _default is None:
+        _default = CPURuntime()
+    return _default
