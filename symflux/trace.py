@@ -62,8 +62,9 @@ class TracingError(TypeError):
 
 
 @contextlib.contextmanager
-def tracking(mapping: dict[int, object]):
-    """Within the block, arrays whose id is in ``mapping`` stand for the mapped Tracers."""
+def tracking(mapping):
+    """Within the block, arrays whose id is in ``mapping`` stand for the mapped Tracers
+    (``mapping`` may also be an ``InputScope``)."""
     _scopes.append(mapping)
     try:
         yield
@@ -71,10 +72,28 @@ def tracking(mapping: dict[int, object]):
         _scopes.pop()
 
 
+class InputScope:
+    """A tracking scope that makes every array it is asked about a graph input (how ``compile``
+    passes model parameters without copying them: the same arrays are bound at every call)."""
+
+    def __init__(self):
+        self.arrays, self.tracers = [], {}
+
+    def get(self, x):
+        hit = self.tracers.get(id(x))
+        if hit is None:
+            from .array import Tracer
+            from .ir import new_input
+            hit = Tracer(new_input(x.shape, x.dtype, f"array{len(self.arrays)}"))
+            self.tracers[id(x)] = hit
+            self.arrays.append(x)
+        return hit
+
+
 def tracked(x):
     """The Tracer standing for array ``x`` in the innermost scope that tracks it, else None."""
     for scope in reversed(_scopes):
-        hit = scope.get(id(x))
+        hit = scope.get(x) if isinstance(scope, InputScope) else scope.get(id(x))
         if hit is not None:
             return hit
     return None

@@ -339,6 +339,10 @@ class LLVMRenderer:
     def _emit_Not(self, e, kind):
         return self.builder.not_(self._emit(e.args[0], "i1"))
 
+    def _emit_ITE(self, e, kind):
+        cond, then, otherwise = (self._emit(a, "i1") for a in e.args)
+        return self.builder.select(cond, then, otherwise)
+
     def _emit_idiv(self, e, kind):
         return self.builder.sdiv(self._emit(e.args[0], "i64"), self._emit(e.args[1], "i64"))
 

@@ -62,18 +62,25 @@ class _Plan:
                  for v in (value if isinstance(value, tuple) else (value,))]
         self.outputs = fuse([node, *[g for g in grads if g is not None], *state])
         self.n_grads = sum(self.has_grad)
+        self.executable = None
 
-    def run(self, ps, batch, evaluate):
+    def run(self, ps, batch, backend):
+        if backend == "llvm":
+            if self.executable is None:
+                from ..compile import Executable
+                self.executable = Executable(self.param_inputs + self.batch_inputs, self.outputs)
+            return self.executable([*ps, *batch])
         bindings = dict(zip(self.param_inputs, ps))
         bindings.update(zip(self.batch_inputs, batch))
-        return evaluate(self.outputs, bindings)
+        return interp.evaluate(self.outputs, bindings)
 
 
 class TrainStep:
-    """step = train_step(loss, ps, opt); step(*batch) updates ``ps`` in place and returns the loss."""
+    """step = train_step(loss, ps, opt); step(*batch) updates ``ps`` in place and returns the loss.
+    ``backend="llvm"`` (default) runs the traced step as native code, ``None`` through the interpreter."""
 
-    def __init__(self, loss, ps, opt, evaluate=interp.evaluate):
-        self.loss, self.params, self.opt, self.evaluate = loss, params(ps), opt, evaluate
+    def __init__(self, loss, ps, opt, backend="llvm"):
+        self.loss, self.params, self.opt, self.backend = loss, params(ps), opt, backend
         self._plans: dict = {}
 
     def _signature(self, batch):
@@ -85,7 +92,7 @@ class TrainStep:
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = _Plan(self.loss, self.params, batch)
-        values = plan.run(self.params, batch, self.evaluate)
+        values = plan.run(self.params, batch, self.backend)
         grads = iter(values[1:1 + plan.n_grads])
         for p, has in zip(self.params, plan.has_grad):
             if has:
@@ -100,9 +107,10 @@ class TrainStep:
         return f"train_step(<{len(self.params)} parameters>, {self.opt!r})"
 
 
-def train_step(loss, ps, opt) -> TrainStep:
-    """train_step(loss, ps, opt): a callable ``step(*batch)`` doing loss + gradient + update in place."""
-    return TrainStep(loss, ps, opt)
+def train_step(loss, ps, opt, backend="llvm") -> TrainStep:
+    """train_step(loss, ps, opt): a callable ``step(*batch)`` doing loss + gradient + update in place,
+    traced once per input signature and compiled (``backend=None``: the reference interpreter)."""
+    return TrainStep(loss, ps, opt, backend)
 
 
 class StopTraining(Exception):

@@ -1,0 +1,176 @@
+"""``sf.compile``: any traceable function — an expression, a gradient, a model, a training step —
+as one native callable, specialised on the shapes and dtypes it is called with.
+
+Arrays the function reads (a model's parameters) become inputs bound at every call, so updating
+them in place (training) is seen by the compiled function and nothing is copied. Each signature
+is traced, fused, lowered and compiled once; object code is also cached on disk.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from codegen import LLVMRenderer, default_runtime
+
+from . import trace
+from .array import Array, Tracer
+from .grad import _arg_names, _lift
+from .ir import Node
+from .lower import lower
+from .simplify import fuse
+
+BACKENDS = ("llvm", "cuda")
+
+
+class BackendUnavailable(RuntimeError):
+    """The requested backend cannot run on this machine."""
+
+
+class Executable:
+    """A graph compiled for fixed input shapes: ``exe(arrays)`` → output arrays."""
+
+    def __init__(self, inputs: list[Node], outputs: list[Node]):
+        self.lowered = lower(inputs, outputs)
+        program = self.lowered.program
+        self.ir = LLVMRenderer().render(program)
+        self.function = default_runtime().load(self.ir, program.name, len(program.args))
+        self.consts = [np.ascontiguousarray(c.value, dtype=c.dtype) for c in self.lowered.consts]
+
+    def __call__(self, arrays) -> list[np.ndarray]:
+        args = []
+        for node, value in zip(self.lowered.inputs, arrays):
+            arr = np.ascontiguousarray(value, dtype=node.dtype)
+            if arr.shape != node.shape:
+                raise ValueError(f"compiled for an input of shape {node.shape}, got {arr.shape}")
+            args.append(arr)
+        args += self.consts
+        if self.lowered.seed is not None:
+            from .numpy_api import _rng
+            args.append(np.array([_rng.integers(0, 2**63)], dtype=np.uint64))
+        outputs = [np.empty(o.shape, dtype=o.dtype) for o in self.lowered.outputs]
+        self.function(*[a.ctypes.data for a in args + outputs])
+        return outputs
+
+    def source(self) -> str:
+        return self.ir
+
+
+class _Signature:
+    """A traced and compiled function for one signature of arguments."""
+
+    def __init__(self, f, args):
+        scope = trace.InputScope()
+        leaves = []
+        with trace.tracking(scope):
+            names = _arg_names(f, len(args))
+            call_args = [_lift(a, names[i], leaves) for i, a in enumerate(args)]
+            out = f(*call_args)
+        self.leaves = leaves
+        self.arrays = scope.arrays
+        self.structure = out
+        flat = _flatten(out)
+        nodes = [trace.operand_node(v) if not isinstance(v, Tracer) else v.node for v in flat]
+        inputs = [lf.node for lf in leaves if lf is not None] + [scope.tracers[id(a)].node for a in scope.arrays]
+        self.executable = Executable(inputs, fuse(nodes))
+
+    def run(self, args):
+        values = [leaf_value for leaf_value, lf in zip(_leaf_values(args), self.leaves) if lf is not None]
+        outputs = iter(_as_results(self.executable(values + self.arrays)))
+        return _rebuild(self.structure, outputs)
+
+
+class Compiled:
+    """``sf.compile(f, backend="llvm")``: call it like ``f``; compiles per argument signature."""
+
+    def __init__(self, f, backend="llvm"):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+        if backend == "cuda":
+            raise BackendUnavailable("the CUDA backend is not available in this build; backend='llvm' runs on the CPU")
+        self.f, self.backend = f, backend
+        self._signatures: dict = {}
+        self._last = None
+
+    def _signature(self, args):
+        key = tuple(_key(a) for a in args)
+        sig = self._signatures.get(key)
+        if sig is None:
+            sig = self._signatures[key] = _Signature(self.f, args)
+        self._last = sig
+        return sig
+
+    def __call__(self, *args):
+        return self._signature(args).run(args)
+
+    def lower(self, *example_args) -> Executable:
+        """Trace and compile for ``example_args`` without running; ``.source()`` shows the code."""
+        return self._signature(example_args).executable
+
+    def source(self) -> str:
+        if self._last is None:
+            raise ValueError("nothing compiled yet: call the function or .lower(*example_args) first")
+        return self._last.executable.source()
+
+    def __repr__(self):
+        return f"compile({getattr(self.f, '__name__', self.f)!r}, backend={self.backend!r})"
+
+
+def compile(f, backend="llvm") -> Compiled:  # noqa: A001  (sf.compile, as in the design)
+    """compile(f, backend="llvm"): f as native code, specialised lazily on argument shapes/dtypes."""
+    return Compiled(f, backend)
+
+
+def llvm(model) -> Compiled:
+    """The 2017 conversion: ``sf.llvm(m)`` runs m as compiled CPU code."""
+    return Compiled(model, "llvm")
+
+
+def cuda(model) -> Compiled:
+    """The 2017 conversion: ``sf.cuda(m)`` runs m as CUDA kernels (needs pycuda and a GPU)."""
+    return Compiled(model, "cuda")
+
+
+# -- argument and result structure ---------------------------------------------------------------------
+
+def _key(a):
+    if isinstance(a, tuple):
+        return ("tuple",) + tuple(_key(v) for v in a)
+    if isinstance(a, dict):
+        return ("dict",) + tuple((k, _key(v)) for k, v in a.items())
+    if isinstance(a, (np.ndarray, list)) or isinstance(a, (int, float, np.generic)) and not isinstance(a, bool):
+        arr = np.asarray(a)
+        return ("array", arr.shape, arr.dtype.str)
+    return ("static", a)
+
+
+def _leaf_values(args) -> list:
+    out = []
+    for a in args:
+        if isinstance(a, tuple):
+            out.extend(_leaf_values(a))
+        elif isinstance(a, dict):
+            out.extend(_leaf_values(tuple(a.values())))
+        else:
+            out.append(a)
+    return out
+
+
+def _flatten(out) -> list:
+    if isinstance(out, (tuple, list)):
+        return [v for item in out for v in _flatten(item)]
+    if isinstance(out, dict):
+        return [v for item in out.values() for v in _flatten(item)]
+    return [out]
+
+
+def _rebuild(structure, values):
+    if isinstance(structure, (tuple, list)):
+        return type(structure)(_rebuild(s, values) for s in structure)
+    if isinstance(structure, dict):
+        return {k: _rebuild(s, values) for k, s in structure.items()}
+    return next(values)
+
+
+def _as_results(arrays):
+    return [a[()] if a.ndim == 0 else a.view(Array) for a in arrays]
+

@@ -1,0 +1,324 @@
+"""Lowering a (fused) graph to one codegen ``Program``: the schedule.
+
+Every graph node has a value at each multi-index (``Lowering.value``). Movement ops are index
+arithmetic and never touch memory; elementwise maps are inlined into their consumers (a map
+feeding a reduction becomes its prologue); a node is *materialised* into a buffer only when it is
+an output, a reduction or contraction, or an elementwise result that a contraction would
+otherwise recompute in its inner loop. Contractions loop with the last output axis innermost, so
+the inner loop is contiguous and LLVM vectorises it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+from codegen import Buffer, If, Let, Program, Store, Update, flat_index, loop_var, loops
+from codegen.kernel import dtype_name, idiv, imod, uniform
+
+from .functions import evaluated
+from .ir import ARG, OBJECT, Node, toposort
+from .ops import parse_spec
+
+MOVEMENT = {"reshape", "permute", "expand", "slice", "unslice", "concat", "take", "detach", "unfold"}
+KERNELS = {"sum", "max", "einsum", "fold", "scatter_add"}
+INNER_LOOP_CONSUMERS = {"einsum", "fold", "scatter_add"}
+CHEAP_SHARED_OPS = 4
+
+
+class LoweringError(TypeError):
+    """The graph uses something the compiled backends cannot run (e.g. exact SymPy values)."""
+
+
+class Lowered:
+    """A graph lowered to a Program: which arrays to pass, in which order, and what comes back."""
+
+    def __init__(self, program, inputs, consts, outputs, seed):
+        self.program, self.inputs, self.consts, self.outputs, self.seed = program, inputs, consts, outputs, seed
+
+
+def _storage(node: Node) -> str:
+    if node.dtype == OBJECT:
+        raise LoweringError("compiled code needs numeric arrays; this graph holds exact SymPy values "
+                            "(call it uncompiled, or pass floats)")
+    return dtype_name(node.dtype)
+
+
+class Lowering:
+    def __init__(self, inputs, outputs):
+        self.order = toposort(outputs)
+        self.outputs = outputs
+        consumers: dict[int, list] = {}
+        for node in self.order:
+            for a in node.args:
+                consumers.setdefault(id(a), []).append(node)
+        self.consumers = consumers
+        self.buffers: dict[int, Buffer] = {}
+        args, consts = [], []
+        for i, node in enumerate(inputs):
+            self.buffers[id(node)] = Buffer(f"in{i}", _storage(node), _size(node))
+            args.append(self.buffers[id(node)])
+        for node in self.order:
+            if node.op == "const" and id(node) not in self.buffers:
+                self.buffers[id(node)] = Buffer(f"c{len(consts)}", _storage(node), _size(node))
+                consts.append(node)
+                args.append(self.buffers[id(node)])
+        self.has_random = any(n.op == "rand" for n in self.order)
+        self.seed = Buffer("seed", "uint64", 1)
+        if self.has_random:
+            args.append(self.seed)
+        out_buffers = [Buffer(f"out{k}", _storage(o), _size(o)) for k, o in enumerate(outputs)]
+        self.program = Program("graph", args + out_buffers)
+        self.consts = consts
+        self.counter = 0
+        hot = self._feeds_inner_loops()
+        temps = []
+        for node in self.order:
+            if id(node) in self.buffers or node in outputs:
+                continue
+            if self._materialise(node, hot):
+                self.buffers[id(node)] = Buffer(f"t{len(temps)}", _storage(node), _size(node))
+                temps.append(self.buffers[id(node)])
+                self._kernel(node, self.buffers[id(node)])
+        self.program.temps = temps
+        for node, buf in zip(outputs, out_buffers):
+            self._kernel(node, buf)
+
+    # -- scheduling ----------------------------------------------------------------------------------
+    def _feeds_inner_loops(self) -> set:
+        """Nodes whose values a contraction reads inside its inner loops (directly or via movement)."""
+        hot = set()
+        for node in reversed(self.order):
+            for consumer in self.consumers.get(id(node), []):
+                if consumer.op in INNER_LOOP_CONSUMERS or consumer.op in MOVEMENT and id(consumer) in hot:
+                    hot.add(id(node))
+        return hot
+
+    def _materialise(self, node, hot) -> bool:
+        if node.op in KERNELS:
+            return True
+        if node.op != "map" or not node.args:
+            return False
+        if id(node) in hot:
+            return True
+        shared = len(self.consumers.get(id(node), [])) > 1
+        return shared and sympy.count_ops(evaluated(node.body)) > CHEAP_SHARED_OPS
+
+    def _vars(self, n, prefix="i"):
+        self.counter += 1
+        return [loop_var(f"{prefix}{self.counter}_{k}") for k in range(n)]
+
+    # -- values ----------------------------------------------------------------------------------------
+    def value(self, node: Node, idx):
+        """The value of ``node`` at multi-index ``idx`` (a SymPy expression)."""
+        buf = self.buffers.get(id(node))
+        if buf is not None:
+            return buf[flat_index(idx, node.shape)]
+        return self.compute(node, idx)
+
+    def compute(self, node: Node, idx):
+        return getattr(self, "_value_" + node.op)(node, list(idx))
+
+    def _value_map(self, node, idx):
+        body = evaluated(node.body)
+        subs = {ARG[i]: self.value(a, _broadcast(idx, node.shape, a.shape)) for i, a in enumerate(node.args)}
+        return body.xreplace(subs) if subs else body
+
+    def _value_input(self, node, idx):
+        raise LoweringError("an input of the graph was not given as an argument")
+
+    _value_const = _value_input
+
+    def _value_rand(self, node, idx):
+        return uniform(self.seed[0] + node.attrs[0], flat_index(idx, node.shape))
+
+    def _value_detach(self, node, idx):
+        return self.value(node.args[0], idx)
+
+    def _value_reshape(self, node, idx):
+        arg = node.args[0]
+        flat = flat_index(idx, node.shape)
+        if id(arg) in self.buffers:
+            return self.buffers[id(arg)][flat]
+        return self.value(arg, _unravel(flat, arg.shape))
+
+    def _value_permute(self, node, idx):
+        perm = node.attrs[0]
+        src = [None] * len(perm)
+        for out_axis, in_axis in enumerate(perm):
+            src[in_axis] = idx[out_axis]
+        return self.value(node.args[0], src)
+
+    def _value_expand(self, node, idx):
+        return self.value(node.args[0], _broadcast(idx, node.shape, node.args[0].shape))
+
+    def _value_slice(self, node, idx):
+        return self.value(node.args[0], [start + step * i for i, (start, _, step) in zip(idx, node.attrs[0])])
+
+    def _value_unslice(self, node, idx):
+        src, conds = [], []
+        for i, (start, stop, step), n in zip(idx, node.attrs[0], node.args[0].shape):
+            offset = i - start
+            if step > 0:
+                conds += [offset >= 0, offset < step * n]
+                src.append(idiv(offset, step) if step != 1 else offset)
+                if step != 1:
+                    conds.append(sympy.Eq(imod(offset, step), 0))
+            else:
+                back = start - i
+                conds += [back >= 0, back < -step * n]
+                src.append(idiv(back, -step) if step != -1 else back)
+                if step != -1:
+                    conds.append(sympy.Eq(imod(back, -step), 0))
+        inside = sympy.And(*conds)
+        return sympy.Piecewise((self.value(node.args[0], [_clamped(s, n) for s, n in zip(src, node.args[0].shape)]),
+                                inside), (0, True))
+
+    def _value_concat(self, node, idx):
+        axis = node.attrs[0]
+        pieces, start = [], 0
+        for arg in node.args:
+            n = arg.shape[axis]
+            local = list(idx)
+            local[axis] = idx[axis] - start
+            local[axis] = _clamped(local[axis], n)
+            pieces.append((self.value(arg, local), idx[axis] < start + n))
+            start += n
+        pieces[-1] = (pieces[-1][0], True)
+        return sympy.Piecewise(*pieces)
+
+    def _value_take(self, node, idx):
+        x, indices = node.args
+        axis = node.attrs[0]
+        k = indices.ndim
+        position = self.value(indices, idx[axis:axis + k])
+        return self.value(x, idx[:axis] + [position] + idx[axis + k:])
+
+    def _value_unfold(self, node, idx):
+        kernel, stride, dilation, pad, pad_value = node.attrs
+        x = node.args[0]
+        nd = len(kernel)
+        spatial, conds = [], []
+        for d in range(nd):
+            pos = idx[2 + d] * stride[d] + idx[2 + nd + d] * dilation[d] - pad[d][0]
+            conds += [pos >= 0, pos < x.shape[2 + d]]
+            spatial.append(_clamped(pos, x.shape[2 + d]))
+        load = self.value(x, idx[:2] + spatial)
+        if not any(lo or hi for lo, hi in pad):
+            return load
+        return sympy.Piecewise((load, sympy.And(*conds)), (sympy.Float(pad_value), True))
+
+    # -- kernels --------------------------------------------------------------------------------------------
+    def _emit(self, statements):
+        self.program.body.extend(statements)
+
+    def _kernel(self, node, buf):
+        rule = getattr(self, "_kernel_" + node.op, None)
+        if rule is not None:
+            rule(node, buf)
+            return
+        v = self._vars(node.ndim)
+        self._emit(loops(v, node.shape, [Store(buf, flat_index(v, node.shape), self.compute(node, v))]))
+
+    def _zero(self, node, buf):
+        v = self._vars(node.ndim, "z")
+        self._emit(loops(v, node.shape, [Store(buf, flat_index(v, node.shape), sympy.Integer(0))]))
+
+    def _reduction(self, node, buf, op):
+        x = node.args[0]
+        axes = node.attrs[0]
+        out_vars, red_vars = self._vars(node.ndim), self._vars(len(axes), "r")
+        full, o, r = [], iter(out_vars), iter(red_vars)
+        for axis in range(x.ndim):
+            full.append(next(r) if axis in axes else next(o))
+        acc = sympy.Symbol(f"acc{self.counter}")
+        accumulate = "float64" if buf.dtype in ("float32", "float64") else buf.dtype
+        init = sympy.Integer(0) if op == "add" else (sympy.S.NegativeInfinity if accumulate == "float64"
+                                                       else sympy.Integer(np.iinfo(np.int64).min))
+        inner = loops(red_vars, [x.shape[a] for a in axes], [Update(acc, op, self.value(x, full))])
+        body = [Let(acc, accumulate, init), *inner, Store(buf, flat_index(out_vars, node.shape), acc)]
+        self._emit(loops(out_vars, node.shape, body))
+
+    def _kernel_sum(self, node, buf):
+        self._reduction(node, buf, "add")
+
+    def _kernel_max(self, node, buf):
+        self._reduction(node, buf, "max")
+
+    def _kernel_einsum(self, node, buf):
+        sa, sb, so = parse_spec(node.attrs[0])
+        a, b = node.args
+        sizes = dict(zip(sa, a.shape)) | dict(zip(sb, b.shape))
+        contracted = [c for c in dict.fromkeys(sa + sb) if c not in so]
+        var = dict(zip(so + "".join(contracted), self._vars(len(so) + len(contracted))))
+        product = self.value(a, [var[c] for c in sa]) * self.value(b, [var[c] for c in sb])
+        out_index = flat_index([var[c] for c in so], node.shape)
+        if not so or not contracted:
+            acc = sympy.Symbol(f"acc{self.counter}")
+            inner = loops([var[c] for c in contracted], [sizes[c] for c in contracted], [Update(acc, "add", product)])
+            body = [Let(acc, buf.dtype, sympy.Integer(0)), *inner, Store(buf, out_index, acc)]
+            self._emit(loops([var[c] for c in so], node.shape, body))
+            return
+        self._zero(node, buf)
+        order = list(so[:-1]) + contracted + [so[-1]]  # the last output axis innermost: contiguous
+        self._emit(loops([var[c] for c in order], [sizes[c] for c in order],
+                         [Store(buf, out_index, buf[out_index] + product)]))
+
+    def _kernel_fold(self, node, buf):
+        spatial, kernel, stride, dilation, pad = node.attrs
+        cols = node.args[0]
+        nd = len(kernel)
+        self._zero(node, buf)
+        v = self._vars(cols.ndim, "f")
+        target, conds = list(v[:2]), []
+        for d in range(nd):
+            pos = v[2 + d] * stride[d] + v[2 + nd + d] * dilation[d] - pad[d][0]
+            conds += [pos >= 0, pos < spatial[d]]
+            target.append(pos)
+        at = flat_index(target, node.shape)
+        update = Store(buf, at, buf[at] + self.value(cols, v))
+        guarded = [update] if not any(lo or hi for lo, hi in pad) else [If(sympy.And(*conds), (update,))]
+        self._emit(loops(v, cols.shape, guarded))
+
+    def _kernel_scatter_add(self, node, buf):
+        values, indices = node.args
+        axis, _ = node.attrs
+        self._zero(node, buf)
+        v = self._vars(values.ndim, "s")
+        k = indices.ndim
+        position = self.value(indices, v[axis:axis + k])
+        at = flat_index(v[:axis] + [position] + v[axis + k:], node.shape)
+        self._emit(loops(v, values.shape, [Store(buf, at, buf[at] + self.value(values, v))]))
+
+
+def _size(node: Node) -> int:
+    return int(np.prod(node.shape)) if node.shape else 1
+
+
+def _broadcast(idx, out_shape, arg_shape):
+    lead = len(out_shape) - len(arg_shape)
+    return [sympy.Integer(0) if n == 1 else idx[lead + k] for k, n in enumerate(arg_shape)]
+
+
+def _unravel(flat, shape):
+    idx, stride = [], 1
+    for n in reversed(shape):
+        q = idiv(flat, stride) if stride != 1 else flat
+        idx.append(imod(q, n) if n != 1 else sympy.Integer(0))
+        stride *= n
+    idx.reverse()
+    if shape:
+        idx[0] = idiv(flat, stride // shape[0]) if stride // shape[0] != 1 else flat
+    return idx
+
+
+def _clamped(i, n):
+    """An index kept in range for a load that a condition may discard (no out-of-bounds reads)."""
+    return sympy.Max(sympy.Min(i, n - 1), 0)
+
+
+def lower(inputs, outputs) -> Lowered:
+    """Lower the graph from ``inputs`` to ``outputs`` into one Program."""
+    lowering = Lowering(list(inputs), list(outputs))
+    return Lowered(lowering.program, list(inputs), lowering.consts, list(outputs),
+                   lowering.seed if lowering.has_random else None)
