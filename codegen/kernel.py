@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
+
 class UnsupportedExpression(TypeError):
     """An expression that a renderer cannot translate."""
 

@@ -157,7 +157,7 @@ class Lowering:
 
     def _value_unslice(self, node, idx):
         src, conds = [], []
-        for i, (start, stop, step), n in zip(idx, node.attrs[0], node.args[0].shape):
+        for i, (start, _, step), n in zip(idx, node.attrs[0], node.args[0].shape):
             offset = i - start
             if step > 0:
                 conds += [offset >= 0, offset < step * n]

@@ -352,7 +352,8 @@ class LLVMRenderer:
     def _emit_uniform(self, e, kind):
         """splitmix64(seed + counter·golden) → the top 53 bits as a double in [0, 1)."""
         b = self.builder
-        z = b.add(self._emit(e.args[0], "i64"), b.mul(self._emit(e.args[1], "i64"), ir.Constant(I64, 0x9E3779B97F4A7C15)))
+        golden = ir.Constant(I64, 0x9E3779B97F4A7C15)
+        z = b.add(self._emit(e.args[0], "i64"), b.mul(self._emit(e.args[1], "i64"), golden))
         for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
             z = b.mul(b.xor(z, b.lshr(z, ir.Constant(I64, shift))), ir.Constant(I64, mult))
         z = b.xor(z, b.lshr(z, ir.Constant(I64, 31)))
