@@ -72,17 +72,26 @@ class Lowering:
         self.consts = consts
         self.counter = 0
         hot = self._feeds_inner_loops()
+        first_output = {}
+        for node, buf in zip(outputs, out_buffers):
+            first_output.setdefault(id(node), buf)
         temps = []
-        for node in self.order:
-            if id(node) in self.buffers or node in outputs:
+        for node in self.order:  # kernels in dependency order, outputs written in place
+            if id(node) in self.buffers:
                 continue
-            if self._materialise(node, hot):
+            if id(node) in first_output:
+                self.buffers[id(node)] = first_output[id(node)]
+            elif self._materialise(node, hot):
                 self.buffers[id(node)] = Buffer(f"t{len(temps)}", _storage(node), _size(node))
                 temps.append(self.buffers[id(node)])
-                self._kernel(node, self.buffers[id(node)])
+            else:
+                continue
+            self._kernel(node, self.buffers[id(node)])
         self.program.temps = temps
-        for node, buf in zip(outputs, out_buffers):
-            self._kernel(node, buf)
+        for node, buf in zip(outputs, out_buffers):  # repeated outputs and inputs returned as they are
+            if self.buffers[id(node)] is not buf:
+                v = self._vars(node.ndim)
+                self._emit(loops(v, node.shape, [Store(buf, flat_index(v, node.shape), self.value(node, v))]))
 
     # -- scheduling ----------------------------------------------------------------------------------
     def _feeds_inner_loops(self) -> set:

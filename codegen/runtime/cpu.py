@@ -17,6 +17,9 @@ from ..cache import DiskCache
 
 _lock = threading.Lock()
 _initialised = False
+# Every execution engine ever created: their machine code must outlive any function pointer handed
+# out, whichever runtime object made it.
+_engines: list = []
 
 
 def _target_machine():
@@ -40,7 +43,6 @@ class CPURuntime:
         self.toolchain = "|".join([llvmlite.__version__, ".".join(map(str, llvm.llvm_version_info)),
                                    self.machine.triple, llvm.get_host_cpu_name(),
                                    llvm.get_host_cpu_features().flatten()])
-        self._engines = []  # keep every engine (and so its code) alive
 
     def optimise(self, ir_text: str):
         module = llvm.parse_assembly(ir_text)
@@ -81,7 +83,7 @@ class CPURuntime:
             address = engine.get_function_address(name)
             if not address:
                 raise RuntimeError(f"entry point {name!r} not found in the compiled object")
-            self._engines.append(engine)
+            _engines.append(engine)
         return address
 
     def assembly(self, ir_text: str) -> str:

@@ -1,0 +1,200 @@
+"""sf.compile against the reference interpreter: every op and its gradient, float64 to 1e-12 and
+float32 to 1e-5, odd shapes and layouts, NaN/Inf, recompilation, threads, the disk cache."""
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from test_interp import programs
+from test_vjp_rules import BINARY, CONTRACTIONS, MOVEMENT, REDUCTIONS, UNARY
+
+import symflux as sf
+from symflux import interp
+from symflux.compile import Executable
+
+rng = np.random.default_rng(5)
+
+
+def assert_matches(f, *args, rtol=1e-12, atol=1e-12):
+    compiled = sf.compile(f)(*args)
+    expected = f(*args)
+    for c, e in zip(np.atleast_1d(compiled) if not isinstance(compiled, tuple) else compiled,
+                    np.atleast_1d(expected) if not isinstance(expected, tuple) else expected):
+        np.testing.assert_allclose(np.asarray(c), np.asarray(e), rtol=rtol, atol=atol)
+        assert np.asarray(c).dtype == np.asarray(e).dtype
+
+
+def with_gradient(op, n_args):
+    """op's value and the gradient of sum(sin(op)·w): forward and backward rules compiled together."""
+    def f(*xs):
+        out = op(*xs)
+        w = np.linspace(0.5, 1.5, int(np.prod(np.shape(out)))).reshape(np.shape(out))
+        grads = sf.gradient(lambda *ys: sf.sum(sf.sin(op(*ys)) * w), *xs)
+        return (out, *grads)
+    return f
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_ops(name):
+    op, _, sample = UNARY[name]
+    x = sample((3, 4))
+    assert_matches(with_gradient(op, 1), x)
+    assert_matches(op, x.astype(np.float32), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_binary_ops(name):
+    op, _, sample_a, sample_b = BINARY[name]
+    assert_matches(with_gradient(op, 2), sample_a((2, 1, 3)), sample_b((4, 1)))
+
+
+@pytest.mark.parametrize("name,op,ref", REDUCTIONS, ids=[r[0] for r in REDUCTIONS])
+def test_reductions(name, op, ref):
+    x = rng.standard_normal((2, 3, 4))
+    assert_matches(with_gradient(op, 1), x)
+    assert_matches(op, x.astype(np.float32), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,op,sa,sb,ref", CONTRACTIONS, ids=[c[0] for c in CONTRACTIONS])
+def test_contractions(name, op, sa, sb, ref):
+    assert_matches(with_gradient(op, 2), rng.standard_normal(sa), rng.standard_normal(sb))
+
+
+@pytest.mark.parametrize("name,op,ref", MOVEMENT, ids=[m[0] for m in MOVEMENT])
+def test_movement(name, op, ref):
+    assert_matches(with_gradient(op, 1), rng.standard_normal((2, 3, 4)))
+
+
+@pytest.mark.parametrize("opts", [{}, {"stride": 2, "pad": 1}, {"dilation": 2, "pad": (0, 1, 1, 0)},
+                                  {"groups": 2}, {"flipped": True}])
+def test_convolution(opts):
+    x, w = rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((6, 4 // opts.get("groups", 1), 3, 2))
+    assert_matches(with_gradient(lambda a, b: sf.conv(a, b, **opts), 2), x, w)
+
+
+def test_transposed_conv_and_pooling():
+    x = rng.standard_normal((1, 2, 5, 4))
+    assert_matches(with_gradient(lambda a, b: sf.conv_transpose(a, b, stride=2, pad=1), 2),
+                   x, rng.standard_normal((2, 3, 3, 3)))
+    assert_matches(with_gradient(lambda a: sf.maxpool(a, (2, 2), stride=1, pad=1), 1), x)
+    assert_matches(with_gradient(lambda a: sf.meanpool(a, (2, 3), stride=(1, 2)), 1), x)
+
+
+def test_models_and_nested_gradients():
+    m = sf.f64(sf.Chain(sf.Conv((3, 3), (1, 4), sf.relu, pad=1), sf.MaxPool((2, 2)), sf.flatten,
+                        sf.Dense(36, 10), sf.softmax))
+    x = rng.standard_normal((3, 1, 6, 6))
+    assert_matches(m, x)
+    d3 = lambda v: sf.gradient(lambda a: sf.gradient(lambda b: sf.gradient(
+        lambda c: sf.sum(sf.sin(c) * sf.exp(c)), b)[0].sum(), a)[0].sum(), v)[0]
+    assert_matches(d3, rng.standard_normal(5))
+
+
+def test_odd_shapes_and_layouts():
+    f = lambda a, b: sf.sum(a * 2, axis=0) + b
+    assert_matches(f, np.zeros((0, 3)), np.ones(3))
+    assert_matches(f, np.ones((1, 1)), np.ones(1))
+    base = rng.standard_normal((6, 8))
+    assert_matches(f, base[::2, ::3], base[0, :3])                 # non-contiguous
+    assert_matches(f, np.asfortranarray(base), base[1])           # Fortran order
+    assert_matches(lambda a: a @ a.T, np.asfortranarray(base))
+
+
+def test_nan_and_inf_propagate():
+    x = np.array([0.0, np.nan, -1.0, np.inf, 2.0])
+    with np.errstate(all="ignore"):
+        assert_matches(lambda v: sf.log(v) * 2 + sf.sqrt(v), x)
+    assert np.isnan(sf.compile(lambda v: sf.sum(v))(x))
+
+
+def test_recompiles_for_new_shapes_and_never_reads_out_of_bounds():
+    f = sf.compile(lambda v: v[1:] - v[:-1])
+    assert list(f(np.array([1.0, 4.0, 9.0]))) == [3, 5]
+    assert list(f(np.array([1.0, 4.0, 9.0, 16.0, 25.0]))) == [3, 5, 7, 9]
+    assert len(f._signatures) == 2
+    assert f(np.array([1, 4, 9])).dtype == np.int64
+
+
+def test_source_and_lower_without_running():
+    f = sf.compile(lambda a, b: sf.tanh(a @ b))
+    exe = f.lower(np.ones((2, 3)), np.ones((3, 4)))
+    assert "define void @\"graph\"" in exe.source() and "llvm.tanh" in exe.source()
+    assert f.source() == exe.source()
+
+
+def test_compiled_model_sees_parameter_updates_without_copies():
+    m = sf.Dense(4, 3, sf.tanh)
+    fast = sf.compile(m)
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    np.testing.assert_allclose(fast(x), m(x), rtol=1e-6)
+    m.W *= 2
+    np.testing.assert_allclose(fast(x), m(x), rtol=1e-6)
+    assert sf.llvm(m)(x).shape == (5, 3)
+    with pytest.raises(sf.BackendUnavailable, match="CUDA"):
+        sf.cuda(m)
+
+
+def test_thread_safety():
+    f = sf.compile(lambda a: sf.sum(sf.tanh(a @ a.T), axis=1))
+    inputs = [rng.standard_normal((40, 30)) for _ in range(8)]
+    expected = [f(x) for x in inputs]
+    results = [None] * 8
+
+    def work(i):
+        for _ in range(20):
+            results[i] = f(inputs[i])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r, e in zip(results, expected):
+        np.testing.assert_array_equal(r, e)
+
+
+def test_corrupt_cache_entries_are_rebuilt(tmp_path):
+    from codegen import CPURuntime
+    from codegen.cache import DiskCache
+
+    cache = DiskCache(str(tmp_path))
+    graph = sf.make_graph(lambda a: sf.exp(a) * 3, np.ones(4))
+    exe = Executable(graph.inputs, graph.outputs)
+    runtime = CPURuntime(cache)
+    first = runtime.load(exe.ir, "graph", 2)
+    (entry,) = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path) for f in fs]
+    for damage in (lambda b: b[: len(b) // 2], lambda b: b[:40] + bytes(len(b) - 40)):
+        with open(entry, "rb") as fh:
+            blob = fh.read()
+        with open(entry, "wb") as fh:
+            fh.write(damage(blob))
+        fn = CPURuntime(cache).load(exe.ir, "graph", 2)
+        x, out = np.arange(4.0), np.empty(4)
+        fn(x.ctypes.data, out.ctypes.data)
+        np.testing.assert_allclose(out, np.exp(x) * 3)
+    assert first is not None
+
+
+def test_two_processes_compile_the_same_function_at_once(tmp_path):
+    script = ("import numpy as np, symflux as sf\n"
+              "f = sf.compile(lambda a: sf.sum(sf.sin(a) ** 2))\n"
+              "print(float(f(np.linspace(0, 1, 1000))))\n")
+    env = dict(os.environ, SYMFLUX_CACHE_DIR=str(tmp_path))
+    procs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs) and outputs[0] == outputs[1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(programs())
+def test_random_graphs_match_the_interpreter(program):
+    x, out = program
+    value = rng.standard_normal((2, 3))
+    (expected,) = interp.evaluate([out], {x: value})
+    (got,) = Executable([x], [out])([value])
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
