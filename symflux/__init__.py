@@ -8,7 +8,7 @@
 
 from . import numpy_api as _np_api
 from .array import Array, Tracer
-from .compile import BackendUnavailable, Compiled, compile, cuda, llvm
+from .compile import BackendUnavailable, Compiled, compile, cuda, export_c, llvm
 from .functor import children, f32, f64, fmap, functor, trainable
 from .grad import Grads, Params, grad, gradient, hessian, hvp, jacobian, params, value_and_gradient
 from .graph import Graph, make_graph

@@ -55,8 +55,9 @@ class Executable:
         return self.ir
 
 
-class _Signature:
-    """A traced and compiled function for one signature of arguments."""
+class Traced:
+    """``f`` traced on arguments like ``args``: graph inputs (the arguments' arrays, then the arrays
+    the function read) and outputs, and the structure to rebuild results in."""
 
     def __init__(self, f, args):
         scope = trace.InputScope()
@@ -65,18 +66,25 @@ class _Signature:
             names = _arg_names(f, len(args))
             call_args = [_lift(a, names[i], leaves) for i, a in enumerate(args)]
             out = f(*call_args)
-        self.leaves = leaves
-        self.arrays = scope.arrays
-        self.structure = out
-        flat = _flatten(out)
-        nodes = [trace.operand_node(v) if not isinstance(v, Tracer) else v.node for v in flat]
-        inputs = [lf.node for lf in leaves if lf is not None] + [scope.tracers[id(a)].node for a in scope.arrays]
-        self.executable = Executable(inputs, fuse(nodes))
+        self.leaves, self.arrays, self.structure = leaves, scope.arrays, out
+        self.arg_inputs = [lf.node for lf in leaves if lf is not None]
+        self.array_inputs = [scope.tracers[id(a)].node for a in scope.arrays]
+        nodes = [v.node if isinstance(v, Tracer) else trace.operand_node(v) for v in _flatten(out)]
+        self.outputs = fuse(nodes)
+
+
+class _Signature:
+    """A traced and compiled function for one signature of arguments."""
+
+    def __init__(self, f, args):
+        self.traced = Traced(f, args)
+        self.executable = Executable(self.traced.arg_inputs + self.traced.array_inputs, self.traced.outputs)
 
     def run(self, args):
-        values = [leaf_value for leaf_value, lf in zip(_leaf_values(args), self.leaves) if lf is not None]
-        outputs = iter(_as_results(self.executable(values + self.arrays)))
-        return _rebuild(self.structure, outputs)
+        t = self.traced
+        values = [v for v, lf in zip(_leaf_values(args), t.leaves) if lf is not None]
+        outputs = iter(_as_results(self.executable(values + t.arrays)))
+        return _rebuild(t.structure, outputs)
 
 
 class Compiled:
@@ -118,6 +126,46 @@ class Compiled:
 def compile(f, backend="llvm") -> Compiled:  # noqa: A001  (sf.compile, as in the design)
     """compile(f, backend="llvm"): f as native code, specialised lazily on argument shapes/dtypes."""
     return Compiled(f, backend)
+
+
+class CExport:
+    """C source and header of a function with its parameters embedded (see ``export_c``)."""
+
+    def __init__(self, name, c, h, inputs, outputs):
+        self.name, self.c, self.h, self.inputs, self.outputs = name, c, h, inputs, outputs
+
+    def write(self, directory: str) -> tuple[str, str]:
+        """Write ``name.c`` and ``name.h`` into ``directory``; returns their paths."""
+        import os
+        paths = os.path.join(directory, self.name + ".c"), os.path.join(directory, self.name + ".h")
+        for path, text in zip(paths, (self.c, self.h)):
+            with open(path, "w") as f:
+                f.write(text)
+        return paths
+
+
+def export_c(f, *example_args, name="model") -> CExport:
+    """export_c(f, *example_args, name="model"): ``f`` as a C function for inputs shaped like the
+    examples, with every array it reads (a trained model's parameters) embedded as constants.
+
+    ABI (also documented in the header): ``void name(void *in0, …, void *out0, …)``, one pointer per
+    input then per output, each a contiguous row-major array of the documented dtype and size."""
+    from codegen.renderer.c import CRenderer
+
+    from . import ops
+    from .simplify import substitute
+
+    if not name.isidentifier():
+        raise ValueError(f"export_c: name must be a C identifier, got {name!r}")
+    t = Traced(f, example_args)
+    embedded = {node: ops.const(np.asarray(a)) for node, a in zip(t.array_inputs, t.arrays)}
+    outputs = substitute(t.outputs, embedded) if embedded else t.outputs
+    lowered = lower(t.arg_inputs, outputs)
+    lowered.program.name = name
+    embed = {b.name: c.value for b, c in zip(lowered.program.args[len(t.arg_inputs):], lowered.consts)}
+    c_source, header = CRenderer().render(lowered.program, embed)
+    return CExport(name, c_source, header, [(n.shape, n.dtype) for n in t.arg_inputs],
+                   [(n.shape, n.dtype) for n in outputs])
 
 
 def llvm(model) -> Compiled:

@@ -1,0 +1,147 @@
+"""C source for a kernel ``Program``: the same kernels as the LLVM renderer, as portable C99.
+
+Expressions print through SymPy's ``C99CodePrinter`` (``_print_<Class>`` additions below);
+statements through ``_stmt_<Class>``. ABI: ``void name(void *arg0, …)``, one pointer per
+argument buffer in order; buffers given in ``embed`` become ``static const`` arrays instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+from sympy.printing.c import C99CodePrinter
+
+from ..kernel import Program
+
+CTYPE = {"float32": "float", "float64": "double", "int64": "int64_t", "int32": "int32_t", "bool": "uint8_t",
+         "uint64": "uint64_t"}
+
+PRELUDE = """\
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+static inline double sf_sigmoid(double x) { double e = exp(-fabs(x)); return x >= 0 ? 1 / (1 + e) : e / (1 + e); }
+static inline double sf_softplus(double x) { return (x > 0 ? x : 0) + log1p(exp(-fabs(x))); }
+static inline double sf_uniform(uint64_t seed, uint64_t counter) {
+    uint64_t z = seed + counter * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (double)(z >> 11) * 0x1.0p-53;
+}
+"""
+
+
+class KernelCPrinter(C99CodePrinter):
+    """C99 expressions for kernel bodies: flat-indexed loads and symflux's special functions."""
+
+    def _print_Indexed(self, expr):
+        return f"{expr.base.label}[{self._print(expr.indices[0])}]"
+
+    def _print_sigmoid(self, expr):
+        return f"sf_sigmoid({self._print(expr.args[0])})"
+
+    def _print_softplus(self, expr):
+        return f"sf_softplus({self._print(expr.args[0])})"
+
+    def _print_idiv(self, expr):
+        return f"(({self._print(expr.args[0])}) / ({self._print(expr.args[1])}))"
+
+    def _print_imod(self, expr):
+        return f"(({self._print(expr.args[0])}) % ({self._print(expr.args[1])}))"
+
+    def _print_uniform(self, expr):
+        return f"sf_uniform((uint64_t)({self._print(expr.args[0])}), (uint64_t)({self._print(expr.args[1])}))"
+
+    def _print_ITE(self, expr):
+        c, a, b = (self._print(x) for x in expr.args)
+        return f"(({c}) ? ({a}) : ({b}))"
+
+    def _print_Piecewise(self, expr):
+        pairs = list(expr.args)
+        out = self._print(pairs.pop()[0]) if pairs[-1][1] == sympy.true else "NAN"
+        for value, cond in reversed(pairs):
+            out = f"(({self._print(cond)}) ? ({self._print(value)}) : ({out}))"
+        return out
+
+    def _print_Max(self, expr):
+        return self._extremum(expr, ">") if expr.is_integer else super()._print_Max(expr)
+
+    def _print_Min(self, expr):
+        return self._extremum(expr, "<") if expr.is_integer else super()._print_Min(expr)
+
+    def _extremum(self, expr, op):
+        out = self._print(expr.args[0])
+        for arg in expr.args[1:]:
+            a = self._print(arg)
+            out = f"(({a}) {op} ({out}) ? ({a}) : ({out}))"
+        return out
+
+    def _print_Infinity(self, expr):
+        return "INFINITY"
+
+    def _print_NegativeInfinity(self, expr):
+        return "(-INFINITY)"
+
+
+class CRenderer:
+    """``render(program, embed)`` → (C source, header)."""
+
+    def render(self, program: Program, embed: dict | None = None) -> tuple[str, str]:
+        embed = embed or {}
+        self.printer = KernelCPrinter({"strict": False})
+        params = [b for b in program.args if b.name not in embed]
+        signature = f"void {program.name}(" + ", ".join(f"void *{b.name}_ptr" for b in params) \
+            + "".join(f", int64_t {s}" for s in program.sizes) + ")"
+        lines = [PRELUDE]
+        for name, data in embed.items():
+            buf = program.buffers()[name]
+            values = ", ".join(repr(float(v)) if buf.dtype.startswith("float") else str(int(v)) for v in np.ravel(data))
+            lines.append(f"static const {CTYPE[buf.dtype]} {name}[{max(np.size(data), 1)}] = {{{values}}};")
+        lines.append(signature + " {")
+        body = [f"{CTYPE[b.dtype]} *restrict {b.name} = ({CTYPE[b.dtype]} *){b.name}_ptr;" for b in params]
+        body += [f"{CTYPE[t.dtype]} *{t.name} = malloc(sizeof({CTYPE[t.dtype]}) * ({self.printer.doprint(t.size)}));"
+                 for t in program.temps]
+        for stmt in program.body:
+            body += self._stmt(stmt)
+        body += [f"free({t.name});" for t in program.temps]
+        lines += ["    " + line for line in body] + ["}"]
+        header = self._header(program, params, signature)
+        return "\n".join(lines) + "\n", header
+
+    def _header(self, program, params, signature) -> str:
+        guard = program.name.upper() + "_H"
+        doc = [f" *   {b.name}: {CTYPE[b.dtype]}[{b.size}]" for b in params]
+        return "\n".join([f"#ifndef {guard}", f"#define {guard}", "#include <stdint.h>", "",
+                          f"/* {program.name}: one call computes every output.",
+                          " * Arguments, in order (row-major, contiguous; outputs are written):", *doc, " */",
+                          signature + ";", "", f"#endif  /* {guard} */", ""])
+
+    def _stmt(self, stmt) -> list[str]:
+        return getattr(self, "_stmt_" + type(stmt).__name__)(stmt)
+
+    def _block(self, statements) -> list[str]:
+        return ["    " + line for s in statements for line in self._stmt(s)]
+
+    def _stmt_Loop(self, loop):
+        extent = self.printer.doprint(loop.extent)
+        return [f"for (int64_t {loop.var} = 0; {loop.var} < {extent}; {loop.var}++) {{",
+                *self._block(loop.body), "}"]
+
+    def _stmt_Store(self, store):
+        value = self.printer.doprint(store.value)
+        return [f"{store.buffer.name}[{self.printer.doprint(store.index)}] = ({CTYPE[store.buffer.dtype]})({value});"]
+
+    def _stmt_Let(self, let):
+        return [f"{CTYPE[let.dtype]} {let.var} = {self.printer.doprint(let.value)};"]
+
+    def _stmt_Update(self, update):
+        value = self.printer.doprint(update.value)
+        if update.op == "add":
+            return [f"{update.var} += {value};"]
+        op = ">" if update.op == "max" else "<"
+        return [f"{{ double v = {value}; if (v {op} {update.var} || v != v) {update.var} = v; }}"]
+
+    def _stmt_If(self, stmt):
+        return [f"if ({self.printer.doprint(stmt.cond)}) {{", *self._block(stmt.body), "}"]
