@@ -36,7 +36,8 @@ class Lambdified:
 
     def __call__(self, *values):
         if len(values) != len(self.args):
-            raise TypeError(f"expected {len(self.args)} arguments ({', '.join(map(str, self.args))}), got {len(values)}")
+            names = ", ".join(map(str, self.args))
+            raise TypeError(f"expected {len(self.args)} arguments ({names}), got {len(values)}")
         arrays = [np.ascontiguousarray(v, dtype=self.dtype) for v in np.broadcast_arrays(*values)]
         shape = arrays[0].shape if arrays else ()
         outputs = [np.empty(shape, dtype=self.dtype) for _ in range(self.n_outputs)]
