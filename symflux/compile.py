@@ -8,6 +8,8 @@ is traced, fused, lowered and compiled once; object code is also cached on disk.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from codegen import LLVMRenderer, default_runtime
@@ -20,6 +22,7 @@ from .lower import lower
 from .simplify import fuse
 
 BACKENDS = ("llvm", "cuda")
+THREADS = min(os.cpu_count() or 1, 8)
 
 
 class BackendUnavailable(RuntimeError):
@@ -32,7 +35,7 @@ class Executable:
     def __init__(self, inputs: list[Node], outputs: list[Node]):
         self.lowered = lower(inputs, outputs)
         program = self.lowered.program
-        self.ir = LLVMRenderer().render(program)
+        self.ir = LLVMRenderer(threads=THREADS).render(program)
         self.function = default_runtime().load(self.ir, program.name, len(program.args))
         self.consts = [np.ascontiguousarray(c.value, dtype=c.dtype) for c in self.lowered.consts]
 

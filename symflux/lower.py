@@ -10,10 +10,12 @@ the inner loop is contiguous and LLVM vectorises it.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import sympy
 
-from codegen import Buffer, If, Let, Program, Store, Update, flat_index, loop_var, loops
+from codegen import Buffer, If, Let, Loop, Program, Store, Update, flat_index, loop_var, loops
 from codegen.kernel import dtype_name, idiv, imod, uniform
 
 from .functions import evaluated
@@ -218,8 +220,12 @@ class Lowering:
         return sympy.Piecewise((load, sympy.And(*conds)), (sympy.Float(pad_value), True))
 
     # -- kernels --------------------------------------------------------------------------------------------
-    def _emit(self, statements):
-        self.program.body.extend(statements)
+    def _emit(self, statements, parallel=True):
+        """Append a kernel; its outer loop runs in parallel when the nest holds enough work."""
+        for stmt in statements:
+            if parallel and isinstance(stmt, Loop) and stmt.extent > 1 and _work(stmt) >= PARALLEL_WORK:
+                stmt = dataclasses.replace(stmt, parallel=True)
+            self.program.body.append(stmt)
 
     def _kernel(self, node, buf):
         rule = getattr(self, "_kernel_" + node.op, None)
@@ -262,16 +268,45 @@ class Lowering:
         var = dict(zip(so + "".join(contracted), self._vars(len(so) + len(contracted))))
         product = self.value(a, [var[c] for c in sa]) * self.value(b, [var[c] for c in sb])
         out_index = flat_index([var[c] for c in so], node.shape)
-        if not so or not contracted:
-            acc = sympy.Symbol(f"acc{self.counter}")
-            inner = loops([var[c] for c in contracted], [sizes[c] for c in contracted], [Update(acc, "add", product)])
-            body = [Let(acc, buf.dtype, sympy.Integer(0)), *inner, Store(buf, out_index, acc)]
-            self._emit(loops([var[c] for c in so], node.shape, body))
+        inner = _innermost(so, contracted, var, product, out_index)
+        jam = _jam_letter(so, inner, var, product, sizes)
+        if inner in contracted or not contracted:
+            # dot-product form: the innermost loop is a (vectorised) reduction into scalars
+            rest = [c for c in contracted if c != inner] + ([inner] if inner in contracted else [])
+
+            def dot(substitution):
+                accs, updates, stores = [], [], []
+                for r, sub in enumerate(substitution):
+                    acc = sympy.Symbol(f"acc{self.counter}_{r}")
+                    accs.append(Let(acc, buf.dtype, sympy.Integer(0)))
+                    updates.append(Update(acc, "add", product.xreplace(sub)))
+                    stores.append(Store(buf, out_index.xreplace(sub), acc))
+                return [*accs, *loops([var[c] for c in rest], [sizes[c] for c in rest], updates), *stores]
+            self._emit(self._jammed([c for c in so], sizes, var, jam, dot))
             return
+        # axpy form: accumulate into output rows whose innermost axis is contiguous
         self._zero(node, buf)
-        order = list(so[:-1]) + contracted + [so[-1]]  # the last output axis innermost: contiguous
-        self._emit(loops([var[c] for c in order], [sizes[c] for c in order],
-                         [Store(buf, out_index, buf[out_index] + product)]))
+        order = [c for c in so if c != inner] + contracted + [inner]
+
+        def axpy(substitution):
+            stores = [Store(buf, out_index.xreplace(sub), buf[out_index.xreplace(sub)] + product.xreplace(sub))
+                      for sub in substitution]
+            inner_letters = contracted + [inner]
+            return list(loops([var[c] for c in inner_letters], [sizes[c] for c in inner_letters], stores))
+        self._emit(self._jammed([c for c in order if c in so and c != inner], sizes, var, jam, axpy))
+
+    def _jammed(self, outer, sizes, var, jam, body_for):
+        """Loops over the ``outer`` letters around ``body_for(substitutions)``; the ``jam`` letter is
+        unrolled by JAM so one pass of the inner loops serves JAM rows (loads are shared)."""
+        if jam is None:
+            return loops([var[c] for c in outer], [sizes[c] for c in outer], body_for([{}]))
+        v, n = var[jam], sizes[jam]
+        block = loop_var(f"{v}_block")
+        main = body_for([{v: JAM * block + r} for r in range(JAM)])
+        tail = body_for([{v: n - n % JAM + r} for r in range(n % JAM)]) if n % JAM else []
+        others = [c for c in outer if c != jam]
+        body = [*loops([block], [n // JAM], main), *tail]
+        return loops([var[c] for c in others], [sizes[c] for c in others], body)
 
     def _kernel_fold(self, node, buf):
         spatial, kernel, stride, dilation, pad = node.attrs
@@ -297,7 +332,45 @@ class Lowering:
         k = indices.ndim
         position = self.value(indices, v[axis:axis + k])
         at = flat_index(v[:axis] + [position] + v[axis + k:], node.shape)
-        self._emit(loops(v, values.shape, [Store(buf, at, buf[at] + self.value(values, v))]))
+        # several values may land on one target: not parallel
+        self._emit(loops(v, values.shape, [Store(buf, at, buf[at] + self.value(values, v))]), parallel=False)
+
+
+def _innermost(out_letters, contracted, var, product, out_index):
+    """The loop letter to put innermost: the one along which most memory accesses are contiguous
+    (unit stride), preferring the last output axis on ties."""
+    accesses = [e.indices[0] for e in product.atoms(sympy.Indexed)]
+
+    def unit_strides(letter):
+        v = var[letter]
+        count = sum(1 for index in accesses if sympy.diff(index, v) == 1)
+        return count + (1 if letter in out_letters and sympy.diff(out_index, v) == 1 else 0)
+
+    candidates = list(contracted) + list(out_letters)
+    return max(reversed(candidates), key=unit_strides) if candidates else None
+
+
+JAM = 4
+PARALLEL_WORK = 1 << 18  # loop-body executions below which starting a thread costs more than it saves
+
+
+def _work(stmt) -> int:
+    """Executions of the innermost statements of a loop nest (the longest path)."""
+    if isinstance(stmt, Loop):
+        return int(stmt.extent) * max((_work(s) for s in stmt.body), default=1)
+    if isinstance(stmt, If):
+        return max((_work(s) for s in stmt.body), default=1)
+    return 1
+
+
+def _jam_letter(out_letters, inner, var, product, sizes):
+    """An output letter to unroll-and-jam: not innermost, long enough, and absent from some load
+    (so that load is shared by the unrolled rows)."""
+    loads = [e.indices[0] for e in product.atoms(sympy.Indexed)]
+    for letter in reversed(out_letters):
+        if letter != inner and sizes[letter] >= JAM and any(not idx.has(var[letter]) for idx in loads):
+            return letter
+    return None
 
 
 def _size(node: Node) -> int:

@@ -37,10 +37,15 @@ def substitute(outputs, mapping: dict) -> list[Node]:
     return [new[id(o)] for o in outputs]
 
 
+def _cheap(body) -> bool:
+    """Worth recomputing in each consumer: a little arithmetic, no transcendental functions."""
+    return sympy.count_ops(body) <= CHEAP_BODY_OPS and not body.atoms(sympy.Function)
+
+
 def _should_inline(new_arg: Node, old_arg: Node, consumer: Node, uses: Counter) -> bool:
     if new_arg.op != "map" or new_arg.dtype.kind == "b" and consumer.dtype.kind != "b":
         return False
-    return uses[id(old_arg)] == 1 or sympy.count_ops(new_arg.body) <= CHEAP_BODY_OPS
+    return uses[id(old_arg)] == 1 or _cheap(new_arg.body)
 
 
 def _fuse_map(node: Node, args, old_args, uses: Counter) -> Node:
@@ -58,6 +63,12 @@ def _fuse_map(node: Node, args, old_args, uses: Counter) -> Node:
     return ops.map_(body, body_args, shape=node.shape, dtype=node.dtype)
 
 
+def _permuted_einsum(einsum: Node, perm) -> Node:
+    """permute(einsum(a, b)) as one einsum writing the permuted layout (no transposed copy)."""
+    sa, sb, so = ops.parse_spec(einsum.attrs[0])
+    return ops.einsum(f"{sa},{sb}->{''.join(so[p] for p in perm)}", *einsum.args)
+
+
 def fuse(outputs) -> list[Node]:
     """Fuse chains of elementwise maps into single SymPy bodies."""
     order = toposort(outputs)
@@ -69,6 +80,8 @@ def fuse(outputs) -> list[Node]:
         args = [new[id(a)] for a in node.args]
         if node.op == "map" and node.args:
             new[id(node)] = _fuse_map(node, args, node.args, uses)
+        elif node.op == "permute" and args[0].op == "einsum" and uses[id(node.args[0])] == 1:
+            new[id(node)] = _permuted_einsum(args[0], node.attrs[0])
         else:
             new[id(node)] = rebuild(node, args)
     return [new[id(o)] for o in outputs]

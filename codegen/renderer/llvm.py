@@ -49,7 +49,11 @@ def _join(kinds):
 
 
 class LLVMRenderer:
-    """``render(program)`` → LLVM IR text for one entry point."""
+    """``render(program)`` → LLVM IR text for one entry point. Top-level loops marked ``parallel``
+    run their iterations in ``threads`` chunks, one per POSIX thread (the caller takes the first)."""
+
+    def __init__(self, threads: int = 1):
+        self.threads = threads
 
     def render(self, program: Program) -> str:
         self.module = ir.Module(name=program.name)
@@ -64,6 +68,7 @@ class LLVMRenderer:
         start = fn.append_basic_block("start")
         self.builder = ir.IRBuilder(start)
         self.values = dict(zip(program.sizes, fn.args[n:]))
+        self.sizes, self.program, self.n_parallel = list(program.sizes), program, 0
         self.locals, self.kinds = {}, {}
         self.ptrs = {b.name: a for b, a in zip(program.args, fn.args)}
         malloc = self._declare("malloc", PTR, [I64])
@@ -85,17 +90,22 @@ class LLVMRenderer:
         getattr(self, "_stmt_" + type(stmt).__name__)(stmt)
 
     def _stmt_Loop(self, loop):
+        if loop.parallel and self.threads > 1 and not self.values.keys() - set(self.sizes):
+            self._parallel_loop(loop)
+            return
+        self._serial_loop(loop, ir.Constant(I64, 0), self._emit(sympy.sympify(loop.extent), "i64"))
+
+    def _serial_loop(self, loop, first, end):
         b = self.builder
         before = b.block
         header = self.fn.append_basic_block(f"{loop.var}.head")
         body = self.fn.append_basic_block(f"{loop.var}.body")
         done = self.fn.append_basic_block(f"{loop.var}.done")
-        extent = self._emit(sympy.sympify(loop.extent), "i64")
         b.branch(header)
         b.position_at_end(header)
         i = b.phi(I64, name=str(loop.var))
-        i.add_incoming(ir.Constant(I64, 0), before)
-        b.cbranch(b.icmp_signed("<", i, extent), body, done)
+        i.add_incoming(first, before)
+        b.cbranch(b.icmp_signed("<", i, end), body, done)
         b.position_at_end(body)
         self.values[loop.var] = i
         for stmt in loop.body:
@@ -105,6 +115,74 @@ class LLVMRenderer:
         b.branch(header)
         b.position_at_end(done)
         del self.values[loop.var]
+
+    # -- parallel loops -------------------------------------------------------------------------------
+    def _parallel_loop(self, loop):
+        """Outline ``loop`` as body(ctx, start, end); run chunk k > 0 on thread k, chunk 0 here."""
+        names = list(self.ptrs)
+        body_fn = self._outline(loop, names)
+        thread_fn = self._thread_entry(body_fn)
+        b = self.builder
+        words = [b.ptrtoint(self.ptrs[n], I64) for n in names] + [self.values[s] for s in self.sizes]
+        ctx = self._words("ctx", words)
+        extent = self._emit(sympy.sympify(loop.extent), "i64")
+        chunk = b.sdiv(b.add(extent, ir.Constant(I64, self.threads - 1)), ir.Constant(I64, self.threads))
+        create = self._declare("pthread_create", I32, [PTR, PTR, PTR, PTR])
+        join = self._declare("pthread_join", I32, [I64, PTR])
+        handles = []
+        for k in range(1, self.threads):
+            start = b.mul(chunk, ir.Constant(I64, k))
+            start = b.select(b.icmp_signed("<", start, extent), start, extent)
+            end = b.add(start, chunk)
+            end = b.select(b.icmp_signed("<", end, extent), end, extent)
+            job = self._words(f"job{k}", [b.ptrtoint(ctx, I64), start, end])
+            handle = self.alloca_builder.alloca(I64, name=f"thread{k}")
+            b.call(create, [handle, ir.Constant(PTR, None), thread_fn, job])
+            handles.append(handle)
+        first_end = b.select(b.icmp_signed("<", chunk, extent), chunk, extent)
+        b.call(body_fn, [ctx, ir.Constant(I64, 0), first_end])
+        for handle in handles:
+            b.call(join, [b.load(handle, typ=I64), ir.Constant(PTR, None)])
+
+    def _words(self, name, words):
+        """A stack array of i64 words holding ``words``."""
+        array = self.alloca_builder.alloca(I64, size=len(words), name=name)
+        for k, word in enumerate(words):
+            self.builder.store(word, self.builder.gep(array, [ir.Constant(I64, k)], source_etype=I64))
+        return array
+
+    def _word(self, builder, array, k):
+        return builder.load(builder.gep(array, [ir.Constant(I64, k)], source_etype=I64), typ=I64)
+
+    def _outline(self, loop, names):
+        saved = (self.fn, self.alloca_builder, self.builder, self.ptrs, self.values, self.locals, self.kinds)
+        self.n_parallel += 1
+        fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR, I64, I64]),
+                         name=f"{self.program.name}.parallel{self.n_parallel}")
+        fn.linkage = "internal"
+        self.fn = fn
+        self.alloca_builder = ir.IRBuilder(fn.append_basic_block("entry"))
+        start = fn.append_basic_block("start")
+        self.builder = ir.IRBuilder(start)
+        ctx, first, end = fn.args
+        word = lambda k: self._word(self.builder, ctx, k)
+        self.ptrs = {n: self.builder.inttoptr(word(k), PTR) for k, n in enumerate(names)}
+        self.values = {s: word(len(names) + k) for k, s in enumerate(self.sizes)}
+        self.locals, self.kinds = {}, {}
+        self._serial_loop(loop, first, end)
+        self.builder.ret_void()
+        self.alloca_builder.branch(start)
+        (self.fn, self.alloca_builder, self.builder, self.ptrs, self.values, self.locals, self.kinds) = saved
+        return fn
+
+    def _thread_entry(self, body_fn):
+        fn = ir.Function(self.module, ir.FunctionType(PTR, [PTR]), name=body_fn.name + ".thread")
+        fn.linkage = "internal"
+        b = ir.IRBuilder(fn.append_basic_block())
+        ctx, start, end = (self._word(b, fn.args[0], k) for k in range(3))
+        b.call(body_fn, [b.inttoptr(ctx, PTR), start, end])
+        b.ret(ir.Constant(PTR, None))
+        return fn
 
     def _stmt_Store(self, store):
         kind = KIND[store.buffer.dtype]
