@@ -6,6 +6,8 @@ arguments; the element count is a runtime parameter, so one compilation serves e
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import sympy
 
@@ -29,8 +31,9 @@ class Lambdified:
         replacements, reduced = sympy.cse([e.xreplace(loads) for e in exprs], symbols=sympy.numbered_symbols("c"))
         body = [Let(sym, self.dtype.name, value) for sym, value in replacements]
         body += [Store(out, i, value) for out, value in zip(outputs, reduced)]
-        self.program = Program("lambdified", inputs + outputs, body=[Loop(i, n, tuple(body))], sizes=[n])
-        self.ir = LLVMRenderer().render(self.program)
+        self.program = Program("lambdified", inputs + outputs, body=[Loop(i, n, tuple(body), parallel=True)],
+                               sizes=[n])
+        self.ir = LLVMRenderer(threads=min(os.cpu_count() or 1, 8)).render(self.program)
         self.function = default_runtime().load(self.ir, "lambdified", len(inputs) + len(outputs), 1)
         self.n_outputs = len(exprs)
 

@@ -77,9 +77,12 @@ class Lowering:
         first_output = {}
         for node, buf in zip(outputs, out_buffers):
             first_output.setdefault(id(node), buf)
-        temps = []
+        temps, fused_outputs = [], self._horizontal_group(outputs, first_output)
         for node in self.order:  # kernels in dependency order, outputs written in place
             if id(node) in self.buffers:
+                continue
+            if id(node) in fused_outputs:
+                self.buffers[id(node)] = first_output[id(node)]
                 continue
             if id(node) in first_output:
                 self.buffers[id(node)] = first_output[id(node)]
@@ -90,6 +93,8 @@ class Lowering:
                 continue
             self._kernel(node, self.buffers[id(node)])
         self.program.temps = temps
+        for group in _by_shape([n for n in self.order if id(n) in fused_outputs]):
+            self._fused_elementwise(group, [first_output[id(n)] for n in group])
         for node, buf in zip(outputs, out_buffers):  # repeated outputs and inputs returned as they are
             if self.buffers[id(node)] is not buf:
                 v = self._vars(node.ndim)
@@ -118,6 +123,24 @@ class Lowering:
     def _vars(self, n, prefix="i"):
         self.counter += 1
         return [loop_var(f"{prefix}{self.counter}_{k}") for k in range(n)]
+
+    def _horizontal_group(self, outputs, first_output) -> set:
+        """Elementwise outputs that nothing else reads: computed together at the end, in one loop
+        per shape, sharing common subexpressions (the 5 derivatives of W1 in one pass)."""
+        candidates = [o for o in self.order if id(o) in first_output and o.op == "map" and o.args
+                      and not self.consumers.get(id(o))]
+        groups = [g for g in _by_shape(candidates) if len(g) > 1]
+        return {id(n) for g in groups for n in g}
+
+    def _fused_elementwise(self, nodes, bufs):
+        v = self._vars(nodes[0].ndim)
+        values = [self.compute(n, v) for n in nodes]
+        replacements, reduced = sympy.cse(values, symbols=sympy.numbered_symbols(f"cse{self.counter}_"))
+        floats = [b.dtype for b in bufs if b.dtype.startswith("float")]
+        scalar = "float64" if "float64" in floats or not floats else "float32"
+        body = [Let(sym, scalar, value) for sym, value in replacements]
+        body += [Store(b, flat_index(v, n.shape), value) for n, b, value in zip(nodes, bufs, reduced)]
+        self._emit(loops(v, nodes[0].shape, body))
 
     # -- values ----------------------------------------------------------------------------------------
     def value(self, node: Node, idx):
@@ -371,6 +394,13 @@ def _jam_letter(out_letters, inner, var, product, sizes):
         if letter != inner and sizes[letter] >= JAM and any(not idx.has(var[letter]) for idx in loads):
             return letter
     return None
+
+
+def _by_shape(nodes) -> list[list]:
+    groups: dict = {}
+    for n in nodes:
+        groups.setdefault(n.shape, []).append(n)
+    return list(groups.values())
 
 
 def _size(node: Node) -> int:

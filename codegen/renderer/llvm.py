@@ -52,8 +52,8 @@ class LLVMRenderer:
     """``render(program)`` → LLVM IR text for one entry point. Top-level loops marked ``parallel``
     run their iterations in ``threads`` chunks, one per POSIX thread (the caller takes the first)."""
 
-    def __init__(self, threads: int = 1):
-        self.threads = threads
+    def __init__(self, threads: int = 1, min_parallel: int = 1 << 14):
+        self.threads, self.min_parallel = threads, min_parallel
 
     def render(self, program: Program) -> str:
         self.module = ir.Module(name=program.name)
@@ -118,14 +118,23 @@ class LLVMRenderer:
 
     # -- parallel loops -------------------------------------------------------------------------------
     def _parallel_loop(self, loop):
-        """Outline ``loop`` as body(ctx, start, end); run chunk k > 0 on thread k, chunk 0 here."""
+        """Outline ``loop`` as body(ctx, start, end); run chunk k > 0 on thread k, chunk 0 here —
+        when the extent (known only at run time for size parameters) is worth the threads."""
+        extent = self._emit(sympy.sympify(loop.extent), "i64")
+        big = self.builder.icmp_signed(">=", extent, ir.Constant(I64, self.min_parallel))
+        with self.builder.if_else(big) as (threaded, serial):
+            with threaded:
+                self._threaded_loop(loop, extent)
+            with serial:
+                self._serial_loop(loop, ir.Constant(I64, 0), extent)
+
+    def _threaded_loop(self, loop, extent):
         names = list(self.ptrs)
         body_fn = self._outline(loop, names)
         thread_fn = self._thread_entry(body_fn)
         b = self.builder
         words = [b.ptrtoint(self.ptrs[n], I64) for n in names] + [self.values[s] for s in self.sizes]
         ctx = self._words("ctx", words)
-        extent = self._emit(sympy.sympify(loop.extent), "i64")
         chunk = b.sdiv(b.add(extent, ir.Constant(I64, self.threads - 1)), ir.Constant(I64, self.threads))
         create = self._declare("pthread_create", I32, [PTR, PTR, PTR, PTR])
         join = self._declare("pthread_join", I32, [I64, PTR])
