@@ -30,32 +30,72 @@ class BackendUnavailable(RuntimeError):
 
 
 class Executable:
-    """A graph compiled for fixed input shapes: ``exe(arrays)`` → output arrays."""
+    """A graph compiled for fixed input shapes: ``exe(arrays)`` → output arrays.
 
-    def __init__(self, inputs: list[Node], outputs: list[Node]):
-        self.lowered = lower(inputs, outputs)
+    ``in_place`` maps output positions to input positions whose arrays those outputs overwrite
+    (a training step updating its parameters); they are computed after every other kernel."""
+
+    def __init__(self, inputs: list[Node], outputs: list[Node], in_place: dict | None = None):
+        self.in_place = dict(in_place or {})
+        self.lowered = lower(inputs, outputs, last=tuple(self.in_place))
         program = self.lowered.program
         self.ir = LLVMRenderer(threads=THREADS).render(program)
         self.function = default_runtime().load(self.ir, program.name, len(program.args))
         self.consts = [np.ascontiguousarray(c.value, dtype=c.dtype) for c in self.lowered.consts]
 
-    def __call__(self, arrays) -> list[np.ndarray]:
+    def _arguments(self, arrays) -> list[np.ndarray]:
         args = []
         for node, value in zip(self.lowered.inputs, arrays):
             arr = np.ascontiguousarray(value, dtype=node.dtype)
             if arr.shape != node.shape:
                 raise ValueError(f"compiled for an input of shape {node.shape}, got {arr.shape}")
             args.append(arr)
-        args += self.consts
-        if self.lowered.seed is not None:
-            from .numpy_api import _rng
-            args.append(np.array([_rng.integers(0, 2**63)], dtype=np.uint64))
-        outputs = [np.empty(o.shape, dtype=o.dtype) for o in self.lowered.outputs]
-        self.function(*[a.ctypes.data for a in args + outputs])
+        return args + self.consts
+
+    def _seed(self) -> list:
+        if self.lowered.seed is None:
+            return []
+        from .numpy_api import _rng
+        return [np.array([_rng.integers(0, 2**63)], dtype=np.uint64)]
+
+    def __call__(self, arrays) -> list[np.ndarray]:
+        args = self._arguments(arrays)
+        outputs = [args[self.in_place[k]] if k in self.in_place else np.empty(o.shape, dtype=o.dtype)
+                   for k, o in enumerate(self.lowered.outputs)]
+        buffers = args + self._seed() + outputs
+        self.function(*[a.ctypes.data for a in buffers])
         return outputs
+
+    def bound(self, fixed: dict):
+        """A fast caller for repeated calls: inputs at positions in ``fixed`` are always the given
+        arrays (their pointers are taken once), the others are copied into persistent buffers,
+        and outputs go to persistent buffers (valid until the next call; not re-entrant)."""
+        return BoundExecutable(self, fixed)
 
     def source(self) -> str:
         return self.ir
+
+
+class BoundExecutable:
+    def __init__(self, exe: Executable, fixed: dict):
+        self.exe = exe
+        nodes = exe.lowered.inputs
+        self.inputs = [fixed[k] if k in fixed else np.empty(n.shape, n.dtype) for k, n in enumerate(nodes)]
+        self.copied = [(k, self.inputs[k]) for k in range(len(nodes)) if k not in fixed]
+        self.outputs = [self.inputs[exe.in_place[k]] if k in exe.in_place else np.empty(o.shape, o.dtype)
+                        for k, o in enumerate(exe.lowered.outputs)]
+        self.seed = exe._seed()
+        buffers = self.inputs + exe.consts + self.seed + self.outputs
+        self.pointers = [a.ctypes.data for a in buffers]
+
+    def __call__(self, values) -> list[np.ndarray]:
+        for (k, buf), value in zip(self.copied, values):
+            np.copyto(buf, value, casting="same_kind")
+        if self.seed:
+            from .numpy_api import _rng
+            self.seed[0][0] = _rng.integers(0, 2**63)
+        self.exe.function(*self.pointers)
+        return self.outputs
 
 
 class Traced:

@@ -47,7 +47,7 @@ def _storage(node: Node) -> str:
 
 
 class Lowering:
-    def __init__(self, inputs, outputs):
+    def __init__(self, inputs, outputs, last=()):
         self.order = toposort(outputs)
         self.outputs = outputs
         consumers: dict[int, list] = {}
@@ -77,11 +77,12 @@ class Lowering:
         first_output = {}
         for node, buf in zip(outputs, out_buffers):
             first_output.setdefault(id(node), buf)
+        deferred = {id(outputs[k]) for k in last}  # written in place of an input: after every read
         temps, fused_outputs = [], self._horizontal_group(outputs, first_output)
         for node in self.order:  # kernels in dependency order, outputs written in place
             if id(node) in self.buffers:
                 continue
-            if id(node) in fused_outputs:
+            if id(node) in fused_outputs or id(node) in deferred:
                 self.buffers[id(node)] = first_output[id(node)]
                 continue
             if id(node) in first_output:
@@ -95,6 +96,9 @@ class Lowering:
         self.program.temps = temps
         for group in _by_shape([n for n in self.order if id(n) in fused_outputs]):
             self._fused_elementwise(group, [first_output[id(n)] for n in group])
+        for node in self.order:
+            if id(node) in deferred and id(node) not in fused_outputs:
+                self._kernel(node, first_output[id(node)])
         for node, buf in zip(outputs, out_buffers):  # repeated outputs and inputs returned as they are
             if self.buffers[id(node)] is not buf:
                 v = self._vars(node.ndim)
@@ -139,7 +143,10 @@ class Lowering:
         floats = [b.dtype for b in bufs if b.dtype.startswith("float")]
         scalar = "float64" if "float64" in floats or not floats else "float32"
         body = [Let(sym, scalar, value) for sym, value in replacements]
-        body += [Store(b, flat_index(v, n.shape), value) for n, b, value in zip(nodes, bufs, reduced)]
+        # every value is computed before any store: an output may be written over an input
+        results = [sympy.Symbol(f"out{self.counter}_{k}") for k in range(len(nodes))]
+        body += [Let(r, b.dtype, value) for r, b, value in zip(results, bufs, reduced)]
+        body += [Store(b, flat_index(v, n.shape), r) for n, b, r in zip(nodes, bufs, results)]
         self._emit(loops(v, nodes[0].shape, body))
 
     # -- values ----------------------------------------------------------------------------------------
@@ -429,8 +436,9 @@ def _clamped(i, n):
     return sympy.Max(sympy.Min(i, n - 1), 0)
 
 
-def lower(inputs, outputs) -> Lowered:
-    """Lower the graph from ``inputs`` to ``outputs`` into one Program."""
-    lowering = Lowering(list(inputs), list(outputs))
+def lower(inputs, outputs, last=()) -> Lowered:
+    """Lower the graph from ``inputs`` to ``outputs`` into one Program. Outputs whose indices are in
+    ``last`` are computed after everything else (they may be written over an input)."""
+    lowering = Lowering(list(inputs), list(outputs), last)
     return Lowered(lowering.program, list(inputs), lowering.consts, list(outputs),
                    lowering.seed if lowering.has_random else None)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import numpy_api as F
+
 ϵ = 1e-8
 
 
@@ -22,6 +24,13 @@ class Optimiser:
         for opt in self.opts:
             Δ = opt.apply(x, Δ)
         return Δ
+
+    def graph_delta(self, x, g):
+        for opt in self.opts:
+            g = opt.graph_delta(x, g)
+            if g is None:
+                return None
+        return g
 
     def __repr__(self):
         return f"Optimiser({', '.join(map(repr, self.opts))})"
@@ -39,6 +48,11 @@ class Rule:
             entry = (x, make())
             self.state[id(x)] = entry
         return entry[1]
+
+    def graph_delta(self, x, g):
+        """Δ′ as array operations on traced x and Δ, for rules without state (so a compiled step can
+        apply them in place); None for rules that keep state."""
+        return None
 
     def apply(self, x, Δ):
         Δ_new = self.step(x, np.asarray(Δ))
@@ -61,6 +75,9 @@ class Descent(Rule):
 
     def step(self, x, Δ):
         return self.eta * Δ
+
+    def graph_delta(self, x, g):
+        return F.multiply(self.eta, g)
 
 
 class Momentum(Rule):
@@ -234,6 +251,9 @@ class WeightDecay(Rule):
     def step(self, x, Δ):
         return Δ + self.wd * np.asarray(x)
 
+    def graph_delta(self, x, g):
+        return F.add(g, F.multiply(self.wd, x))
+
 
 def ADAMW(eta=0.001, beta=(0.9, 0.999), decay=0.0) -> Optimiser:
     """ADAMW(η=0.001, β=(0.9, 0.999), decay=0) = Optimiser(ADAM(η, β), WeightDecay(decay))"""
@@ -249,6 +269,9 @@ class ClipValue(Rule):
 
     def step(self, x, Δ):
         return np.clip(Δ, -self.thresh, self.thresh)
+
+    def graph_delta(self, x, g):
+        return F.clip(g, -self.thresh, self.thresh)
 
 
 class ClipNorm(Rule):

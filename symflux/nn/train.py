@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from .. import interp, trace
+from .. import numpy_api as F
 from ..array import Tracer
 from ..grad import Params, _differentiate, _params_scope, _scalar_output, params
 from ..ir import new_input
@@ -42,9 +43,11 @@ def update(*args):
 
 
 class _Plan:
-    """A traced training step for one input signature."""
+    """A traced training step for one input signature. When the optimiser's rule is elementwise
+    and stateless, the update is part of the graph and the compiled step writes the parameters
+    in place; otherwise the gradients are outputs and the update runs in NumPy."""
 
-    def __init__(self, loss, ps, batch):
+    def __init__(self, loss, ps, batch, opt, compiled):
         with trace.differentiating() as updates:
             leaves, mapping = _params_scope(ps)
             batch_inputs = [new_input(np.shape(b), np.asarray(b).dtype, f"batch{i}") for i, b in enumerate(batch)]
@@ -54,22 +57,50 @@ class _Plan:
             if node is None:
                 raise ValueError("train_step: the loss does not depend on the parameters or the batch")
             node, grads = _differentiate(node, [lf.node for lf in leaves])
+            new_params = self._updated_params(leaves, grads, ps, opt) if compiled else None
         self.param_inputs = [lf.node for lf in leaves]
         self.batch_inputs = batch_inputs
         self.has_grad = [g is not None for g in grads]
-        self.updates = [(obj, attr, value) for obj, attr, value in updates]
+        self.updates = list(updates)
         state = [trace.operand_node(v) for _, _, value in self.updates
                  for v in (value if isinstance(value, tuple) else (value,))]
-        self.outputs = fuse([node, *[g for g in grads if g is not None], *state])
-        self.n_grads = sum(self.has_grad)
-        self.executable = None
+        self.in_graph_update = new_params is not None
+        if self.in_graph_update:
+            updated = [(k, p) for k, p in enumerate(new_params) if p is not None]
+            self.outputs = fuse([node, *state, *[p for _, p in updated]])
+            self.n_grads = 0
+            first = 1 + len(state)
+            self.in_place = {first + j: k for j, (k, _) in enumerate(updated)}
+        else:
+            self.outputs = fuse([node, *[g for g in grads if g is not None], *state])
+            self.n_grads = sum(self.has_grad)
+            self.in_place = {}
+        self.bound = None
 
-    def run(self, ps, batch, backend):
-        if backend == "llvm":
-            if self.executable is None:
+    @staticmethod
+    def _updated_params(leaves, grads, ps, opt):
+        """p − Δ′(p, g) for each parameter as graph nodes, or None if the optimiser keeps state."""
+        if not all(p.flags.c_contiguous for p in ps):
+            return None
+        new = []
+        for leaf, g in zip(leaves, grads):
+            if g is None:
+                new.append(None)
+                continue
+            x = Tracer(leaf.node)
+            delta = opt.graph_delta(x, Tracer(g))
+            if delta is None:
+                return None
+            new.append(F.astype(F.subtract(x, delta), leaf.node.dtype).node)
+        return new
+
+    def run(self, ps, batch, compiled):
+        if compiled:
+            if self.bound is None:
                 from ..compile import Executable
-                self.executable = Executable(self.param_inputs + self.batch_inputs, self.outputs)
-            return self.executable([*ps, *batch])
+                exe = Executable(self.param_inputs + self.batch_inputs, self.outputs, self.in_place)
+                self.bound = exe.bound(dict(enumerate(ps)))
+            return self.bound(batch)
         bindings = dict(zip(self.param_inputs, ps))
         bindings.update(zip(self.batch_inputs, batch))
         return interp.evaluate(self.outputs, bindings)
@@ -77,26 +108,30 @@ class _Plan:
 
 class TrainStep:
     """step = train_step(loss, ps, opt); step(*batch) updates ``ps`` in place and returns the loss.
-    ``backend="llvm"`` (default) runs the traced step as native code, ``None`` through the interpreter."""
+    ``backend="llvm"`` (default) runs the traced step as native code, ``None`` through the interpreter.
+    A step is not re-entrant: it updates shared parameters."""
 
     def __init__(self, loss, ps, opt, backend="llvm"):
         self.loss, self.params, self.opt, self.backend = loss, params(ps), opt, backend
         self._plans: dict = {}
+        self._param_signature = tuple((p.shape, p.dtype.str) for p in self.params)
 
     def _signature(self, batch):
-        return tuple((np.shape(b), np.asarray(b).dtype.str) for b in batch) + tuple(
-            (p.shape, p.dtype.str) for p in self.params)
+        return tuple((b.shape, b.dtype) if isinstance(b, np.ndarray) else (np.shape(b), np.asarray(b).dtype)
+                     for b in batch) + self._param_signature
 
     def __call__(self, *batch):
         key = self._signature(batch)
         plan = self._plans.get(key)
+        compiled = self.backend == "llvm"
         if plan is None:
-            plan = self._plans[key] = _Plan(self.loss, self.params, batch)
-        values = plan.run(self.params, batch, self.backend)
-        grads = iter(values[1:1 + plan.n_grads])
-        for p, has in zip(self.params, plan.has_grad):
-            if has:
-                p -= self.opt.apply(p, np.array(next(grads)))
+            plan = self._plans[key] = _Plan(self.loss, self.params, batch, self.opt, compiled)
+        values = plan.run(self.params, batch, compiled)
+        if not plan.in_graph_update:
+            grads = iter(values[1:1 + plan.n_grads])
+            for p, has in zip(self.params, plan.has_grad):
+                if has:
+                    p -= self.opt.apply(p, np.array(next(grads)))
         state = iter(values[1 + plan.n_grads:])
         for obj, attr, old in plan.updates:
             new = tuple(np.array(next(state)) for _ in old) if isinstance(old, tuple) else np.array(next(state))
