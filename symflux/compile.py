@@ -89,7 +89,7 @@ class BoundExecutable:
         self.pointers = [a.ctypes.data for a in buffers]
 
     def __call__(self, values) -> list[np.ndarray]:
-        for (k, buf), value in zip(self.copied, values):
+        for (_, buf), value in zip(self.copied, values):
             np.copyto(buf, value, casting="same_kind")
         if self.seed:
             from .numpy_api import _rng
