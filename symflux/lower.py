@@ -78,7 +78,8 @@ class Lowering:
         for node, buf in zip(outputs, out_buffers):
             first_output.setdefault(id(node), buf)
         deferred = {id(outputs[k]) for k in last}  # written in place of an input: after every read
-        temps, fused_outputs = [], self._horizontal_group(outputs, first_output)
+        self.temps, fused_outputs = [], self._horizontal_group(outputs, first_output)
+        temps = self.temps
         for node in self.order:  # kernels in dependency order, outputs written in place
             if id(node) in self.buffers:
                 continue
@@ -299,10 +300,19 @@ class Lowering:
         product = self.value(a, [var[c] for c in sa]) * self.value(b, [var[c] for c in sb])
         out_index = flat_index([var[c] for c in so], node.shape)
         inner = _innermost(so, contracted, var, product, out_index)
-        jam = _jam_letter(so, inner, var, product, sizes)
-        if inner in contracted or not contracted:
-            # dot-product form: the innermost loop is a (vectorised) reduction into scalars
-            rest = [c for c in contracted if c != inner] + ([inner] if inner in contracted else [])
+        if contracted and inner not in contracted and _product_size(sizes) >= PACK_WORK:
+            # pack: copy the operands so the contraction axes are last and contiguous, then the
+            # fast dot-product form applies (an O(n²) copy for an O(n³) product)
+            product = self._packed(a, sa, contracted, var, sizes) * self._packed(b, sb, contracted, var, sizes)
+            inner = contracted[-1]
+        if not contracted:  # an outer product: plain elementwise loops
+            self._emit(loops([var[c] for c in so], node.shape, [Store(buf, out_index, product)]))
+            return
+        if inner in contracted:
+            # dot-product form: the contraction innermost (a vectorised reduction) with a 4×4 tile
+            # of scalar accumulators over two output axes, so each load feeds several products
+            tiles = _tile(so, inner, var, product, sizes)
+            rest = [c for c in contracted if c != inner] + [inner]
 
             def dot(substitution):
                 accs, updates, stores = [], [], []
@@ -312,31 +322,50 @@ class Lowering:
                     updates.append(Update(acc, "add", product.xreplace(sub)))
                     stores.append(Store(buf, out_index.xreplace(sub), acc))
                 return [*accs, *loops([var[c] for c in rest], [sizes[c] for c in rest], updates), *stores]
-            self._emit(self._jammed([c for c in so], sizes, var, jam, dot))
+            self._emit(self._tiled(list(so), sizes, var, tiles, dot))
             return
-        # axpy form: accumulate into output rows whose innermost axis is contiguous
+        # axpy form: accumulate into output rows whose innermost axis is contiguous (vectorised),
+        # JAM rows at a time so they share the loads of the other operand
         self._zero(node, buf)
-        order = [c for c in so if c != inner] + contracted + [inner]
+        inner_letters = contracted + [inner]
 
         def axpy(substitution):
             stores = [Store(buf, out_index.xreplace(sub), buf[out_index.xreplace(sub)] + product.xreplace(sub))
                       for sub in substitution]
-            inner_letters = contracted + [inner]
             return list(loops([var[c] for c in inner_letters], [sizes[c] for c in inner_letters], stores))
-        self._emit(self._jammed([c for c in order if c in so and c != inner], sizes, var, jam, axpy))
+        outer = [c for c in so if c != inner]
+        self._emit(self._tiled(outer, sizes, var, _tile(outer, inner, var, product, sizes)[-1:], axpy))
 
-    def _jammed(self, outer, sizes, var, jam, body_for):
-        """Loops over the ``outer`` letters around ``body_for(substitutions)``; the ``jam`` letter is
-        unrolled by JAM so one pass of the inner loops serves JAM rows (loads are shared)."""
-        if jam is None:
-            return loops([var[c] for c in outer], [sizes[c] for c in outer], body_for([{}]))
-        v, n = var[jam], sizes[jam]
+    def _packed(self, node, letters, contracted, var, sizes):
+        """``node`` (indexed by ``letters``) copied to a buffer with its contracted axes last; the
+        load expression in ``var``."""
+        order = [c for c in letters if c not in contracted] + [c for c in contracted if c in letters]
+        shape = [sizes[c] for c in order]
+        if order == list(letters) and id(node) in self.buffers:
+            return self.value(node, [var[c] for c in letters])
+        buf = Buffer(f"t{len(self.temps)}", _storage(node), _size(node))
+        self.temps.append(buf)
+        v = dict(zip(order, self._vars(len(order), "p")))
+        self._emit(loops([v[c] for c in order], shape,
+                         [Store(buf, flat_index([v[c] for c in order], shape), self.value(node, [v[c] for c in letters]))]))
+        return buf[flat_index([var[c] for c in order], shape)]
+
+    def _tiled(self, outer, sizes, var, tiles, body_for, substitution=({},)):
+        """Loops over the ``outer`` letters around ``body_for(substitutions)``, each (letter, factor)
+        in ``tiles`` unrolled by its factor (with a remainder) so one pass of the inner loop serves
+        the whole tile."""
+        if not tiles:
+            return loops([var[c] for c in outer], [sizes[c] for c in outer], body_for(list(substitution)))
+        (letter, factor), rest = tiles[0], tiles[1:]
+        v, n = var[letter], sizes[letter]
         block = loop_var(f"{v}_block")
-        main = body_for([{v: JAM * block + r} for r in range(JAM)])
-        tail = body_for([{v: n - n % JAM + r} for r in range(n % JAM)]) if n % JAM else []
-        others = [c for c in outer if c != jam]
-        body = [*loops([block], [n // JAM], main), *tail]
-        return loops([var[c] for c in others], [sizes[c] for c in others], body)
+        remaining = [c for c in outer if c not in {t for t, _ in tiles}]
+        main = [s | {v: factor * block + r} for s in substitution for r in range(factor)]
+        tail = [s | {v: n - n % factor + r} for s in substitution for r in range(n % factor)]
+        body = list(loops([block], [n // factor], self._tiled([], sizes, var, rest, body_for, main)))
+        if tail:
+            body += self._tiled([], sizes, var, rest, body_for, tail)
+        return loops([var[c] for c in remaining], [sizes[c] for c in remaining], body)
 
     def _kernel_fold(self, node, buf):
         spatial, kernel, stride, dilation, pad = node.attrs
@@ -381,6 +410,7 @@ def _innermost(out_letters, contracted, var, product, out_index):
 
 
 JAM = 4
+PACK_WORK = 1 << 16  # multiply-adds above which transposing operands for the dot form pays
 PARALLEL_WORK = 1 << 18  # loop-body executions below which starting a thread costs more than it saves
 
 
@@ -393,14 +423,24 @@ def _work(stmt) -> int:
     return 1
 
 
-def _jam_letter(out_letters, inner, var, product, sizes):
-    """An output letter to unroll-and-jam: not innermost, long enough, and absent from some load
-    (so that load is shared by the unrolled rows)."""
+def _tile(out_letters, inner, var, product, sizes):
+    """The register tile for a contraction: up to two (letter, factor) pairs, outermost first."""
     loads = [e.indices[0] for e in product.atoms(sympy.Indexed)]
+
+    def shares_a_load(letter):  # unrolling it lets the unrolled rows share some operand's loads
+        return any(not idx.has(var[letter]) for idx in loads)
+
+    tiles = []
     for letter in reversed(out_letters):
-        if letter != inner and sizes[letter] >= JAM and any(not idx.has(var[letter]) for idx in loads):
-            return letter
-    return None
+        if len(tiles) == 2 or letter == inner:
+            continue
+        if sizes[letter] >= JAM and shares_a_load(letter):
+            tiles.insert(0, (letter, JAM))
+    return tiles
+
+
+def _product_size(sizes) -> int:
+    return int(np.prod(list(sizes.values())))
 
 
 def _by_shape(nodes) -> list[list]:
