@@ -346,8 +346,8 @@ class Lowering:
         buf = Buffer(f"t{len(self.temps)}", _storage(node), _size(node))
         self.temps.append(buf)
         v = dict(zip(order, self._vars(len(order), "p")))
-        self._emit(loops([v[c] for c in order], shape,
-                         [Store(buf, flat_index([v[c] for c in order], shape), self.value(node, [v[c] for c in letters]))]))
+        copy = Store(buf, flat_index([v[c] for c in order], shape), self.value(node, [v[c] for c in letters]))
+        self._emit(loops([v[c] for c in order], shape, [copy]))
         return buf[flat_index([var[c] for c in order], shape)]
 
     def _tiled(self, outer, sizes, var, tiles, body_for, substitution=({},)):
