@@ -8,6 +8,8 @@ i64, literals adapt to their context; floats win over integers. Float arithmetic
 
 from __future__ import annotations
 
+import math
+
 import sympy
 from llvmlite import ir
 
@@ -25,10 +27,10 @@ CONTRACT = ("contract",)
 REDUCTION = ("contract", "reassoc", "nsz")
 
 # SymPy function → LLVM intrinsic (float only)
-INTRINSICS = {"exp": "llvm.exp", "log": "llvm.log", "sin": "llvm.sin", "cos": "llvm.cos", "sqrt": "llvm.sqrt",
+INTRINSICS = {"log": "llvm.log", "sin": "llvm.sin", "cos": "llvm.cos", "sqrt": "llvm.sqrt",
               "floor": "llvm.floor", "ceiling": "llvm.ceil", "Abs": "llvm.fabs", "tan": "llvm.tan",
               "asin": "llvm.asin", "acos": "llvm.acos", "atan": "llvm.atan", "sinh": "llvm.sinh",
-              "cosh": "llvm.cosh", "tanh": "llvm.tanh"}
+              "cosh": "llvm.cosh"}
 # SymPy function → C math library (double name; float adds an ``f``)
 LIBM = {"asinh": "asinh", "acosh": "acosh", "atanh": "atanh", "atan2": "atan2", "erf": "erf", "erfc": "erfc",
         "cbrt": "cbrt", "expm1": "expm1", "log1p": "log1p", "gamma": "tgamma", "loggamma": "lgamma"}
@@ -446,11 +448,66 @@ class LLVMRenderer:
         z = b.xor(z, b.lshr(z, ir.Constant(I64, 31)))
         return b.fmul(b.uitofp(b.lshr(z, ir.Constant(I64, 11)), F64), ir.Constant(F64, 2.0**-53))
 
+    # -- vectorisable exponentials ------------------------------------------------------------------
+    # exp is inline arithmetic (no library call), so loops containing it vectorise: Cody–Waite
+    # reduction x = k·ln2 + r, a degree-13 Taylor polynomial for e^r (|r| ≤ ln2/2, error < 1e-17),
+    # and 2^k assembled from exponent bits in two halves (covering subnormal and infinite results).
+    LN2_HI, LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+
+    def _exp64(self, x):
+        b = self.builder
+        c = lambda v: ir.Constant(F64, v)
+        k = self._intrinsic("llvm.rint", "f64", [b.fmul(x, c(1.4426950408889634))])
+        r = b.fsub(b.fsub(x, b.fmul(k, c(self.LN2_HI))), b.fmul(k, c(self.LN2_LO)))
+        p = c(1.0 / 6227020800.0)  # 1/13!
+        for n in range(12, -1, -1):
+            p = b.fadd(b.fmul(p, r, flags=CONTRACT), c(1.0 / math.factorial(n)), flags=CONTRACT)
+        k = b.select(b.fcmp_ordered("<", k, c(-1100.0)), c(-1100.0), b.select(b.fcmp_ordered(">", k, c(1100.0)),
+                                                                               c(1100.0), k))
+        ki = b.fptosi(k, I64)
+        half = b.ashr(ki, ir.Constant(I64, 1))
+        scale = lambda e: b.bitcast(b.shl(b.add(e, ir.Constant(I64, 1023)), ir.Constant(I64, 52)), F64)
+        out = b.fmul(b.fmul(p, scale(half)), scale(b.sub(ki, half)))
+        out = b.select(b.fcmp_ordered(">", x, c(709.782712893384)), c(math.inf), out)
+        out = b.select(b.fcmp_ordered("<", x, c(-745.1332191019412)), c(0.0), out)
+        return b.select(b.fcmp_unordered("uno", x, x), x, out)
+
+    def _expm1_small(self, x):
+        """e^x − 1 for |x| ≤ 1 by its Taylor series (no cancellation near 0)."""
+        b = self.builder
+        p = ir.Constant(F64, 1.0 / math.factorial(18))
+        for n in range(17, 0, -1):
+            p = b.fadd(b.fmul(p, x, flags=CONTRACT), ir.Constant(F64, 1.0 / math.factorial(n)), flags=CONTRACT)
+        return b.fmul(p, x, flags=CONTRACT)
+
+    def _in_f64(self, e, kind, compute):
+        """Evaluate ``compute(x)`` on the argument in double precision, returning ``kind``."""
+        x = self._emit(e.args[0], "f64")
+        return self._convert(compute(x), "f64", kind)
+
+    def _emit_exp(self, e, kind):
+        return self._in_f64(e, kind, self._exp64)
+
+    def _emit_tanh(self, e, kind):
+        """tanh x = t/(t+2), t = expm1(2x), for |x| < 0.5; else sign(x)·(1 − 2/(e^{2|x|} + 1))."""
+        def tanh(x):
+            b = self.builder
+            c = lambda v: ir.Constant(F64, v)
+            ax = self._intrinsic("llvm.fabs", "f64", [x])
+            t = self._expm1_small(b.fmul(x, c(2.0)))
+            small = b.fdiv(t, b.fadd(t, c(2.0)))
+            e2 = self._exp64(b.fmul(ax, c(2.0)))
+            large = b.fsub(c(1.0), b.fdiv(c(2.0), b.fadd(e2, c(1.0))))
+            large = self._intrinsic("llvm.copysign", "f64", [large, x])
+            return b.select(b.fcmp_ordered("<", ax, c(0.5)), small, large)
+        return self._in_f64(e, kind, tanh)
+
     def _emit_sigmoid(self, e, kind):
         """Stable: e = exp(−|x|); x ≥ 0 ? 1/(1+e) : e/(1+e)."""
         b = self.builder
         x = self._emit(e.args[0], kind)
-        t = self._intrinsic("llvm.exp", kind, [b.fneg(self._intrinsic("llvm.fabs", kind, [x]))])
+        t = self._convert(self._exp64(self._convert(b.fneg(self._intrinsic("llvm.fabs", kind, [x])), kind, "f64")),
+                          "f64", kind)
         denom = b.fadd(self._constant(1, kind), t, flags=CONTRACT)
         return b.select(b.fcmp_ordered(">=", x, self._constant(0, kind)),
                         b.fdiv(self._constant(1, kind), denom, flags=CONTRACT), b.fdiv(t, denom, flags=CONTRACT))
@@ -459,7 +516,8 @@ class LLVMRenderer:
         """Stable: max(x, 0) + log1p(exp(−|x|))."""
         b = self.builder
         x = self._emit(e.args[0], kind)
-        t = self._intrinsic("llvm.exp", kind, [b.fneg(self._intrinsic("llvm.fabs", kind, [x]))])
+        t = self._convert(self._exp64(self._convert(b.fneg(self._intrinsic("llvm.fabs", kind, [x])), kind, "f64")),
+                          "f64", kind)
         positive = b.select(b.fcmp_ordered(">", x, self._constant(0, kind)), x, self._constant(0, kind))
         return b.fadd(positive, self._libm("log1p", kind, [t]), flags=CONTRACT)
 
