@@ -120,63 +120,62 @@ class RMSProp(Rule):
         return Δ * self.eta / (np.sqrt(acc) + ϵ)
 
 
-class ADAM(Rule):
+class _Moments(Rule):
+    """Shared by the ADAM family: η, β = (β₁, β₂), and per parameter a first moment m, a second
+    statistic v and the running powers and step βᵗ = [β₁ᵗ, β₂ᵗ, t], advanced by ``_advance``."""
+
+    def __init__(self, eta=0.001, beta=(0.9, 0.999)):
+        super().__init__()
+        self.eta, self.beta = eta, tuple(beta)
+
+    def _moments(self, x, Δ):
+        """(m, v, βᵗ) for x, with m ← β₁m + (1−β₁)Δ already applied (v is the rule's to update)."""
+        m, v, βp = self._state(x, lambda: [np.zeros_like(Δ), np.zeros_like(Δ), [*self.beta, 1]])
+        m[...] = self.beta[0] * m + (1 - self.beta[0]) * Δ
+        return m, v, βp
+
+    def _advance(self, βp):
+        βp[0], βp[1], βp[2] = βp[0] * self.beta[0], βp[1] * self.beta[1], βp[2] + 1
+
+
+class ADAM(_Moments):
     """ADAM(η=0.001, β=(0.9, 0.999)): m ← β₁m + (1−β₁)Δ; v ← β₂v + (1−β₂)Δ²;
     Δ′ = m/(1−β₁ᵗ) / (√(v/(1−β₂ᵗ)) + ϵ) · η"""
 
-    def __init__(self, eta=0.001, beta=(0.9, 0.999)):
-        super().__init__()
-        self.eta, self.beta = eta, tuple(beta)
-
     def step(self, x, Δ):
-        b1, b2 = self.beta
-        m, v, βp = self._state(x, lambda: [np.zeros_like(Δ), np.zeros_like(Δ), list(self.beta)])
-        m[...] = b1 * m + (1 - b1) * Δ
-        v[...] = b2 * v + (1 - b2) * Δ**2
+        m, v, βp = self._moments(x, Δ)
+        v[...] = self.beta[1] * v + (1 - self.beta[1]) * Δ**2
         out = m / (1 - βp[0]) / (np.sqrt(v / (1 - βp[1])) + ϵ) * self.eta
-        βp[0], βp[1] = βp[0] * b1, βp[1] * b2
+        self._advance(βp)
         return out
 
 
-class RADAM(Rule):
+class RADAM(_Moments):
     """RADAM(η=0.001, β=(0.9, 0.999)): ADAM with the variance rectification of Liu et al."""
 
-    def __init__(self, eta=0.001, beta=(0.9, 0.999)):
-        super().__init__()
-        self.eta, self.beta = eta, tuple(beta)
-
     def step(self, x, Δ):
-        b1, b2 = self.beta
+        b2 = self.beta[1]
         ρ_inf = 2 / (1 - b2) - 1
-        s = self._state(x, lambda: [np.zeros_like(Δ), np.zeros_like(Δ), list(self.beta), 1])
-        m, v, βp, t = s
-        m[...] = b1 * m + (1 - b1) * Δ
+        m, v, βp = self._moments(x, Δ)
         v[...] = b2 * v + (1 - b2) * Δ**2
-        ρ = ρ_inf - 2 * t * βp[1] / (1 - βp[1])
+        ρ = ρ_inf - 2 * βp[2] * βp[1] / (1 - βp[1])
         if ρ > 4:
             r = np.sqrt((ρ - 4) * (ρ - 2) * ρ_inf / ((ρ_inf - 4) * (ρ_inf - 2) * ρ))
             out = m / (1 - βp[0]) / (np.sqrt(v / (1 - βp[1])) + ϵ) * self.eta * r
         else:
             out = m / (1 - βp[0]) * self.eta
-        s[2] = [βp[0] * b1, βp[1] * b2]
-        s[3] = t + 1
+        self._advance(βp)
         return out
 
 
-class AdaMax(Rule):
+class AdaMax(_Moments):
     """AdaMax(η=0.001, β=(0.9, 0.999)): u ← max(β₂u, |Δ|); Δ′ = η/(1−β₁ᵗ) · m/(u + ϵ)"""
 
-    def __init__(self, eta=0.001, beta=(0.9, 0.999)):
-        super().__init__()
-        self.eta, self.beta = eta, tuple(beta)
-
     def step(self, x, Δ):
-        b1, b2 = self.beta
-        m, u, βp = self._state(x, lambda: [np.zeros_like(Δ), np.zeros_like(Δ), list(self.beta)])
-        m[...] = b1 * m + (1 - b1) * Δ
-        u[...] = np.maximum(b2 * u, np.abs(Δ))
+        m, u, βp = self._moments(x, Δ)
+        u[...] = np.maximum(self.beta[1] * u, np.abs(Δ))
         out = self.eta / (1 - βp[0]) * m / (u + ϵ)
-        βp[0], βp[1] = βp[0] * b1, βp[1] * b2
+        self._advance(βp)
         return out
 
 
@@ -224,20 +223,15 @@ class AMSGrad(Rule):
         return self.eta * m / (np.sqrt(v_hat) + ϵ)
 
 
-class NADAM(Rule):
+class NADAM(_Moments):
     """NADAM(η=0.001, β=(0.9, 0.999)): ADAM with Nesterov momentum (Dozat)."""
-
-    def __init__(self, eta=0.001, beta=(0.9, 0.999)):
-        super().__init__()
-        self.eta, self.beta = eta, tuple(beta)
 
     def step(self, x, Δ):
         b1, b2 = self.beta
-        m, v, βp = self._state(x, lambda: [np.zeros_like(Δ), np.zeros_like(Δ), list(self.beta)])
-        m[...] = b1 * m + (1 - b1) * Δ
+        m, v, βp = self._moments(x, Δ)
         v[...] = b2 * v + (1 - b2) * Δ**2
         out = (b1 * m / (1 - b1 * βp[0]) + (1 - b1) * Δ / (1 - βp[0])) / (np.sqrt(v * b2 / (1 - βp[1])) + ϵ) * self.eta
-        βp[0], βp[1] = βp[0] * b1, βp[1] * b2
+        self._advance(βp)
         return out
 
 
