@@ -198,3 +198,20 @@ def test_random_graphs_match_the_interpreter(program):
     (expected,) = interp.evaluate([out], {x: value})
     (got,) = Executable([x], [out])([value])
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_temporaries_with_disjoint_lifetimes_share_buffers():
+    from symflux.lower import Lowering, reuse_buffers
+
+    def chain(a):
+        for _ in range(4):  # each sum feeds the next contraction: a chain of short-lived temporaries
+            a = sf.tanh(a @ a.T) @ a
+        return sf.sum(a)
+
+    graph = sf.make_graph(chain, np.ones((6, 6)))
+    program = Lowering(graph.inputs, graph.outputs).program
+    before = len(program.temps)
+    reuse_buffers(program)
+    assert len(program.temps) < before
+    x = rng.standard_normal((6, 6)) * 0.3
+    np.testing.assert_allclose(sf.compile(chain)(x), chain(x), rtol=1e-12)
