@@ -37,7 +37,7 @@ class Executable:
 
     def __init__(self, inputs: list[Node], outputs: list[Node], in_place: dict | None = None):
         self.in_place = dict(in_place or {})
-        self.lowered = lower(inputs, outputs, last=tuple(self.in_place))
+        self.lowered = lower(inputs, outputs, self.in_place)
         program = self.lowered.program
         self.ir = LLVMRenderer(threads=THREADS).render(program)
         self.function = default_runtime().load(self.ir, program.name, len(program.args))

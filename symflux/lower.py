@@ -47,7 +47,7 @@ def _storage(node: Node) -> str:
 
 
 class Lowering:
-    def __init__(self, inputs, outputs, last=()):
+    def __init__(self, inputs, outputs, in_place=None):
         self.order = toposort(outputs)
         self.outputs = outputs
         consumers: dict[int, list] = {}
@@ -77,14 +77,22 @@ class Lowering:
         first_output = {}
         for node, buf in zip(outputs, out_buffers):
             first_output.setdefault(id(node), buf)
-        deferred = {id(outputs[k]) for k in last}  # written in place of an input: after every read
-        self.temps, fused_outputs = [], self._horizontal_group(outputs, first_output)
+        in_place = dict(in_place or {})
+        deferred = {id(outputs[k]) for k in in_place}  # written over an input: after every other read
+        aliased = {self.buffers[id(inputs[j])].name: k for k, j in in_place.items()}
+        self.temps, fused_outputs = [], self._horizontal_group(outputs, first_output, deferred)
         temps = self.temps
         for node in self.order:  # kernels in dependency order, outputs written in place
             if id(node) in self.buffers:
                 continue
-            if id(node) in fused_outputs or id(node) in deferred:
+            if id(node) in fused_outputs:
                 self.buffers[id(node)] = first_output[id(node)]
+                continue
+            if id(node) in deferred:  # its output buffer is an input's memory: never read it early
+                if self.consumers.get(id(node)) and self._materialise(node, hot):
+                    self.buffers[id(node)] = Buffer(f"t{len(temps)}", _storage(node), _size(node))
+                    temps.append(self.buffers[id(node)])
+                    self._kernel(node, self.buffers[id(node)])
                 continue
             if id(node) in first_output:
                 self.buffers[id(node)] = first_output[id(node)]
@@ -97,11 +105,24 @@ class Lowering:
         self.program.temps = temps
         for group in _by_shape([n for n in self.order if id(n) in fused_outputs]):
             self._fused_elementwise(group, [first_output[id(n)] for n in group])
-        for node in self.order:
-            if id(node) in deferred and id(node) not in fused_outputs:
-                self._kernel(node, first_output[id(node)])
-        for node, buf in zip(outputs, out_buffers):  # repeated outputs and inputs returned as they are
-            if self.buffers[id(node)] is not buf:
+        staged = []
+        for k, j in in_place.items():
+            node, buf = outputs[k], first_output[id(outputs[k])]
+            if id(node) in self.buffers:  # computed earlier for its consumers: copy it over at the end
+                staged.append((node, self.buffers[id(node)], buf))
+            elif self._safe_in_place(node, buf, aliased, self.buffers[id(inputs[j])].name):
+                self._kernel(node, buf)
+            else:  # it reads aliased memory elsewhere: compute aside, copy over the input at the end
+                temp = Buffer(f"t{len(temps)}", buf.dtype, buf.size)
+                temps.append(temp)
+                self._kernel(node, temp)
+                staged.append((node, temp, buf))
+        for node, temp, buf in staged:
+            v = self._vars(node.ndim, "c")
+            at = flat_index(v, node.shape)
+            self._emit(loops(v, node.shape, [Store(buf, at, temp[at])]))
+        for k, (node, buf) in enumerate(zip(outputs, out_buffers)):  # repeated outputs, inputs returned
+            if k not in in_place and self.buffers[id(node)] is not buf:
                 v = self._vars(node.ndim)
                 self._emit(loops(v, node.shape, [Store(buf, flat_index(v, node.shape), self.value(node, v))]))
 
@@ -129,11 +150,23 @@ class Lowering:
         self.counter += 1
         return [loop_var(f"{prefix}{self.counter}_{k}") for k in range(n)]
 
-    def _horizontal_group(self, outputs, first_output) -> set:
+    def _safe_in_place(self, node, buf, aliased, own) -> bool:
+        """Whether ``node`` can be written straight over input ``own``: it reads aliased (overwritten)
+        memory only as ``own`` at the very index it writes."""
+        v = self._vars(node.ndim, "a")
+        at = flat_index(v, node.shape)
+        value = self.compute(node, v) if node.op not in KERNELS else None
+        if value is None:
+            return False
+        loads = [e for e in value.atoms(sympy.Indexed) if e.base.name in aliased]
+        return all(e.base.name == own and sympy.expand(e.indices[0] - at) == 0 for e in loads)
+
+    def _horizontal_group(self, outputs, first_output, deferred) -> set:
         """Elementwise outputs that nothing else reads: computed together at the end, in one loop
-        per shape, sharing common subexpressions (the 5 derivatives of W1 in one pass)."""
+        per shape, sharing common subexpressions (the 5 derivatives of W1 in one pass). Outputs
+        written over inputs are scheduled separately."""
         candidates = [o for o in self.order if id(o) in first_output and o.op == "map" and o.args
-                      and not self.consumers.get(id(o))]
+                      and not self.consumers.get(id(o)) and id(o) not in deferred]
         groups = [g for g in _by_shape(candidates) if len(g) > 1]
         return {id(n) for g in groups for n in g}
 
@@ -476,10 +509,10 @@ def _clamped(i, n):
     return sympy.Max(sympy.Min(i, n - 1), 0)
 
 
-def lower(inputs, outputs, last=()) -> Lowered:
-    """Lower the graph from ``inputs`` to ``outputs`` into one Program. Outputs whose indices are in
-    ``last`` are computed after everything else (they may be written over an input)."""
-    lowering = Lowering(list(inputs), list(outputs), last)
+def lower(inputs, outputs, in_place=None) -> Lowered:
+    """Lower the graph from ``inputs`` to ``outputs`` into one Program. ``in_place`` maps output
+    positions to the input positions whose memory they overwrite (computed after every read)."""
+    lowering = Lowering(list(inputs), list(outputs), in_place)
     reuse_buffers(lowering.program)
     return Lowered(lowering.program, list(inputs), lowering.consts, list(outputs),
                    lowering.seed if lowering.has_random else None)

@@ -1,8 +1,10 @@
-"""Optimisers with Flux's update rules and defaults, ``update`` and ``train``.
+"""Optimisers with Flux's update rules and defaults.
 
-``apply(x, Δ)`` returns the step Δ′ for parameter x (and, like Flux's ``apply!``, writes it into
-Δ when Δ is a writable array); ``update`` subtracts it in place. State (moments, step counts) is
-kept per parameter object.
+Each rule is written once, as a pure function ``update(x, Δ, state) -> (Δ′, new_state)`` in sf
+operations, with its per-parameter state as arrays from ``init_state(x)``. The same code runs
+eagerly on NumPy arrays (``apply``, Flux's ``apply!``, which also writes Δ′ into Δ) and inside a
+traced training step, where ``train_step`` compiles it and updates the parameters and the state
+in place. State is kept per parameter object.
 """
 
 from __future__ import annotations
@@ -14,49 +16,37 @@ from .. import numpy_api as F
 ϵ = 1e-8
 
 
-class Optimiser:
-    """Optimiser(opts...) chains rules: each one's Δ′ is the next one's Δ (Flux's Optimiser)."""
-
-    def __init__(self, *opts):
-        self.opts = list(opts)
-
-    def apply(self, x, Δ):
-        for opt in self.opts:
-            Δ = opt.apply(x, Δ)
-        return Δ
-
-    def graph_delta(self, x, g):
-        for opt in self.opts:
-            g = opt.graph_delta(x, g)
-            if g is None:
-                return None
-        return g
-
-    def __repr__(self):
-        return f"Optimiser({', '.join(map(repr, self.opts))})"
-
-
 class Rule:
-    """Base of the single rules: per-parameter state keyed by identity."""
+    """Base of the optimisers: per-parameter state arrays keyed by identity."""
+
+    #: rules whose step cannot be written per parameter (ExpDecay) run eagerly only
+    traceable = True
 
     def __init__(self):
         self.state = {}
 
-    def _state(self, x, make):
+    def init_state(self, x) -> list:
+        return []
+
+    def update(self, x, Δ, state):
+        raise TypeError(f"{type(self).__name__} defines no update rule")
+
+    def state_for(self, x) -> list:
+        """The state arrays of parameter ``x`` (created on first use)."""
         entry = self.state.get(id(x))
         if entry is None or entry[0] is not x:
-            entry = (x, make())
+            entry = (x, self.init_state(np.asarray(x)))
             self.state[id(x)] = entry
         return entry[1]
 
-    def graph_delta(self, x, g):
-        """Δ′ as array operations on traced x and Δ, for rules without state (so a compiled step can
-        apply them in place); None for rules that keep state."""
-        return None
-
     def apply(self, x, Δ):
-        Δ_new = self.step(x, np.asarray(Δ))
-        if isinstance(Δ, np.ndarray) and Δ.flags.writeable and Δ.shape == np.shape(Δ_new):
+        """Δ′ for parameter x; like Flux's ``apply!`` it is also written into Δ when possible."""
+        state = self.state_for(x)
+        Δ_new, new_state = self.update(np.asarray(x), np.asarray(Δ), state)
+        for old, new in zip(state, new_state):
+            old[...] = new
+        Δ_new = np.asarray(Δ_new)
+        if isinstance(Δ, np.ndarray) and Δ.flags.writeable and Δ.shape == Δ_new.shape:
             Δ[...] = Δ_new
             return Δ
         return Δ_new
@@ -66,6 +56,45 @@ class Rule:
         return f"{type(self).__name__}({fields})"
 
 
+class Optimiser(Rule):
+    """Optimiser(opts...) chains rules: each one's Δ′ is the next one's Δ (Flux's Optimiser)."""
+
+    def __init__(self, *opts):
+        super().__init__()
+        self.opts = list(opts)
+        self.traceable = all(o.traceable for o in self.opts)
+
+    def init_state(self, x):
+        states = [o.state_for(x) for o in self.opts]
+        self.counts = [len(s) for s in states]  # how the chained state splits between the rules
+        return [a for s in states for a in s]
+
+    def update(self, x, Δ, state):
+        new_state, k = [], 0
+        for o, n in zip(self.opts, self.counts):
+            Δ, s = o.update(x, Δ, state[k:k + n])
+            new_state += list(s)
+            k += n
+        return Δ, new_state
+
+    def apply(self, x, Δ):
+        for o in self.opts:
+            Δ = o.apply(x, Δ)
+        return Δ
+
+    def __repr__(self):
+        return f"Optimiser({', '.join(map(repr, self.opts))})"
+
+
+def _zeros(x):
+    return np.zeros_like(x, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
+
+
+def _powers(beta):
+    """[β₁ᵗ, β₂ᵗ, t] for t = 1, as the ADAM family keeps them."""
+    return np.array([beta[0], beta[1], 1.0])
+
+
 class Descent(Rule):
     """Descent(η=0.1): Δ′ = η·Δ"""
 
@@ -73,11 +102,8 @@ class Descent(Rule):
         super().__init__()
         self.eta = eta
 
-    def step(self, x, Δ):
-        return self.eta * Δ
-
-    def graph_delta(self, x, g):
-        return F.multiply(self.eta, g)
+    def update(self, x, Δ, state):
+        return F.multiply(self.eta, Δ), []
 
 
 class Momentum(Rule):
@@ -87,10 +113,12 @@ class Momentum(Rule):
         super().__init__()
         self.eta, self.rho = eta, rho
 
-    def step(self, x, Δ):
-        v = self._state(x, lambda: np.zeros_like(Δ))
-        v[...] = self.rho * v - self.eta * Δ
-        return -v
+    def init_state(self, x):
+        return [_zeros(x)]
+
+    def update(self, x, Δ, state):
+        v = F.subtract(F.multiply(self.rho, state[0]), F.multiply(self.eta, Δ))
+        return F.negative(v), [v]
 
 
 class Nesterov(Rule):
@@ -100,11 +128,13 @@ class Nesterov(Rule):
         super().__init__()
         self.eta, self.rho = eta, rho
 
-    def step(self, x, Δ):
-        v = self._state(x, lambda: np.zeros_like(Δ))
-        d = self.rho**2 * v - (1 + self.rho) * self.eta * Δ
-        v[...] = self.rho * v - self.eta * Δ
-        return -d
+    def init_state(self, x):
+        return [_zeros(x)]
+
+    def update(self, x, Δ, state):
+        (v,) = state
+        d = F.subtract(F.multiply(self.rho**2, v), F.multiply((1 + self.rho) * self.eta, Δ))
+        return F.negative(d), [F.subtract(F.multiply(self.rho, v), F.multiply(self.eta, Δ))]
 
 
 class RMSProp(Rule):
@@ -114,69 +144,92 @@ class RMSProp(Rule):
         super().__init__()
         self.eta, self.rho = eta, rho
 
-    def step(self, x, Δ):
-        acc = self._state(x, lambda: np.zeros_like(Δ))
-        acc[...] = self.rho * acc + (1 - self.rho) * Δ**2
-        return Δ * self.eta / (np.sqrt(acc) + ϵ)
+    def init_state(self, x):
+        return [_zeros(x)]
+
+    def update(self, x, Δ, state):
+        acc = F.add(F.multiply(self.rho, state[0]), F.multiply(1 - self.rho, F.square(Δ)))
+        return F.divide(F.multiply(Δ, self.eta), F.add(F.sqrt(acc), ϵ)), [acc]
 
 
 class _Moments(Rule):
-    """Shared by the ADAM family: η, β = (β₁, β₂), and per parameter a first moment m, a second
-    statistic v and the running powers and step βᵗ = [β₁ᵗ, β₂ᵗ, t], advanced by ``_advance``."""
+    """The ADAM family: η, β = (β₁, β₂); state m, a second statistic v and βᵗ = [β₁ᵗ, β₂ᵗ, t]."""
+
+    second_moment_start = 0.0
 
     def __init__(self, eta=0.001, beta=(0.9, 0.999)):
         super().__init__()
         self.eta, self.beta = eta, tuple(beta)
 
-    def _moments(self, x, Δ):
-        """(m, v, βᵗ) for x, with m ← β₁m + (1−β₁)Δ already applied (v is the rule's to update)."""
-        m, v, βp = self._state(x, lambda: [np.zeros_like(Δ), np.zeros_like(Δ), [*self.beta, 1]])
-        m[...] = self.beta[0] * m + (1 - self.beta[0]) * Δ
-        return m, v, βp
+    def init_state(self, x):
+        return [_zeros(x), _zeros(x) + self.second_moment_start, _powers(self.beta)]
 
-    def _advance(self, βp):
-        βp[0], βp[1], βp[2] = βp[0] * self.beta[0], βp[1] * self.beta[1], βp[2] + 1
+    def moments(self, Δ, state):
+        """m ← β₁m + (1−β₁)Δ, v ← β₂v + (1−β₂)Δ², and the powers advanced for the next step."""
+        m, v, βp = state
+        b1, b2 = self.beta
+        m = F.add(F.multiply(b1, m), F.multiply(1 - b1, Δ))
+        v = F.add(F.multiply(b2, v), F.multiply(1 - b2, F.square(Δ)))
+        advanced = F.multiply(βp, np.array([b1, b2, 1.0])) + np.array([0.0, 0.0, 1.0])
+        return m, v, βp, advanced
 
 
 class ADAM(_Moments):
     """ADAM(η=0.001, β=(0.9, 0.999)): m ← β₁m + (1−β₁)Δ; v ← β₂v + (1−β₂)Δ²;
     Δ′ = m/(1−β₁ᵗ) / (√(v/(1−β₂ᵗ)) + ϵ) · η"""
 
-    def step(self, x, Δ):
-        m, v, βp = self._moments(x, Δ)
-        v[...] = self.beta[1] * v + (1 - self.beta[1]) * Δ**2
-        out = m / (1 - βp[0]) / (np.sqrt(v / (1 - βp[1])) + ϵ) * self.eta
-        self._advance(βp)
-        return out
+    def update(self, x, Δ, state):
+        m, v, βp, advanced = self.moments(Δ, state)
+        Δ_new = F.multiply(F.divide(F.divide(m, 1 - βp[0]), F.add(F.sqrt(F.divide(v, 1 - βp[1])), ϵ)), self.eta)
+        return Δ_new, [m, v, advanced]
 
 
 class RADAM(_Moments):
     """RADAM(η=0.001, β=(0.9, 0.999)): ADAM with the variance rectification of Liu et al."""
 
-    def step(self, x, Δ):
-        b2 = self.beta[1]
-        ρ_inf = 2 / (1 - b2) - 1
-        m, v, βp = self._moments(x, Δ)
-        v[...] = b2 * v + (1 - b2) * Δ**2
+    def update(self, x, Δ, state):
+        m, v, βp, advanced = self.moments(Δ, state)
+        ρ_inf = 2 / (1 - self.beta[1]) - 1
         ρ = ρ_inf - 2 * βp[2] * βp[1] / (1 - βp[1])
-        if ρ > 4:
-            r = np.sqrt((ρ - 4) * (ρ - 2) * ρ_inf / ((ρ_inf - 4) * (ρ_inf - 2) * ρ))
-            out = m / (1 - βp[0]) / (np.sqrt(v / (1 - βp[1])) + ϵ) * self.eta * r
-        else:
-            out = m / (1 - βp[0]) * self.eta
-        self._advance(βp)
-        return out
+        r = F.sqrt(F.maximum((ρ - 4) * (ρ - 2) * ρ_inf / ((ρ_inf - 4) * (ρ_inf - 2) * ρ), 0))
+        adaptive = F.multiply(F.divide(F.divide(m, 1 - βp[0]), F.add(F.sqrt(F.divide(v, 1 - βp[1])), ϵ)),
+                              F.multiply(self.eta, r))
+        plain = F.multiply(F.divide(m, 1 - βp[0]), self.eta)
+        return F.where(F.greater(ρ, 4), adaptive, plain), [m, v, advanced]
 
 
 class AdaMax(_Moments):
     """AdaMax(η=0.001, β=(0.9, 0.999)): u ← max(β₂u, |Δ|); Δ′ = η/(1−β₁ᵗ) · m/(u + ϵ)"""
 
-    def step(self, x, Δ):
-        m, u, βp = self._moments(x, Δ)
-        u[...] = np.maximum(self.beta[1] * u, np.abs(Δ))
-        out = self.eta / (1 - βp[0]) * m / (u + ϵ)
-        self._advance(βp)
-        return out
+    def update(self, x, Δ, state):
+        m, _, βp, advanced = self.moments(Δ, state)
+        u = F.maximum(F.multiply(self.beta[1], state[1]), F.abs(Δ))
+        return F.multiply(F.divide(self.eta, 1 - βp[0]), F.divide(m, F.add(u, ϵ))), [m, u, advanced]
+
+
+class NADAM(_Moments):
+    """NADAM(η=0.001, β=(0.9, 0.999)): ADAM with Nesterov momentum (Dozat)."""
+
+    def update(self, x, Δ, state):
+        b1, b2 = self.beta
+        m, v, βp, advanced = self.moments(Δ, state)
+        numerator = F.add(F.divide(F.multiply(b1, m), 1 - b1 * βp[0]), F.divide(F.multiply(1 - b1, Δ), 1 - βp[0]))
+        denominator = F.add(F.sqrt(F.divide(F.multiply(v, b2), 1 - βp[1])), ϵ)
+        return F.multiply(F.divide(numerator, denominator), self.eta), [m, v, advanced]
+
+
+class AMSGrad(_Moments):
+    """AMSGrad(η=0.001, β=(0.9, 0.999)): v̂ ← max(v̂, v); Δ′ = η·m/(√v̂ + ϵ) (state starts at ϵ)"""
+
+    def init_state(self, x):
+        return [_zeros(x) + ϵ, _zeros(x) + ϵ, _zeros(x) + ϵ]
+
+    def update(self, x, Δ, state):
+        b1, b2 = self.beta
+        m = F.add(F.multiply(b1, state[0]), F.multiply(1 - b1, Δ))
+        v = F.add(F.multiply(b2, state[1]), F.multiply(1 - b2, F.square(Δ)))
+        v_hat = F.maximum(state[2], v)
+        return F.divide(F.multiply(self.eta, m), F.add(F.sqrt(v_hat), ϵ)), [m, v, v_hat]
 
 
 class ADAGrad(Rule):
@@ -186,10 +239,12 @@ class ADAGrad(Rule):
         super().__init__()
         self.eta = eta
 
-    def step(self, x, Δ):
-        acc = self._state(x, lambda: np.full_like(Δ, ϵ))
-        acc[...] = acc + Δ**2
-        return Δ * self.eta / (np.sqrt(acc) + ϵ)
+    def init_state(self, x):
+        return [_zeros(x) + ϵ]
+
+    def update(self, x, Δ, state):
+        acc = F.add(state[0], F.square(Δ))
+        return F.divide(F.multiply(Δ, self.eta), F.add(F.sqrt(acc), ϵ)), [acc]
 
 
 class ADADelta(Rule):
@@ -199,40 +254,14 @@ class ADADelta(Rule):
         super().__init__()
         self.rho = rho
 
-    def step(self, x, Δ):
-        acc, Δacc = self._state(x, lambda: [np.zeros_like(Δ), np.zeros_like(Δ)])
-        acc[...] = self.rho * acc + (1 - self.rho) * Δ**2
-        out = Δ * np.sqrt(Δacc + ϵ) / np.sqrt(acc + ϵ)
-        Δacc[...] = self.rho * Δacc + (1 - self.rho) * out**2
-        return out
+    def init_state(self, x):
+        return [_zeros(x), _zeros(x)]
 
-
-class AMSGrad(Rule):
-    """AMSGrad(η=0.001, β=(0.9, 0.999)): v̂ ← max(v̂, v); Δ′ = η·m/(√v̂ + ϵ) (state starts at ϵ)"""
-
-    def __init__(self, eta=0.001, beta=(0.9, 0.999)):
-        super().__init__()
-        self.eta, self.beta = eta, tuple(beta)
-
-    def step(self, x, Δ):
-        b1, b2 = self.beta
-        m, v, v_hat = self._state(x, lambda: [np.full_like(Δ, ϵ) for _ in range(3)])
-        m[...] = b1 * m + (1 - b1) * Δ
-        v[...] = b2 * v + (1 - b2) * Δ**2
-        v_hat[...] = np.maximum(v_hat, v)
-        return self.eta * m / (np.sqrt(v_hat) + ϵ)
-
-
-class NADAM(_Moments):
-    """NADAM(η=0.001, β=(0.9, 0.999)): ADAM with Nesterov momentum (Dozat)."""
-
-    def step(self, x, Δ):
-        b1, b2 = self.beta
-        m, v, βp = self._moments(x, Δ)
-        v[...] = b2 * v + (1 - b2) * Δ**2
-        out = (b1 * m / (1 - b1 * βp[0]) + (1 - b1) * Δ / (1 - βp[0])) / (np.sqrt(v * b2 / (1 - βp[1])) + ϵ) * self.eta
-        self._advance(βp)
-        return out
+    def update(self, x, Δ, state):
+        acc = F.add(F.multiply(self.rho, state[0]), F.multiply(1 - self.rho, F.square(Δ)))
+        Δ_new = F.divide(F.multiply(Δ, F.sqrt(F.add(state[1], ϵ))), F.sqrt(F.add(acc, ϵ)))
+        Δacc = F.add(F.multiply(self.rho, state[1]), F.multiply(1 - self.rho, F.square(Δ_new)))
+        return Δ_new, [acc, Δacc]
 
 
 class WeightDecay(Rule):
@@ -242,11 +271,8 @@ class WeightDecay(Rule):
         super().__init__()
         self.wd = wd
 
-    def step(self, x, Δ):
-        return Δ + self.wd * np.asarray(x)
-
-    def graph_delta(self, x, g):
-        return F.add(g, F.multiply(self.wd, x))
+    def update(self, x, Δ, state):
+        return F.add(Δ, F.multiply(self.wd, x)), []
 
 
 def ADAMW(eta=0.001, beta=(0.9, 0.999), decay=0.0) -> Optimiser:
@@ -261,11 +287,8 @@ class ClipValue(Rule):
         super().__init__()
         self.thresh = thresh
 
-    def step(self, x, Δ):
-        return np.clip(Δ, -self.thresh, self.thresh)
-
-    def graph_delta(self, x, g):
-        return F.clip(g, -self.thresh, self.thresh)
+    def update(self, x, Δ, state):
+        return F.clip(Δ, -self.thresh, self.thresh), []
 
 
 class ClipNorm(Rule):
@@ -275,26 +298,9 @@ class ClipNorm(Rule):
         super().__init__()
         self.thresh = thresh
 
-    def step(self, x, Δ):
-        norm = np.sqrt(np.sum(Δ * Δ))
-        return Δ * (self.thresh / norm) if norm > self.thresh else Δ
-
-
-class ExpDecay(Rule):
-    """ExpDecay(η=0.001, decay=0.1, decay_step=1000, clip=1e-4): Δ′ = η·Δ, with η ← max(η·decay, clip)
-    every ``decay_step`` steps (counted per parameter, decayed once per step across parameters)."""
-
-    def __init__(self, eta=0.001, decay=0.1, decay_step=1000, clip=1e-4):
-        super().__init__()
-        self.eta, self.decay, self.step_size, self.clip = eta, decay, decay_step, clip
-
-    def step(self, x, Δ):
-        counter = self._state(x, lambda: [0])
-        counter[0] += 1
-        at_boundary = [c for _, c in self.state.values() if c[0] % self.step_size == 0]
-        if counter[0] % self.step_size == 0 and len(at_boundary) == 1:
-            self.eta = max(self.eta * self.decay, self.clip)
-        return Δ * self.eta
+    def update(self, x, Δ, state):
+        norm = F.sqrt(F.sum(F.square(Δ)))
+        return F.where(F.greater(norm, self.thresh), F.multiply(Δ, F.divide(self.thresh, norm)), Δ), []
 
 
 class InvDecay(Rule):
@@ -304,11 +310,39 @@ class InvDecay(Rule):
         super().__init__()
         self.gamma = gamma
 
-    def step(self, x, Δ):
-        counter = self._state(x, lambda: [1])
-        out = Δ / (1 + self.gamma * counter[0])
-        counter[0] += 1
+    def init_state(self, x):
+        return [np.ones(1)]
+
+    def update(self, x, Δ, state):
+        (n,) = state
+        return F.divide(Δ, F.add(1, F.multiply(self.gamma, n[0]))), [F.add(n, 1)]
+
+
+class ExpDecay(Rule):
+    """ExpDecay(η=0.001, decay=0.1, decay_step=1000, clip=1e-4): Δ′ = η·Δ, with η ← max(η·decay, clip)
+    every ``decay_step`` steps (counted per parameter, decayed once per step across parameters).
+    Its schedule couples the parameters, so it runs eagerly (not inside a compiled step)."""
+
+    traceable = False
+
+    def __init__(self, eta=0.001, decay=0.1, decay_step=1000, clip=1e-4):
+        super().__init__()
+        self.eta, self.decay, self.step_size, self.clip = eta, decay, decay_step, clip
+
+    def init_state(self, x):
+        return [np.zeros(1)]
+
+    def apply(self, x, Δ):
+        counter = self.state_for(x)[0]
+        counter += 1
+        at_boundary = [c for _, (c,) in self.state.values() if c[0] % self.step_size == 0]
+        if counter[0] % self.step_size == 0 and len(at_boundary) == 1:
+            self.eta = max(self.eta * self.decay, self.clip)
+        out = np.asarray(Δ) * self.eta
+        if isinstance(Δ, np.ndarray) and Δ.flags.writeable:
+            Δ[...] = out
+            return Δ
         return out
 
 
-OPTIMISERS = (Optimiser, Rule)
+OPTIMISERS = (Rule,)

@@ -57,49 +57,63 @@ class _Plan:
             if node is None:
                 raise ValueError("train_step: the loss does not depend on the parameters or the batch")
             node, grads = _differentiate(node, [lf.node for lf in leaves])
-            new_params = self._updated_params(leaves, grads, ps, opt) if compiled else None
+            rule = self._traced_rule(leaves, grads, ps, opt) if compiled else None
         self.param_inputs = [lf.node for lf in leaves]
         self.batch_inputs = batch_inputs
         self.has_grad = [g is not None for g in grads]
         self.updates = list(updates)
         state = [trace.operand_node(v) for _, _, value in self.updates
                  for v in (value if isinstance(value, tuple) else (value,))]
-        self.in_graph_update = new_params is not None
+        self.in_graph_update = rule is not None
+        self.state_arrays, self.in_place = [], {}
         if self.in_graph_update:
+            new_params, state_inputs, new_states = rule
+            self.state_arrays = [a for _, a in state_inputs]
+            self.state_inputs = [n for n, _ in state_inputs]
             updated = [(k, p) for k, p in enumerate(new_params) if p is not None]
-            self.outputs = fuse([node, *state, *[p for _, p in updated]])
+            self.outputs = fuse([node, *state, *[p for _, p in updated], *new_states])
             self.n_grads = 0
             first = 1 + len(state)
             self.in_place = {first + j: k for j, (k, _) in enumerate(updated)}
+            n_inputs = len(leaves) + len(batch_inputs)
+            first_state = first + len(updated)
+            self.in_place.update({first_state + j: n_inputs + j for j in range(len(new_states))})
         else:
+            self.state_inputs = []
             self.outputs = fuse([node, *[g for g in grads if g is not None], *state])
             self.n_grads = sum(self.has_grad)
-            self.in_place = {}
         self.bound = None
 
     @staticmethod
-    def _updated_params(leaves, grads, ps, opt):
-        """p − Δ′(p, g) for each parameter as graph nodes, or None if the optimiser keeps state."""
-        if not all(p.flags.c_contiguous for p in ps):
+    def _traced_rule(leaves, grads, ps, opt):
+        """The optimiser step as graph nodes: (new parameters, [(state input, state array)], new
+        states), written in place by the compiled step; None when the rule cannot be traced."""
+        if not opt.traceable or not all(p.flags.c_contiguous for p in ps):
             return None
-        new = []
-        for leaf, g in zip(leaves, grads):
+        new_params, state_inputs, new_states = [], [], []
+        for leaf, g, p in zip(leaves, grads, ps):
             if g is None:
-                new.append(None)
+                new_params.append(None)
                 continue
+            arrays = opt.state_for(p)
+            nodes = [new_input(a.shape, a.dtype, "opt_state") for a in arrays]
+            state_inputs += list(zip(nodes, arrays))
             x = Tracer(leaf.node)
-            delta = opt.graph_delta(x, Tracer(g))
-            if delta is None:
-                return None
-            new.append(F.astype(F.subtract(x, delta), leaf.node.dtype).node)
-        return new
+            delta, updated = opt.update(x, Tracer(g), [Tracer(n) for n in nodes])
+            new_params.append(F.astype(F.subtract(x, delta), leaf.node.dtype).node)
+            new_states += [F.astype(u, a.dtype).node if isinstance(u, Tracer) else trace.operand_node(u)
+                           for u, a in zip(updated, arrays)]
+        return new_params, state_inputs, new_states
 
     def run(self, ps, batch, compiled):
         if compiled:
             if self.bound is None:
                 from ..compile import Executable
-                exe = Executable(self.param_inputs + self.batch_inputs, self.outputs, self.in_place)
-                self.bound = exe.bound(dict(enumerate(ps)))
+                inputs = self.param_inputs + self.batch_inputs + self.state_inputs
+                exe = Executable(inputs, self.outputs, self.in_place)
+                n = len(self.param_inputs) + len(self.batch_inputs)
+                fixed = dict(enumerate(ps)) | {n + j: a for j, a in enumerate(self.state_arrays)}
+                self.bound = exe.bound(fixed)
             return self.bound(batch)
         bindings = dict(zip(self.param_inputs, ps))
         bindings.update(zip(self.batch_inputs, batch))

@@ -319,3 +319,21 @@ def test_net_decorator():
     assert square(3) == 9 and np.isclose(sf.back(square, 1.0, 3.0), 6.0)
     chain = Chain(sf.exp, sf.sum, sf.log)
     assert np.isclose(chain(np.array([1.0, 2, 3])), 3.408, atol=1e-3)
+
+
+@pytest.mark.parametrize("opt", [sf.Descent(0.1), sf.Momentum(0.1), sf.Nesterov(0.1), sf.RMSProp(0.1), sf.ADAM(0.1),
+                                 sf.RADAM(0.1), sf.AdaMax(0.1), sf.NADAM(0.1), sf.AMSGrad(0.1), sf.ADAGrad(0.1),
+                                 sf.ADADelta(0.9), sf.ADAMW(0.1, decay=0.1), sf.ExpDecay(0.1, 0.5, 2),
+                                 sf.Optimiser(sf.ClipNorm(1.0), sf.InvDecay(0.1), sf.ADAM(0.1))], ids=repr)
+def test_compiled_optimiser_steps_match_eager_updates(opt):
+    """The rule compiled into the training step (state updated in place) equals Flux's update!."""
+    import copy
+
+    eager_opt = copy.deepcopy(opt)
+    w_step, w_eager = sf.array([1.0, -2.0, 3.0]), sf.array([1.0, -2.0, 3.0])
+    step = sf.train_step(lambda: sf.sum(w_step**2 * sf.sin(w_step)), params(w_step), opt)
+    for _ in range(6):
+        step()
+        g = gradient(lambda: sf.sum(w_eager**2 * sf.sin(w_eager)), params(w_eager))
+        sf.update(eager_opt, params(w_eager), g)
+    np.testing.assert_allclose(w_step, w_eager, rtol=1e-12, atol=1e-14)
