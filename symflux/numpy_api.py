@@ -14,6 +14,8 @@ import string
 
 import numpy as np
 import sympy
+from sympy.codegen.cfunctions import expm1 as expm1_fn
+from sympy.codegen.cfunctions import log1p as log1p_fn
 
 from . import functions as fn
 from . import interp, ops, trace
@@ -95,11 +97,11 @@ ELEMENTWISE = {
     "cbrt": sympy.cbrt,
     "exp": sympy.exp,
     "exp2": lambda a: 2**a,
-    "expm1": lambda a: sympy.exp(a) - 1,
+    "expm1": expm1_fn,
     "log": sympy.log,
     "log2": lambda a: sympy.log(a, 2),
     "log10": lambda a: sympy.log(a, 10),
-    "log1p": lambda a: sympy.log(1 + a),
+    "log1p": log1p_fn,
     "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
     "arcsin": sympy.asin, "arccos": sympy.acos, "arctan": sympy.atan,
     "arctan2": lambda y, x: sympy.atan2(y, x),

@@ -27,13 +27,13 @@ CONTRACT = ("contract",)
 REDUCTION = ("contract", "reassoc", "nsz")
 
 # SymPy function → LLVM intrinsic (float only)
-INTRINSICS = {"log": "llvm.log", "sin": "llvm.sin", "cos": "llvm.cos", "sqrt": "llvm.sqrt",
+INTRINSICS = {"sin": "llvm.sin", "cos": "llvm.cos", "sqrt": "llvm.sqrt",
               "floor": "llvm.floor", "ceiling": "llvm.ceil", "Abs": "llvm.fabs", "tan": "llvm.tan",
               "asin": "llvm.asin", "acos": "llvm.acos", "atan": "llvm.atan", "sinh": "llvm.sinh",
               "cosh": "llvm.cosh"}
 # SymPy function → C math library (double name; float adds an ``f``)
 LIBM = {"asinh": "asinh", "acosh": "acosh", "atanh": "atanh", "atan2": "atan2", "erf": "erf", "erfc": "erfc",
-        "cbrt": "cbrt", "expm1": "expm1", "log1p": "log1p", "gamma": "tgamma", "loggamma": "lgamma"}
+        "cbrt": "cbrt", "gamma": "tgamma", "loggamma": "lgamma"}
 
 
 def _join(kinds):
@@ -485,6 +485,58 @@ class LLVMRenderer:
         x = self._emit(e.args[0], "f64")
         return self._convert(compute(x), "f64", kind)
 
+    def _log64(self, x):
+        """log x = k·ln2 + 2·atanh(s), s = (m − 1)/(m + 1), x = m·2^k with m in [√½, √2); subnormals
+        are scaled by 2^54 first. Special values: log 0 = −∞, log x<0 = NaN, log ∞ = ∞."""
+        b = self.builder
+        c = lambda v: ir.Constant(F64, v)
+        i64 = lambda v: ir.Constant(I64, v)
+        tiny = b.fcmp_ordered("<", x, c(2.2250738585072014e-308))
+        scaled = b.select(tiny, b.fmul(x, c(2.0**54)), x)
+        bits = b.bitcast(scaled, I64)
+        k = b.sub(b.and_(b.lshr(bits, i64(52)), i64(0x7FF)), i64(1023))
+        k = b.select(tiny, b.sub(k, i64(54)), k)
+        m = b.bitcast(b.or_(b.and_(bits, i64(0xFFFFFFFFFFFFF)), i64(1023 << 52)), F64)
+        big = b.fcmp_ordered(">", m, c(math.sqrt(2.0)))
+        m = b.select(big, b.fmul(m, c(0.5)), m)
+        k = b.select(big, b.add(k, i64(1)), k)
+        s = b.fdiv(b.fsub(m, c(1.0)), b.fadd(m, c(1.0)))
+        s2 = b.fmul(s, s)
+        p = c(1.0 / 27)
+        for n in range(25, 0, -2):
+            p = b.fadd(b.fmul(p, s2, flags=CONTRACT), c(1.0 / n), flags=CONTRACT)
+        kf = b.sitofp(k, F64)
+        out = b.fadd(b.fmul(kf, c(self.LN2_HI)), b.fadd(b.fmul(kf, c(self.LN2_LO)), b.fmul(c(2.0), b.fmul(s, p))))
+        out = b.select(b.fcmp_ordered("==", x, c(0.0)), c(-math.inf), out)
+        out = b.select(b.fcmp_ordered("==", x, c(math.inf)), c(math.inf), out)
+        out = b.select(b.fcmp_ordered(">=", x, c(0.0)), out, c(math.nan))  # x < 0 gives NaN
+        return b.select(b.fcmp_unordered("uno", x, x), x, out)  # NaN stays NaN
+
+    def _log1p64(self, t):
+        """log(1 + t) accurately for small t: log(u)·t/(u − 1), u = 1 + t (t itself where u == 1)."""
+        b = self.builder
+        u = b.fadd(ir.Constant(F64, 1.0), t)
+        d = b.fsub(u, ir.Constant(F64, 1.0))
+        ratio = b.fdiv(b.fmul(self._log64(u), t), d)
+        ratio = b.select(b.fcmp_ordered("==", u, ir.Constant(F64, math.inf)), u, ratio)
+        return b.select(b.fcmp_ordered("==", d, ir.Constant(F64, 0.0)), t, ratio)
+
+    def _emit_log1p(self, e, kind):
+        return self._in_f64(e, kind, self._log1p64)
+
+    def _emit_expm1(self, e, kind):
+        """The Taylor series for |x| < 0.5 (no cancellation), e^x − 1 beyond."""
+        def expm1(x):
+            b = self.builder
+            small = b.fcmp_ordered("<", self._intrinsic("llvm.fabs", "f64", [x]), ir.Constant(F64, 0.5))
+            return b.select(small, self._expm1_small(x), b.fsub(self._exp64(x), ir.Constant(F64, 1.0)))
+        return self._in_f64(e, kind, expm1)
+
+    def _emit_log(self, e, kind):
+        if len(e.args) == 2:  # log(x, base)
+            return self._emit(sympy.log(e.args[0]) / sympy.log(e.args[1]), kind)
+        return self._in_f64(e, kind, self._log64)
+
     def _emit_exp(self, e, kind):
         return self._in_f64(e, kind, self._exp64)
 
@@ -519,7 +571,7 @@ class LLVMRenderer:
         t = self._convert(self._exp64(self._convert(b.fneg(self._intrinsic("llvm.fabs", kind, [x])), kind, "f64")),
                           "f64", kind)
         positive = b.select(b.fcmp_ordered(">", x, self._constant(0, kind)), x, self._constant(0, kind))
-        return b.fadd(positive, self._libm("log1p", kind, [t]), flags=CONTRACT)
+        return b.fadd(positive, self._convert(self._log1p64(self._convert(t, kind, "f64")), "f64", kind), flags=CONTRACT)
 
     def _emit_function(self, e, kind):
         name = type(e).__name__

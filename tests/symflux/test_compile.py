@@ -215,3 +215,23 @@ def test_temporaries_with_disjoint_lifetimes_share_buffers():
     assert len(program.temps) < before
     x = rng.standard_normal((6, 6)) * 0.3
     np.testing.assert_allclose(sf.compile(chain)(x), chain(x), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name,fn,ref,domain", [
+    ("exp", sf.exp, np.exp, np.linspace(-745, 709, 20001)),
+    ("log", sf.log, np.log, np.geomspace(1e-310, 1e300, 20001)),
+    ("log1p", sf.log1p, np.log1p, np.concatenate([-np.geomspace(1e-20, 0.999, 2000), np.geomspace(1e-20, 1e6, 2000)])),
+    ("expm1", sf.expm1, np.expm1, np.linspace(-40, 40, 20001) + 1e-7),
+    ("tanh", sf.tanh, np.tanh, np.concatenate([np.linspace(-20, 20, 20001), np.geomspace(1e-300, 1e-3, 200)])),
+    ("sigmoid", sf.sigmoid, lambda v: 1 / (1 + np.exp(-v)), np.linspace(-700, 700, 20001)),
+    ("softplus", sf.softplus, lambda v: np.logaddexp(0, v), np.linspace(-700, 700, 20001)),
+])
+def test_inline_transcendentals_are_accurate(name, fn, ref, domain):
+    """exp, log, tanh, … are inline (vectorisable) code, accurate to a few ulp, with IEEE specials."""
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan])
+    x = np.concatenate([domain, specials])
+    with np.errstate(all="ignore"):
+        got, expected = sf.compile(lambda v: fn(v))(x), ref(x)
+        np.testing.assert_allclose(got, expected, rtol=2e-15, atol=1e-300)
+        np.testing.assert_allclose(sf.compile(lambda v: fn(v))(x.astype(np.float32)), ref(x.astype(np.float32)),
+                                   rtol=2e-6, atol=1e-37)
