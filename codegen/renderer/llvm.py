@@ -571,7 +571,8 @@ class LLVMRenderer:
         t = self._convert(self._exp64(self._convert(b.fneg(self._intrinsic("llvm.fabs", kind, [x])), kind, "f64")),
                           "f64", kind)
         positive = b.select(b.fcmp_ordered(">", x, self._constant(0, kind)), x, self._constant(0, kind))
-        return b.fadd(positive, self._convert(self._log1p64(self._convert(t, kind, "f64")), "f64", kind), flags=CONTRACT)
+        log1p = self._convert(self._log1p64(self._convert(t, kind, "f64")), "f64", kind)
+        return b.fadd(positive, log1p, flags=CONTRACT)
 
     def _emit_function(self, e, kind):
         name = type(e).__name__
