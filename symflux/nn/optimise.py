@@ -106,30 +106,31 @@ class Descent(Rule):
         return F.multiply(self.eta, Δ), []
 
 
-class Momentum(Rule):
-    """Momentum(η=0.01, ρ=0.9): v ← ρv − ηΔ; Δ′ = −v"""
+class _Accumulating(Rule):
+    """Rules with a rate η, a decay ρ and one accumulator per parameter (starting at zero)."""
 
-    def __init__(self, eta=0.01, rho=0.9):
+    default_eta = 0.001
+
+    def __init__(self, eta=None, rho=0.9):
         super().__init__()
-        self.eta, self.rho = eta, rho
+        self.eta, self.rho = self.default_eta if eta is None else eta, rho
 
     def init_state(self, x):
         return [_zeros(x)]
+
+
+class Momentum(_Accumulating):
+    """Momentum(η=0.01, ρ=0.9): v ← ρv − ηΔ; Δ′ = −v"""
+
+    default_eta = 0.01
 
     def update(self, x, Δ, state):
         v = F.subtract(F.multiply(self.rho, state[0]), F.multiply(self.eta, Δ))
         return F.negative(v), [v]
 
 
-class Nesterov(Rule):
+class Nesterov(_Accumulating):
     """Nesterov(η=0.001, ρ=0.9): d = ρ²v − (1+ρ)ηΔ; v ← ρv − ηΔ; Δ′ = −d"""
-
-    def __init__(self, eta=0.001, rho=0.9):
-        super().__init__()
-        self.eta, self.rho = eta, rho
-
-    def init_state(self, x):
-        return [_zeros(x)]
 
     def update(self, x, Δ, state):
         (v,) = state
@@ -137,15 +138,8 @@ class Nesterov(Rule):
         return F.negative(d), [F.subtract(F.multiply(self.rho, v), F.multiply(self.eta, Δ))]
 
 
-class RMSProp(Rule):
+class RMSProp(_Accumulating):
     """RMSProp(η=0.001, ρ=0.9): acc ← ρ·acc + (1−ρ)Δ²; Δ′ = Δ·η/(√acc + ϵ)"""
-
-    def __init__(self, eta=0.001, rho=0.9):
-        super().__init__()
-        self.eta, self.rho = eta, rho
-
-    def init_state(self, x):
-        return [_zeros(x)]
 
     def update(self, x, Δ, state):
         acc = F.add(F.multiply(self.rho, state[0]), F.multiply(1 - self.rho, F.square(Δ)))
