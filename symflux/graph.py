@@ -5,10 +5,22 @@ from __future__ import annotations
 from collections import Counter
 
 from . import ir
+from .functions import evaluated
 from .array import Tracer
 from .grad import _arg_names, _lift
 from .ops import fmt_shape
 from .simplify import fuse
+
+
+def node_label(node) -> tuple[str, str]:
+    """(op, detail) describing a node: the input's name, the map's body, the op's attributes."""
+    if node.op == "input":
+        return node.op, node.attrs[1]
+    if node.op == "map":
+        return node.op, str(evaluated(node.body))
+    if node.op == "const":
+        return node.op, repr(node.attrs[0])
+    return node.op, ", ".join(map(str, node.attrs))
 
 
 class Graph:
@@ -39,15 +51,8 @@ class Graph:
         for node in self.nodes:
             names[id(node)] = name = f"%{len(names)}"
             args = ", ".join(names[id(a)] for a in node.args)
-            if node.op == "input":
-                detail = node.attrs[1]
-            elif node.op == "map":
-                detail = str(node.body)
-            elif node.op == "const":
-                detail = repr(node.attrs[0])
-            else:
-                detail = ", ".join(map(str, node.attrs))
-            lines.append(f"{name} = {node.op}[{detail}]({args}) : {fmt_shape(node.shape)} {node.dtype}")
+            op, detail = node_label(node)
+            lines.append(f"{name} = {op}[{detail}]({args}) : {fmt_shape(node.shape)} {node.dtype}")
         outs = ", ".join(names[id(o)] for o in self.outputs)
         return "\n".join(lines + [f"return {outs}"])
 

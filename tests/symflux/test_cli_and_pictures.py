@@ -1,0 +1,106 @@
+"""The command line, the REPL (through a pseudo-terminal), and the pictures."""
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+import symflux as sf
+from symflux.cli import main
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "symflux", *args], capture_output=True, text=True)
+
+
+def test_diff_prints_closed_forms(capsys):
+    assert main(["diff", "sin(x)*exp(x)", "--wrt", "x", "--order", "2"]) == 0
+    assert capsys.readouterr().out.strip() == "2*exp(x)*cos(x)"
+    assert main(["diff", "x^2 y + 3x", "--wrt", "x", "y"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["d/dx: 2*x*y + 3", "d/dy: x**2"]
+    assert main(["diff", "sin(x)*exp(x)", "--latex"]) == 0
+    assert capsys.readouterr().out.strip() == r"e^{x} \sin{\left(x \right)} + e^{x} \cos{\left(x \right)}"
+
+
+def test_diff_prints_generated_code(capsys):
+    assert main(["diff", "tanh(x)", "--llvm", "--size", "8"]) == 0
+    assert 'define void @"graph"' in capsys.readouterr().out
+    assert main(["diff", "x**3", "--c"]) == 0
+    out = capsys.readouterr().out
+    assert "void derivative(void *in0_ptr, void *out0_ptr);" in out and "static inline" in out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["diff", "sin(x"], "unbalanced parentheses"),
+    (["diff", "x +* 2"], "cannot parse"),
+    (["diff", "x", "--order", "0"], "--order"),
+    (["diff", "tanh(x)", "--cuda"], "CUDA"),
+])
+def test_bad_input_is_one_line(args, message):
+    result = run(*args)
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("symflux: error:") and message in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_python_dash_m_and_console_script_agree():
+    assert run("diff", "x**2").stdout.strip() == "2*x"
+
+
+def test_repl_through_a_pseudo_terminal():
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the REPL on the pseudo-terminal
+        os.execv(sys.executable, [sys.executable, "-m", "symflux", "repl", "--plain"])
+    output = b""
+
+    def read_until(*tokens, timeout=60):
+        nonlocal output
+        end = time.time() + timeout
+        while not any(t in output for t in tokens) and time.time() < end:
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    output += os.read(fd, 4096)
+                except OSError:
+                    break
+        return any(t in output for t in tokens)
+
+    assert read_until(b">>> ")
+    os.write(fd, b"gradient(lambda v: v**3, x)[0]\n")
+    assert read_until(b"3*x**2", "3⋅x".encode())  # pretty printing is on: the 2 sits above the line
+    os.write(fd, b"exit()\n")
+    os.waitpid(pid, 0)
+    assert b"symflux REPL" in output
+
+
+def test_draw_svg_has_the_graph(tmp_path):
+    f = lambda x: sf.sum(sf.sin(x) * x)
+    root = ET.fromstring(sf.draw(f, np.ones(3)))
+    labels = [t.text for t in root.iter(SVG + "text")]
+    assert root.tag == SVG + "svg" and "input" in labels and "sin(_0)" in labels and "sum" in labels
+    grad_labels = [t.text for t in ET.fromstring(sf.draw(f, np.ones(3), gradient=True)).iter(SVG + "text")]
+    assert "_0*cos(_0) + sin(_0)" in grad_labels
+    path = sf.draw(f, np.ones(3), path=str(tmp_path / "g.svg"))
+    assert ET.parse(path).getroot().tag == SVG + "svg"
+    assert "digraph" in sf.draw(f, np.ones(3), format="dot")
+    assert "map[sin(_0)]" in sf.draw(f, np.ones(3), format="text")
+
+
+def test_draw_png_and_loss_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    png = sf.draw(lambda x: sf.tanh(x @ x.T), np.ones((2, 2)), gradient=False, path=str(tmp_path / "g.png"))
+    assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    W = sf.array([1.0, 2.0])
+    history = sf.train(lambda: sf.sum(W**2), sf.params(W), [()] * 20, sf.Descent(0.1))
+    sf.plot_history(history, str(tmp_path / "loss.png"))
+    assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    sf.plot_history(history, str(tmp_path / "loss.svg"))
+    assert ET.parse(tmp_path / "loss.svg").getroot().tag == SVG + "svg"
