@@ -9,9 +9,9 @@
 from . import numpy_api as _np_api
 from .array import Array, Tracer
 from .compile import BackendUnavailable, Compiled, compile, cuda, export_c, llvm
+from .draw import draw, plot_history
 from .functor import children, f32, f64, fmap, functor, trainable
 from .grad import Grads, Params, grad, gradient, hessian, hvp, jacobian, params, value_and_gradient
-from .draw import draw, plot_history
 from .graph import Graph, make_graph
 from .ir import count_ops
 from .nn import *  # noqa: F401,F403  (layers, losses, optimisers, training)

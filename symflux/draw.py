@@ -75,7 +75,8 @@ def svg(graph: Graph) -> str:
 
 
 def dot_source(graph: Graph) -> str:
-    lines = ["digraph symflux {", '  node [shape=box, style="rounded,filled", fillcolor="#f2f2f2", fontname=monospace];']
+    lines = ["digraph symflux {",
+             '  node [shape=box, style="rounded,filled", fillcolor="#f2f2f2", fontname=monospace];']
     index = {id(n): k for k, n in enumerate(graph.nodes)}
     for node in graph.nodes:
         op, detail = node_label(node)

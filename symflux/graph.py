@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 from . import ir
-from .functions import evaluated
 from .array import Tracer
+from .functions import evaluated
 from .grad import _arg_names, _lift
 from .ops import fmt_shape
 from .simplify import fuse
