@@ -73,7 +73,7 @@ def _elementwise(name: str, builder, doc: str = ""):
             raise TypeError(f"{name}() takes {nargs} argument{'s' * (nargs > 1)}, got {len(operands)}")
         return apply_elementwise(builder, *operands)
 
-    function.__name__ = name
+    function.__name__ = function.__qualname__ = name
     function.__doc__ = doc or f"Elementwise ``{name}``, on traced and plain arrays."
     function.builder = builder
     return function
