@@ -8,5 +8,6 @@ One shared kernel language (``kernel``), one renderer per target (``renderer.llv
 from .kernel import Buffer, If, Let, Loop, Program, Store, UnsupportedExpression, Update, flat_index, loop_var, loops
 from .lambdify import lambdify
 from .renderer.c import CRenderer
+from .renderer.cuda import CUDARenderer
 from .renderer.llvm import LLVMRenderer
 from .runtime.cpu import CPURuntime, default_runtime

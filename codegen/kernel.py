@@ -42,10 +42,14 @@ class Buffer:
 
 @dataclass(frozen=True)
 class Loop:
+    """``for var in range(extent)``. ``parallel``: worth running on several CPU threads.
+    ``independent``: iterations write disjoint memory (a GPU may run them all at once)."""
+
     var: sympy.Symbol
     extent: int
     body: tuple
     parallel: bool = False
+    independent: bool = True
 
 
 @dataclass(frozen=True)
@@ -103,11 +107,17 @@ class idiv(sympy.Function):
 
     nargs = 2
 
+    def _eval_is_integer(self):
+        return True
+
 
 class imod(sympy.Function):
     """Integer remainder of non-negative integers."""
 
     nargs = 2
+
+    def _eval_is_integer(self):
+        return True
 
 
 class uniform(sympy.Function):

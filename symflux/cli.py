@@ -76,9 +76,9 @@ def diff(args) -> str:
 
 
 def _code(f, symbols, args) -> str:
-    if args.cuda:
-        raise CommandError("the CUDA renderer is not available in this build (try --llvm or --c)")
     example = [np.zeros(args.size) for _ in symbols]
+    if args.cuda:
+        return sf.compile(f, backend="cuda").lower(*example).source()
     if args.c:
         export = sf.export_c(f, *example, name="derivative")
         return export.h + "\n" + export.c

@@ -98,6 +98,24 @@ class BoundExecutable:
         return self.outputs
 
 
+class CUDASource:
+    """A graph lowered to CUDA C (``.source()``). Running it needs the GPU runtime, which is not part
+    of this build: calling raises ``BackendUnavailable``; the source compiles with ``nvcc``."""
+
+    def __init__(self, inputs: list[Node], outputs: list[Node]):
+        from codegen import CUDARenderer
+        self.lowered = lower(inputs, outputs)
+        self.cuda, _ = CUDARenderer().render(self.lowered.program)
+
+    def __call__(self, arrays):
+        raise BackendUnavailable("the CUDA runtime (pycuda on a GPU machine) is not part of this build: "
+                                 "sf.compile(f, backend='cuda').lower(...).source() gives the CUDA C; "
+                                 "backend='llvm' runs on the CPU")
+
+    def source(self) -> str:
+        return self.cuda
+
+
 class Traced:
     """``f`` traced on arguments like ``args``: graph inputs (the arguments' arrays, then the arrays
     the function read) and outputs, and the structure to rebuild results in."""
@@ -119,9 +137,10 @@ class Traced:
 class _Signature:
     """A traced and compiled function for one signature of arguments."""
 
-    def __init__(self, f, args):
+    def __init__(self, f, args, backend="llvm"):
         self.traced = Traced(f, args)
-        self.executable = Executable(self.traced.arg_inputs + self.traced.array_inputs, self.traced.outputs)
+        build = CUDASource if backend == "cuda" else Executable
+        self.executable = build(self.traced.arg_inputs + self.traced.array_inputs, self.traced.outputs)
 
     def run(self, args):
         t = self.traced
@@ -136,8 +155,6 @@ class Compiled:
     def __init__(self, f, backend="llvm"):
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
-        if backend == "cuda":
-            raise BackendUnavailable("the CUDA backend is not available in this build; backend='llvm' runs on the CPU")
         self.f, self.backend = f, backend
         self._signatures: dict = {}
         self._last = None
@@ -146,15 +163,16 @@ class Compiled:
         key = tuple(_key(a) for a in args)
         sig = self._signatures.get(key)
         if sig is None:
-            sig = self._signatures[key] = _Signature(self.f, args)
+            sig = self._signatures[key] = _Signature(self.f, args, self.backend)
         self._last = sig
         return sig
 
     def __call__(self, *args):
         return self._signature(args).run(args)
 
-    def lower(self, *example_args) -> Executable:
-        """Trace and compile for ``example_args`` without running; ``.source()`` shows the code."""
+    def lower(self, *example_args):
+        """Trace and compile for ``example_args`` without running; ``.source()`` shows the code
+        (LLVM IR, or CUDA C for ``backend="cuda"``, which needs no GPU)."""
         return self._signature(example_args).executable
 
     def source(self) -> str:
@@ -217,7 +235,8 @@ def llvm(model) -> Compiled:
 
 
 def cuda(model) -> Compiled:
-    """The 2017 conversion: ``sf.cuda(m)`` runs m as CUDA kernels (needs pycuda and a GPU)."""
+    """The 2017 conversion: ``sf.cuda(m)`` compiles m to CUDA kernels; ``.lower(x).source()`` shows
+    them; running needs the GPU runtime (not in this build: calls raise BackendUnavailable)."""
     return Compiled(model, "cuda")
 
 

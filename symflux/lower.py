@@ -285,7 +285,13 @@ class Lowering:
 
     # -- kernels --------------------------------------------------------------------------------------------
     def _emit(self, statements, parallel=True):
-        """Append a kernel; its outer loop runs in parallel when the nest holds enough work."""
+        """Append a kernel; its outer loop runs in parallel when the nest holds enough work. A kernel
+        that is not a sequence of loops (a reduction to a scalar: declare, loop, store) is wrapped in
+        one single-iteration loop, so every top-level statement is self-contained."""
+        statements = list(statements)
+        if len(statements) > 1 and not all(isinstance(s, Loop) for s in statements):
+            statements = [Loop(loop_var(f"once{self.counter}"), 1, tuple(statements))]
+            self.counter += 1
         for stmt in statements:
             if parallel and isinstance(stmt, Loop) and stmt.extent > 1 and _work(stmt) >= PARALLEL_WORK:
                 stmt = dataclasses.replace(stmt, parallel=True)
@@ -424,8 +430,10 @@ class Lowering:
         k = indices.ndim
         position = self.value(indices, v[axis:axis + k])
         at = flat_index(v[:axis] + [position] + v[axis + k:], node.shape)
-        # several values may land on one target: not parallel
-        self._emit(loops(v, values.shape, [Store(buf, at, buf[at] + self.value(values, v))]), parallel=False)
+        # several values may land on one target: neither threads nor a GPU grid
+        nest = loops(v, values.shape, [Store(buf, at, buf[at] + self.value(values, v))])
+        self._emit([dataclasses.replace(s, independent=False) if isinstance(s, Loop) else s for s in nest],
+                   parallel=False)
 
 
 def _innermost(out_letters, contracted, var, product, out_index):

@@ -78,6 +78,11 @@ class KernelCPrinter(C99CodePrinter):
             out = f"(({a}) {op} ({out}) ? ({a}) : ({out}))"
         return out
 
+    def _print_Pow(self, expr):
+        if expr.is_number and not expr.is_Integer:  # a constant such as sqrt(3): its value
+            return repr(float(expr))
+        return super()._print_Pow(expr)
+
     def _print_Infinity(self, expr):
         return "INFINITY"
 

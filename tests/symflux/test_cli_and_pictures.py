@@ -36,13 +36,14 @@ def test_diff_prints_generated_code(capsys):
     assert main(["diff", "x**3", "--c"]) == 0
     out = capsys.readouterr().out
     assert "void derivative(void *in0_ptr, void *out0_ptr);" in out and "static inline" in out
+    assert main(["diff", "tanh(x)", "--cuda"]) == 0
+    assert "__global__ void graph_k0" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args,message", [
     (["diff", "sin(x"], "unbalanced parentheses"),
     (["diff", "x +* 2"], "cannot parse"),
     (["diff", "x", "--order", "0"], "--order"),
-    (["diff", "tanh(x)", "--cuda"], "CUDA"),
 ])
 def test_bad_input_is_one_line(args, message):
     result = run(*args)

@@ -135,7 +135,8 @@ def test_compiled_model_sees_parameter_updates_without_copies():
     np.testing.assert_allclose(fast(x), m(x), rtol=1e-6)
     assert sf.llvm(m)(x).shape == (5, 3)
     with pytest.raises(sf.BackendUnavailable, match="CUDA"):
-        sf.cuda(m)
+        sf.cuda(m)(x)
+    assert "__global__" in sf.cuda(m).lower(x).source()
 
 
 def test_thread_safety():
