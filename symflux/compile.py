@@ -9,6 +9,8 @@ is traced, fused, lowered and compiled once; object code is also cached on disk.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -184,7 +186,7 @@ class Compiled:
         return f"compile({getattr(self.f, '__name__', self.f)!r}, backend={self.backend!r})"
 
 
-def compile(f, backend="llvm") -> Compiled:  # noqa: A001  (sf.compile, as in the design)
+def compile(f: Callable[..., Any], backend: str = "llvm") -> Compiled:  # noqa: A001  (sf.compile, as in the design)
     """compile(f, backend="llvm"): f as native code, specialised lazily on argument shapes/dtypes."""
     return Compiled(f, backend)
 
@@ -205,7 +207,7 @@ class CExport:
         return paths
 
 
-def export_c(f, *example_args, name="model") -> CExport:
+def export_c(f: Callable[..., Any], *example_args: Any, name: str = "model") -> CExport:
     """export_c(f, *example_args, name="model"): ``f`` as a C function for inputs shaped like the
     examples, with every array it reads (a trained model's parameters) embedded as constants.
 
@@ -229,12 +231,12 @@ def export_c(f, *example_args, name="model") -> CExport:
                    [(n.shape, n.dtype) for n in outputs])
 
 
-def llvm(model) -> Compiled:
+def llvm(model: Callable[..., Any]) -> Compiled:
     """The 2017 conversion: ``sf.llvm(m)`` runs m as compiled CPU code."""
     return Compiled(model, "llvm")
 
 
-def cuda(model) -> Compiled:
+def cuda(model: Callable[..., Any]) -> Compiled:
     """The 2017 conversion: ``sf.cuda(m)`` compiles m to CUDA kernels; ``.lower(x).source()`` shows
     them; running needs the GPU runtime (not in this build: calls raise BackendUnavailable)."""
     return Compiled(model, "cuda")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import html
 import shutil
 import subprocess
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .graph import Graph, make_graph, node_label
 
@@ -109,7 +111,8 @@ def png(graph: Graph, path: str) -> None:
     plt.close(fig)
 
 
-def draw(f, *args, path: str | None = None, gradient: bool = False, format: str | None = None) -> str:
+def draw(f: Callable[..., Any], *args: Any, path: str | None = None, gradient: bool = False,
+         format: str | None = None) -> str:
     """draw(f, *args; path=None, gradient=False, format=None): a picture of the traced graph of f
     (of its gradient with ``gradient=True``). ``format`` is "svg", "png", "dot" or "text" (default:
     from ``path``, else "svg"); returns the SVG/dot/text, or the path written. graphviz renders when
@@ -141,7 +144,7 @@ def draw(f, *args, path: str | None = None, gradient: bool = False, format: str 
     return out
 
 
-def plot_history(history, path: str | None = None, title: str = "training loss"):
+def plot_history(history: Sequence[float], path: str | None = None, title: str = "training loss") -> Any:
     """plot_history(history, path=None): the loss curve of ``sf.train``'s history (matplotlib);
     saved to ``path`` (PNG, SVG, PDF by extension) when given; returns the figure."""
     import matplotlib

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import fractions
 import inspect
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import sympy
@@ -75,7 +77,7 @@ def _collect(x, out: Params, seen: set, where: str):
             _collect(child, out, seen, f"{where}[{i}]")
 
 
-def params(*xs) -> Params:
+def params(*xs: Any) -> Params:
     """params(x...): every trackable array reachable from the arguments, in order, deduplicated."""
     out, seen = Params(), set()
     for i, x in enumerate(xs):
@@ -361,7 +363,7 @@ def _finish(out, leaves, updates, what):
     return value, results[1:1 + len(grads)], assignments
 
 
-def gradient(f, *args):
+def gradient(f: Callable[..., Any], *args: Any) -> tuple | Grads:
     """gradient(f, args...) -> tuple: ∂f/∂arg for each argument (None where f does not depend on it).
 
     ``gradient(f, params(...))`` (one ``Params`` argument, ``f`` taking no arguments) returns
@@ -371,12 +373,12 @@ def gradient(f, *args):
     return _value_and_grads(f, args, range(len(args)), "gradient")[1]
 
 
-def value_and_gradient(f, *args):
+def value_and_gradient(f: Callable[..., Any], *args: Any) -> tuple:
     """value_and_gradient(f, args...) -> (f(args...), gradient(f, args...))."""
     return _value_and_grads(f, args, range(len(args)), "value_and_gradient")
 
 
-def grad(f, argnums=0):
+def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
     """JAX-style grad: a function returning ∂f/∂args[argnums] (a tuple when argnums is a tuple)."""
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
 
@@ -388,7 +390,7 @@ def grad(f, argnums=0):
     return gradient_of_f
 
 
-def jacobian(f, *args):
+def jacobian(f: Callable[..., Any], *args: Any) -> tuple:
     """jacobian(f, args...) -> tuple: J[i] has shape f(args).shape + args[i].shape."""
     call_args, leaves_per_arg = _trace_args(f, args, range(len(args)))
     out = f(*call_args)
@@ -415,12 +417,12 @@ def jacobian(f, *args):
     return tuple(next(values) for _ in jac)
 
 
-def hessian(f, x):
+def hessian(f: Callable[..., Any], x: Any) -> Any:
     """hessian(f, x): the matrix of second derivatives of scalar f, shape x.shape + x.shape."""
     return jacobian(lambda y: gradient(f, y)[0], x)[0]
 
 
-def hvp(f, x, v):
+def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
     """hvp(f, x, v) = ∇²f(x)·v, computed as the gradient of ⟨∇f(x), v⟩ (no Hessian is formed)."""
     from .numpy_api import multiply, sum
     return gradient(lambda y: sum(multiply(gradient(f, y)[0], v)), x)[0]

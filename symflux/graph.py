@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 from . import ir
 from .array import Tracer
@@ -59,7 +61,7 @@ class Graph:
     __repr__ = __str__
 
 
-def make_graph(f, *example_args) -> Graph:
+def make_graph(f: Callable[..., Any], *example_args: Any) -> Graph:
     """Trace ``f`` on inputs shaped like ``example_args``; the outputs may be a tuple."""
     leaves = []
     names = _arg_names(f, len(example_args))

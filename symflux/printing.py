@@ -8,6 +8,9 @@ products and transposes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import sympy
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
@@ -21,7 +24,7 @@ class NoMatrixForm(ValueError):
     """The graph uses an operation that has no SymPy matrix-expression equivalent."""
 
 
-def symbols(names: str, shape=None, **assumptions):
+def symbols(names: str, shape: Sequence | None = None, **assumptions: Any) -> Any:
     """SymPy symbols; with ``shape``, a ``MatrixSymbol`` (a vector ``(n,)`` is a column ``n×1``)."""
     if shape is None:
         return sympy.symbols(names, **assumptions)
@@ -153,14 +156,14 @@ def _matexpr_op(node: Node, args):
     raise NoMatrixForm(f"no matrix-expression form for the {op} node {node}")
 
 
-def latex(obj, **settings) -> str:
+def latex(obj: Any, **settings: Any) -> str:
     """LaTeX for SymPy expressions, matrix expressions and arrays (as matrices)."""
     if isinstance(obj, np.ndarray):
         obj = sympy.Matrix(np.atleast_2d(obj).tolist()) if obj.ndim <= 2 else sympy.Array(obj.tolist())
     return sympy.latex(sympy.sympify(obj) if not isinstance(obj, sympy.Basic) else obj, **settings)
 
 
-def as_matrix(obj) -> sympy.Matrix:
+def as_matrix(obj: Any) -> sympy.Matrix:
     """An explicit ``sympy.Matrix`` for a tiny array or a matrix expression with numeric shape."""
     if isinstance(obj, sympy.MatrixExpr):
         return obj.as_explicit()

@@ -8,6 +8,9 @@ spatial axis, (lo, hi) pairs in the order of the spatial axes, or ``SamePad()``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from .. import numpy_api as F
@@ -327,7 +330,7 @@ def _dense_outdims(layer: Dense, isize):
     return (n_out,)
 
 
-def outdims(model, isize) -> tuple:
+def outdims(model: Any, isize: Sequence) -> tuple:
     """outdims(m, isize): the output size of ``m`` for input size ``isize`` without running it.
 
     Spatial sizes only (no channel or batch axis), layers applied in forward order; sizes may be

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +21,7 @@ from ..grad import Params, _differentiate, _params_scope, _scalar_output, params
 from ..ir import new_input
 from ..simplify import fuse
 from . import legacy
-from .optimise import OPTIMISERS
+from .optimise import OPTIMISERS, Rule
 
 
 def update(*args):
@@ -156,7 +158,7 @@ class TrainStep:
         return f"train_step(<{len(self.params)} parameters>, {self.opt!r})"
 
 
-def train_step(loss, ps, opt, backend="llvm") -> TrainStep:
+def train_step(loss: Callable[..., Any], ps: Any, opt: Rule, backend: str | None = "llvm") -> TrainStep:
     """train_step(loss, ps, opt): a callable ``step(*batch)`` doing loss + gradient + update in place,
     traced once per input signature and compiled (``backend=None``: the reference interpreter)."""
     return TrainStep(loss, ps, opt, backend)
@@ -204,7 +206,9 @@ class _Progress:
             sys.stderr.write("\n")
 
 
-def train(loss, ps, data, opt, epochs=1, cb=None, progress=None):
+def train(loss: Callable[..., Any], ps: Any, data: Iterable, opt: Rule, epochs: int = 1,
+          cb: Callable[[], Any] | Sequence[Callable[[], Any]] | None = None,
+          progress: bool | None = None) -> list[float]:
     """train(loss, ps, data, opt; epochs=1, cb=None, progress=None) — for each batch d in data,
     take the gradient of loss(*d) (a non-tuple d is passed as one argument) and update ``ps`` with
     ``opt``; then call ``cb`` (a function or list of them; ``stop()`` ends training). Shows a
