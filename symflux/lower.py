@@ -2,7 +2,8 @@
 
 Every graph node has a value at each multi-index (``Lowering.value``). Movement ops are index
 arithmetic and never touch memory; elementwise maps are inlined into their consumers (a map
-feeding a reduction becomes its prologue); a node is *materialised* into a buffer only when it is
+feeding a reduction becomes its prologue, a map consuming a contraction its epilogue); a node is
+*materialised* into a buffer only when it is
 an output, a reduction or contraction, or an elementwise result that a contraction would
 otherwise recompute in its inner loop. Contractions loop with the last output axis innermost, so
 the inner loop is contiguous and LLVM vectorises it.
@@ -82,6 +83,8 @@ class Lowering:
         aliased = {self.buffers[id(inputs[j])].name: k for k, j in in_place.items()}
         self.temps, fused_outputs = [], self._horizontal_group(outputs, first_output, deferred)
         temps = self.temps
+        self.epilogue_of = self._epilogues(hot, first_output, fused_outputs, deferred)
+        fused_einsum = {id(m): e for e, m in self.epilogue_of.values()}
         for node in self.order:  # kernels in dependency order, outputs written in place
             if id(node) in self.buffers:
                 continue
@@ -94,6 +97,8 @@ class Lowering:
                     temps.append(self.buffers[id(node)])
                     self._kernel(node, self.buffers[id(node)])
                 continue
+            if id(node) in self.epilogue_of:  # computed by its consumer's kernel
+                continue
             if id(node) in first_output:
                 self.buffers[id(node)] = first_output[id(node)]
             elif self._materialise(node, hot):
@@ -101,7 +106,10 @@ class Lowering:
                 temps.append(self.buffers[id(node)])
             else:
                 continue
-            self._kernel(node, self.buffers[id(node)])
+            if id(node) in fused_einsum:  # a contraction with this map as its epilogue
+                self._kernel_einsum(fused_einsum[id(node)], self.buffers[id(node)], epilogue=node)
+            else:
+                self._kernel(node, self.buffers[id(node)])
         self.program.temps = temps
         for group in _by_shape([n for n in self.order if id(n) in fused_outputs]):
             self._fused_elementwise(group, [first_output[id(n)] for n in group])
@@ -149,6 +157,29 @@ class Lowering:
     def _vars(self, n, prefix="i"):
         self.counter += 1
         return [loop_var(f"{prefix}{self.counter}_{k}") for k in range(n)]
+
+    def _epilogues(self, hot, first_output, fused_outputs, deferred) -> dict:
+        """{id(einsum): (einsum, map)} for contractions whose only consumer is an elementwise map of
+        the same shape and dtype that gets a buffer anyway: the contraction's kernel computes the
+        map (bias, activation) as it stores, and the contraction itself is never materialised."""
+        pairs = {}
+        for node in self.order:
+            users = self.consumers.get(id(node), [])
+            if node.op != "einsum" or id(node) in first_output or len(users) != 1:
+                continue
+            m = users[0]
+            if (m.op == "map" and m.shape == node.shape and m.dtype == node.dtype
+                    and id(m) not in fused_outputs and id(m) not in deferred and id(m) not in pairs
+                    and (id(m) in first_output or self._materialise(m, hot))):
+                pairs[id(node)] = (node, m)
+        return pairs
+
+    def _epilogue(self, einsum, m, acc, idx):
+        """The value of map ``m`` at ``idx`` with the contraction's result there being ``acc``."""
+        body = evaluated(m.body)
+        subs = {ARG[i]: acc if a is einsum else self.value(a, _broadcast(idx, m.shape, a.shape))
+                for i, a in enumerate(m.args)}
+        return body.xreplace(subs)
 
     def _safe_in_place(self, node, buf, aliased, own) -> bool:
         """Whether ``node`` can be written straight over input ``own``: it reads aliased (overwritten)
@@ -330,7 +361,7 @@ class Lowering:
     def _kernel_max(self, node, buf):
         self._reduction(node, buf, "max")
 
-    def _kernel_einsum(self, node, buf):
+    def _kernel_einsum(self, node, buf, epilogue=None):
         sa, sb, so = parse_spec(node.attrs[0])
         a, b = node.args
         sizes = dict(zip(sa, a.shape)) | dict(zip(sb, b.shape))
@@ -344,8 +375,11 @@ class Lowering:
             # fast dot-product form applies (an O(n²) copy for an O(n³) product)
             product = self._packed(a, sa, contracted, var, sizes) * self._packed(b, sb, contracted, var, sizes)
             inner = contracted[-1]
+        out_vars = [var[c] for c in so]
+        finish = (lambda value, sub: value) if epilogue is None else \
+            (lambda value, sub: self._epilogue(node, epilogue, value, [v.xreplace(sub) for v in out_vars]))
         if not contracted:  # an outer product: plain elementwise loops
-            self._emit(loops([var[c] for c in so], node.shape, [Store(buf, out_index, product)]))
+            self._emit(loops(out_vars, node.shape, [Store(buf, out_index, finish(product, {}))]))
             return
         if inner in contracted:
             # dot-product form: the contraction innermost (a vectorised reduction) with a 4×4 tile
@@ -359,7 +393,7 @@ class Lowering:
                     acc = sympy.Symbol(f"acc{self.counter}_{r}")
                     accs.append(Let(acc, buf.dtype, sympy.Integer(0)))
                     updates.append(Update(acc, "add", product.xreplace(sub)))
-                    stores.append(Store(buf, out_index.xreplace(sub), acc))
+                    stores.append(Store(buf, out_index.xreplace(sub), finish(acc, sub)))
                 return [*accs, *loops([var[c] for c in rest], [sizes[c] for c in rest], updates), *stores]
             self._emit(self._tiled(list(so), sizes, var, tiles, dot))
             return
@@ -374,6 +408,10 @@ class Lowering:
             return list(loops([var[c] for c in inner_letters], [sizes[c] for c in inner_letters], stores))
         outer = [c for c in so if c != inner]
         self._emit(self._tiled(outer, sizes, var, _tile(outer, inner, var, product, sizes)[-1:], axpy))
+        if epilogue is not None:  # accumulated in the map's buffer: apply the map in place
+            v = self._vars(node.ndim, "e")
+            at = flat_index(v, node.shape)
+            self._emit(loops(v, node.shape, [Store(buf, at, self._epilogue(node, epilogue, buf[at], v))]))
 
     def _packed(self, node, letters, contracted, var, sizes):
         """``node`` (indexed by ``letters``) copied to a buffer with its contracted axes last; the
