@@ -1,12 +1,13 @@
 """Lowering a (fused) graph to one codegen ``Program``: the schedule.
 
 Every graph node has a value at each multi-index (``Lowering.value``). Movement ops are index
-arithmetic and never touch memory; elementwise maps are inlined into their consumers (a map
-feeding a reduction becomes its prologue, a map consuming a contraction its epilogue); a node is
-*materialised* into a buffer only when it is
-an output, a reduction or contraction, or an elementwise result that a contraction would
-otherwise recompute in its inner loop. Contractions loop with the last output axis innermost, so
-the inner loop is contiguous and LLVM vectorises it.
+arithmetic and never touch memory. Elementwise maps are inlined into their consumers: a map feeding
+a reduction becomes its prologue, a map consuming a contraction its epilogue, and elementwise
+outputs of one shape share one loop (horizontal fusion with a joint CSE). A node gets a buffer
+only when it is an output, a reduction or contraction, or elementwise work a contraction would
+otherwise recompute in its inner loop; temporaries with disjoint lifetimes share memory.
+Contractions pick their innermost loop by stride: a vectorised dot product with a 4×4 register
+tile, or (packing the operands first, for large products) the same; big outer loops run threaded.
 """
 
 from __future__ import annotations
