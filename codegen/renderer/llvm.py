@@ -8,23 +8,13 @@ i64, literals adapt to their context; floats win over integers. Float arithmetic
 
 from __future__ import annotations
 
-import math
-
 import sympy
 from llvmlite import ir
 
 from ..kernel import Program, UnsupportedExpression, idiv, imod, uniform
-
-I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
-F32, F64 = ir.FloatType(), ir.DoubleType()
-PTR = ir.PointerType()
-STORAGE = {"float32": F32, "float64": F64, "int64": I64, "int32": I32, "bool": I8, "uint64": I64}
-ITEMSIZE = {"float32": 4, "float64": 8, "int64": 8, "int32": 4, "bool": 1, "uint64": 8}
-KIND = {"float32": "f32", "float64": "f64", "int64": "i64", "int32": "i32", "bool": "i1", "uint64": "i64"}
-TYPES = {"f32": F32, "f64": F64, "i64": I64, "i32": I32, "i1": I1}
-FLOATS = ("f32", "f64")
-CONTRACT = ("contract",)
-REDUCTION = ("contract", "reassoc", "nsz")
+from .llvm_math import InlineMath
+from .llvm_parallel import ParallelLoops
+from .llvm_types import CONTRACT, F32, F64, FLOATS, I1, I8, I64, ITEMSIZE, KIND, PTR, REDUCTION, STORAGE, TYPES
 
 # SymPy function → LLVM intrinsic (float only)
 INTRINSICS = {"sin": "llvm.sin", "cos": "llvm.cos", "sqrt": "llvm.sqrt",
@@ -50,7 +40,7 @@ def _join(kinds):
     return "weak_int" if kinds else None
 
 
-class LLVMRenderer:
+class LLVMRenderer(InlineMath, ParallelLoops):
     """``render(program)`` → LLVM IR text for one entry point. Top-level loops marked ``parallel``
     run their iterations in ``threads`` chunks, one per POSIX thread (the caller takes the first)."""
 
@@ -117,83 +107,6 @@ class LLVMRenderer:
         b.branch(header)
         b.position_at_end(done)
         del self.values[loop.var]
-
-    # -- parallel loops -------------------------------------------------------------------------------
-    def _parallel_loop(self, loop):
-        """Outline ``loop`` as body(ctx, start, end); run chunk k > 0 on thread k, chunk 0 here —
-        when the extent (known only at run time for size parameters) is worth the threads."""
-        extent = self._emit(sympy.sympify(loop.extent), "i64")
-        big = self.builder.icmp_signed(">=", extent, ir.Constant(I64, self.min_parallel))
-        with self.builder.if_else(big) as (threaded, serial):
-            with threaded:
-                self._threaded_loop(loop, extent)
-            with serial:
-                self._serial_loop(loop, ir.Constant(I64, 0), extent)
-
-    def _threaded_loop(self, loop, extent):
-        names = list(self.ptrs)
-        body_fn = self._outline(loop, names)
-        thread_fn = self._thread_entry(body_fn)
-        b = self.builder
-        words = [b.ptrtoint(self.ptrs[n], I64) for n in names] + [self.values[s] for s in self.sizes]
-        ctx = self._words("ctx", words)
-        chunk = b.sdiv(b.add(extent, ir.Constant(I64, self.threads - 1)), ir.Constant(I64, self.threads))
-        create = self._declare("pthread_create", I32, [PTR, PTR, PTR, PTR])
-        join = self._declare("pthread_join", I32, [I64, PTR])
-        handles = []
-        for k in range(1, self.threads):
-            start = b.mul(chunk, ir.Constant(I64, k))
-            start = b.select(b.icmp_signed("<", start, extent), start, extent)
-            end = b.add(start, chunk)
-            end = b.select(b.icmp_signed("<", end, extent), end, extent)
-            job = self._words(f"job{k}", [b.ptrtoint(ctx, I64), start, end])
-            handle = self.alloca_builder.alloca(I64, name=f"thread{k}")
-            b.call(create, [handle, ir.Constant(PTR, None), thread_fn, job])
-            handles.append(handle)
-        first_end = b.select(b.icmp_signed("<", chunk, extent), chunk, extent)
-        b.call(body_fn, [ctx, ir.Constant(I64, 0), first_end])
-        for handle in handles:
-            b.call(join, [b.load(handle, typ=I64), ir.Constant(PTR, None)])
-
-    def _words(self, name, words):
-        """A stack array of i64 words holding ``words``."""
-        array = self.alloca_builder.alloca(I64, size=len(words), name=name)
-        for k, word in enumerate(words):
-            self.builder.store(word, self.builder.gep(array, [ir.Constant(I64, k)], source_etype=I64))
-        return array
-
-    def _word(self, builder, array, k):
-        return builder.load(builder.gep(array, [ir.Constant(I64, k)], source_etype=I64), typ=I64)
-
-    def _outline(self, loop, names):
-        saved = (self.fn, self.alloca_builder, self.builder, self.ptrs, self.values, self.locals, self.kinds)
-        self.n_parallel += 1
-        fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR, I64, I64]),
-                         name=f"{self.program.name}.parallel{self.n_parallel}")
-        fn.linkage = "internal"
-        self.fn = fn
-        self.alloca_builder = ir.IRBuilder(fn.append_basic_block("entry"))
-        start = fn.append_basic_block("start")
-        self.builder = ir.IRBuilder(start)
-        ctx, first, end = fn.args
-        word = lambda k: self._word(self.builder, ctx, k)
-        self.ptrs = {n: self.builder.inttoptr(word(k), PTR) for k, n in enumerate(names)}
-        self.values = {s: word(len(names) + k) for k, s in enumerate(self.sizes)}
-        self.locals, self.kinds = {}, {}
-        self._serial_loop(loop, first, end)
-        self.builder.ret_void()
-        self.alloca_builder.branch(start)
-        (self.fn, self.alloca_builder, self.builder, self.ptrs, self.values, self.locals, self.kinds) = saved
-        return fn
-
-    def _thread_entry(self, body_fn):
-        fn = ir.Function(self.module, ir.FunctionType(PTR, [PTR]), name=body_fn.name + ".thread")
-        fn.linkage = "internal"
-        b = ir.IRBuilder(fn.append_basic_block())
-        ctx, start, end = (self._word(b, fn.args[0], k) for k in range(3))
-        b.call(body_fn, [b.inttoptr(ctx, PTR), start, end])
-        b.ret(ir.Constant(PTR, None))
-        return fn
 
     def _stmt_Store(self, store):
         kind = KIND[store.buffer.dtype]
@@ -447,132 +360,6 @@ class LLVMRenderer:
             z = b.mul(b.xor(z, b.lshr(z, ir.Constant(I64, shift))), ir.Constant(I64, mult))
         z = b.xor(z, b.lshr(z, ir.Constant(I64, 31)))
         return b.fmul(b.uitofp(b.lshr(z, ir.Constant(I64, 11)), F64), ir.Constant(F64, 2.0**-53))
-
-    # -- vectorisable exponentials ------------------------------------------------------------------
-    # exp is inline arithmetic (no library call), so loops containing it vectorise: Cody–Waite
-    # reduction x = k·ln2 + r, a degree-13 Taylor polynomial for e^r (|r| ≤ ln2/2, error < 1e-17),
-    # and 2^k assembled from exponent bits in two halves (covering subnormal and infinite results).
-    LN2_HI, LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
-
-    def _exp64(self, x):
-        b = self.builder
-        c = lambda v: ir.Constant(F64, v)
-        k = self._intrinsic("llvm.rint", "f64", [b.fmul(x, c(1.4426950408889634))])
-        r = b.fsub(b.fsub(x, b.fmul(k, c(self.LN2_HI))), b.fmul(k, c(self.LN2_LO)))
-        p = c(1.0 / 6227020800.0)  # 1/13!
-        for n in range(12, -1, -1):
-            p = b.fadd(b.fmul(p, r, flags=CONTRACT), c(1.0 / math.factorial(n)), flags=CONTRACT)
-        k = b.select(b.fcmp_ordered("<", k, c(-1100.0)), c(-1100.0), b.select(b.fcmp_ordered(">", k, c(1100.0)),
-                                                                               c(1100.0), k))
-        ki = b.fptosi(k, I64)
-        half = b.ashr(ki, ir.Constant(I64, 1))
-        scale = lambda e: b.bitcast(b.shl(b.add(e, ir.Constant(I64, 1023)), ir.Constant(I64, 52)), F64)
-        out = b.fmul(b.fmul(p, scale(half)), scale(b.sub(ki, half)))
-        out = b.select(b.fcmp_ordered(">", x, c(709.782712893384)), c(math.inf), out)
-        out = b.select(b.fcmp_ordered("<", x, c(-745.1332191019412)), c(0.0), out)
-        return b.select(b.fcmp_unordered("uno", x, x), x, out)
-
-    def _expm1_small(self, x):
-        """e^x − 1 for |x| ≤ 1 by its Taylor series (no cancellation near 0)."""
-        b = self.builder
-        p = ir.Constant(F64, 1.0 / math.factorial(18))
-        for n in range(17, 0, -1):
-            p = b.fadd(b.fmul(p, x, flags=CONTRACT), ir.Constant(F64, 1.0 / math.factorial(n)), flags=CONTRACT)
-        return b.fmul(p, x, flags=CONTRACT)
-
-    def _in_f64(self, e, kind, compute):
-        """Evaluate ``compute(x)`` on the argument in double precision, returning ``kind``."""
-        x = self._emit(e.args[0], "f64")
-        return self._convert(compute(x), "f64", kind)
-
-    def _log64(self, x):
-        """log x = k·ln2 + 2·atanh(s), s = (m − 1)/(m + 1), x = m·2^k with m in [√½, √2); subnormals
-        are scaled by 2^54 first. Special values: log 0 = −∞, log x<0 = NaN, log ∞ = ∞."""
-        b = self.builder
-        c = lambda v: ir.Constant(F64, v)
-        i64 = lambda v: ir.Constant(I64, v)
-        tiny = b.fcmp_ordered("<", x, c(2.2250738585072014e-308))
-        scaled = b.select(tiny, b.fmul(x, c(2.0**54)), x)
-        bits = b.bitcast(scaled, I64)
-        k = b.sub(b.and_(b.lshr(bits, i64(52)), i64(0x7FF)), i64(1023))
-        k = b.select(tiny, b.sub(k, i64(54)), k)
-        m = b.bitcast(b.or_(b.and_(bits, i64(0xFFFFFFFFFFFFF)), i64(1023 << 52)), F64)
-        big = b.fcmp_ordered(">", m, c(math.sqrt(2.0)))
-        m = b.select(big, b.fmul(m, c(0.5)), m)
-        k = b.select(big, b.add(k, i64(1)), k)
-        s = b.fdiv(b.fsub(m, c(1.0)), b.fadd(m, c(1.0)))
-        s2 = b.fmul(s, s)
-        p = c(1.0 / 27)
-        for n in range(25, 0, -2):
-            p = b.fadd(b.fmul(p, s2, flags=CONTRACT), c(1.0 / n), flags=CONTRACT)
-        kf = b.sitofp(k, F64)
-        out = b.fadd(b.fmul(kf, c(self.LN2_HI)), b.fadd(b.fmul(kf, c(self.LN2_LO)), b.fmul(c(2.0), b.fmul(s, p))))
-        out = b.select(b.fcmp_ordered("==", x, c(0.0)), c(-math.inf), out)
-        out = b.select(b.fcmp_ordered("==", x, c(math.inf)), c(math.inf), out)
-        out = b.select(b.fcmp_ordered(">=", x, c(0.0)), out, c(math.nan))  # x < 0 gives NaN
-        return b.select(b.fcmp_unordered("uno", x, x), x, out)  # NaN stays NaN
-
-    def _log1p64(self, t):
-        """log(1 + t) accurately for small t: log(u)·t/(u − 1), u = 1 + t (t itself where u == 1)."""
-        b = self.builder
-        u = b.fadd(ir.Constant(F64, 1.0), t)
-        d = b.fsub(u, ir.Constant(F64, 1.0))
-        ratio = b.fdiv(b.fmul(self._log64(u), t), d)
-        ratio = b.select(b.fcmp_ordered("==", u, ir.Constant(F64, math.inf)), u, ratio)
-        return b.select(b.fcmp_ordered("==", d, ir.Constant(F64, 0.0)), t, ratio)
-
-    def _emit_log1p(self, e, kind):
-        return self._in_f64(e, kind, self._log1p64)
-
-    def _emit_expm1(self, e, kind):
-        """The Taylor series for |x| < 0.5 (no cancellation), e^x − 1 beyond."""
-        def expm1(x):
-            b = self.builder
-            small = b.fcmp_ordered("<", self._intrinsic("llvm.fabs", "f64", [x]), ir.Constant(F64, 0.5))
-            return b.select(small, self._expm1_small(x), b.fsub(self._exp64(x), ir.Constant(F64, 1.0)))
-        return self._in_f64(e, kind, expm1)
-
-    def _emit_log(self, e, kind):
-        if len(e.args) == 2:  # log(x, base)
-            return self._emit(sympy.log(e.args[0]) / sympy.log(e.args[1]), kind)
-        return self._in_f64(e, kind, self._log64)
-
-    def _emit_exp(self, e, kind):
-        return self._in_f64(e, kind, self._exp64)
-
-    def _emit_tanh(self, e, kind):
-        """tanh x = t/(t+2), t = expm1(2x), for |x| < 0.5; else sign(x)·(1 − 2/(e^{2|x|} + 1))."""
-        def tanh(x):
-            b = self.builder
-            c = lambda v: ir.Constant(F64, v)
-            ax = self._intrinsic("llvm.fabs", "f64", [x])
-            t = self._expm1_small(b.fmul(x, c(2.0)))
-            small = b.fdiv(t, b.fadd(t, c(2.0)))
-            e2 = self._exp64(b.fmul(ax, c(2.0)))
-            large = b.fsub(c(1.0), b.fdiv(c(2.0), b.fadd(e2, c(1.0))))
-            large = self._intrinsic("llvm.copysign", "f64", [large, x])
-            return b.select(b.fcmp_ordered("<", ax, c(0.5)), small, large)
-        return self._in_f64(e, kind, tanh)
-
-    def _emit_sigmoid(self, e, kind):
-        """Stable: e = exp(−|x|); x ≥ 0 ? 1/(1+e) : e/(1+e)."""
-        b = self.builder
-        x = self._emit(e.args[0], kind)
-        t = self._convert(self._exp64(self._convert(b.fneg(self._intrinsic("llvm.fabs", kind, [x])), kind, "f64")),
-                          "f64", kind)
-        denom = b.fadd(self._constant(1, kind), t, flags=CONTRACT)
-        return b.select(b.fcmp_ordered(">=", x, self._constant(0, kind)),
-                        b.fdiv(self._constant(1, kind), denom, flags=CONTRACT), b.fdiv(t, denom, flags=CONTRACT))
-
-    def _emit_softplus(self, e, kind):
-        """Stable: max(x, 0) + log1p(exp(−|x|))."""
-        b = self.builder
-        x = self._emit(e.args[0], kind)
-        t = self._convert(self._exp64(self._convert(b.fneg(self._intrinsic("llvm.fabs", kind, [x])), kind, "f64")),
-                          "f64", kind)
-        positive = b.select(b.fcmp_ordered(">", x, self._constant(0, kind)), x, self._constant(0, kind))
-        log1p = self._convert(self._log1p64(self._convert(t, kind, "f64")), "f64", kind)
-        return b.fadd(positive, log1p, flags=CONTRACT)
 
     def _emit_function(self, e, kind):
         name = type(e).__name__
