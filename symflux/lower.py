@@ -20,6 +20,8 @@ import sympy
 from codegen import Buffer, If, Let, Loop, Program, Store, Update, flat_index, loop_var, loops
 from codegen.kernel import dtype_name, idiv, imod, uniform
 
+from .buffers import reuse_buffers
+from .contraction import PACK_WORK, innermost, product_size, tile
 from .functions import evaluated
 from .ir import ARG, OBJECT, Node, toposort
 from .ops import parse_spec
@@ -370,8 +372,8 @@ class Lowering:
         var = dict(zip(so + "".join(contracted), self._vars(len(so) + len(contracted))))
         product = self.value(a, [var[c] for c in sa]) * self.value(b, [var[c] for c in sb])
         out_index = flat_index([var[c] for c in so], node.shape)
-        inner = _innermost(so, contracted, var, product, out_index)
-        if contracted and inner not in contracted and _product_size(sizes) >= PACK_WORK:
+        inner = innermost(so, contracted, var, product, out_index)
+        if contracted and inner not in contracted and product_size(sizes) >= PACK_WORK:
             # pack: copy the operands so the contraction axes are last and contiguous, then the
             # fast dot-product form applies (an O(n²) copy for an O(n³) product)
             product = self._packed(a, sa, contracted, var, sizes) * self._packed(b, sb, contracted, var, sizes)
@@ -385,7 +387,7 @@ class Lowering:
         if inner in contracted:
             # dot-product form: the contraction innermost (a vectorised reduction) with a 4×4 tile
             # of scalar accumulators over two output axes, so each load feeds several products
-            tiles = _tile(so, inner, var, product, sizes)
+            tiles = tile(so, inner, var, product, sizes)
             rest = [c for c in contracted if c != inner] + [inner]
 
             def dot(substitution):
@@ -408,7 +410,7 @@ class Lowering:
                       for sub in substitution]
             return list(loops([var[c] for c in inner_letters], [sizes[c] for c in inner_letters], stores))
         outer = [c for c in so if c != inner]
-        self._emit(self._tiled(outer, sizes, var, _tile(outer, inner, var, product, sizes)[-1:], axpy))
+        self._emit(self._tiled(outer, sizes, var, tile(outer, inner, var, product, sizes)[-1:], axpy))
         if epilogue is not None:  # accumulated in the map's buffer: apply the map in place
             v = self._vars(node.ndim, "e")
             at = flat_index(v, node.shape)
@@ -475,22 +477,6 @@ class Lowering:
                    parallel=False)
 
 
-def _innermost(out_letters, contracted, var, product, out_index):
-    """The loop letter to put innermost: the one along which most memory accesses are contiguous
-    (unit stride), preferring the last output axis on ties."""
-    accesses = [e.indices[0] for e in product.atoms(sympy.Indexed)]
-
-    def unit_strides(letter):
-        v = var[letter]
-        count = sum(1 for index in accesses if sympy.diff(index, v) == 1)
-        return count + (1 if letter in out_letters and sympy.diff(out_index, v) == 1 else 0)
-
-    candidates = list(contracted) + list(out_letters)
-    return max(reversed(candidates), key=unit_strides) if candidates else None
-
-
-JAM = 4
-PACK_WORK = 1 << 16  # multiply-adds above which transposing operands for the dot form pays
 PARALLEL_WORK = 1 << 18  # loop-body executions below which starting a thread costs more than it saves
 
 
@@ -501,26 +487,6 @@ def _work(stmt) -> int:
     if isinstance(stmt, If):
         return max((_work(s) for s in stmt.body), default=1)
     return 1
-
-
-def _tile(out_letters, inner, var, product, sizes):
-    """The register tile for a contraction: up to two (letter, factor) pairs, outermost first."""
-    loads = [e.indices[0] for e in product.atoms(sympy.Indexed)]
-
-    def shares_a_load(letter):  # unrolling it lets the unrolled rows share some operand's loads
-        return any(not idx.has(var[letter]) for idx in loads)
-
-    tiles = []
-    for letter in reversed(out_letters):
-        if len(tiles) == 2 or letter == inner:
-            continue
-        if sizes[letter] >= JAM and shares_a_load(letter):
-            tiles.insert(0, (letter, JAM))
-    return tiles
-
-
-def _product_size(sizes) -> int:
-    return int(np.prod(list(sizes.values())))
 
 
 def _by_shape(nodes) -> list[list]:
@@ -563,66 +529,3 @@ def lower(inputs, outputs, in_place=None) -> Lowered:
     reuse_buffers(lowering.program)
     return Lowered(lowering.program, list(inputs), lowering.consts, list(outputs),
                    lowering.seed if lowering.has_random else None)
-
-
-# -- buffer reuse ------------------------------------------------------------------------------------
-
-def _names_used(stmt) -> set:
-    """Names of the buffers a statement (and its body) reads or writes."""
-    names = set()
-    exprs = []
-    if isinstance(stmt, Store):
-        names.add(stmt.buffer.name)
-        exprs += [stmt.index, stmt.value]
-    elif isinstance(stmt, (Let, Update)):
-        exprs.append(stmt.value)
-    elif isinstance(stmt, If):
-        exprs.append(stmt.cond)
-    for e in exprs:
-        names |= {a.base.name for a in sympy.sympify(e).atoms(sympy.Indexed)}
-    for inner in getattr(stmt, "body", ()):
-        names |= _names_used(inner)
-    return names
-
-
-def _rename(stmt, buffers: dict, bases: dict):
-    """``stmt`` with temporaries renamed to their shared buffers."""
-    fix = lambda e: sympy.sympify(e).xreplace(bases)
-    if isinstance(stmt, Store):
-        return Store(buffers.get(stmt.buffer.name, stmt.buffer), fix(stmt.index), fix(stmt.value))
-    if isinstance(stmt, Let):
-        return Let(stmt.var, stmt.dtype, fix(stmt.value))
-    if isinstance(stmt, Update):
-        return Update(stmt.var, stmt.op, fix(stmt.value))
-    if isinstance(stmt, If):
-        return If(fix(stmt.cond), tuple(_rename(s, buffers, bases) for s in stmt.body))
-    return dataclasses.replace(stmt, body=tuple(_rename(s, buffers, bases) for s in stmt.body))
-
-
-def reuse_buffers(program: Program) -> None:
-    """Let temporaries whose lifetimes (first to last top-level kernel using them) do not overlap
-    share one allocation of the same dtype, sized for the largest."""
-    uses = [_names_used(s) for s in program.body]
-    life = {}
-    for t in program.temps:
-        steps = [k for k, names in enumerate(uses) if t.name in names]
-        life[t.name] = (steps[0], steps[-1]) if steps else (0, 0)
-    shared, free_after, assignment = [], [], {}
-    for t in sorted(program.temps, key=lambda b: life[b.name][0]):
-        first, last = life[t.name]
-        slot = next((k for k, (dtype, end) in enumerate(free_after) if dtype == t.dtype and end < first), None)
-        if slot is None:
-            shared.append([t.name, t.dtype, t.size])
-            free_after.append((t.dtype, last))
-            slot = len(shared) - 1
-        else:
-            shared[slot][2] = max(shared[slot][2], t.size)
-            free_after[slot] = (t.dtype, last)
-        assignment[t.name] = slot
-    if len(shared) == len(program.temps):
-        return
-    physical = [Buffer(f"s{k}", dtype, size) for k, (_, dtype, size) in enumerate(shared)]
-    buffers = {name: physical[slot] for name, slot in assignment.items()}
-    bases = {sympy.IndexedBase(name): buf.base for name, buf in buffers.items()}
-    program.body = [_rename(s, buffers, bases) for s in program.body]
-    program.temps = physical

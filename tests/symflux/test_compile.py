@@ -202,7 +202,8 @@ def test_random_graphs_match_the_interpreter(program):
 
 
 def test_temporaries_with_disjoint_lifetimes_share_buffers():
-    from symflux.lower import Lowering, reuse_buffers
+    from symflux.buffers import reuse_buffers
+    from symflux.lower import Lowering
 
     def chain(a):
         for _ in range(4):  # each sum feeds the next contraction: a chain of short-lived temporaries
