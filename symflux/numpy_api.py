@@ -550,7 +550,7 @@ def getitem(x, key):
         if isinstance(k, slice):
             s = k.indices(dim)
             slices.append(s)
-            out_shape.append(ops._slice_len(*s))
+            out_shape.append(ops.slice_length(*s))
         elif _is_index_array(k):
             idx = np.asarray(k)
             if idx.dtype == bool:

@@ -272,7 +272,7 @@ def expand(x: Node, shape) -> Node:
     return make("expand", (x,), (shape,), shape, x.dtype)
 
 
-def _slice_len(start, stop, step):
+def slice_length(start, stop, step):
     return max(0, -(-(stop - start) // step)) if step > 0 else max(0, -(-(start - stop) // -step))
 
 
@@ -281,7 +281,7 @@ def slice_(x: Node, slices) -> Node:
     slices = tuple(tuple(int(v) for v in s) for s in slices)
     if all(s == (0, d, 1) for s, d in zip(slices, x.shape)):
         return x
-    shape = tuple(_slice_len(*s) for s in slices)
+    shape = tuple(slice_length(*s) for s in slices)
     if is_fill(x):
         return fill(x.body, shape, x.dtype)
     return make("slice", (x,), (slices,), shape, x.dtype)
