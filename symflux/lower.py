@@ -165,16 +165,17 @@ class Lowering:
         """{id(einsum): (einsum, map)} for contractions whose only consumer is an elementwise map of
         the same shape and dtype that gets a buffer anyway: the contraction's kernel computes the
         map (bias, activation) as it stores, and the contraction itself is never materialised."""
-        pairs = {}
+        pairs, taken = {}, set()
         for node in self.order:
             users = self.consumers.get(id(node), [])
             if node.op != "einsum" or id(node) in first_output or len(users) != 1:
                 continue
             m = users[0]
             if (m.op == "map" and m.shape == node.shape and m.dtype == node.dtype
-                    and id(m) not in fused_outputs and id(m) not in deferred and id(m) not in pairs
+                    and id(m) not in fused_outputs and id(m) not in deferred and id(m) not in taken
                     and (id(m) in first_output or self._materialise(m, hot))):
                 pairs[id(node)] = (node, m)
+                taken.add(id(m))  # a map is the epilogue of one contraction; others feed it as buffers
         return pairs
 
     def _epilogue(self, einsum, m, acc, idx):

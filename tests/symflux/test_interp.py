@@ -67,3 +67,37 @@ def test_numeric_mode_keeps_dtype():
 def test_every_op_has_an_interpreter_rule():
     from symflux.vjp import RULES
     assert set(RULES) <= set(interp.EVAL)
+
+
+@settings(max_examples=25, deadline=None)
+@given(programs(), st.integers(0, 2**32 - 1))
+def test_random_programs_differentiate_correctly(program, seed):
+    """Gradients and Hessian-vector products of random compositions against finite differences,
+    and the compiled gradient against the interpreted one."""
+    from symflux.graph import Graph
+    from symflux.simplify import substitute
+
+    x, out = program
+    rng = np.random.default_rng(seed)
+    value, direction = rng.uniform(-1, 1, (2, 3)), rng.standard_normal((2, 3))
+    weights = rng.uniform(0.5, 1.5, out.shape)
+
+    def f(v):  # the random program applied to v, reduced to a scalar
+        (node,) = substitute([out], {x: sf.trace.operand_node(v)})
+        result = sf.Tracer(node) if isinstance(v, sf.Tracer) else interp.evaluate([node], {})[0]
+        return sf.sum(sf.sin(result) * weights)
+
+    eps = 1e-6
+    g = np.asarray(sf.gradient(f, value)[0])
+    fd = np.zeros_like(value)
+    for i in np.ndindex(value.shape):
+        step = np.zeros_like(value)
+        step[i] = eps
+        fd[i] = (f(value + step) - f(value - step)) / (2 * eps)
+    np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-6)
+    hv = np.asarray(sf.hvp(f, value, direction))
+    grad = lambda v: np.asarray(sf.gradient(f, v)[0])
+    fd_hv = (grad(value + eps * direction) - grad(value - eps * direction)) / (2 * eps)
+    np.testing.assert_allclose(hv, fd_hv, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(sf.compile(lambda v: sf.gradient(f, v)[0])(value), g, rtol=1e-12, atol=1e-12)
+    assert isinstance(Graph([x], [out]), Graph)
