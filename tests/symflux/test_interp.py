@@ -20,7 +20,8 @@ def programs(draw):
     x = new_input((2, 3), np.float64, "x")
     nodes = [x]
     for _ in range(draw(st.integers(1, 8))):
-        kind = draw(st.sampled_from(["unary", "binary", "sum", "permute", "slice", "einsum"]))
+        kind = draw(st.sampled_from(["unary", "binary", "sum", "permute", "slice", "einsum", "max", "reshape",
+                                     "concat", "take", "window"]))
         a = draw(st.sampled_from(nodes))
         if kind == "unary":
             nodes.append(ops.map_(draw(st.sampled_from(UNARY))(ARG[0]), [a]))
@@ -35,6 +36,18 @@ def programs(draw):
             nodes.append(ops.slice_(a, [(0, 1, 1)] + [(0, d, 1) for d in a.shape[1:]]))
         elif kind == "einsum" and a.ndim == 2:
             nodes.append(ops.einsum("ij,kj->ik", a, a))
+        elif kind == "max" and a.ndim:
+            nodes.append(ops.reduce("max", a, draw(st.integers(0, a.ndim - 1))))
+        elif kind == "reshape" and a.ndim:
+            nodes.append(ops.reshape(a, (int(np.prod(a.shape)),) if a.ndim > 1 else (1, a.shape[0])))
+        elif kind == "concat" and a.ndim:
+            nodes.append(ops.concat([a, ops.slice_(a, [(a.shape[0] - 1, -1, -1)] + [(0, d, 1) for d in a.shape[1:]])], 0))
+        elif kind == "take" and a.ndim:
+            nodes.append(ops.take(a, ops.const(np.array([0, a.shape[-1] - 1, 0])), a.ndim - 1))
+        elif kind == "window" and a.ndim == 2:
+            image = ops.reshape(a, (1, 1) + a.shape)
+            cols = ops.unfold(image, (1, 2), (1, 1), (1, 1), ((0, 0), (1, 0)))
+            nodes.append(ops.reshape(ops.reduce("sum", cols, (4, 5)), a.shape[:1] + (cols.shape[3],)))
     return x, nodes[-1]
 
 
