@@ -41,7 +41,8 @@ def programs(draw):
         elif kind == "reshape" and a.ndim:
             nodes.append(ops.reshape(a, (int(np.prod(a.shape)),) if a.ndim > 1 else (1, a.shape[0])))
         elif kind == "concat" and a.ndim:
-            nodes.append(ops.concat([a, ops.slice_(a, [(a.shape[0] - 1, -1, -1)] + [(0, d, 1) for d in a.shape[1:]])], 0))
+            reversed_rows = ops.slice_(a, [(a.shape[0] - 1, -1, -1)] + [(0, d, 1) for d in a.shape[1:]])
+            nodes.append(ops.concat([a, reversed_rows], 0))
         elif kind == "take" and a.ndim:
             nodes.append(ops.take(a, ops.const(np.array([0, a.shape[-1] - 1, 0])), a.ndim - 1))
         elif kind == "window" and a.ndim == 2:
