@@ -208,13 +208,10 @@ class Lowering:
     def _fused_elementwise(self, nodes, bufs):
         v = self._vars(nodes[0].ndim)
         values = [self.compute(n, v) for n in nodes]
-        replacements, reduced = sympy.cse(values, symbols=sympy.numbered_symbols(f"cse{self.counter}_"))
-        floats = [b.dtype for b in bufs if b.dtype.startswith("float")]
-        scalar = "float64" if "float64" in floats or not floats else "float32"
-        body = [Let(sym, scalar, value) for sym, value in replacements]
-        # every value is computed before any store: an output may be written over an input
+        # every value is computed before any store (an output may be written over an input); the
+        # renderers compute subexpressions the outputs share once
         results = [sympy.Symbol(f"out{self.counter}_{k}") for k in range(len(nodes))]
-        body += [Let(r, b.dtype, value) for r, b, value in zip(results, bufs, reduced)]
+        body = [Let(r, b.dtype, value) for r, b, value in zip(results, bufs, values)]
         body += [Store(b, flat_index(v, n.shape), r) for n, b, r in zip(nodes, bufs, results)]
         self._emit(loops(v, nodes[0].shape, body))
 

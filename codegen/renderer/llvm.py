@@ -61,7 +61,7 @@ class LLVMRenderer(InlineMath, ParallelLoops):
         self.builder = ir.IRBuilder(start)
         self.values = dict(zip(program.sizes, fn.args[n:]))
         self.sizes, self.program, self.n_parallel = list(program.sizes), program, 0
-        self.locals, self.kinds = {}, {}
+        self.locals, self.kinds, self.memo = {}, {}, {}
         self.ptrs = {b.name: a for b, a in zip(program.args, fn.args)}
         malloc = self._declare("malloc", PTR, [I64])
         for t in program.temps:
@@ -111,6 +111,7 @@ class LLVMRenderer(InlineMath, ParallelLoops):
     def _stmt_Store(self, store):
         kind = KIND[store.buffer.dtype]
         value = self._emit(store.value, kind)
+        self.memo.clear()  # loads emitted so far may read what this store writes
         if store.buffer.dtype == "bool":
             value = self.builder.zext(value, I8)
         self.builder.store(value, self._address(store.buffer.name, store.index))
@@ -121,6 +122,7 @@ class LLVMRenderer(InlineMath, ParallelLoops):
             self.locals[let.var] = self.alloca_builder.alloca(TYPES[kind], name=str(let.var))
             self.kinds[let.var] = kind
         self.builder.store(self._emit(let.value, kind), self.locals[let.var])
+        self._forget(let.var)
 
     def _stmt_Update(self, update):
         kind = self.kinds[update.var]
@@ -134,6 +136,12 @@ class LLVMRenderer(InlineMath, ParallelLoops):
                 else b.icmp_signed(">" if update.op == "max" else "<", new, old)
             result = b.select(pick_new, new, old)
         b.store(result, slot)
+        self._forget(update.var)
+
+    def _forget(self, var):
+        """Drop memoised values that read local ``var`` (it was just reassigned)."""
+        for key in [k for k in self.memo if k[0].has(var)]:
+            del self.memo[key]
 
     def _stmt_If(self, stmt):
         cond = self._emit(stmt.cond, "i1")
@@ -168,7 +176,17 @@ class LLVMRenderer(InlineMath, ParallelLoops):
         return joined if joined in FLOATS else "f64" if joined not in ("weak_float", None) else "weak_float"
 
     def _emit(self, e, want: str):
-        """``e`` as a value of kind ``want``."""
+        """``e`` as a value of kind ``want``. Values are memoised per basic block until the next
+        store, so shared subexpressions are computed once without a CSE pass."""
+        key = (e, want, id(self.builder.block))
+        hit = self.memo.get(key)
+        if hit is not None:
+            return hit
+        value = self._emit_uncached(e, want)
+        self.memo[key] = value
+        return value
+
+    def _emit_uncached(self, e, want: str):
         natural = self.kind(e)
         if natural in (None, "weak_int", "weak_float"):
             natural = want if want != "i1" else ("i64" if natural == "weak_int" else "f64")
