@@ -231,9 +231,9 @@ def mean(x, axis=None, keepdims=False, dtype=None):
     """mean(x, axis=None, keepdims=False) = sum(x, axis) / count."""
     shape = np.shape(x) if not trace.is_traced(x) else x.shape
     count = ops.prod([shape[a] for a in ops.normalize_axes(axis, len(shape))])
-    total = sum(x, axis=axis, keepdims=keepdims)
-    if not trace.is_traced(x) and not trace.is_symbolic(total) and _plain(x).dtype != OBJECT:
+    if not trace.is_traced(x) and _plain(x).dtype != OBJECT:
         return _rewrap(np.mean(_plain(x), axis=axis, keepdims=keepdims), x)
+    total = sum(x, axis=axis, keepdims=keepdims)
     return divide(total, sympy.Integer(count) if isinstance(count, int) else count)  # noqa: F821
 
 

@@ -161,7 +161,8 @@ def map_(body, args, shape=None, dtype=None) -> Node:
         else:
             renumber[sym] = arg_symbol(len(new_args))
             new_args.append(node)
-    body = functions.substitute(body, renumber)
+    if any(sym != new for sym, new in renumber.items()):
+        body = functions.substitute(body, renumber)
     if body == ARG[0] and len(new_args) == 1 and new_args[0].dtype == dtype:
         return expand(new_args[0], out_shape)
     return make("map", tuple(new_args), (body,), out_shape, dtype)
@@ -180,7 +181,7 @@ def reduce(kind: str, x: Node, axis=None) -> Node:
         return x
     shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
     dtype = x.dtype
-    if kind == "sum" and dtype.kind in "bu" or kind == "sum" and dtype.kind == "i":
+    if kind == "sum" and dtype.kind in "biu":
         dtype = np.dtype(np.int64)
     if kind == "max" and any(dims_equal(x.shape[a], 0) for a in axes):
         raise ShapeError(f"max of an empty axis: shape {fmt_shape(x.shape)}, axes {axes}")

@@ -17,7 +17,17 @@ from .. import numpy_api as F
 from .. import ops
 from . import functional as fn
 from .init import glorot_uniform, zeros32
-from .layers import Chain, Dense, Diagonal, Layer, Maxout, activation_name, identity, shape_of
+from .layers import (
+    Chain,
+    Dense,
+    Diagonal,
+    Layer,
+    Maxout,
+    activation_name,
+    identity,
+    match_precision,
+    shape_of,
+)
 
 
 class SamePad:
@@ -137,7 +147,7 @@ class _Conv(Layer):
 
     def __call__(self, x):
         self._check_input(x)
-        x = _precision(x, self.weight)
+        x = match_precision(x, self.weight)
         try:
             y = self._convolve(x)
         except ops.ShapeError as e:
@@ -155,11 +165,6 @@ class _Conv(Layer):
                                  f"input {size} + {lo} + {hi}")
             out.append(ops.window_count(size, k, s, d, lo, hi))
         return tuple(out)
-
-
-def _precision(x, weight):
-    from .layers import match_precision
-    return match_precision(x, weight)
 
 
 class Conv(_Conv):
