@@ -8,6 +8,9 @@ only when it is an output, a reduction or contraction, or elementwise work a con
 otherwise recompute in its inner loop; temporaries with disjoint lifetimes share memory.
 Contractions pick their innermost loop by stride: a vectorised dot product with a 4×4 register
 tile, or (packing the operands first, for large products) the same; big outer loops run threaded.
+For a GPU (``target="gpu"``) contractions stay plain dot products (the CUDA renderer tiles them
+through shared memory) and reductions accumulate in their own precision (a tree of partial sums).
+Loops are marked ``independent=False`` where iterations may write the same element.
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ def _storage(node: Node) -> str:
 
 
 class Lowering:
-    def __init__(self, inputs, outputs, in_place=None):
+    def __init__(self, inputs, outputs, in_place=None, gpu=False):
+        self.gpu = gpu
         self.order = toposort(outputs)
         self.outputs = outputs
         consumers: dict[int, list] = {}
@@ -349,8 +353,8 @@ class Lowering:
         for axis in range(x.ndim):
             full.append(next(r) if axis in axes else next(o))
         acc = sympy.Symbol(f"acc{self.counter}")
-        accumulate = "float64" if buf.dtype in ("float32", "float64") else buf.dtype
-        init = sympy.Integer(0) if op == "add" else (sympy.S.NegativeInfinity if accumulate == "float64"
+        accumulate = "float64" if buf.dtype == "float32" and not self.gpu else buf.dtype
+        init = sympy.Integer(0) if op == "add" else (sympy.S.NegativeInfinity if accumulate.startswith("float")
                                                        else sympy.Integer(np.iinfo(np.int64).min))
         inner = loops(red_vars, [x.shape[a] for a in axes], [Update(acc, op, self.value(x, full))])
         body = [Let(acc, accumulate, init), *inner, Store(buf, flat_index(out_vars, node.shape), acc)]
@@ -371,6 +375,8 @@ class Lowering:
         product = self.value(a, [var[c] for c in sa]) * self.value(b, [var[c] for c in sb])
         out_index = flat_index([var[c] for c in so], node.shape)
         inner = innermost(so, contracted, var, product, out_index)
+        if self.gpu and contracted:  # one dot product per output element; the renderer tiles
+            inner = contracted[-1]
         if contracted and inner not in contracted and product_size(sizes) >= PACK_WORK:
             # pack: copy the operands so the contraction axes are last and contiguous, then the
             # fast dot-product form applies (an O(n²) copy for an O(n³) product)
@@ -385,7 +391,7 @@ class Lowering:
         if inner in contracted:
             # dot-product form: the contraction innermost (a vectorised reduction) with a 4×4 tile
             # of scalar accumulators over two output axes, so each load feeds several products
-            tiles = tile(so, inner, var, product, sizes)
+            tiles = [] if self.gpu else tile(so, inner, var, product, sizes)
             rest = [c for c in contracted if c != inner] + [inner]
 
             def dot(substitution):
@@ -406,7 +412,8 @@ class Lowering:
         def axpy(substitution):
             stores = [Store(buf, out_index.xreplace(sub), buf[out_index.xreplace(sub)] + product.xreplace(sub))
                       for sub in substitution]
-            return list(loops([var[c] for c in inner_letters], [sizes[c] for c in inner_letters], stores))
+            nest = loops([var[c] for c in inner_letters], [sizes[c] for c in inner_letters], stores)
+            return _dependent(nest, len(contracted))
         outer = [c for c in so if c != inner]
         self._emit(self._tiled(outer, sizes, var, tile(outer, inner, var, product, sizes)[-1:], axpy))
         if epilogue is not None:  # accumulated in the map's buffer: apply the map in place
@@ -459,7 +466,8 @@ class Lowering:
         at = flat_index(target, node.shape)
         update = Store(buf, at, buf[at] + self.value(cols, v))
         guarded = [update] if not any(lo or hi for lo, hi in pad) else [If(sympy.And(*conds), (update,))]
-        self._emit(loops(v, cols.shape, guarded))
+        # windows overlap: only (batch, channel) iterations write disjoint elements
+        self._emit(loops(v[:2], cols.shape[:2], _dependent(loops(v[2:], cols.shape[2:], guarded), len(v) - 2)))
 
     def _kernel_scatter_add(self, node, buf):
         values, indices = node.args
@@ -471,8 +479,7 @@ class Lowering:
         at = flat_index(v[:axis] + [position] + v[axis + k:], node.shape)
         # several values may land on one target: neither threads nor a GPU grid
         nest = loops(v, values.shape, [Store(buf, at, buf[at] + self.value(values, v))])
-        self._emit([dataclasses.replace(s, independent=False) if isinstance(s, Loop) else s for s in nest],
-                   parallel=False)
+        self._emit(_dependent(nest, values.ndim), parallel=False)
 
 
 PARALLEL_WORK = 1 << 18  # loop-body executions below which starting a thread costs more than it saves
@@ -485,6 +492,14 @@ def _work(stmt) -> int:
     if isinstance(stmt, If):
         return max((_work(s) for s in stmt.body), default=1)
     return 1
+
+
+def _dependent(nest, depth: int) -> tuple:
+    """``nest`` with its outer ``depth`` loop levels marked as possibly writing the same element."""
+    if depth == 0:
+        return tuple(nest)
+    return tuple(dataclasses.replace(s, independent=False, body=_dependent(s.body, depth - 1))
+                 if isinstance(s, Loop) else s for s in nest)
 
 
 def _by_shape(nodes) -> list[list]:
@@ -520,10 +535,11 @@ def _clamped(i, n):
     return sympy.Max(sympy.Min(i, n - 1), 0)
 
 
-def lower(inputs, outputs, in_place=None) -> Lowered:
-    """Lower the graph from ``inputs`` to ``outputs`` into one Program. ``in_place`` maps output
-    positions to the input positions whose memory they overwrite (computed after every read)."""
-    lowering = Lowering(list(inputs), list(outputs), in_place)
+def lower(inputs, outputs, in_place=None, target="cpu") -> Lowered:
+    """Lower the graph from ``inputs`` to ``outputs`` into one Program for ``target`` ("cpu" or
+    "gpu"). ``in_place`` maps output positions to the input positions whose memory they overwrite
+    (computed after every read)."""
+    lowering = Lowering(list(inputs), list(outputs), in_place, gpu=target == "gpu")
     reuse_buffers(lowering.program)
     return Lowered(lowering.program, list(inputs), lowering.consts, list(outputs),
                    lowering.seed if lowering.has_random else None)

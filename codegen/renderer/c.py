@@ -80,7 +80,7 @@ class KernelCPrinter(C99CodePrinter):
 
     def _print_Pow(self, expr):
         if expr.is_number and not expr.is_Integer:  # a constant such as sqrt(3): its value
-            return repr(float(expr))
+            return self._print(sympy.Float(float(expr)))
         return super()._print_Pow(expr)
 
     def _print_Infinity(self, expr):
@@ -92,6 +92,8 @@ class KernelCPrinter(C99CodePrinter):
 
 class CRenderer:
     """``render(program, embed)`` → (C source, header)."""
+
+    SCALAR_TEMP = "double"  # the type of a reduction step's temporary
 
     def render(self, program: Program, embed: dict | None = None) -> tuple[str, str]:
         embed = embed or {}
@@ -146,7 +148,7 @@ class CRenderer:
         if update.op == "add":
             return [f"{update.var} += {value};"]
         op = ">" if update.op == "max" else "<"
-        return [f"{{ double v = {value}; if (v {op} {update.var} || v != v) {update.var} = v; }}"]
+        return [f"{{ {self.SCALAR_TEMP} v = {value}; if (v {op} {update.var} || v != v) {update.var} = v; }}"]
 
     def _stmt_If(self, stmt):
         return [f"if ({self.printer.doprint(stmt.cond)}) {{", *self._block(stmt.body), "}"]
