@@ -9,8 +9,10 @@
 from . import numpy_api as _np_api
 from .array import Array, Tracer
 from .compile import BackendUnavailable, Compiled, compile, cuda, export_c, llvm
+from .device import GPUArray
 from .draw import draw, plot_history
 from .functor import children, f32, f64, fmap, functor, trainable
+from .gpu import cpu, gpu
 from .grad import Grads, Params, grad, gradient, hessian, hvp, jacobian, params, value_and_gradient
 from .graph import Graph, make_graph
 from .ir import count_ops

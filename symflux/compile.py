@@ -15,9 +15,11 @@ from typing import Any
 import numpy as np
 
 from codegen import LLVMRenderer, default_runtime
+from codegen.runtime.cuda import BackendUnavailable  # noqa: F401  (sf.BackendUnavailable)
 
 from . import trace
 from .array import Array, Tracer
+from .device import GPUArray
 from .grad import _arg_names, _lift
 from .ir import Node
 from .lower import lower
@@ -25,10 +27,6 @@ from .simplify import fuse
 
 BACKENDS = ("llvm", "cuda")
 THREADS = min(os.cpu_count() or 1, 8)
-
-
-class BackendUnavailable(RuntimeError):
-    """The requested backend cannot run on this machine."""
 
 
 class Executable:
@@ -100,24 +98,6 @@ class BoundExecutable:
         return self.outputs
 
 
-class CUDASource:
-    """A graph lowered to CUDA C (``.source()``). Running it needs the GPU runtime, which is not part
-    of this build: calling raises ``BackendUnavailable``; the source compiles with ``nvcc``."""
-
-    def __init__(self, inputs: list[Node], outputs: list[Node]):
-        from codegen import CUDARenderer
-        self.lowered = lower(inputs, outputs)
-        self.cuda, _ = CUDARenderer().render(self.lowered.program)
-
-    def __call__(self, arrays):
-        raise BackendUnavailable("the CUDA runtime (pycuda on a GPU machine) is not part of this build: "
-                                 "sf.compile(f, backend='cuda').lower(...).source() gives the CUDA C; "
-                                 "backend='llvm' runs on the CPU")
-
-    def source(self) -> str:
-        return self.cuda
-
-
 class Traced:
     """``f`` traced on arguments like ``args``: graph inputs (the arguments' arrays, then the arrays
     the function read) and outputs, and the structure to rebuild results in."""
@@ -141,7 +121,10 @@ class _Signature:
 
     def __init__(self, f, args, backend="llvm"):
         self.traced = Traced(f, args)
-        build = CUDASource if backend == "cuda" else Executable
+        if backend == "cuda":
+            from .gpu import CUDAExecutable as build
+        else:
+            build = Executable
         self.executable = build(self.traced.arg_inputs + self.traced.array_inputs, self.traced.outputs)
 
     def run(self, args):
@@ -237,8 +220,8 @@ def llvm(model: Callable[..., Any]) -> Compiled:
 
 
 def cuda(model: Callable[..., Any]) -> Compiled:
-    """The 2017 conversion: ``sf.cuda(m)`` compiles m to CUDA kernels; ``.lower(x).source()`` shows
-    them; running needs the GPU runtime (not in this build: calls raise BackendUnavailable)."""
+    """The 2017 conversion: ``sf.cuda(m)`` runs m as CUDA kernels (pycuda); ``.lower(x).source()``
+    shows them on any machine. Without a GPU runtime a call raises ``BackendUnavailable``."""
     return Compiled(model, "cuda")
 
 
@@ -249,6 +232,8 @@ def _key(a):
         return ("tuple",) + tuple(_key(v) for v in a)
     if isinstance(a, dict):
         return ("dict",) + tuple((k, _key(v)) for k, v in a.items())
+    if isinstance(a, GPUArray):
+        return ("gpu", a.shape, a.dtype.str)
     if isinstance(a, (np.ndarray, list)) or isinstance(a, (int, float, np.generic)) and not isinstance(a, bool):
         arr = np.asarray(a)
         return ("array", arr.shape, arr.dtype.str)
@@ -284,5 +269,5 @@ def _rebuild(structure, values):
 
 
 def _as_results(arrays):
-    return [a[()] if a.ndim == 0 else a.view(Array) for a in arrays]
+    return [a if isinstance(a, GPUArray) else a[()] if a.ndim == 0 else a.view(Array) for a in arrays]
 

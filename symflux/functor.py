@@ -8,6 +8,8 @@ import inspect
 
 import numpy as np
 
+from .device import GPUArray
+
 
 def functor(cls=None, *, fields=None):
     """``@sf.functor`` (Flux ``@functor T``): every field (or those named) is a child.
@@ -52,7 +54,7 @@ def fmap(f, obj, _memo=None):
     memo = {} if _memo is None else _memo
     if id(obj) in memo:
         return memo[id(obj)]
-    if isinstance(obj, np.ndarray):
+    if isinstance(obj, (np.ndarray, GPUArray)):
         out = f(obj)
     elif isinstance(obj, (list, tuple)):
         out = type(obj)(fmap(f, v, memo) for v in obj)

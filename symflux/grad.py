@@ -19,6 +19,7 @@ import sympy
 
 from . import interp, ops, printing, trace
 from .array import Array, Tracer
+from .device import GPUArray
 from .functor import trainable
 from .ir import OBJECT, Node, inputs_of, new_input
 from .simplify import fuse, substitute
@@ -61,7 +62,7 @@ class Params:
 
 
 def _collect(x, out: Params, seen: set, where: str):
-    if isinstance(x, Array):
+    if isinstance(x, (Array, GPUArray)):
         out.add(x)
     elif isinstance(x, np.ndarray):
         raise TypeError(
@@ -92,7 +93,7 @@ class Grads:
         self.params, self._grads = ps, {id(p): g for p, g in zip(ps, grads)}
 
     def __getitem__(self, p):
-        if not isinstance(p, np.ndarray):
+        if not isinstance(p, (np.ndarray, GPUArray)):
             raise TypeError("Only reference types can be differentiated with Params: "
                             f"index Grads with one of the parameter arrays, not {type(p).__name__}")
         if id(p) not in self._grads:
@@ -135,7 +136,7 @@ class _Leaf:
 
 
 def _shape_dtype(value):
-    if isinstance(value, Tracer):
+    if isinstance(value, (Tracer, GPUArray)):
         return value.shape, value.dtype
     if isinstance(value, sympy.MatrixExpr):
         return tuple(value.shape), OBJECT
@@ -156,7 +157,7 @@ def _shape_dtype(value):
 
 
 def _differentiable(value) -> bool:
-    return isinstance(value, (Tracer, int, float, complex, fractions.Fraction, np.ndarray, np.generic,
+    return isinstance(value, (Tracer, GPUArray, int, float, complex, fractions.Fraction, np.ndarray, np.generic,
                               list, sympy.Basic, sympy.MatrixBase)) and not isinstance(value, (bool, str))
 
 
@@ -166,7 +167,7 @@ def _lift(value, name, leaves: list):
         return tuple(_lift(v, f"{name}[{i}]", leaves) for i, v in enumerate(value))
     if isinstance(value, dict):
         return {k: _lift(v, f"{name}[{k!r}]", leaves) for k, v in value.items()}
-    if isinstance(value, Array) and trace._scopes and trace.tracked(value) is not None:
+    if isinstance(value, (Array, GPUArray)) and trace._scopes and trace.tracked(value) is not None:
         value = trace.tracked(value)
     if not _differentiable(value):
         leaves.append(None)

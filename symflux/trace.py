@@ -16,6 +16,7 @@ import numpy as np
 import sympy
 
 from . import ops
+from .device import GPUArray
 from .ir import OBJECT, Node
 
 _scopes: list[dict[int, object]] = []
@@ -103,7 +104,7 @@ def is_traced(x) -> bool:
     from .array import Array, Tracer
     if isinstance(x, Tracer):
         return True
-    return bool(_scopes) and isinstance(x, Array) and tracked(x) is not None
+    return bool(_scopes) and isinstance(x, (Array, GPUArray)) and tracked(x) is not None
 
 
 def any_traced(values) -> bool:
@@ -127,6 +128,8 @@ def operand(x):
     if isinstance(x, Array):
         hit = tracked(x) if _scopes else None
         return operand(hit) if hit is not None else ops.const(x.view(np.ndarray))
+    if isinstance(x, GPUArray):
+        return operand(x._operand())
     if isinstance(x, bool):
         return sympy.Integer(int(x))
     if isinstance(x, (int, float, complex, fractions.Fraction)) and not isinstance(x, np.generic):

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import sympy
 from sympy.codegen.ast import float32, real
 
-from ..kernel import If, Let, Loop, Program, Store, Update, UnsupportedExpression
+from ..kernel import If, Let, Loop, Program, Store, UnsupportedExpression, Update
 from .c import CTYPE, CRenderer, KernelCPrinter
 
 DEVICE_PRELUDE = """\
@@ -258,7 +258,8 @@ class CUDARenderer(CRenderer):
                  f"gid += (int64_t)gridDim.x * {teams}) {{",
                  *self._unflatten("gid", levels)]
         lines += ["    " + line for let in lets for line in self._stmt(let)]
-        lines += [f"    for (int64_t red = lane; red < {r}; red += {team}) {{", *self._unflatten("red", red_levels, " " * 8),
+        lines += [f"    for (int64_t red = lane; red < {r}; red += {team}) {{",
+                  *self._unflatten("red", red_levels, " " * 8),
                   *["    " + line for line in self._block(updates)], "    }"]
         ops = {u.var: u.op for u in updates}
         for let in lets:
@@ -339,7 +340,7 @@ class CUDARenderer(CRenderer):
         loads = [e.indices[0] for e in value.atoms(sympy.Indexed)]
         k_inner = red_levels and any(sympy.diff(i, red_levels[-1][0]) == 1 for i in loads)
         rr, kk = (f"l / {TILE_K}", f"l % {TILE_K}") if k_inner else (f"l % {TILE}", f"l / {TILE}")
-        return ["        for (int l = threadIdx.x; l < {0}; l += {1}) {{".format(TILE * TILE_K, THREADS),
+        return [f"        for (int l = threadIdx.x; l < {TILE * TILE_K}; l += {THREADS}) {{",
                 f"            const int rr = {rr}, kk = {kk};",
                 f"            const int64_t row = {origin} + rr, k = k0 + kk;",
                 f"            if (row < {rows} && k < {k}) {{",

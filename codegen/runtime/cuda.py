@@ -58,7 +58,8 @@ def compile_with(compiler: list[str], source: str, suffix: str, cache: DiskCache
             f.write(source)
         result = subprocess.run([*compiler, "-o", out, path], capture_output=True, text=True)
         if result.returncode != 0:
-            raise RuntimeError(f"{os.path.basename(compiler[0])} rejected the generated CUDA C:\n{result.stderr[:4000]}")
+            tool = os.path.basename(compiler[0])
+            raise RuntimeError(f"{tool} rejected the generated CUDA C:\n{result.stderr[:4000]}")
         with open(out, "rb") as f:
             code = f.read()
     cache.put(key, code)

@@ -17,6 +17,7 @@ import numpy as np
 from .. import interp, trace
 from .. import numpy_api as F
 from ..array import Tracer
+from ..device import GPUArray
 from ..grad import Params, _differentiate, _params_scope, _scalar_output, params
 from ..ir import new_input
 from ..simplify import fuse
@@ -52,7 +53,7 @@ class _Plan:
     def __init__(self, loss, ps, batch, opt, compiled):
         with trace.differentiating() as updates:
             leaves, mapping = _params_scope(ps)
-            batch_inputs = [new_input(np.shape(b), np.asarray(b).dtype, f"batch{i}") for i, b in enumerate(batch)]
+            batch_inputs = [new_input(*_shape_dtype(b), f"batch{i}") for i, b in enumerate(batch)]
             with trace.tracking(mapping):
                 out = loss(*[Tracer(n) for n in batch_inputs])
             node = _scalar_output(out, "train_step")
@@ -90,7 +91,7 @@ class _Plan:
     def _traced_rule(leaves, grads, ps, opt):
         """The optimiser step as graph nodes: (new parameters, [(state input, state array)], new
         states), written in place by the compiled step; None when the rule cannot be traced."""
-        if not opt.traceable or not all(p.flags.c_contiguous for p in ps):
+        if not opt.traceable or not all(isinstance(p, GPUArray) or p.flags.c_contiguous for p in ps):
             return None
         new_params, state_inputs, new_states = [], [], []
         for leaf, g, p in zip(leaves, grads, ps):
@@ -107,8 +108,17 @@ class _Plan:
                            for u, a in zip(updated, arrays)]
         return new_params, state_inputs, new_states
 
-    def run(self, ps, batch, compiled):
-        if compiled:
+    def run(self, ps, batch, backend):
+        if backend == "cuda":
+            if self.bound is None:
+                from ..gpu import CUDAExecutable, gpu
+                exe = CUDAExecutable(self.param_inputs + self.batch_inputs + self.state_inputs, self.outputs,
+                                     self.in_place)
+                on_gpu = any(isinstance(p, GPUArray) for p in ps)  # then the optimiser state lives there too
+                state = [gpu(a) if on_gpu else a for a in self.state_arrays]
+                self.bound = lambda batch: exe([*ps, *batch, *state])
+            return self.bound(batch)
+        if backend == "llvm":
             if self.bound is None:
                 from ..compile import Executable
                 inputs = self.param_inputs + self.batch_inputs + self.state_inputs
@@ -124,26 +134,30 @@ class _Plan:
 
 class TrainStep:
     """step = train_step(loss, ps, opt); step(*batch) updates ``ps`` in place and returns the loss.
-    ``backend="llvm"`` (default) runs the traced step as native code, ``None`` through the interpreter.
-    A step is not re-entrant: it updates shared parameters."""
+    ``backend="llvm"`` (default) runs the traced step as native code, ``"cuda"`` as GPU kernels (with
+    parameters from ``sf.gpu(model)`` they, and the optimiser state, stay on the GPU), ``None``
+    through the interpreter. A step is not re-entrant: it updates shared parameters."""
 
     def __init__(self, loss, ps, opt, backend="llvm"):
+        if backend not in ("llvm", "cuda", None):
+            raise ValueError(f"train_step: unknown backend {backend!r}; choose 'llvm', 'cuda' or None")
         self.loss, self.params, self.opt, self.backend = loss, params(ps), opt, backend
         self._plans: dict = {}
         self._param_signature = tuple((p.shape, p.dtype.str) for p in self.params)
 
     def _signature(self, batch):
-        return tuple((b.shape, b.dtype) if isinstance(b, np.ndarray) else (np.shape(b), np.asarray(b).dtype)
-                     for b in batch) + self._param_signature
+        return tuple(_shape_dtype(b) for b in batch) + self._param_signature
 
     def __call__(self, *batch):
         key = self._signature(batch)
         plan = self._plans.get(key)
-        compiled = self.backend == "llvm"
         if plan is None:
-            plan = self._plans[key] = _Plan(self.loss, self.params, batch, self.opt, compiled)
-        values = plan.run(self.params, batch, compiled)
+            plan = self._plans[key] = _Plan(self.loss, self.params, batch, self.opt, self.backend is not None)
+        values = plan.run(self.params, batch, self.backend)
         if not plan.in_graph_update:
+            if any(isinstance(p, GPUArray) for p in self.params):
+                raise TypeError(f"train_step: {self.opt!r} cannot update parameters on the GPU (its rule is not "
+                                "traceable into the compiled step); train on the CPU or use a traceable optimiser")
             grads = iter(values[1:1 + plan.n_grads])
             for p, has in zip(self.params, plan.has_grad):
                 if has:
@@ -152,16 +166,23 @@ class TrainStep:
         for obj, attr, old in plan.updates:
             new = tuple(np.array(next(state)) for _ in old) if isinstance(old, tuple) else np.array(next(state))
             setattr(obj, attr, new)
-        return values[0][()]
+        return np.asarray(values[0])[()]
 
     def __repr__(self):
         return f"train_step(<{len(self.params)} parameters>, {self.opt!r})"
 
 
 def train_step(loss: Callable[..., Any], ps: Any, opt: Rule, backend: str | None = "llvm") -> TrainStep:
-    """train_step(loss, ps, opt): a callable ``step(*batch)`` doing loss + gradient + update in place,
-    traced once per input signature and compiled (``backend=None``: the reference interpreter)."""
+    """train_step(loss, ps, opt, backend="llvm"): a callable ``step(*batch)`` doing loss + gradient +
+    update in place, traced once per input signature and compiled (``"cuda"``: GPU kernels;
+    ``None``: the reference interpreter)."""
     return TrainStep(loss, ps, opt, backend)
+
+
+def _shape_dtype(b):
+    if isinstance(b, (np.ndarray, GPUArray)):
+        return b.shape, b.dtype
+    return np.shape(b), np.asarray(b).dtype
 
 
 class StopTraining(Exception):

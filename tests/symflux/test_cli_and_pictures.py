@@ -37,7 +37,8 @@ def test_diff_prints_generated_code(capsys):
     out = capsys.readouterr().out
     assert "void derivative(void *in0_ptr, void *out0_ptr);" in out and "static inline" in out
     assert main(["diff", "tanh(x)", "--cuda"]) == 0
-    assert "__global__ void graph_k0" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "__global__" in out and "graph_k0(" in out
 
 
 @pytest.mark.parametrize("args,message", [

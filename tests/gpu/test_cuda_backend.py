@@ -1,0 +1,237 @@
+"""The CUDA backend end to end: every op, its gradient, models and training steps, run as CUDA
+kernels and checked against the reference interpreter and the CPU backend.
+
+Each test runs twice: on the CUDA emulator (the same kernels on CPU threads: always) and on a
+real GPU through pycuda (skipped cleanly without pycuda or a GPU)."""
+
+import pathlib
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "symflux"))
+from test_compile import with_gradient  # noqa: E402
+from test_vjp_rules import BINARY, CONTRACTIONS, MOVEMENT, REDUCTIONS, UNARY  # noqa: E402
+
+import symflux as sf  # noqa: E402
+from codegen.cache import DiskCache  # noqa: E402
+from codegen.runtime import cuda as runtime  # noqa: E402
+
+rng = np.random.default_rng(11)
+
+
+def _gpu_available() -> bool:
+    try:
+        runtime.PyCUDADriver()
+    except runtime.BackendUnavailable:
+        return False
+    return True
+
+
+@pytest.fixture(params=["emulator", "gpu"], scope="module")
+def device(request):
+    """Selects the driver behind sf.gpu / backend="cuda" for the module's tests."""
+    runtime.reset_default_cuda_runtime()
+    saved = runtime.os.environ.get("SYMFLUX_CUDA_EMULATE")
+    if request.param == "gpu":
+        if not _gpu_available():
+            pytest.skip("no CUDA GPU with pycuda on this machine")
+        runtime.os.environ.pop("SYMFLUX_CUDA_EMULATE", None)
+    else:
+        runtime.os.environ["SYMFLUX_CUDA_EMULATE"] = "1"
+    yield request.param
+    runtime.reset_default_cuda_runtime()
+    if saved is None:
+        runtime.os.environ.pop("SYMFLUX_CUDA_EMULATE", None)
+    else:
+        runtime.os.environ["SYMFLUX_CUDA_EMULATE"] = saved
+
+
+def check_family(cases, rtol, atol=1e-12):
+    """One compiled program for a whole family of ops (each with its gradient): compiling per op
+    would dominate the emulator's time. ``cases``: (name, f, args)."""
+    fns = [f for _, f, _ in cases]
+    args = [a for _, _, a in cases]
+    joint = lambda *flat: tuple(fns[k](*flat[_offsets(args)[k]:_offsets(args)[k + 1]]) for k in range(len(fns)))
+    flat = [a for group in args for a in group]
+    got = sf.compile(joint, backend="cuda")(*flat)
+    want = joint(*flat)
+    for (name, _, _), g, w in zip(cases, got, want):
+        for k, (gk, wk) in enumerate(zip(g, w)):
+            np.testing.assert_allclose(np.asarray(gk), np.asarray(wk), rtol=rtol, atol=atol,
+                                       err_msg=f"{name}, output {k}")
+
+
+def _offsets(args):
+    return np.cumsum([0] + [len(a) for a in args])
+
+
+def test_unary_ops_and_gradients(device):
+    check_family([(n, with_gradient(UNARY[n][0], 1), (UNARY[n][2]((3, 4)),)) for n in sorted(UNARY)], 1e-12)
+
+
+def test_binary_ops_and_gradients(device):
+    check_family([(n, with_gradient(op, 2), (sa((2, 3)), sb((3,)))) for n, (op, _, sa, sb) in BINARY.items()], 1e-12)
+
+
+def test_reductions_contractions_and_movement(device):
+    cases = [(n, with_gradient(op, 1), (rng.standard_normal((2, 3, 4)),)) for n, op, _ in REDUCTIONS]
+    cases += [(n, with_gradient(op, 2), (rng.standard_normal(sa), rng.standard_normal(sb)))
+              for n, op, sa, sb, _ in CONTRACTIONS]
+    cases += [(n, with_gradient(op, 1), (rng.standard_normal((2, 3, 4)),)) for n, op, _ in MOVEMENT]
+    check_family(cases, 1e-12)
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 1e-4)])
+def test_tiled_matrix_multiply_with_epilogue(device, dtype, rtol):
+    a = rng.standard_normal((530, 70)).astype(dtype)  # 530×520 outputs: the shared-memory tiles, ragged edges
+    b = rng.standard_normal((70, 520)).astype(dtype)
+    f = lambda a, b: sf.tanh(a @ b) + 1
+    exe = sf.compile(f, backend="cuda")
+    assert "a_tile" in exe.lower(a, b).source()
+    np.testing.assert_allclose(exe(a, b), f(a, b), rtol=rtol, atol=rtol)
+    g = lambda a, b: sf.einsum("zik,zkj->zji", a, b)  # batched, the output transposed
+    x, y = rng.standard_normal((2, 300, 40)).astype(dtype), rng.standard_normal((2, 40, 600)).astype(dtype)
+    np.testing.assert_allclose(sf.compile(g, backend="cuda")(x, y), g(x, y), rtol=rtol, atol=rtol)
+
+
+def test_block_and_warp_reductions(device):
+    x = rng.standard_normal((3, 20000))
+    f = lambda x: (sf.sum(x, axis=1), sf.max(x, axis=1), sf.sum(x ** 2), sf.logsumexp(x[:, :100], axis=1))
+    exe = sf.compile(f, backend="cuda")
+    assert "__shfl_down_sync" in exe.lower(x).source() and "__syncthreads" in exe.lower(x).source()
+    for got, want in zip(exe(x), f(x)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    x[1, 7] = np.nan
+    assert np.isnan(exe(x)[1][1]) and not np.isnan(exe(x)[1][0])
+
+
+def test_float32_softmax_is_stable(device):
+    x = (rng.standard_normal((4, 3000)) * 50).astype(np.float32)
+    x[0, 0] = 1e4
+    got = sf.compile(sf.softmax, backend="cuda")(x)
+    assert got.dtype == np.float32 and np.isfinite(got).all()
+    np.testing.assert_allclose(got, sf.softmax(x), rtol=1e-5, atol=1e-7)
+
+
+def test_convolution_gradients_use_atomics(device):
+    m = sf.Chain(sf.Conv((3, 3), (2, 3), sf.relu, pad=1, stride=2), sf.MaxPool((2, 2)), sf.flatten, sf.Dense(12, 4))
+    x = rng.standard_normal((2, 2, 8, 8)).astype(np.float32)
+    f = lambda x: (m(x), sf.gradient(lambda x: sf.sum(sf.sin(m(x))), x)[0], *sf.gradient(lambda: sf.sum(m(x)),
+                                                                                           sf.params(m)).values())
+    exe = sf.compile(f, backend="cuda")
+    assert "atomicAdd" in exe.lower(x).source()
+    for got, want in zip(exe(x), f(x)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_odd_shapes_nan_and_inf(device):
+    f = lambda a, b: (a * b + 1, sf.sum(a, axis=0), sf.exp(a))
+    for shape in [(0, 3), (1, 1), (1, 3), (5, 1)]:
+        a, b = rng.standard_normal(shape), rng.standard_normal(shape[-1:])
+        for got, want in zip(sf.compile(f, backend="cuda")(a, b), f(a, b)):
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+    a = np.array([[np.nan, np.inf, -np.inf, 1.0]])
+    for got, want in zip(sf.compile(f, backend="cuda")(a, np.ones(4)), f(a, np.ones(4))):
+        np.testing.assert_array_equal(got, want)
+    fortran = np.asfortranarray(rng.standard_normal((3, 4)))
+    np.testing.assert_allclose(sf.compile(sf.transpose, backend="cuda")(fortran[:, ::2]), fortran[:, ::2].T)
+
+
+def test_arrays_and_models_move_between_host_and_gpu(device):
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    xg = sf.gpu(x)
+    assert isinstance(xg, sf.GPUArray) and xg.shape == (4, 3) and xg.dtype == np.float32
+    np.testing.assert_array_equal(sf.cpu(xg), x)
+    m = sf.Chain(sf.Dense(3, 5, sf.tanh), sf.Dense(5, 2), sf.softmax)
+    mg = sf.gpu(m)
+    assert all(isinstance(p, sf.GPUArray) for p in sf.params(mg)) and len(sf.params(mg)) == 4
+    out = sf.cuda(mg)(xg)  # inputs on the GPU: the result stays there
+    assert isinstance(out, sf.GPUArray)
+    np.testing.assert_allclose(sf.cpu(out), m(x), rtol=1e-5)
+    np.testing.assert_allclose(sf.cuda(m)(x), m(x), rtol=1e-5)  # host in, host out
+    back = sf.cpu(mg)
+    np.testing.assert_array_equal(back[0].W, m[0].W)
+    assert "gpu(" in repr(xg) and float(sf.gpu(np.float32(2.5))) == 2.5
+
+
+@pytest.mark.parametrize("opt", [lambda: sf.Descent(0.1), lambda: sf.ADAM(0.01), lambda: sf.Momentum(0.05)])
+def test_training_step_on_the_gpu_matches_the_cpu(device, opt):
+    model = sf.Chain(sf.Dense(6, 8, sf.relu), sf.Dense(8, 3))
+    x = rng.standard_normal((16, 6)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 16)]
+    on_gpu = sf.gpu(model)
+    gpu_step = sf.train_step(lambda x, y: sf.logitcrossentropy(on_gpu(x), y), sf.params(on_gpu), opt(),
+                             backend="cuda")
+    cpu_step = sf.train_step(lambda x, y: sf.logitcrossentropy(model(x), y), sf.params(model), opt())
+    xg, yg = sf.gpu(x), sf.gpu(y)
+    for _ in range(5):
+        np.testing.assert_allclose(gpu_step(xg, yg), cpu_step(x, y), rtol=1e-5)
+    for p, q in zip(sf.params(sf.cpu(on_gpu)), sf.params(model)):
+        np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_training_step_updates_host_parameters_in_place(device):
+    W, b = sf.zeros(2, 5), sf.zeros(2)
+    x, y = rng.standard_normal((10, 5)), rng.standard_normal((10, 2))
+    step = sf.train_step(lambda x, y: sf.mse(x @ W.T + b, y), sf.params(W, b), sf.Descent(0.1), backend="cuda")
+    losses = [step(x, y) for _ in range(20)]
+    assert losses[-1] < losses[0] and np.abs(W).sum() > 0
+
+
+def test_compiled_functions_are_thread_safe(device):
+    f = sf.compile(lambda a: sf.sum(sf.tanh(a @ a.T), axis=1), backend="cuda")
+    inputs = [rng.standard_normal((20, 30)) for _ in range(6)]
+    expected = [f(x) for x in inputs]
+    results = [None] * len(inputs)
+
+    def work(k):
+        results[k] = f(inputs[k])
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(inputs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, want in zip(results, expected):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_wrong_shapes_recompile_and_gpu_dtype_mismatch_is_named(device):
+    f = sf.compile(lambda a: a * 2, backend="cuda")
+    np.testing.assert_array_equal(f(np.ones(3)), 2 * np.ones(3))
+    np.testing.assert_array_equal(f(np.ones((2, 2))), 2 * np.ones((2, 2)))
+    exe = f.lower(np.ones(3))
+    with pytest.raises(ValueError, match=r"shape \(3,\).*GPUArray of shape \(4,\)"):
+        exe([sf.gpu(np.ones(4))])
+
+
+def test_damaged_kernel_cache_entries_are_rebuilt(device, tmp_path):
+    cache = DiskCache(str(tmp_path))
+    driver = runtime.default_cuda_runtime().driver
+    saved, driver.cache = driver.cache, cache
+    try:
+        f = lambda a: sf.cos(a) * 3
+        sf.compile(f, backend="cuda")(np.ones(5))
+        for entry in tmp_path.rglob("*.o"):
+            entry.write_bytes(entry.read_bytes()[:40])  # half-written
+        np.testing.assert_allclose(sf.compile(f, backend="cuda")(np.ones(5)), np.cos(np.ones(5)) * 3)
+    finally:
+        driver.cache = saved
+
+
+def test_without_a_gpu_runtime_the_error_says_what_is_missing(monkeypatch):
+    if _gpu_available():
+        pytest.skip("this machine has a GPU runtime")
+    monkeypatch.delenv("SYMFLUX_CUDA_EMULATE", raising=False)
+    runtime.reset_default_cuda_runtime()
+    m = sf.Dense(3, 2)
+    x = np.ones((1, 3), np.float32)
+    with pytest.raises(sf.BackendUnavailable, match="pycuda|GPU"):
+        sf.cuda(m)(x)
+    with pytest.raises(sf.BackendUnavailable, match="SYMFLUX_CUDA_EMULATE"):
+        sf.gpu(x)
+    assert "__global__" in sf.cuda(m).lower(x).source()  # source generation needs no GPU
+    np.testing.assert_allclose(sf.llvm(m)(x), m(x), rtol=1e-6)  # the CPU keeps working
+    runtime.reset_default_cuda_runtime()
