@@ -82,8 +82,8 @@ class PyCUDADriver:
     def __init__(self, cache: DiskCache | None = None):
         try:
             import pycuda.driver as cuda
-        except ImportError as e:
-            raise BackendUnavailable(f"the CUDA backend needs pycuda, which is not installed: {INSTALL_HINT}") from e
+        except ImportError as e:  # not installed, or installed without a CUDA driver (libcuda) to load
+            raise BackendUnavailable(f"the CUDA backend needs pycuda and a CUDA driver ({e}): {INSTALL_HINT}") from e
         try:
             cuda.init()
             if cuda.Device.count() == 0:
