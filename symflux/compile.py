@@ -29,6 +29,12 @@ BACKENDS = ("llvm", "cuda")
 THREADS = min(os.cpu_count() or 1, 8)
 
 
+def new_seed() -> int:
+    """A seed for one call's random numbers, from symflux's generator (``sf.seed`` reproduces it)."""
+    from .numpy_api import _rng
+    return int(_rng.integers(0, 2**63))
+
+
 class Executable:
     """A graph compiled for fixed input shapes: ``exe(arrays)`` → output arrays.
 
@@ -53,10 +59,7 @@ class Executable:
         return args + self.consts
 
     def _seed(self) -> list:
-        if self.lowered.seed is None:
-            return []
-        from .numpy_api import _rng
-        return [np.array([_rng.integers(0, 2**63)], dtype=np.uint64)]
+        return [] if self.lowered.seed is None else [np.array([new_seed()], dtype=np.uint64)]
 
     def __call__(self, arrays) -> list[np.ndarray]:
         args = self._arguments(arrays)
@@ -92,8 +95,7 @@ class BoundExecutable:
         for (_, buf), value in zip(self.copied, values):
             np.copyto(buf, value, casting="same_kind")
         if self.seed:
-            from .numpy_api import _rng
-            self.seed[0][0] = _rng.integers(0, 2**63)
+            self.seed[0][0] = new_seed()
         self.exe.function(*self.pointers)
         return self.outputs
 

@@ -14,6 +14,7 @@ import numpy as np
 from codegen import CUDARenderer
 from codegen.runtime.cuda import default_cuda_runtime
 
+from .compile import new_seed
 from .device import GPUArray
 from .functor import fmap
 from .ir import Node
@@ -65,7 +66,7 @@ class CUDAExecutable:
     def _load(self):
         if self.program is None:
             runtime = default_cuda_runtime()
-            temps = [t.size * np.dtype(t.dtype).itemsize for t in self.lowered.program.temps]
+            temps = [_nbytes(t.size, t.dtype) for t in self.lowered.program.temps]
             self.program = runtime.load(self.module, temps)
             self.driver = runtime.driver
             self.consts = [_upload(np.asarray(c.value, dtype=c.dtype), self.driver) for c in self.lowered.consts]
@@ -86,10 +87,9 @@ class CUDAExecutable:
         program = self._load()
         args = [self._argument(n, v) for n, v in zip(self.lowered.inputs, values)] + self.consts
         if self.lowered.seed is not None:
-            from .numpy_api import _rng
-            args.append(_upload(np.array([_rng.integers(0, 2**63)], dtype=np.uint64), self.driver))
+            args.append(_upload(np.array([new_seed()], dtype=np.uint64), self.driver))
         outputs = [args[self.in_place[k]] if k in self.in_place else
-                   GPUArray(self.driver.alloc(_nbytes(o)), o.shape, o.dtype, self.driver)
+                   GPUArray(self.driver.alloc(_nbytes(int(np.prod(o.shape)), o.dtype)), o.shape, o.dtype, self.driver)
                    for k, o in enumerate(self.lowered.outputs)]
         program([a.buffer.ptr for a in args + outputs])
         for k, j in self.in_place.items():  # host inputs updated in place get their new values
@@ -100,5 +100,5 @@ class CUDAExecutable:
         return [o.numpy() for o in outputs]
 
 
-def _nbytes(node: Node) -> int:
-    return int(np.prod(node.shape)) * np.dtype(node.dtype).itemsize
+def _nbytes(count, dtype) -> int:
+    return int(count) * np.dtype(dtype).itemsize

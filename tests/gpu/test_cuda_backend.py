@@ -6,13 +6,12 @@ real GPU through pycuda (skipped cleanly without pycuda or a GPU)."""
 
 import pathlib
 import sys
-import threading
 
 import numpy as np
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "symflux"))
-from test_compile import with_gradient  # noqa: E402
+from test_compile import assert_thread_safe, with_gradient  # noqa: E402
 from test_vjp_rules import BINARY, CONTRACTIONS, MOVEMENT, REDUCTIONS, UNARY  # noqa: E402
 
 import symflux as sf  # noqa: E402
@@ -183,19 +182,7 @@ def test_training_step_updates_host_parameters_in_place(device):
 
 def test_compiled_functions_are_thread_safe(device):
     f = sf.compile(lambda a: sf.sum(sf.tanh(a @ a.T), axis=1), backend="cuda")
-    inputs = [rng.standard_normal((20, 30)) for _ in range(6)]
-    expected = [f(x) for x in inputs]
-    results = [None] * len(inputs)
-
-    def work(k):
-        results[k] = f(inputs[k])
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(inputs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for got, want in zip(results, expected):
-        np.testing.assert_array_equal(got, want)
+    assert_thread_safe(f, [rng.standard_normal((20, 30)) for _ in range(6)], repeats=1)
 
 
 def test_wrong_shapes_recompile_and_gpu_dtype_mismatch_is_named(device):

@@ -139,23 +139,27 @@ def test_compiled_model_sees_parameter_updates_without_copies():
     assert "__global__" in sf.cuda(m).lower(x).source()
 
 
-def test_thread_safety():
-    f = sf.compile(lambda a: sf.sum(sf.tanh(a @ a.T), axis=1))
-    inputs = [rng.standard_normal((40, 30)) for _ in range(8)]
+def assert_thread_safe(f, inputs, repeats):
+    """Calling ``f`` from one thread per input, ``repeats`` times each, gives the serial results."""
     expected = [f(x) for x in inputs]
-    results = [None] * 8
+    results = [None] * len(inputs)
 
     def work(i):
-        for _ in range(20):
+        for _ in range(repeats):
             results[i] = f(inputs[i])
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(inputs))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     for r, e in zip(results, expected):
         np.testing.assert_array_equal(r, e)
+
+
+def test_thread_safety():
+    f = sf.compile(lambda a: sf.sum(sf.tanh(a @ a.T), axis=1))
+    assert_thread_safe(f, [rng.standard_normal((40, 30)) for _ in range(8)], repeats=20)
 
 
 def test_corrupt_cache_entries_are_rebuilt(tmp_path):
