@@ -38,6 +38,21 @@ def numpy_by_hand():
     return run
 
 
+def numba_step():
+    from numba import njit
+
+    @njit(cache=False)
+    def step(W, b, x, y):
+        r = 2 * (W @ x + b - y)
+        for i in range(W.shape[0]):
+            for j in range(W.shape[1]):
+                W[i, j] -= LR * r[i] * x[j]
+            b[i] -= LR * r[i]
+
+    W, b = W0.copy(), b0.copy()
+    return lambda: step(W, b, X, Y)
+
+
 def jax_step():
     import jax
     import jax.numpy as jnp
@@ -75,7 +90,8 @@ def main():
     rows = []
     for name, make in (("symflux train_step (LLVM, Descent)", symflux_step),
                        ("symflux gradient + update (trace every call)", symflux_gradient),
-                       ("numpy by hand", numpy_by_hand), ("JAX jit(grad + update)", jax_step),
+                       ("numpy by hand", numpy_by_hand), ("numba njit (update by hand)", numba_step),
+                       ("JAX jit(grad + update)", jax_step),
                        ("PyTorch autograd.grad + sub_", torch_step)):
         try:
             run = make()

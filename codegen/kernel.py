@@ -93,6 +93,8 @@ class Program:
     temps: list = field(default_factory=list)
     body: list = field(default_factory=list)
     sizes: list = field(default_factory=list)
+    # names of arguments that may share memory (an output written over an input): never ``noalias``
+    aliased: set = field(default_factory=set)
 
     def buffers(self) -> dict:
         return {b.name: b for b in self.args + self.temps}

@@ -8,6 +8,7 @@ is traced, fused, lowered and compiled once; object code is also cached on disk.
 
 from __future__ import annotations
 
+import ctypes
 import os
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,7 @@ import numpy as np
 
 from codegen import LLVMRenderer, default_runtime
 from codegen.runtime.cuda import BackendUnavailable  # noqa: F401  (sf.BackendUnavailable)
+from codegen.runtime.fastcall import dispatcher
 
 from . import trace
 from .array import Array, Tracer
@@ -46,7 +48,9 @@ class Executable:
         self.lowered = lower(inputs, outputs, self.in_place)
         program = self.lowered.program
         self.ir = LLVMRenderer(threads=THREADS).render(program)
-        self.function = default_runtime().load(self.ir, program.name, len(program.args))
+        addresses = default_runtime().addresses(self.ir, [program.name, program.name + "_packed"])
+        self.function = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * len(program.args))(addresses[0])
+        self.packed_address = addresses[1]
         self.consts = [np.ascontiguousarray(c.value, dtype=c.dtype) for c in self.lowered.consts]
 
     def _arguments(self, arrays) -> list[np.ndarray]:
@@ -89,7 +93,17 @@ class BoundExecutable:
                         for k, o in enumerate(exe.lowered.outputs)]
         self.seed = exe._seed()
         buffers = self.inputs + exe.consts + self.seed + self.outputs
+        self.buffers = buffers
         self.pointers = [a.ctypes.data for a in buffers]
+
+    def fast(self, result: int):
+        """A C-level caller (``codegen.runtime.fastcall``) taking the copied inputs' arrays in place
+        and returning output ``result`` as a scalar, or NotImplemented for arguments that do not fit;
+        None when unavailable (no extension, or random numbers that need a new seed per call)."""
+        if self.seed:
+            return None
+        arg_slots = [k for k, _ in self.copied]
+        return dispatcher(self.exe.packed_address, self.buffers, arg_slots, self.outputs[result])
 
     def __call__(self, values) -> list[np.ndarray]:
         for (_, buf), value in zip(self.copied, values):

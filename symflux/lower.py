@@ -88,6 +88,7 @@ class Lowering:
         in_place = dict(in_place or {})
         deferred = {id(outputs[k]) for k in in_place}  # written over an input: after every other read
         aliased = {self.buffers[id(inputs[j])].name: k for k, j in in_place.items()}
+        self.program.aliased = set(aliased) | {out_buffers[k].name for k in in_place}
         self.temps, fused_outputs = [], self._horizontal_group(outputs, first_output, deferred)
         temps = self.temps
         self.epilogue_of = self._epilogues(hot, first_output, fused_outputs, deferred)
@@ -120,18 +121,23 @@ class Lowering:
         self.program.temps = temps
         for group in _by_shape([n for n in self.order if id(n) in fused_outputs]):
             self._fused_elementwise(group, [first_output[id(n)] for n in group])
-        staged = []
+        # Outputs that read overwritten memory elsewhere are computed aside first, while every input
+        # still holds its old value; then the ones that read it only at their own index are written
+        # straight over it; then the aside ones are copied over.
+        staged, direct = [], []
         for k, j in in_place.items():
             node, buf = outputs[k], first_output[id(outputs[k])]
-            if id(node) in self.buffers:  # computed earlier for its consumers: copy it over at the end
+            if id(node) in self.buffers:  # computed earlier for its consumers
                 staged.append((node, self.buffers[id(node)], buf))
             elif self._safe_in_place(node, buf, aliased, self.buffers[id(inputs[j])].name):
-                self._kernel(node, buf)
-            else:  # it reads aliased memory elsewhere: compute aside, copy over the input at the end
+                direct.append((node, buf))
+            else:
                 temp = Buffer(f"t{len(temps)}", buf.dtype, buf.size)
                 temps.append(temp)
                 self._kernel(node, temp)
                 staged.append((node, temp, buf))
+        for node, buf in direct:
+            self._kernel(node, buf)
         for node, temp, buf in staged:
             v = self._vars(node.ndim, "c")
             at = flat_index(v, node.shape)

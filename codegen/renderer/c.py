@@ -107,7 +107,8 @@ class CRenderer:
             values = ", ".join(repr(float(v)) if buf.dtype.startswith("float") else str(int(v)) for v in np.ravel(data))
             lines.append(f"static const {CTYPE[buf.dtype]} {name}[{max(np.size(data), 1)}] = {{{values}}};")
         lines.append(signature + " {")
-        body = [f"{CTYPE[b.dtype]} *restrict {b.name} = ({CTYPE[b.dtype]} *){b.name}_ptr;" for b in params]
+        qualifier = lambda b: "" if b.name in program.aliased else "restrict "
+        body = [f"{CTYPE[b.dtype]} *{qualifier(b)}{b.name} = ({CTYPE[b.dtype]} *){b.name}_ptr;" for b in params]
         body += [f"{CTYPE[t.dtype]} *{t.name} = malloc(sizeof({CTYPE[t.dtype]}) * ({self.printer.doprint(t.size)}));"
                  for t in program.temps]
         for stmt in program.body:

@@ -44,6 +44,8 @@ class LLVMRenderer(InlineMath, ParallelLoops):
     """``render(program)`` → LLVM IR text for one entry point. Top-level loops marked ``parallel``
     run their iterations in ``threads`` chunks, one per POSIX thread (the caller takes the first)."""
 
+    STACK_BYTES = 1 << 16
+
     def __init__(self, threads: int = 1, min_parallel: int = 1 << 14):
         self.threads, self.min_parallel = threads, min_parallel
 
@@ -53,8 +55,9 @@ class LLVMRenderer(InlineMath, ParallelLoops):
         n = len(program.args)
         fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR] * n + [I64] * len(program.sizes)),
                          name=program.name)
-        for arg in fn.args[:n]:
-            arg.add_attribute("noalias")
+        for arg, buf in zip(fn.args, program.args):
+            if buf.name not in program.aliased:
+                arg.add_attribute("noalias")
         self.fn = fn
         self.alloca_builder = ir.IRBuilder(fn.append_basic_block("entry"))
         start = fn.append_basic_block("start")
@@ -63,19 +66,46 @@ class LLVMRenderer(InlineMath, ParallelLoops):
         self.sizes, self.program, self.n_parallel = list(program.sizes), program, 0
         self.locals, self.kinds, self.memo = {}, {}, {}
         self.ptrs = {b.name: a for b, a in zip(program.args, fn.args)}
-        malloc = self._declare("malloc", PTR, [I64])
-        for t in program.temps:
-            size = self._emit(sympy.sympify(t.size), "i64")
-            nbytes = self.builder.mul(size, ir.Constant(I64, ITEMSIZE[t.dtype]))
-            self.ptrs[t.name] = self.builder.call(malloc, [nbytes])
+        heap = self._allocate_temps(program.temps)
         for stmt in program.body:
             self._stmt(stmt)
         free = self._declare("free", ir.VoidType(), [PTR])
-        for t in program.temps:
-            self.builder.call(free, [self.ptrs[t.name]])
+        for name in heap:
+            self.builder.call(free, [self.ptrs[name]])
         self.builder.ret_void()
         self.alloca_builder.branch(start)
+        if not program.sizes:
+            self._packed_entry(fn, n)
         return str(self.module)
+
+    def _allocate_temps(self, temps) -> list[str]:
+        """Temporaries of a known size go on the stack while they fit in ``STACK_BYTES`` (no malloc on
+        small, frequent calls); the rest on the heap. Returns the names to free."""
+        heap, on_stack = [], 0
+        malloc = self._declare("malloc", PTR, [I64])
+        for t in temps:
+            size = sympy.sympify(t.size)
+            nbytes = int(size) * ITEMSIZE[t.dtype] if size.is_Integer else None
+            if nbytes is not None and on_stack + nbytes <= self.STACK_BYTES:
+                on_stack += nbytes
+                slot = self.alloca_builder.alloca(STORAGE[t.dtype], size=ir.Constant(I64, max(int(size), 1)),
+                                                  name=t.name)
+                slot.align = 64
+                self.ptrs[t.name] = slot
+                continue
+            nbytes = self.builder.mul(self._emit(size, "i64"), ir.Constant(I64, ITEMSIZE[t.dtype]))
+            self.ptrs[t.name] = self.builder.call(malloc, [nbytes])
+            heap.append(t.name)
+        return heap
+
+    def _packed_entry(self, fn, n):
+        """``name_packed(ptr args)``: the entry point taking one array of the ``n`` buffer pointers,
+        for callers that keep the pointers in an array (``codegen.runtime.fastcall``)."""
+        packed = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR]), name=fn.name + "_packed")
+        b = ir.IRBuilder(packed.append_basic_block())
+        args = [b.load(b.gep(packed.args[0], [ir.Constant(I64, k)], source_etype=PTR), typ=PTR) for k in range(n)]
+        b.call(fn, args)
+        b.ret_void()
 
     # -- statements ---------------------------------------------------------------------------------
     def _stmt(self, stmt):

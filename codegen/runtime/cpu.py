@@ -67,24 +67,28 @@ class CPURuntime:
 
     def load(self, ir_text: str, name: str, n_args: int, n_sizes: int = 0):
         """The entry point ``name`` of ``ir_text`` as a ctypes function of pointers and int64 sizes."""
+        signature = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * n_args + [ctypes.c_int64] * n_sizes))
+        return signature(self.addresses(ir_text, [name])[0])
+
+    def addresses(self, ir_text: str, names: list[str]) -> list[int]:
+        """The native addresses of the entry points ``names`` of ``ir_text``."""
         try:
-            address = self._link(self.object_code(ir_text), name)
+            return self._link(self.object_code(ir_text), names)
         except RuntimeError:  # an unloadable (damaged) cache entry: rebuild from the IR
             self.cache.discard(DiskCache.key(ir_text, self.toolchain))
-            address = self._link(self.object_code(ir_text), name)
-        signature = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * n_args + [ctypes.c_int64] * n_sizes))
-        return signature(address)
+            return self._link(self.object_code(ir_text), names)
 
-    def _link(self, code: bytes, name: str) -> int:
+    def _link(self, code: bytes, names: list[str]) -> list[int]:
         with _lock:
             engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.machine)
             engine.add_object_file(llvm.ObjectFileRef.from_data(code))
             engine.finalize_object()
-            address = engine.get_function_address(name)
-            if not address:
-                raise RuntimeError(f"entry point {name!r} not found in the compiled object")
+            addresses = [engine.get_function_address(name) for name in names]
+            missing = [n for n, a in zip(names, addresses) if not a]
+            if missing:
+                raise RuntimeError(f"entry points {missing} not found in the compiled object")
             _engines.append(engine)
-        return address
+        return addresses
 
     def assembly(self, ir_text: str) -> str:
         return self.machine.emit_assembly(self.optimise(ir_text))

@@ -85,7 +85,7 @@ class _Plan:
             self.state_inputs = []
             self.outputs = fuse([node, *[g for g in grads if g is not None], *state])
             self.n_grads = sum(self.has_grad)
-        self.bound = None
+        self.bound = self.fast = None
 
     @staticmethod
     def _traced_rule(leaves, grads, ps, opt):
@@ -126,6 +126,8 @@ class _Plan:
                 n = len(self.param_inputs) + len(self.batch_inputs)
                 fixed = dict(enumerate(ps)) | {n + j: a for j, a in enumerate(self.state_arrays)}
                 self.bound = exe.bound(fixed)
+                if self.in_graph_update and not self.updates:  # the step's only result is the loss
+                    self.fast = self.bound.fast(0)
             return self.bound(batch)
         bindings = dict(zip(self.param_inputs, ps))
         bindings.update(zip(self.batch_inputs, batch))
@@ -143,17 +145,23 @@ class TrainStep:
             raise ValueError(f"train_step: unknown backend {backend!r}; choose 'llvm', 'cuda' or None")
         self.loss, self.params, self.opt, self.backend = loss, params(ps), opt, backend
         self._plans: dict = {}
+        self._fast = None  # the last plan's C-level caller: step(*batch) with no Python in between
         self._param_signature = tuple((p.shape, p.dtype.str) for p in self.params)
 
     def _signature(self, batch):
         return tuple(_shape_dtype(b) for b in batch) + self._param_signature
 
     def __call__(self, *batch):
+        if self._fast is not None:
+            loss = self._fast(*batch)
+            if loss is not NotImplemented:
+                return loss
         key = self._signature(batch)
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = _Plan(self.loss, self.params, batch, self.opt, self.backend is not None)
         values = plan.run(self.params, batch, self.backend)
+        self._fast = plan.fast
         if not plan.in_graph_update:
             if any(isinstance(p, GPUArray) for p in self.params):
                 raise TypeError(f"train_step: {self.opt!r} cannot update parameters on the GPU (its rule is not "

@@ -241,3 +241,16 @@ def test_inline_transcendentals_are_accurate(name, fn, ref, domain):
         np.testing.assert_allclose(got, expected, rtol=2e-15, atol=1e-300)
         np.testing.assert_allclose(sf.compile(lambda v: fn(v))(x.astype(np.float32)), ref(x.astype(np.float32)),
                                    rtol=2e-6, atol=1e-37)
+
+
+def test_outputs_written_over_inputs_read_every_input_before_it_is_overwritten():
+    """new_a = a + 1 may go straight over a, but new_b reads a (at another index): it must see the
+    old a, and the arguments that share memory are not declared noalias to LLVM."""
+    graph = sf.make_graph(lambda a, b: (a + 1, b + sf.flip(a, axis=0) * 2), np.ones(5), np.ones(5))
+    exe = Executable(graph.inputs, graph.outputs, in_place={0: 0, 1: 1})
+    a, b = np.arange(5.0), np.full(5, 10.0)
+    expected_a, expected_b = a + 1, b + a[::-1] * 2
+    exe([a, b])
+    np.testing.assert_array_equal(a, expected_a)
+    np.testing.assert_array_equal(b, expected_b)
+    assert "noalias" not in exe.ir.split("define void @\"graph\"(")[1].split(")")[0]

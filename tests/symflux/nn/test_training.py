@@ -337,3 +337,28 @@ def test_compiled_optimiser_steps_match_eager_updates(opt):
         g = gradient(lambda: sf.sum(w_eager**2 * sf.sin(w_eager)), params(w_eager))
         sf.update(eager_opt, params(w_eager), g)
     np.testing.assert_allclose(w_step, w_eager, rtol=1e-12, atol=1e-14)
+
+
+def test_compiled_step_calls_native_code_directly_and_falls_back_for_other_batches():
+    """After its first call a compiled step runs as one C call (codegen._fastcall) taking the batch
+    in place; batches of another shape, dtype or layout take the general path, with the same results."""
+    from codegen.runtime.fastcall import Dispatcher
+
+    rng = np.random.default_rng(3)
+    W0, b0 = rng.standard_normal((2, 5)), rng.standard_normal(2)
+    W, b, W_ref, b_ref = sf.array(W0.copy()), sf.array(b0.copy()), sf.array(W0.copy()), sf.array(b0.copy())
+    step = sf.train_step(lambda x, y: sf.sum((y - (W @ x + b)) ** 2), params(W, b), sf.ADAM(0.01))
+    ref = sf.train_step(lambda x, y: sf.sum((y - (W_ref @ x + b_ref)) ** 2), params(W_ref, b_ref), sf.ADAM(0.01),
+                        backend=None)
+    x, y = rng.standard_normal(5), rng.standard_normal(2)
+    batches = [(x, y), (x, y), (np.asfortranarray(np.tile(x, (2, 1)))[0], y), (list(x), y),
+               (x.astype(np.float32), y), (x, y), (rng.standard_normal(5), y)]
+    for batch in batches:
+        loss = step(*batch)
+        assert isinstance(loss, np.float64) and loss.item() == float(loss)
+        np.testing.assert_allclose(loss, ref(*batch), rtol=1e-12)
+        np.testing.assert_allclose(W, W_ref, rtol=1e-12)
+        np.testing.assert_allclose(b, b_ref, rtol=1e-12)
+    if Dispatcher is not None:
+        assert step._fast is not None
+        assert step._fast(np.ones(4), y) is NotImplemented
