@@ -12,14 +12,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import subprocess
-import tempfile
 import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..cache import DiskCache
+from .native import compile_with
 
 
 class BackendUnavailable(RuntimeError):
@@ -39,31 +38,6 @@ def find_nvcc() -> str | None:
             return os.path.join(root, "bin", "nvcc")
     default = "/usr/local/cuda/bin/nvcc"
     return shutil.which("nvcc") or (default if os.path.exists(default) else None)
-
-
-def _tool_version(command: list[str]) -> str:
-    return subprocess.run(command, capture_output=True, text=True).stdout.strip()
-
-
-def compile_with(compiler: list[str], source: str, suffix: str, cache: DiskCache, output: str) -> bytes:
-    """``compiler + [-o out, file]`` on ``source`` (written as ``kernel<suffix>``), through the disk
-    cache (keyed by source, command line and compiler version)."""
-    key = DiskCache.key(source, " ".join(compiler), _tool_version([compiler[0], "--version"]))
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    with tempfile.TemporaryDirectory(prefix="symflux-") as directory:
-        path, out = os.path.join(directory, "kernel" + suffix), os.path.join(directory, output)
-        with open(path, "w") as f:
-            f.write(source)
-        result = subprocess.run([*compiler, "-o", out, path], capture_output=True, text=True)
-        if result.returncode != 0:
-            tool = os.path.basename(compiler[0])
-            raise RuntimeError(f"{tool} rejected the generated CUDA C:\n{result.stderr[:4000]}")
-        with open(out, "rb") as f:
-            code = f.read()
-    cache.put(key, code)
-    return code
 
 
 @dataclass

@@ -16,12 +16,12 @@ from __future__ import annotations
 import ctypes
 import os
 import shutil
-import tempfile
 
 import numpy as np
 
 from ..cache import DiskCache
-from .cuda import BackendUnavailable, DeviceBuffer, compile_with
+from .cuda import BackendUnavailable, DeviceBuffer
+from .native import compile_with, load_library
 
 MAX_BLOCKS = 2
 
@@ -115,16 +115,6 @@ def _compiler() -> str:
     return compiler
 
 
-def _load(code: bytes, mode=ctypes.DEFAULT_MODE) -> ctypes.CDLL:
-    """A shared object from bytes (written to a private file that lives as long as the process)."""
-    fd, path = tempfile.mkstemp(prefix="symflux-emu-", suffix=".so")
-    with os.fdopen(fd, "wb") as f:
-        f.write(code)
-    library = ctypes.CDLL(path, mode=mode)
-    os.remove(path)  # the mapping stays valid
-    return library
-
-
 class EmulatorDriver:
     """The driver interface of ``codegen.runtime.cuda`` over CPU threads and host memory."""
 
@@ -134,7 +124,7 @@ class EmulatorDriver:
         self.cache, self.compiler = cache or DiskCache(), _compiler()
         flags = [self.compiler, "-std=c++20", "-O1", "-shared", "-fPIC", "-pthread"]
         support = compile_with(flags, SUPPORT, ".cpp", self.cache, "support.so")
-        self.support = _load(support, ctypes.RTLD_GLOBAL)
+        self.support = load_library(support, ctypes.RTLD_GLOBAL)
         self.support.emu_run.argtypes = [ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
         self.flags = flags + ["-Wno-unknown-pragmas"]
         self._libraries: list = []  # loaded kernels stay mapped
@@ -145,7 +135,7 @@ class EmulatorDriver:
             args = ", ".join(f"({ctype} *)a[{k}]" for k, (_, ctype) in enumerate(module.params))
             trampolines.append(f'extern "C" void emu_call_{launch.kernel}(void **a) {{ {launch.kernel}({args}); }}')
         source = KERNEL_SHIM + module.kernels + "\n" + "\n".join(trampolines) + "\n"
-        library = _load(compile_with(self.flags, source, ".cpp", self.cache, "kernels.so"))
+        library = load_library(compile_with(self.flags, source, ".cpp", self.cache, "kernels.so"))
         self._libraries.append(library)
         return {launch.kernel: ctypes.cast(getattr(library, f"emu_call_{launch.kernel}"), ctypes.c_void_p).value
                 for launch in module.launches}

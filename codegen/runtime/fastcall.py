@@ -1,19 +1,43 @@
-"""Python's side of ``codegen._fastcall``: a compiled program as one C-level call that takes its
-arguments' buffers without copying and returns a scalar, for small steps where Python and
-ctypes overhead would dominate. ``dispatcher(...)`` is None when the extension is not built."""
+"""A compiled program as one C-level call from Python (``fastcall.c``): it takes its arguments'
+buffers without copying and returns a scalar, for small steps where Python and ctypes overhead
+would dominate.
+
+The extension is built on first use with the system C compiler and Python's headers, cached on
+disk like compiled kernels. Without them ``dispatcher(...)`` is None and callers use ctypes.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
+import shutil
+import sysconfig
+
 import numpy as np
 
-try:
-    from .._fastcall import Dispatcher
-except ImportError:  # installed without a C compiler: callers use their ctypes path
-    Dispatcher = None
+from ..cache import DiskCache
+from .native import compile_with, load_extension
 
 # Buffers larger than this in total release the GIL during the call (other threads may run).
 RELEASE_GIL_BYTES = 1 << 16
 RESULT_FORMATS = {np.dtype("float64"): "d", np.dtype("float32"): "f"}
+
+
+@functools.cache
+def dispatcher_type():
+    """``Dispatcher`` from the built extension, or None when it cannot be built here."""
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    include = sysconfig.get_paths()["include"]
+    if compiler is None or not os.path.exists(os.path.join(include, "Python.h")):
+        return None
+    with open(os.path.join(os.path.dirname(__file__), "fastcall.c")) as f:
+        source = f.read()
+    flags = [compiler, "-O2", "-shared", "-fPIC", f"-I{include}"]
+    try:
+        code = compile_with(flags, source, ".c", DiskCache(), "_fastcall" + sysconfig.get_config_var("EXT_SUFFIX"))
+        return load_extension(code, "_fastcall").Dispatcher
+    except (RuntimeError, OSError, ImportError):
+        return None
 
 
 def buffer_format(dtype) -> str:
@@ -27,6 +51,7 @@ def dispatcher(address: int, buffers: list, arg_slots: list[int], result: np.nda
     shape and dtype it is compiled for; the others are fixed arrays). Returns NotImplemented for
     arguments that do not fit (other shape or dtype, not contiguous). None without the extension, or
     when ``result`` is not a float32/float64 scalar buffer."""
+    Dispatcher = dispatcher_type()
     if Dispatcher is None or (result is not None and result.dtype not in RESULT_FORMATS):
         return None
     args = [(slot, tuple(buffers[slot].shape), buffers[slot].dtype.itemsize, buffer_format(buffers[slot].dtype))

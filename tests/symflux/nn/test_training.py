@@ -340,9 +340,9 @@ def test_compiled_optimiser_steps_match_eager_updates(opt):
 
 
 def test_compiled_step_calls_native_code_directly_and_falls_back_for_other_batches():
-    """After its first call a compiled step runs as one C call (codegen._fastcall) taking the batch
+    """After its first call a compiled step runs as one C call (codegen.runtime.fastcall) taking the batch
     in place; batches of another shape, dtype or layout take the general path, with the same results."""
-    from codegen.runtime.fastcall import Dispatcher
+    from codegen.runtime.fastcall import dispatcher_type
 
     rng = np.random.default_rng(3)
     W0, b0 = rng.standard_normal((2, 5)), rng.standard_normal(2)
@@ -359,6 +359,6 @@ def test_compiled_step_calls_native_code_directly_and_falls_back_for_other_batch
         np.testing.assert_allclose(loss, ref(*batch), rtol=1e-12)
         np.testing.assert_allclose(W, W_ref, rtol=1e-12)
         np.testing.assert_allclose(b, b_ref, rtol=1e-12)
-    if Dispatcher is not None:
+    if dispatcher_type() is not None:
         assert step._fast is not None
         assert step._fast(np.ones(4), y) is NotImplemented

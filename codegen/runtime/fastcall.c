@@ -1,4 +1,5 @@
-/* codegen._fastcall: a compiled program called straight from Python.
+/* _fastcall (codegen.runtime.fastcall builds it on first use): a compiled program called straight
+   from Python.
 
    A Dispatcher holds the address of a program's packed entry point (``void f(void **buffers)``),
    the pointers of the buffers fixed at construction (parameters, constants, outputs) and, for
@@ -114,7 +115,7 @@ static PyObject *dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwa
         return NULL;
     }
     if ((kwargs && PyDict_GET_SIZE(kwargs)) || n != self->n_args) Py_RETURN_NOTIMPLEMENTED;
-    void *slots[MAX_SLOTS];  /* a copy per call: calls may run at once on several threads */
+    void *slots[MAX_SLOTS];  /* per call: the fixed template is never written */
     Py_buffer views[MAX_SLOTS];
     memcpy(slots, self->slots, self->n_slots * sizeof(void *));
     for (; taken < n; taken++) {
@@ -157,7 +158,7 @@ static void dispatcher_dealloc(Dispatcher *self) {
 
 static PyTypeObject DispatcherType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "codegen._fastcall.Dispatcher",
+    .tp_name = "_fastcall.Dispatcher",
     .tp_doc = "A compiled program's packed entry point called with buffers checked against fixed shapes.",
     .tp_basicsize = sizeof(Dispatcher),
     .tp_flags = Py_TPFLAGS_DEFAULT,
