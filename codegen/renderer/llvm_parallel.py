@@ -14,9 +14,13 @@ class ParallelLoops:
 
     # -- parallel loops -------------------------------------------------------------------------------
     def _parallel_loop(self, loop):
-        """Outline ``loop`` as body(ctx, start, end); run chunk k > 0 on thread k, chunk 0 here —
-        when the extent (known only at run time for size parameters) is worth the threads."""
+        """Outline ``loop`` as body(ctx, start, end); run chunk k > 0 on thread k, chunk 0 here. A
+        constant extent was judged worth the threads by whoever marked the loop parallel; an extent
+        known only at run time (size parameters) must reach ``min_parallel``."""
         extent = self._emit(sympy.sympify(loop.extent), "i64")
+        if sympy.sympify(loop.extent).is_Integer:
+            self._threaded_loop(loop, extent)
+            return
         big = self.builder.icmp_signed(">=", extent, ir.Constant(I64, self.min_parallel))
         with self.builder.if_else(big) as (threaded, serial):
             with threaded:

@@ -82,3 +82,18 @@ def test_unknown_functions_are_reported():
     buf = Buffer("b", "float64", 1)
     with pytest.raises(codegen.UnsupportedExpression, match="mystery"):
         LLVMRenderer().render(Program("p", [buf], body=[Loop(i, 1, (Store(buf, i, f(buf[i])),))]))
+
+
+def test_parallel_loops_of_constant_extent_run_on_threads():
+    """A loop the scheduler marked parallel is threaded whatever its extent (the scheduler judged its
+    work); an extent known only at run time must reach min_parallel."""
+    i, k, n = loop_var("i"), loop_var("k"), 4
+    a, out, acc = Buffer("a", "float64", n * 1000), Buffer("out", "float64", n), sympy.Symbol("acc")
+    body = [Loop(i, n, (Let(acc, "float64", sympy.S.Zero), Loop(k, 1000, (Update(acc, "add", a[1000 * i + k]),)),
+                        Store(out, i, acc)), parallel=True)]
+    ir = LLVMRenderer(threads=2).render(Program("rows", [a, out], body=body))
+    assert "pthread_create" in ir and "icmp sge" not in ir.split("pthread_create")[0].split("define")[-1]
+    fn = default_runtime().load(ir, "rows", 2)
+    x, result = rng.standard_normal(n * 1000), np.empty(n)
+    fn(x.ctypes.data, result.ctypes.data)
+    np.testing.assert_allclose(result, x.reshape(n, 1000).sum(1), rtol=1e-12)
