@@ -492,11 +492,11 @@ PARALLEL_WORK = 1 << 18  # loop-body executions below which starting a thread co
 
 
 def _work(stmt) -> int:
-    """Executions of the statements of a loop nest (a register tile's updates each count)."""
+    """Executions of the innermost statements of a loop nest (the longest path)."""
     if isinstance(stmt, Loop):
-        return int(stmt.extent) * sum(_work(s) for s in stmt.body)
+        return int(stmt.extent) * max((_work(s) for s in stmt.body), default=1)
     if isinstance(stmt, If):
-        return sum(_work(s) for s in stmt.body)
+        return max((_work(s) for s in stmt.body), default=1)
     return 1
 
 
