@@ -8,7 +8,6 @@ is traced, fused, lowered and compiled once; object code is also cached on disk.
 
 from __future__ import annotations
 
-import ctypes
 import os
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from codegen import LLVMRenderer, default_runtime
+from codegen.runtime.cpu import ctypes_function
 from codegen.runtime.cuda import BackendUnavailable  # noqa: F401  (sf.BackendUnavailable)
 from codegen.runtime.fastcall import dispatcher
 
@@ -49,7 +49,7 @@ class Executable:
         program = self.lowered.program
         self.ir = LLVMRenderer(threads=THREADS).render(program)
         addresses = default_runtime().addresses(self.ir, [program.name, program.name + "_packed"])
-        self.function = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * len(program.args))(addresses[0])
+        self.function = ctypes_function(addresses[0], len(program.args))
         self.packed_address = addresses[1]
         self.consts = [np.ascontiguousarray(c.value, dtype=c.dtype) for c in self.lowered.consts]
 

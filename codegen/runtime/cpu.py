@@ -34,6 +34,11 @@ def _target_machine():
                                         opt=3, reloc="default", codemodel="jitdefault")
 
 
+def ctypes_function(address: int, n_args: int, n_sizes: int = 0):
+    """The native function at ``address`` taking ``n_args`` pointers then ``n_sizes`` int64 sizes."""
+    return ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * n_args + [ctypes.c_int64] * n_sizes))(address)
+
+
 class CPURuntime:
     """Compiles LLVM IR text to native functions, through the disk cache."""
 
@@ -67,8 +72,7 @@ class CPURuntime:
 
     def load(self, ir_text: str, name: str, n_args: int, n_sizes: int = 0):
         """The entry point ``name`` of ``ir_text`` as a ctypes function of pointers and int64 sizes."""
-        signature = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * n_args + [ctypes.c_int64] * n_sizes))
-        return signature(self.addresses(ir_text, [name])[0])
+        return ctypes_function(self.addresses(ir_text, [name])[0], n_args, n_sizes)
 
     def addresses(self, ir_text: str, names: list[str]) -> list[int]:
         """The native addresses of the entry points ``names`` of ``ir_text``."""
