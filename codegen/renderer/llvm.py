@@ -14,13 +14,11 @@ from llvmlite import ir
 from ..kernel import Program, UnsupportedExpression, idiv, imod, uniform
 from .llvm_math import InlineMath
 from .llvm_parallel import ParallelLoops
+from .llvm_trig import InlineTrig
 from .llvm_types import CONTRACT, F32, F64, FLOATS, I1, I8, I64, ITEMSIZE, KIND, PTR, REDUCTION, STORAGE, TYPES
 
 # SymPy function → LLVM intrinsic (float only)
-INTRINSICS = {"sin": "llvm.sin", "cos": "llvm.cos", "sqrt": "llvm.sqrt",
-              "floor": "llvm.floor", "ceiling": "llvm.ceil", "Abs": "llvm.fabs", "tan": "llvm.tan",
-              "asin": "llvm.asin", "acos": "llvm.acos", "atan": "llvm.atan", "sinh": "llvm.sinh",
-              "cosh": "llvm.cosh"}
+INTRINSICS = {"sqrt": "llvm.sqrt", "floor": "llvm.floor", "ceiling": "llvm.ceil", "Abs": "llvm.fabs"}
 # SymPy function → C math library (double name; float adds an ``f``)
 LIBM = {"asinh": "asinh", "acosh": "acosh", "atanh": "atanh", "atan2": "atan2", "erf": "erf", "erfc": "erfc",
         "cbrt": "cbrt", "gamma": "tgamma", "loggamma": "lgamma"}
@@ -40,7 +38,7 @@ def _join(kinds):
     return "weak_int" if kinds else None
 
 
-class LLVMRenderer(InlineMath, ParallelLoops):
+class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
     """``render(program)`` → LLVM IR text for one entry point. Top-level loops marked ``parallel``
     run their iterations in ``threads`` chunks, one per POSIX thread (the caller takes the first)."""
 
@@ -148,11 +146,13 @@ class LLVMRenderer(InlineMath, ParallelLoops):
 
     def _stmt_Let(self, let):
         kind = KIND[let.dtype]
-        if let.var not in self.locals:
+        reassigned = let.var in self.locals  # nothing memoised can read a variable before its first Let
+        if not reassigned:
             self.locals[let.var] = self.alloca_builder.alloca(TYPES[kind], name=str(let.var))
             self.kinds[let.var] = kind
         self.builder.store(self._emit(let.value, kind), self.locals[let.var])
-        self._forget(let.var)
+        if reassigned:
+            self._forget(let.var)
 
     def _stmt_Update(self, update):
         kind = self.kinds[update.var]
@@ -213,8 +213,15 @@ class LLVMRenderer(InlineMath, ParallelLoops):
         if hit is not None:
             return hit
         value = self._emit_uncached(e, want)
-        self.memo[key] = value
+        self.memo[key] = self.memo[(e, want, id(self.builder.block))] = value  # the block may have moved on
         return value
+
+    def _rejoin(self, dominator):
+        """The builder has moved past a diamond that began in block ``dominator``: what was
+        emitted there is still available here."""
+        here = id(self.builder.block)
+        self.memo.update({(e, want, here): v for (e, want, block), v in list(self.memo.items())
+                          if block == id(dominator)})
 
     def _emit_uncached(self, e, want: str):
         natural = self.kind(e)

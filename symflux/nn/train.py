@@ -17,6 +17,7 @@ import numpy as np
 from .. import interp, trace
 from .. import numpy_api as F
 from ..array import Tracer
+from ..compile import cycle_collection_paused
 from ..device import GPUArray
 from ..grad import Params, _differentiate, _params_scope, _scalar_output, params
 from ..ir import new_input
@@ -159,7 +160,8 @@ class TrainStep:
         key = self._signature(batch)
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[key] = _Plan(self.loss, self.params, batch, self.opt, self.backend is not None)
+            with cycle_collection_paused():
+                plan = self._plans[key] = _Plan(self.loss, self.params, batch, self.opt, self.backend is not None)
         values = plan.run(self.params, batch, self.backend)
         self._fast = plan.fast
         if not plan.in_graph_update:
