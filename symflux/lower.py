@@ -26,6 +26,7 @@ from codegen.kernel import dtype_name, idiv, imod, uniform
 from .buffers import reuse_buffers
 from .contraction import PACK_WORK, innermost, product_size, tile
 from .functions import evaluated
+from .fusion import fuse_rows
 from .ir import ARG, OBJECT, Node, toposort
 from .ops import parse_spec
 
@@ -546,6 +547,7 @@ def lower(inputs, outputs, in_place=None, target="cpu") -> Lowered:
     "gpu"). ``in_place`` maps output positions to the input positions whose memory they overwrite
     (computed after every read)."""
     lowering = Lowering(list(inputs), list(outputs), in_place, gpu=target == "gpu")
+    fuse_rows(lowering.program)
     reuse_buffers(lowering.program)
     return Lowered(lowering.program, list(inputs), lowering.consts, list(outputs),
                    lowering.seed if lowering.has_random else None)

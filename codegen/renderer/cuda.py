@@ -119,6 +119,28 @@ def _reduction(body):
     return lets, levels, list(updates), rest[1:]
 
 
+def _phases(body):
+    """``body`` as phases — ``("reduce", levels, lets, updates, row stores)`` or ``("map", levels,
+    leaf statements)`` over independent inner loops — or None when it is anything else."""
+    phases, rest = [], list(body)
+    while rest:
+        reduction = _reduction(rest)
+        if reduction is not None:
+            lets, levels, updates, tail = reduction
+            n_stores = 0
+            while n_stores < len(tail) and isinstance(tail[n_stores], Store):
+                n_stores += 1
+            phases.append(("reduce", levels, lets, updates, tail[:n_stores]))
+            rest = tail[n_stores:]
+            continue
+        levels, leaf = _nest(rest[0], independent_only=True)
+        if not levels or any(isinstance(s, (Loop, Let, Update)) for s in leaf):
+            return None
+        phases.append(("map", levels, list(leaf)))
+        rest = rest[1:]
+    return phases
+
+
 def _accumulation(store):
     """The increment ``v`` of a float store ``x[i] = x[i] + v``, else None."""
     if not isinstance(store, Store) or not store.buffer.dtype.startswith("float"):
@@ -214,6 +236,9 @@ class CUDARenderer(CRenderer):
             return self._atomic(every, leaf)
         if not levels:
             return ["if (blockIdx.x == 0 && threadIdx.x == 0) {", *self._block([stmt]), "}"], 1, 1
+        phased = self._phased(levels, body)
+        if phased is not None:
+            return phased
         reduction = _reduction(body)
         if reduction is not None:
             tiled = self._tiled_matmul(levels, *reduction)
@@ -251,31 +276,65 @@ class CUDARenderer(CRenderer):
         """A warp (long reductions: a block) per output; threads take strided shares, then combine."""
         r = _prod(n for _, n in red_levels)
         team = THREADS if r >= BLOCK_COOPERATIVE else WARP
+        lines = self._team_reduce(lets, red_levels, updates, team)
+        lines += ["if (lane == 0) {", *self._block(tail), "}"]
+        return self._per_team(levels, team, lines)
+
+    def _phased(self, levels, body):
+        """Rows whose body is a sequence of row reductions and row maps (softmax: max, sum of
+        exponentials, normalise) in one kernel: a team of threads per row runs the phases in turn,
+        synchronised between them, so the row never leaves the team. None for other bodies."""
+        phases = _phases(body)
+        if phases is None or len(phases) < 2:
+            return None
+        longest = max(_prod(n for _, n in phase[1]) for phase in phases)
+        if longest < COOPERATIVE:
+            return None
+        team = THREADS if longest >= BLOCK_COOPERATIVE else WARP
+        sync = "__syncthreads();" if team == THREADS else "__syncwarp();"
+        lines = []
+        for k, (kind, nest, *rest) in enumerate(phases):
+            if kind == "reduce":
+                lets, updates, stores = rest
+                lines += self._team_reduce(lets, nest, updates, team, suffix=f"_{k}")
+                lines += ["if (lane == 0) {", *self._block(stores), "}"]
+            else:
+                n = _prod(e for _, e in nest)
+                lines += [f"for (int64_t e{k} = lane; e{k} < {n}; e{k} += {team}) {{",
+                          *self._unflatten(f"e{k}", nest), *self._block(rest[0]), "}"]
+            lines.append(sync)  # what this phase stored is seen by the next
+        return self._per_team(levels, team, lines)
+
+    def _per_team(self, levels, team, lines):
+        """``lines`` run by a team of ``team`` threads (``lane`` in it) per iteration of ``levels``."""
         n = _prod(e for _, e in levels)
         teams = THREADS // team
-        lines = [f"const int lane = threadIdx.x % {team};",
-                 f"for (int64_t gid = (int64_t)blockIdx.x * {teams} + threadIdx.x / {team}; gid < {n}; "
-                 f"gid += (int64_t)gridDim.x * {teams}) {{",
-                 *self._unflatten("gid", levels)]
-        lines += ["    " + line for let in lets for line in self._stmt(let)]
-        lines += [f"    for (int64_t red = lane; red < {r}; red += {team}) {{",
-                  *self._unflatten("red", red_levels, " " * 8),
-                  *["    " + line for line in self._block(updates)], "    }"]
+        head = [f"const int lane = threadIdx.x % {team};",
+                f"for (int64_t gid = (int64_t)blockIdx.x * {teams} + threadIdx.x / {team}; gid < {n}; "
+                f"gid += (int64_t)gridDim.x * {teams}) {{", *self._unflatten("gid", levels)]
+        return head + ["    " + line for line in lines] + ["}"], _blocks(n, teams), THREADS
+
+    def _team_reduce(self, lets, red_levels, updates, team, suffix="") -> list[str]:
+        """The accumulators ``lets`` over ``red_levels`` shared by the team's lanes; lane 0 ends up
+        with the totals (a block combines its warps' partials through shared memory)."""
+        r = _prod(n for _, n in red_levels)
+        lines = [line for let in lets for line in self._stmt(let)]
+        lines += [f"for (int64_t red{suffix} = lane; red{suffix} < {r}; red{suffix} += {team}) {{",
+                  *self._unflatten(f"red{suffix}", red_levels), *self._block(updates), "}"]
         ops = {u.var: u.op for u in updates}
         for let in lets:
-            lines += ["    " + line for line in self._warp_combine(let.var, ops[let.var])]
+            lines += self._warp_combine(let.var, ops[let.var])
         if team > WARP:
             for a, let in enumerate(lets):
-                lines += [f"    __shared__ {CTYPE[let.dtype]} partial{a}[{THREADS // WARP}];",
-                          f"    if (threadIdx.x % {WARP} == 0) partial{a}[threadIdx.x / {WARP}] = {let.var};"]
-            lines.append("    __syncthreads();")
+                lines += [f"__shared__ {CTYPE[let.dtype]} partial{suffix}_{a}[{THREADS // WARP}];",
+                          f"if (threadIdx.x % {WARP} == 0) partial{suffix}_{a}[threadIdx.x / {WARP}] = {let.var};"]
+            lines.append("__syncthreads();")
             for a, let in enumerate(lets):
                 init = self.printer.doprint(let.value)
-                lines += [f"    {let.var} = threadIdx.x < {THREADS // WARP} ? partial{a}[threadIdx.x] : {init};",
-                          *["    " + line for line in self._warp_combine(let.var, ops[let.var])]]
-            lines.append("    __syncthreads();")
-        lines += ["    if (lane == 0) {", *["    " + line for line in self._block(tail)], "    }", "}"]
-        return lines, _blocks(n, teams), THREADS
+                lines += [f"{let.var} = threadIdx.x < {THREADS // WARP} ? partial{suffix}_{a}[threadIdx.x] : {init};",
+                          *self._warp_combine(let.var, ops[let.var])]
+            lines.append("__syncthreads();")
+        return lines
 
     def _warp_combine(self, acc, op) -> list[str]:
         other = f"{acc}_other"

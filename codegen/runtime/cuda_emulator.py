@@ -89,6 +89,7 @@ void emu_lock(void); void emu_unlock(void);
 #define __shared__ static
 #define __launch_bounds__(n)
 #define __syncthreads() emu_syncthreads()
+#define __syncwarp() emu_syncwarp()
 template <class T> static T __shfl_down_sync(unsigned, T value, int delta) {
     unsigned t = threadIdx.x;
     memcpy(emu_slot(t), &value, sizeof(T));

@@ -43,6 +43,9 @@ def programs():
                    sf.softmax)
     x = np.zeros((2, 1, 6, 6), np.float32)
     cases.append(("cnn_forward", cnn, (x,)))
+    for width in (1000, 5000):  # one kernel of phases per row: a warp, then a block per row
+        cases.append((f"softmax_{width}", with_gradient(lambda a: sf.softmax(a, axis=1), 1),
+                      (rng.standard_normal((4, width)).astype(np.float32),)))
     cases.append(("cnn_gradient", lambda a: sf.gradient(lambda: sf.sum(cnn(a)), sf.params(cnn)).values(), (x,)))
     return cases
 

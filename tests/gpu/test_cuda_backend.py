@@ -115,6 +115,22 @@ def test_float32_softmax_is_stable(device):
     np.testing.assert_allclose(got, sf.softmax(x), rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("width", [1000, 5000])  # a warp per row, then a block per row
+def test_softmax_rows_are_one_kernel_of_phases(device, width):
+    """Row max, sum of exponentials and the normalised row run in one kernel, the team of threads
+    synchronised between phases; so does log-sum-exp, and the results match the CPU."""
+    x = rng.standard_normal((7, width)) * 10
+    x[3, 5] = np.inf
+    softmax = sf.compile(lambda a: sf.softmax(a, axis=1), backend="cuda")
+    assert len(softmax.lower(x).module.launches) == 1
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_allclose(softmax(x), sf.compile(lambda a: sf.softmax(a, axis=1))(x), rtol=1e-12)
+    f = lambda a: (sf.logsumexp(a, axis=1), sf.gradient(lambda b: sf.sum(sf.logsumexp(b, axis=1) ** 2), a)[0])
+    x[3, 5] = 0.0
+    for got, want in zip(sf.compile(f, backend="cuda")(x), sf.compile(f)(x)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
+
+
 def test_convolution_gradients_use_atomics(device):
     m = sf.Chain(sf.Conv((3, 3), (2, 3), sf.relu, pad=1, stride=2), sf.MaxPool((2, 2)), sf.flatten, sf.Dense(12, 4))
     x = rng.standard_normal((2, 2, 8, 8)).astype(np.float32)
