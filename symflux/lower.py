@@ -128,9 +128,18 @@ class Lowering:
         staged, direct = [], []
         for k, j in in_place.items():
             node, buf = outputs[k], first_output[id(outputs[k])]
+            own = self.buffers[id(inputs[j])].name
+            einsum = fused_einsum.get(id(node))
+            if einsum is not None and id(einsum) not in self.buffers:  # an update of a contraction (SGD's W − η·∇W)
+                if self._contraction_fits_over(einsum, node, aliased, own):
+                    direct.append((node, buf))
+                    continue
+                self.buffers[id(einsum)] = Buffer(f"t{len(temps)}", _storage(einsum), _size(einsum))
+                temps.append(self.buffers[id(einsum)])
+                self._kernel_einsum(einsum, self.buffers[id(einsum)])
             if id(node) in self.buffers:  # computed earlier for its consumers
                 staged.append((node, self.buffers[id(node)], buf))
-            elif self._safe_in_place(node, buf, aliased, self.buffers[id(inputs[j])].name):
+            elif self._safe_in_place(node, buf, aliased, own):
                 direct.append((node, buf))
             else:
                 temp = Buffer(f"t{len(temps)}", buf.dtype, buf.size)
@@ -138,7 +147,11 @@ class Lowering:
                 self._kernel(node, temp)
                 staged.append((node, temp, buf))
         for node, buf in direct:
-            self._kernel(node, buf)
+            einsum = fused_einsum.get(id(node))
+            if einsum is not None and id(einsum) not in self.buffers:
+                self._kernel_einsum(einsum, buf, epilogue=node)
+            else:
+                self._kernel(node, buf)
         for node, temp, buf in staged:
             v = self._vars(node.ndim, "c")
             at = flat_index(v, node.shape)
@@ -183,7 +196,8 @@ class Lowering:
                 continue
             m = users[0]
             if (m.op == "map" and m.shape == node.shape and m.dtype == node.dtype
-                    and id(m) not in fused_outputs and id(m) not in deferred and id(m) not in taken
+                    and id(m) not in fused_outputs and id(m) not in taken
+                    and (id(m) not in deferred or not self.consumers.get(id(m)))
                     and (id(m) in first_output or self._materialise(m, hot))):
                 pairs[id(node)] = (node, m)
                 taken.add(id(m))  # a map is the epilogue of one contraction; others feed it as buffers
@@ -206,6 +220,17 @@ class Lowering:
             return False
         loads = [e for e in value.atoms(sympy.Indexed) if e.base.name in aliased]
         return all(e.base.name == own and sympy.expand(e.indices[0] - at) == 0 for e in loads)
+
+    def _contraction_fits_over(self, einsum, m, aliased, own) -> bool:
+        """Whether ``einsum`` with its epilogue ``m`` can be written straight over input ``own``: the
+        operands read no overwritten memory, and ``m`` reads it only as ``own`` where it writes."""
+        operands = [self.value(a, self._vars(a.ndim, "a")) for a in einsum.args]
+        if any(e.base.name in aliased for value in operands for e in value.atoms(sympy.Indexed)):
+            return False
+        v = self._vars(m.ndim, "a")
+        at = flat_index(v, m.shape)
+        loads = self._epilogue(einsum, m, sympy.Symbol("acc"), v).atoms(sympy.Indexed)
+        return all(e.base.name == own and sympy.expand(e.indices[0] - at) == 0 for e in loads if e.base.name in aliased)
 
     def _horizontal_group(self, outputs, first_output, deferred) -> set:
         """Elementwise outputs that nothing else reads: computed together at the end, in one loop
@@ -413,20 +438,24 @@ class Lowering:
             return
         # axpy form: accumulate into output rows whose innermost axis is contiguous (vectorised),
         # JAM rows at a time so they share the loads of the other operand
-        self._zero(node, buf)
+        sums = buf
+        if epilogue is not None and buf.name in self.program.aliased:  # buf holds what the epilogue reads
+            sums = Buffer(f"t{len(self.temps)}", buf.dtype, buf.size)
+            self.temps.append(sums)
+        self._zero(node, sums)
         inner_letters = contracted + [inner]
 
         def axpy(substitution):
-            stores = [Store(buf, out_index.xreplace(sub), buf[out_index.xreplace(sub)] + product.xreplace(sub))
+            stores = [Store(sums, out_index.xreplace(sub), sums[out_index.xreplace(sub)] + product.xreplace(sub))
                       for sub in substitution]
             nest = loops([var[c] for c in inner_letters], [sizes[c] for c in inner_letters], stores)
             return _dependent(nest, len(contracted))
         outer = [c for c in so if c != inner]
         self._emit(self._tiled(outer, sizes, var, tile(outer, inner, var, product, sizes)[-1:], axpy))
-        if epilogue is not None:  # accumulated in the map's buffer: apply the map in place
+        if epilogue is not None:  # accumulated in the map's buffer (or aside): apply the map there
             v = self._vars(node.ndim, "e")
             at = flat_index(v, node.shape)
-            self._emit(loops(v, node.shape, [Store(buf, at, self._epilogue(node, epilogue, buf[at], v))]))
+            self._emit(loops(v, node.shape, [Store(buf, at, self._epilogue(node, epilogue, sums[at], v))]))
 
     def _packed(self, node, letters, contracted, var, sizes):
         """``node`` (indexed by ``letters``) copied to a buffer with its contracted axes last; the

@@ -362,3 +362,22 @@ def test_compiled_step_calls_native_code_directly_and_falls_back_for_other_batch
     if dispatcher_type() is not None:
         assert step._fast is not None
         assert step._fast(np.ones(4), y) is NotImplemented
+
+
+@pytest.mark.parametrize("shape", [(16, 6, 8), (64, 300, 40)])  # small: the axpy form; larger: the packed dot form
+@pytest.mark.parametrize("opt", [lambda: sf.Descent(0.1), lambda: sf.Momentum(0.05)], ids=["Descent", "Momentum"])
+def test_weight_updates_fused_into_the_gradient_contraction(shape, opt):
+    """W − η·∇W is the epilogue of the contraction that computes ∇W, written straight over W: the
+    compiled step equals the interpreted one."""
+    batch, n_in, n_hidden = shape
+    x = rng.standard_normal((batch, n_in)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, batch)]
+    models = [Chain(Dense(n_in, n_hidden, sf.relu), Dense(n_hidden, 3)) for _ in range(2)]
+    for p, q in zip(params(models[1]), params(models[0])):
+        p[...] = q
+    steps = [sf.train_step(lambda x, y, m=m: sf.logitcrossentropy(m(x), y), params(m), opt(), backend=backend)
+             for m, backend in zip(models, ["llvm", None])]
+    for _ in range(3):
+        np.testing.assert_allclose(steps[0](x, y), steps[1](x, y), rtol=1e-5)
+    for p, q in zip(params(models[0]), params(models[1])):
+        np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6)
