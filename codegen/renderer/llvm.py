@@ -12,6 +12,7 @@ import sympy
 from llvmlite import ir
 
 from ..kernel import Program, UnsupportedExpression, idiv, imod, uniform
+from ..runtime.pool import thread_pool
 from .llvm_math import InlineMath
 from .llvm_parallel import ParallelLoops
 from .llvm_trig import InlineTrig
@@ -40,12 +41,14 @@ def _join(kinds):
 
 class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
     """``render(program)`` → LLVM IR text for one entry point. Top-level loops marked ``parallel``
-    run their iterations in ``threads`` chunks, one per POSIX thread (the caller takes the first)."""
+    run their iterations in ``threads`` chunks (the caller takes the first): on the runtime's thread
+    pool when ``pooled`` (by default, when it is available), else one POSIX thread per chunk."""
 
     STACK_BYTES = 1 << 16
 
-    def __init__(self, threads: int = 1, min_parallel: int = 1 << 14):
+    def __init__(self, threads: int = 1, min_parallel: int = 1 << 14, pooled: bool | None = None):
         self.threads, self.min_parallel = threads, min_parallel
+        self.pooled = thread_pool() if pooled is None and threads > 1 else bool(pooled)
 
     def render(self, program: Program) -> str:
         self.module = ir.Module(name=program.name)

@@ -1,5 +1,6 @@
 """Parallel loops for the LLVM renderer: a top-level loop is outlined into
-``name.parallelN(ctx, start, end)`` and its iterations run in chunks on POSIX threads."""
+``name.parallelN(ctx, start, end)`` and its iterations run in chunks, on the runtime's persistent
+thread pool (``codegen_parallel_for``) or, without it, on POSIX threads started per loop."""
 
 from __future__ import annotations
 
@@ -31,10 +32,14 @@ class ParallelLoops:
     def _threaded_loop(self, loop, extent):
         names = list(self.ptrs)
         body_fn = self._outline(loop, names)
-        thread_fn = self._thread_entry(body_fn)
         b = self.builder
         words = [b.ptrtoint(self.ptrs[n], I64) for n in names] + [self.values[s] for s in self.sizes]
         ctx = self._words("ctx", words)
+        if self.pooled:  # the runtime's persistent workers (codegen/runtime/pool.c)
+            run = self._declare("codegen_parallel_for", ir.VoidType(), [PTR, PTR, I64, I64])
+            b.call(run, [body_fn, ctx, extent, ir.Constant(I64, self.threads)])
+            return
+        thread_fn = self._thread_entry(body_fn)
         chunk = b.sdiv(b.add(extent, ir.Constant(I64, self.threads - 1)), ir.Constant(I64, self.threads))
         create = self._declare("pthread_create", I32, [PTR, PTR, PTR, PTR])
         join = self._declare("pthread_join", I32, [I64, PTR])

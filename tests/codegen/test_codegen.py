@@ -1,6 +1,7 @@
 """codegen on its own: renderers, runtime and lambdify, against NumPy (no symflux involved)."""
 
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ import sympy
 
 import codegen
 from codegen import Buffer, CRenderer, Let, LLVMRenderer, Loop, Program, Store, Update, default_runtime, loop_var
+from codegen.runtime.pool import thread_pool
 
 x, y = sympy.symbols("x y", real=True)
 rng = np.random.default_rng(0)
@@ -85,19 +87,59 @@ def test_unknown_functions_are_reported():
         LLVMRenderer().render(Program("p", [buf], body=[Loop(i, 1, (Store(buf, i, f(buf[i])),))]))
 
 
-def test_parallel_loops_of_constant_extent_run_on_threads():
+@pytest.mark.parametrize("pooled,call", [(True, "codegen_parallel_for"), (False, "pthread_create")])
+def test_parallel_loops_of_constant_extent_run_on_threads(pooled, call):
     """A loop the scheduler marked parallel is threaded whatever its extent (the scheduler judged its
-    work); an extent known only at run time must reach min_parallel."""
-    i, k, n = loop_var("i"), loop_var("k"), 4
+    work), on the thread pool or on threads of its own; a run-time extent must reach min_parallel."""
+    if pooled and not thread_pool():
+        pytest.skip("no C compiler for the thread pool")
+    i, k, n = loop_var("i"), loop_var("k"), 5
     a, out, acc = Buffer("a", "float64", n * 1000), Buffer("out", "float64", n), sympy.Symbol("acc")
     body = [Loop(i, n, (Let(acc, "float64", sympy.S.Zero), Loop(k, 1000, (Update(acc, "add", a[1000 * i + k]),)),
                         Store(out, i, acc)), parallel=True)]
-    ir = LLVMRenderer(threads=2).render(Program("rows", [a, out], body=body))
-    assert "pthread_create" in ir and "icmp sge" not in ir.split("pthread_create")[0].split("define")[-1]
+    ir = LLVMRenderer(threads=3, pooled=pooled).render(Program("rows", [a, out], body=body))
+    assert call in ir and "icmp sge" not in ir.split(call)[0].split("define")[-1]
     fn = default_runtime().load(ir, "rows", 2)
     x, result = rng.standard_normal(n * 1000), np.empty(n)
     fn(x.ctypes.data, result.ctypes.data)
     np.testing.assert_allclose(result, x.reshape(n, 1000).sum(1), rtol=1e-12)
+
+
+def test_the_thread_pool_serves_several_callers_and_forked_children():
+    """Python threads calling pooled loops at once each get every row (a busy pool runs a caller's
+    loop on the caller alone), and a forked child starts workers of its own."""
+    if not thread_pool():
+        pytest.skip("no C compiler for the thread pool")
+    import multiprocessing
+    import threading
+
+    n, i = 64, loop_var("i")
+    a, out = Buffer("a", "float64", n * 500), Buffer("out", "float64", n)
+    body = [Loop(i, n, (Store(out, i, sympy.Add(*[a[500 * i + j] for j in range(3)]) * 2),), parallel=True)]
+    fn = default_runtime().load(LLVMRenderer(threads=4, pooled=True).render(Program("rows", [a, out], body=body)),
+                                "rows", 2)
+    x = rng.standard_normal(n * 500)
+    want = x.reshape(n, 500)[:, :3].sum(1) * 2
+
+    def run(results):
+        for _ in range(200):
+            got = np.full(n, np.nan)
+            fn(x.ctypes.data, got.ctypes.data)
+            results.append(np.allclose(got, want))
+    results: list = []
+    threads = [threading.Thread(target=run, args=(results,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 800 and all(results)
+    if "fork" in multiprocessing.get_all_start_methods():
+        pid = os.fork()
+        if pid == 0:  # the child: exit status 0 if its pooled loop is right
+            got = np.full(n, np.nan)
+            fn(x.ctypes.data, got.ctypes.data)
+            os._exit(0 if np.allclose(got, want) else 1)
+        assert os.waitpid(pid, 0)[1] == 0
 
 
 @pytest.mark.parametrize("fn", [sympy.sin, sympy.cos, sympy.tan, sympy.atan, sympy.asin, sympy.acos, sympy.sinh,

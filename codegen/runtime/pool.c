@@ -1,0 +1,105 @@
+/* A persistent pool of worker threads for the parallel loops of compiled programs.
+ *
+ * codegen_parallel_for(body, ctx, extent, chunks) runs body(ctx, start, end) over [0, extent) in
+ * `chunks` equal chunks: chunk 0 on the caller, chunk k on worker k. Workers stay alive between
+ * calls, poll briefly for the next job and then sleep, so a parallel loop costs a wake-up instead
+ * of a pthread_create/join (~30 µs). One job at a time: a caller that finds the pool busy (another
+ * Python thread's loop) runs its loop alone. A forked child starts its own workers.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define MAX_WORKERS 63
+#define SPINS 100000 /* polls (tens of µs) before a worker or the caller sleeps */
+
+typedef void (*body_fn)(void *ctx, int64_t start, int64_t end);
+
+static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER; /* held for a whole job */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* guards sleeping and waking */
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER, finished = PTHREAD_COND_INITIALIZER;
+static atomic_long generation; /* bumped once per job, after the job is written */
+static atomic_int pending;     /* workers still on the current job */
+static long first_seen[MAX_WORKERS + 1];
+static int workers;
+static body_fn job_body;
+static void *job_ctx;
+static int64_t job_extent, job_chunk, job_chunks;
+
+static void run_chunk(int64_t k) {
+    int64_t start = job_chunk * k, end = start + job_chunk;
+    if (end > job_extent) end = job_extent;
+    if (start < end) job_body(job_ctx, start, end);
+}
+
+static void *worker(void *arg) {
+    int64_t k = (int64_t)(intptr_t)arg;
+    long seen = first_seen[k]; /* the generation before any job this worker must run */
+    for (;;) {
+        for (int spin = 0; spin < SPINS && atomic_load(&generation) == seen; spin++) {}
+        if (atomic_load(&generation) == seen) {
+            pthread_mutex_lock(&lock);
+            while (atomic_load(&generation) == seen) pthread_cond_wait(&wake, &lock);
+            pthread_mutex_unlock(&lock);
+        }
+        seen = atomic_load(&generation);
+        if (k < job_chunks) run_chunk(k);
+        if (atomic_fetch_sub(&pending, 1) == 1) {
+            pthread_mutex_lock(&lock);
+            pthread_cond_signal(&finished);
+            pthread_mutex_unlock(&lock);
+        }
+    }
+    return NULL;
+}
+
+static void forget_workers(void) { /* in a forked child, where the parent's workers do not exist */
+    pthread_mutex_init(&busy, NULL);
+    pthread_mutex_init(&lock, NULL);
+    pthread_cond_init(&wake, NULL);
+    pthread_cond_init(&finished, NULL);
+    atomic_store(&pending, 0);
+    workers = 0;
+}
+
+static void register_fork_handler(void) { pthread_atfork(NULL, NULL, forget_workers); }
+
+static void start_workers(int64_t wanted) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_fork_handler);
+    while (workers < wanted && workers < MAX_WORKERS) {
+        pthread_t thread;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        first_seen[workers + 1] = atomic_load(&generation);
+        int failed = pthread_create(&thread, &attr, worker, (void *)(intptr_t)(workers + 1));
+        pthread_attr_destroy(&attr);
+        if (failed) return;
+        workers++;
+    }
+}
+
+void codegen_parallel_for(body_fn body, void *ctx, int64_t extent, int64_t chunks) {
+    if (chunks <= 1 || extent <= 1 || pthread_mutex_trylock(&busy) != 0) {
+        body(ctx, 0, extent);
+        return;
+    }
+    start_workers(chunks - 1);
+    if (chunks > workers + 1) chunks = workers + 1;
+    job_body = body, job_ctx = ctx, job_extent = extent, job_chunks = chunks;
+    job_chunk = (extent + chunks - 1) / chunks;
+    atomic_store(&pending, workers);
+    pthread_mutex_lock(&lock);
+    atomic_fetch_add(&generation, 1);
+    pthread_cond_broadcast(&wake);
+    pthread_mutex_unlock(&lock);
+    run_chunk(0);
+    for (int spin = 0; spin < SPINS && atomic_load(&pending) != 0; spin++) {}
+    if (atomic_load(&pending) != 0) {
+        pthread_mutex_lock(&lock);
+        while (atomic_load(&pending) != 0) pthread_cond_wait(&finished, &lock);
+        pthread_mutex_unlock(&lock);
+    }
+    pthread_mutex_unlock(&busy);
+}
