@@ -22,6 +22,7 @@ import sympy
 
 from codegen import Buffer, If, Let, Loop, Program, Store, Update, flat_index, loop_var, loops
 from codegen.kernel import dtype_name, idiv, imod, uniform
+from codegen.runtime.pool import thread_pool
 
 from .buffers import reuse_buffers
 from .contraction import PACK_WORK, innermost, product_size, tile
@@ -361,7 +362,7 @@ class Lowering:
             statements = [Loop(loop_var(f"once{self.counter}"), 1, tuple(statements))]
             self.counter += 1
         for stmt in statements:
-            if parallel and isinstance(stmt, Loop) and stmt.extent > 1 and _work(stmt) >= PARALLEL_WORK:
+            if parallel and isinstance(stmt, Loop) and stmt.extent > 1 and _work(stmt) >= _parallel_work():
                 stmt = dataclasses.replace(stmt, parallel=True)
             self.program.body.append(stmt)
 
@@ -518,7 +519,10 @@ class Lowering:
         self._emit(_dependent(nest, values.ndim), parallel=False)
 
 
-PARALLEL_WORK = 1 << 18  # loop-body executions below which starting a thread costs more than it saves
+def _parallel_work() -> int:
+    """Loop-body executions below which threads cost more than they save: waking the runtime's
+    pool costs a few µs (W3 at batch 256: 1.6 ms at 2¹⁵, 1.9–2.4 ms at 2¹⁸), starting threads ~30 µs."""
+    return 1 << 15 if thread_pool() else 1 << 18
 
 
 def _work(stmt) -> int:
