@@ -92,7 +92,6 @@ class Lowering:
         aliased = {self.buffers[id(inputs[j])].name: k for k, j in in_place.items()}
         self.program.aliased = set(aliased) | {out_buffers[k].name for k in in_place}
         self.temps, fused_outputs = [], self._horizontal_group(outputs, first_output, deferred)
-        temps = self.temps
         self.epilogue_of = self._epilogues(hot, first_output, fused_outputs, deferred)
         fused_einsum = {id(m): e for e, m in self.epilogue_of.values()}
         for node in self.order:  # kernels in dependency order, outputs written in place
@@ -103,8 +102,7 @@ class Lowering:
                 continue
             if id(node) in deferred:  # its output buffer is an input's memory: never read it early
                 if self.consumers.get(id(node)) and self._materialise(node, hot):
-                    self.buffers[id(node)] = Buffer(f"t{len(temps)}", _storage(node), _size(node))
-                    temps.append(self.buffers[id(node)])
+                    self.buffers[id(node)] = self._temp(_storage(node), _size(node))
                     self._kernel(node, self.buffers[id(node)])
                 continue
             if id(node) in self.epilogue_of:  # computed by its consumer's kernel
@@ -112,15 +110,14 @@ class Lowering:
             if id(node) in first_output:
                 self.buffers[id(node)] = first_output[id(node)]
             elif self._materialise(node, hot):
-                self.buffers[id(node)] = Buffer(f"t{len(temps)}", _storage(node), _size(node))
-                temps.append(self.buffers[id(node)])
+                self.buffers[id(node)] = self._temp(_storage(node), _size(node))
             else:
                 continue
             if id(node) in fused_einsum:  # a contraction with this map as its epilogue
                 self._kernel_einsum(fused_einsum[id(node)], self.buffers[id(node)], epilogue=node)
             else:
                 self._kernel(node, self.buffers[id(node)])
-        self.program.temps = temps
+        self.program.temps = self.temps
         for group in _by_shape([n for n in self.order if id(n) in fused_outputs]):
             self._fused_elementwise(group, [first_output[id(n)] for n in group])
         # Outputs that read overwritten memory elsewhere are computed aside first, while every input
@@ -135,16 +132,14 @@ class Lowering:
                 if self._contraction_fits_over(einsum, node, aliased, own):
                     direct.append((node, buf))
                     continue
-                self.buffers[id(einsum)] = Buffer(f"t{len(temps)}", _storage(einsum), _size(einsum))
-                temps.append(self.buffers[id(einsum)])
+                self.buffers[id(einsum)] = self._temp(_storage(einsum), _size(einsum))
                 self._kernel_einsum(einsum, self.buffers[id(einsum)])
             if id(node) in self.buffers:  # computed earlier for its consumers
                 staged.append((node, self.buffers[id(node)], buf))
             elif self._safe_in_place(node, buf, aliased, own):
                 direct.append((node, buf))
             else:
-                temp = Buffer(f"t{len(temps)}", buf.dtype, buf.size)
-                temps.append(temp)
+                temp = self._temp(buf.dtype, buf.size)
                 self._kernel(node, temp)
                 staged.append((node, temp, buf))
         for node, buf in direct:
@@ -181,6 +176,12 @@ class Lowering:
             return True
         shared = len(self.consumers.get(id(node), [])) > 1
         return shared and sympy.count_ops(evaluated(node.body)) > CHEAP_SHARED_OPS
+
+    def _temp(self, dtype, size) -> Buffer:
+        """A new temporary buffer of the program."""
+        buf = Buffer(f"t{len(self.temps)}", dtype, size)
+        self.temps.append(buf)
+        return buf
 
     def _vars(self, n, prefix="i"):
         self.counter += 1
@@ -219,8 +220,7 @@ class Lowering:
         value = self.compute(node, v) if node.op not in KERNELS else None
         if value is None:
             return False
-        loads = [e for e in value.atoms(sympy.Indexed) if e.base.name in aliased]
-        return all(e.base.name == own and sympy.expand(e.indices[0] - at) == 0 for e in loads)
+        return _reads_only_own(value, aliased, own, at)
 
     def _contraction_fits_over(self, einsum, m, aliased, own) -> bool:
         """Whether ``einsum`` with its epilogue ``m`` can be written straight over input ``own``: the
@@ -230,8 +230,7 @@ class Lowering:
             return False
         v = self._vars(m.ndim, "a")
         at = flat_index(v, m.shape)
-        loads = self._epilogue(einsum, m, sympy.Symbol("acc"), v).atoms(sympy.Indexed)
-        return all(e.base.name == own and sympy.expand(e.indices[0] - at) == 0 for e in loads if e.base.name in aliased)
+        return _reads_only_own(self._epilogue(einsum, m, sympy.Symbol("acc"), v), aliased, own, at)
 
     def _horizontal_group(self, outputs, first_output, deferred) -> set:
         """Elementwise outputs that nothing else reads: computed together at the end, in one loop
@@ -441,8 +440,7 @@ class Lowering:
         # JAM rows at a time so they share the loads of the other operand
         sums = buf
         if epilogue is not None and buf.name in self.program.aliased:  # buf holds what the epilogue reads
-            sums = Buffer(f"t{len(self.temps)}", buf.dtype, buf.size)
-            self.temps.append(sums)
+            sums = self._temp(buf.dtype, buf.size)
         self._zero(node, sums)
         inner_letters = contracted + [inner]
 
@@ -465,8 +463,7 @@ class Lowering:
         shape = [sizes[c] for c in order]
         if order == list(letters) and id(node) in self.buffers:
             return self.value(node, [var[c] for c in letters])
-        buf = Buffer(f"t{len(self.temps)}", _storage(node), _size(node))
-        self.temps.append(buf)
+        buf = self._temp(_storage(node), _size(node))
         v = dict(zip(order, self._vars(len(order), "p")))
         copy = Store(buf, flat_index([v[c] for c in order], shape), self.value(node, [v[c] for c in letters]))
         self._emit(loops([v[c] for c in order], shape, [copy]))
@@ -517,6 +514,12 @@ class Lowering:
         # several values may land on one target: neither threads nor a GPU grid
         nest = loops(v, values.shape, [Store(buf, at, buf[at] + self.value(values, v))])
         self._emit(_dependent(nest, values.ndim), parallel=False)
+
+
+def _reads_only_own(value, aliased, own, at) -> bool:
+    """Whether ``value`` reads overwritten memory only as buffer ``own`` at flat index ``at``."""
+    loads = [e for e in value.atoms(sympy.Indexed) if e.base.name in aliased]
+    return all(e.base.name == own and sympy.expand(e.indices[0] - at) == 0 for e in loads)
 
 
 def _parallel_work() -> int:

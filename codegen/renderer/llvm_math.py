@@ -15,6 +15,14 @@ from .llvm_types import CONTRACT, F64, I64
 class InlineMath:
     """Mixin of ``LLVMRenderer``: ``_emit_<function>`` rules built from plain IR arithmetic."""
 
+    def _horner(self, z, coefficients):
+        """The polynomial with ``coefficients`` (highest power first) at ``z``, with FMAs."""
+        b = self.builder
+        p = ir.Constant(F64, coefficients[0])
+        for a in coefficients[1:]:
+            p = b.fadd(b.fmul(p, z, flags=CONTRACT), ir.Constant(F64, a), flags=CONTRACT)
+        return p
+
     # -- vectorisable exponentials ------------------------------------------------------------------
     # exp is inline arithmetic (no library call), so loops containing it vectorise: Cody–Waite
     # reduction x = k·ln2 + r, a degree-13 Taylor polynomial for e^r (|r| ≤ ln2/2, error < 1e-17),
@@ -26,9 +34,7 @@ class InlineMath:
         c = lambda v: ir.Constant(F64, v)
         k = self._intrinsic("llvm.rint", "f64", [b.fmul(x, c(1.4426950408889634))])
         r = b.fsub(b.fsub(x, b.fmul(k, c(self.LN2_HI))), b.fmul(k, c(self.LN2_LO)))
-        p = c(1.0 / 6227020800.0)  # 1/13!
-        for n in range(12, -1, -1):
-            p = b.fadd(b.fmul(p, r, flags=CONTRACT), c(1.0 / math.factorial(n)), flags=CONTRACT)
+        p = self._horner(r, [1.0 / math.factorial(n) for n in range(13, -1, -1)])
         k = b.select(b.fcmp_ordered("<", k, c(-1100.0)), c(-1100.0), b.select(b.fcmp_ordered(">", k, c(1100.0)),
                                                                                c(1100.0), k))
         ki = b.fptosi(k, I64)
@@ -41,11 +47,8 @@ class InlineMath:
 
     def _expm1_small(self, x):
         """e^x − 1 for |x| ≤ 1 by its Taylor series (no cancellation near 0)."""
-        b = self.builder
-        p = ir.Constant(F64, 1.0 / math.factorial(18))
-        for n in range(17, 0, -1):
-            p = b.fadd(b.fmul(p, x, flags=CONTRACT), ir.Constant(F64, 1.0 / math.factorial(n)), flags=CONTRACT)
-        return b.fmul(p, x, flags=CONTRACT)
+        p = self._horner(x, [1.0 / math.factorial(n) for n in range(18, 0, -1)])
+        return self.builder.fmul(p, x, flags=CONTRACT)
 
     def _in_f64(self, e, kind, compute):
         """Evaluate ``compute(x)`` on the argument in double precision, returning ``kind``."""
@@ -69,9 +72,7 @@ class InlineMath:
         k = b.select(big, b.add(k, i64(1)), k)
         s = b.fdiv(b.fsub(m, c(1.0)), b.fadd(m, c(1.0)))
         s2 = b.fmul(s, s)
-        p = c(1.0 / 27)
-        for n in range(25, 0, -2):
-            p = b.fadd(b.fmul(p, s2, flags=CONTRACT), c(1.0 / n), flags=CONTRACT)
+        p = self._horner(s2, [1.0 / n for n in range(27, 0, -2)])
         kf = b.sitofp(k, F64)
         out = b.fadd(b.fmul(kf, c(self.LN2_HI)), b.fadd(b.fmul(kf, c(self.LN2_LO)), b.fmul(c(2.0), b.fmul(s, p))))
         out = b.select(b.fcmp_ordered("==", x, c(0.0)), c(-math.inf), out)

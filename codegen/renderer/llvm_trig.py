@@ -41,13 +41,6 @@ class InlineTrig:
 
     HUGE_ANGLE = 2.0**40
 
-    def _horner(self, z, coefficients):
-        b = self.builder
-        p = _c(coefficients[0])
-        for a in coefficients[1:]:
-            p = b.fadd(b.fmul(p, z, flags=CONTRACT), _c(a), flags=CONTRACT)
-        return p
-
     def _fma(self, a, x, y):
         return self._intrinsic("llvm.fma", "f64", [a, x, y])
 
