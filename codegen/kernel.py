@@ -19,7 +19,7 @@ class UnsupportedExpression(TypeError):
     """An expression that a renderer cannot translate."""
 
 
-DTYPES = ("float32", "float64", "int64", "int32", "bool", "uint64")
+DTYPES = ("float32", "float64", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 
 
 @dataclass(frozen=True)

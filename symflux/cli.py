@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import argparse
+import ast
+import operator
 import sys
 
 import numpy as np
@@ -16,13 +18,32 @@ import sympy
 from sympy.parsing.sympy_parser import (
     convert_xor,
     implicit_multiplication_application,
-    parse_expr,
     standard_transformations,
+    stringify_expr,
 )
 
 import symflux as sf
 
 TRANSFORMS = standard_transformations + (implicit_multiplication_application, convert_xor)
+MAX_LENGTH, MAX_NESTING, MAX_DIGITS = 2000, 64, 400
+MAX_ORDER, MAX_SIZE = 64, 1 << 26
+
+# The functions an expression may call: SymPy's elementary and special functions and symflux's
+# activations. Nothing else is reachable: the text is tokenised, never evaluated as Python.
+FUNCTIONS = {name: getattr(sympy, name) for name in (
+    "sin", "cos", "tan", "cot", "sec", "csc", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh",
+    "asinh", "acosh", "atanh", "exp", "log", "sqrt", "cbrt", "Abs", "sign", "floor", "ceiling",
+    "erf", "erfc", "gamma", "loggamma")}
+FUNCTIONS.update({"abs": sympy.Abs, "ln": sympy.log, "arcsin": sympy.asin, "arccos": sympy.acos,
+                  "arctan": sympy.atan, "σ": sf.functions.sigmoid})
+FUNCTIONS.update({name: sf.numpy_api.ELEMENTWISE[name] for name in (
+    "sigmoid", "softplus", "logsigmoid", "gelu", "swish", "logcosh", "relu", "leakyrelu", "elu", "selu",
+    "softsign", "hardtanh")})
+CONSTANTS = {"pi": sympy.pi, "E": sympy.E, "oo": sympy.oo}
+# what SymPy's tokeniser writes for literals and unknown names
+LITERALS = {"Symbol": sympy.Symbol, "Integer": sympy.Integer, "Float": sympy.Float, "Rational": sympy.Rational}
+OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+             ast.Pow: operator.pow}
 
 
 class CommandError(Exception):
@@ -30,17 +51,88 @@ class CommandError(Exception):
 
 
 def parse(text: str, names) -> sympy.Expr:
+    """``text`` as a SymPy expression over the symbols ``names`` (and any other names it uses).
+
+    SymPy's tokeniser adds implicit products and ``^``; the resulting code is then read as a syntax
+    tree that admits only numbers, names, arithmetic and calls of ``FUNCTIONS``."""
+    if len(text) > MAX_LENGTH:
+        raise CommandError(f"the expression is longer than {MAX_LENGTH} characters")
+    if _nesting(text) > MAX_NESTING:
+        raise CommandError(f"the expression nests parentheses deeper than {MAX_NESTING} levels")
     local = {n: sympy.Symbol(n) for n in names}
-    local.update({"σ": sf.functions.sigmoid, "sigmoid": sf.functions.sigmoid, "softplus": sf.functions.softplus})
     try:
-        expr = parse_expr(text, local_dict=local, transformations=TRANSFORMS)
-    except TokenError:
-        raise CommandError(f"cannot parse {text!r}: it ends too early (unbalanced parentheses?)") from None
-    except (SyntaxError, TypeError, ValueError, sympy.SympifyError) as e:
-        raise CommandError(f"cannot parse {text!r}: {getattr(e, 'msg', None) or e}") from None
+        code = stringify_expr(text, local, {**LITERALS, **FUNCTIONS, **CONSTANTS}, TRANSFORMS)
+        tree = ast.parse(code.strip(), mode="eval")
+    except (TokenError, SyntaxError, IndentationError):
+        raise CommandError(f"cannot parse {text!r}: not an arithmetic expression "
+                           "(unbalanced parentheses?)") from None
+    try:
+        expr = _build(tree.body, local)
+    except (TypeError, ValueError, ZeroDivisionError, sympy.SympifyError) as e:
+        raise CommandError(f"cannot parse {text!r}: {e}") from None
     if not isinstance(expr, sympy.Expr):
         raise CommandError(f"{text!r} is not an expression")
     return expr
+
+
+def _nesting(text: str) -> int:
+    depth = deepest = 0
+    for ch in text:
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _build(node, local):
+    """The SymPy value of one node of the tokenised expression's syntax tree (whitelisted only)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return sympy.sympify(node.value)
+    if isinstance(node, ast.Name):
+        if node.id in local:
+            return local[node.id]
+        if node.id in CONSTANTS:
+            return CONSTANTS[node.id]
+        raise CommandError(f"{node.id!r} is a function, not a value" if node.id in FUNCTIONS
+                           else f"unknown name {node.id!r}")
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _build(node.operand, local)
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
+        left, right = _build(node.left, local), _build(node.right, local)
+        if isinstance(node.op, ast.Pow):
+            _check_power(left, right)
+        return OPERATORS[type(node.op)](left, right)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        name = node.func.id
+        if name in LITERALS:
+            return _literal(name, node.args)
+        if name in FUNCTIONS:
+            return FUNCTIONS[name](*[_build(a, local) for a in node.args])
+        raise CommandError(f"unknown function {name!r}; known: {', '.join(sorted(FUNCTIONS))}")
+    raise CommandError(f"only numbers, names, + - * / ^ and known functions are allowed, not "
+                       f"{ast.unparse(node)!r}")
+
+
+def _literal(name, args):
+    if len(args) != 1 or not isinstance(args[0], ast.Constant) or isinstance(args[0].value, bool):
+        raise CommandError(f"only numbers, names, + - * / ^ and known functions are allowed, not {name}(…)")
+    value = args[0].value
+    if name == "Symbol":
+        if not str(value).isidentifier():
+            raise CommandError(f"bad name {value!r}")
+        return sympy.Symbol(value)
+    if len(str(value)) > MAX_DIGITS:
+        raise CommandError(f"a number has more than {MAX_DIGITS} digits")
+    return LITERALS[name](value)
+
+
+def _check_power(base, exponent):
+    """Refuse exact powers whose value would have more than ``MAX_DIGITS`` digits (``10**10**10``)."""
+    if base.is_Number and exponent.is_Number and base.is_Rational and exponent.is_Integer:
+        digits = max(len(str(abs(base.p))), len(str(base.q)))
+        if digits > 1 and abs(int(exponent)) * (digits - 1) > MAX_DIGITS:
+            raise CommandError(f"{base}**{exponent} is too large to compute exactly")
 
 
 def derivative_function(expr, symbols, wrt, order):

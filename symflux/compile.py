@@ -58,7 +58,7 @@ class Executable:
     def _arguments(self, arrays) -> list[np.ndarray]:
         args = []
         for node, value in zip(self.lowered.inputs, arrays):
-            arr = np.ascontiguousarray(value, dtype=node.dtype)
+            arr = np.asarray(value, dtype=node.dtype, order="C")
             if arr.shape != node.shape:
                 raise ValueError(f"compiled for an input of shape {node.shape}, got {arr.shape}")
             args.append(arr)

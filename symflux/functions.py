@@ -12,6 +12,7 @@ import functools
 
 import numpy as np
 import sympy
+from sympy.codegen.cfunctions import expm1
 
 
 class sigmoid(sympy.Function):
@@ -71,24 +72,28 @@ NUMPY_IMPLS = {"sigmoid": _stable_sigmoid, "softplus": _stable_softplus}
 
 # -- body builders: each takes SymPy scalars and returns a SymPy scalar ------------------------
 
-def piecewise_max(a, b):
-    return sympy.Piecewise((a, a >= b), (b, True))
+# Kinks are SymPy's Max, Min, Abs and sign: NaN propagates through them on every path (NumPy's
+# maximum), and their derivatives are Heaviside/sign, which ``almost_everywhere`` turns into the
+# subgradients Zygote and PyTorch use (relu'(0) = 0, abs'(0) = sign(0) = 0).
+
+def maximum(a, b):
+    return sympy.Max(a, b)
 
 
-def piecewise_min(a, b):
-    return sympy.Piecewise((a, a <= b), (b, True))
+def minimum(a, b):
+    return sympy.Min(a, b)
 
 
 def abs_(x):
-    return sympy.Piecewise((x, x >= 0), (-x, True))
+    return sympy.Abs(x)
 
 
 def sign(x):
-    return sympy.Piecewise((1, x > 0), (-1, x < 0), (0, True))
+    return sympy.sign(x)
 
 
 def relu(x):
-    return sympy.Piecewise((x, x > 0), (0, True))
+    return sympy.Max(x, 0)
 
 
 def leakyrelu(x, a=0.01):
@@ -96,15 +101,15 @@ def leakyrelu(x, a=0.01):
 
 
 def relu6(x):
-    return sympy.Piecewise((0, x <= 0), (x, x < 6), (6, True))
+    return sympy.Min(sympy.Max(x, 0), 6)
 
 
 def elu(x, alpha=1):
-    return sympy.Piecewise((x, x > 0), (alpha * (sympy.exp(x) - 1), True))
+    return sympy.Piecewise((x, x > 0), (alpha * expm1(x), True))
 
 
 def celu(x, alpha=1):
-    return sympy.Piecewise((x, x > 0), (alpha * (sympy.exp(x / alpha) - 1), True))
+    return sympy.Piecewise((x, x > 0), (alpha * expm1(x / alpha), True))
 
 
 SELU_LAMBDA = sympy.Float("1.0507009873554804934193349852946")
@@ -112,7 +117,7 @@ SELU_ALPHA = sympy.Float("1.6732632423543772848170429916717")
 
 
 def selu(x):
-    return SELU_LAMBDA * sympy.Piecewise((x, x > 0), (SELU_ALPHA * (sympy.exp(x) - 1), True))
+    return SELU_LAMBDA * sympy.Piecewise((x, x > 0), (SELU_ALPHA * expm1(x), True))
 
 
 def logsigmoid(x):
@@ -130,7 +135,7 @@ def swish(x):
 
 def trelu(x, theta=1):
     """Thresholded relu: x > θ ? x : 0."""
-    return sympy.Piecewise((x, x > theta), (0, True))
+    return sympy.Piecewise((0, x <= theta), (x, True))
 
 
 def logcosh(x):
@@ -147,15 +152,11 @@ HARDSIGMOID_SLOPE = sympy.Rational(1, 5)
 
 def hardsigmoid(x, a=HARDSIGMOID_SLOPE):
     """NNlib's hardσ(x, a=0.2) = max(0, min(1, a·x + 0.5))."""
-    return piecewise_max(0, piecewise_min(1, a * x + sympy.Rational(1, 2)))
+    return sympy.Max(0, sympy.Min(1, a * x + sympy.Rational(1, 2)))
 
 
 def hardtanh(x):
-    return piecewise_max(-1, piecewise_min(1, x))
-
-
-def clip(x, lo, hi):
-    return piecewise_min(piecewise_max(x, lo), hi)
+    return sympy.Max(-1, sympy.Min(1, x))
 
 
 # -- derivatives ---------------------------------------------------------------------------------
@@ -195,7 +196,7 @@ def substitute(body: sympy.Expr, subs: dict) -> sympy.Expr:
 
 # -- result dtypes -------------------------------------------------------------------------------
 
-_INTEGER_CLOSED = (sympy.Add, sympy.Mul, sympy.Piecewise, sympy.Max, sympy.Min)
+_INTEGER_CLOSED = (sympy.Add, sympy.Mul, sympy.Piecewise, sympy.Max, sympy.Min, sympy.Abs, sympy.sign)
 
 
 def keeps_integers(body: sympy.Basic) -> bool:

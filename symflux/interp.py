@@ -68,12 +68,12 @@ def eval_map(node: Node, vals, exact: bool):
     return np.broadcast_to(np.asarray(out).astype(node.dtype, copy=False), node.shape)
 
 
-def _max(v, axes, exact):
+def _extremum(kind, v, axes, exact):
     if not exact:
-        return np.max(v, axis=axes)
-    sym_max = np.frompyfunc(sympy.Max, 2, 1)
+        return (np.max if kind == "max" else np.min)(v, axis=axes)
+    pick = np.frompyfunc(sympy.Max if kind == "max" else sympy.Min, 2, 1)
     for a in sorted(axes, reverse=True):
-        v = sym_max.reduce(v, axis=a)
+        v = pick.reduce(v, axis=a)
     return np.asarray(v, dtype=object)
 
 
@@ -145,7 +145,8 @@ def _einsum(a, b, node, exact):
 # Each entry: (node, argument values, exact) -> value.
 EVAL = {
     "sum": lambda n, v, ex: np.sum(v[0], axis=n.attrs[0]),
-    "max": lambda n, v, ex: _max(v[0], n.attrs[0], ex),
+    "max": lambda n, v, ex: _extremum("max", v[0], n.attrs[0], ex),
+    "min": lambda n, v, ex: _extremum("min", v[0], n.attrs[0], ex),
     "einsum": lambda n, v, ex: _einsum(v[0], v[1], n, ex),
     "reshape": lambda n, v, ex: np.reshape(v[0], n.shape),
     "permute": lambda n, v, ex: np.transpose(v[0], n.attrs[0]),

@@ -14,7 +14,7 @@ input          (uid, name)                            a leaf bound at evaluation
 const          (Const,)                               a literal array or SymPy object
 rand           (uid,)                                 fresh U[0, 1) samples at every evaluation
 map            (body,)                                body(args...) elementwise, broadcast
-sum / max      (axes,)                                reduction over ``axes`` (no keepdims)
+sum/max/min    (axes,)                                reduction over ``axes`` (no keepdims)
 einsum         (spec,)                                two-operand contraction, e.g. ``ij,jk->ik``
 reshape        (shape,)                               row-major reshape
 permute        (perm,)                                axis permutation
@@ -61,7 +61,7 @@ class Const:
 
     def __init__(self, value):
         if isinstance(value, np.ndarray):
-            value = value.copy()
+            value = value.astype(native(value.dtype))  # a copy, in native byte order
             value.flags.writeable = False
             if value.dtype == OBJECT:
                 self._key = ("obj", value.shape, tuple(value.ravel().tolist()))
@@ -109,9 +109,15 @@ _interned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 _uids = itertools.count()
 
 
+def native(dtype) -> np.dtype:
+    """``dtype`` in this machine's byte order: graphs compute in native values whatever the input's order."""
+    dtype = np.dtype(dtype)
+    return dtype if dtype.isnative else dtype.newbyteorder("=")
+
+
 def make(op: str, args: tuple, attrs: tuple, shape: tuple, dtype) -> Node:
     """The unique node for (op, args, attrs); shape and dtype are determined by those."""
-    shape, dtype = tuple(shape), np.dtype(dtype)
+    shape, dtype = tuple(shape), native(dtype)
     key = (op, tuple(id(a) for a in args), attrs, shape, dtype)
     node = _interned.get(key)
     if node is None:

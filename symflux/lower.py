@@ -32,7 +32,7 @@ from .ir import ARG, OBJECT, Node, toposort
 from .ops import parse_spec
 
 MOVEMENT = {"reshape", "permute", "expand", "slice", "unslice", "concat", "take", "detach", "unfold"}
-KERNELS = {"sum", "max", "einsum", "fold", "scatter_add"}
+KERNELS = {"sum", "max", "min", "einsum", "fold", "scatter_add"}
 INNER_LOOP_CONSUMERS = {"einsum", "fold", "scatter_add"}
 CHEAP_SHARED_OPS = 4
 
@@ -385,9 +385,8 @@ class Lowering:
         for axis in range(x.ndim):
             full.append(next(r) if axis in axes else next(o))
         acc = sympy.Symbol(f"acc{self.counter}")
-        accumulate = "float64" if buf.dtype == "float32" and not self.gpu else buf.dtype
-        init = sympy.Integer(0) if op == "add" else (sympy.S.NegativeInfinity if accumulate.startswith("float")
-                                                       else sympy.Integer(np.iinfo(np.int64).min))
+        accumulate = "float64" if buf.dtype == "float32" and not self.gpu and op == "add" else buf.dtype
+        init = sympy.Integer(0) if op == "add" else _identity(op, np.dtype(accumulate))
         inner = loops(red_vars, [x.shape[a] for a in axes], [Update(acc, op, self.value(x, full))])
         body = [Let(acc, accumulate, init), *inner, Store(buf, flat_index(out_vars, node.shape), acc)]
         self._emit(loops(out_vars, node.shape, body))
@@ -397,6 +396,9 @@ class Lowering:
 
     def _kernel_max(self, node, buf):
         self._reduction(node, buf, "max")
+
+    def _kernel_min(self, node, buf):
+        self._reduction(node, buf, "min")
 
     def _kernel_einsum(self, node, buf, epilogue=None):
         sa, sb, so = parse_spec(node.attrs[0])
@@ -520,6 +522,16 @@ def _reads_only_own(value, aliased, own, at) -> bool:
     """Whether ``value`` reads overwritten memory only as buffer ``own`` at flat index ``at``."""
     loads = [e for e in value.atoms(sympy.Indexed) if e.base.name in aliased]
     return all(e.base.name == own and sympy.expand(e.indices[0] - at) == 0 for e in loads)
+
+
+def _identity(op: str, dtype: np.dtype):
+    """The start of a max/min reduction in ``dtype``: ∓∞, the integer type's bound, False/True."""
+    if dtype.kind == "f":
+        return sympy.S.NegativeInfinity if op == "max" else sympy.S.Infinity
+    if dtype.kind == "b":
+        return sympy.Integer(op == "min")
+    info = np.iinfo(dtype)
+    return sympy.Integer(int(info.min) if op == "max" else int(info.max))
 
 
 def _parallel_work() -> int:

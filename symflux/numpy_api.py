@@ -111,8 +111,8 @@ ELEMENTWISE = {
     "sign": fn.sign,
     "floor": sympy.floor,
     "ceil": sympy.ceiling,
-    "maximum": fn.piecewise_max,
-    "minimum": fn.piecewise_min,
+    "maximum": fn.maximum,
+    "minimum": fn.minimum,
     "where": _where_body,
     "greater": lambda a, b: a > b,
     "greater_equal": lambda a, b: a >= b,
@@ -249,10 +249,14 @@ def max(x, axis=None, keepdims=False):
 
 
 def min(x, axis=None, keepdims=False):
-    """min(x, axis=None, keepdims=False) = -max(-x)."""
-    if not trace.is_traced(x) and _plain(x).dtype != OBJECT:
-        return _rewrap(np.min(_plain(x), axis=axis, keepdims=keepdims), x)
-    return negative(max(negative(x), axis=axis, keepdims=keepdims))  # noqa: F821
+    """min(x, axis=None, keepdims=False); ties share the gradient equally."""
+    if not trace.is_traced(x):
+        plain = _plain(x)
+        if plain.dtype == OBJECT:
+            return _rewrap(interp.evaluate([ops.reduce("min", ops.const(plain), axis)], {}, True)[0], x)
+        return _rewrap(np.min(plain, axis=axis, keepdims=keepdims), x)
+    node = _node(x)
+    return _keep(Tracer(ops.reduce("min", node, axis)), node.shape, axis, keepdims)
 
 
 amax, amin = max, min

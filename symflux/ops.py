@@ -99,7 +99,7 @@ def _weak_python(value: sympy.Basic):
         return bool(value)
     if value.is_Integer:
         return int(value)
-    if value.is_number and value.is_real:
+    if value is sympy.nan or value.is_number and value.is_extended_real:  # nan and ±oo are floats too
         return 1.0
     return 1j if value.is_number else None
 
@@ -181,10 +181,11 @@ def reduce(kind: str, x: Node, axis=None) -> Node:
         return x
     shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
     dtype = x.dtype
-    if kind == "sum" and dtype.kind in "biu":
-        dtype = np.dtype(np.int64)
-    if kind == "max" and any(dims_equal(x.shape[a], 0) for a in axes):
-        raise ShapeError(f"max of an empty axis: shape {fmt_shape(x.shape)}, axes {axes}")
+    if kind == "sum" and dtype.kind in "biu":  # NumPy sums small integers in the platform's width
+        dtype = np.dtype(np.uint64 if dtype.kind == "u" else np.int64)
+    if kind != "sum" and any(dims_equal(x.shape[a], 0) for a in axes):
+        raise ShapeError(f"zero-size array to reduction operation {kind}imum which has no identity: "
+                         f"shape {fmt_shape(x.shape)}, axes {axes}")
     if is_fill(x):
         count = prod([x.shape[a] for a in axes]) if kind == "sum" else 1
         return fill(x.body * count, shape, dtype)

@@ -59,7 +59,7 @@ def vjp_sum(node: Node, g: Node, i: int):
     return ops.expand(ops.reshape(g, keep), x.shape)
 
 
-def vjp_max(node: Node, g: Node, i: int):
+def vjp_extremum(node: Node, g: Node, i: int):
     """Ties share the cotangent equally (as torch.amax and jax.numpy.max do)."""
     x = node.args[0]
     keep = tuple(1 if a in node.attrs[0] else d for a, d in enumerate(x.shape))
@@ -89,7 +89,8 @@ def vjp_concat(node: Node, g: Node, i: int):
 RULES = {
     "map": vjp_map,
     "sum": vjp_sum,
-    "max": vjp_max,
+    "max": vjp_extremum,
+    "min": vjp_extremum,
     "einsum": vjp_einsum,
     "detach": lambda n, g, i: None,
     "reshape": lambda n, g, i: ops.reshape(g, n.args[0].shape),

@@ -13,7 +13,8 @@ from sympy.printing.c import C99CodePrinter
 
 from ..kernel import Program
 
-CTYPE = {"float32": "float", "float64": "double", "int64": "int64_t", "int32": "int32_t", "bool": "uint8_t",
+CTYPE = {"float32": "float", "float64": "double", "bool": "uint8_t", "int8": "int8_t", "int16": "int16_t",
+         "int32": "int32_t", "int64": "int64_t", "uint8": "uint8_t", "uint16": "uint16_t", "uint32": "uint32_t",
          "uint64": "uint64_t"}
 
 PRELUDE = """\
@@ -21,6 +22,10 @@ PRELUDE = """\
 #include <stdint.h>
 #include <stdlib.h>
 
+/* NumPy's maximum/minimum/sign: NaN in, NaN out (for integers the NaN tests are false) */
+#define SF_MAX(a, b) ((a) != (a) || (b) != (b) ? (a) + (b) : (a) > (b) ? (a) : (b))
+#define SF_MIN(a, b) ((a) != (a) || (b) != (b) ? (a) + (b) : (a) < (b) ? (a) : (b))
+#define SF_SIGN(x) ((x) > 0 ? 1 : (x) < 0 ? -1 : (x))
 static inline double sf_sigmoid(double x) { double e = exp(-fabs(x)); return x >= 0 ? 1 / (1 + e) : e / (1 + e); }
 static inline double sf_softplus(double x) { return (x > 0 ? x : 0) + log1p(exp(-fabs(x))); }
 static inline double sf_uniform(uint64_t seed, uint64_t counter) {
@@ -66,17 +71,19 @@ class KernelCPrinter(C99CodePrinter):
         return out
 
     def _print_Max(self, expr):
-        return self._extremum(expr, ">") if expr.is_integer else super()._print_Max(expr)
+        return self._extremum(expr, "SF_MAX")
 
     def _print_Min(self, expr):
-        return self._extremum(expr, "<") if expr.is_integer else super()._print_Min(expr)
+        return self._extremum(expr, "SF_MIN")
 
-    def _extremum(self, expr, op):
+    def _extremum(self, expr, macro):
         out = self._print(expr.args[0])
         for arg in expr.args[1:]:
-            a = self._print(arg)
-            out = f"(({a}) {op} ({out}) ? ({a}) : ({out}))"
+            out = f"{macro}({out}, {self._print(arg)})"
         return out
+
+    def _print_sign(self, expr):
+        return f"SF_SIGN({self._print(expr.args[0])})"
 
     def _print_Pow(self, expr):
         if expr.is_number and not expr.is_Integer:  # a constant such as sqrt(3): its value

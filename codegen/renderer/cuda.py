@@ -34,6 +34,9 @@ from .c import CTYPE, CRenderer, KernelCPrinter
 DEVICE_PRELUDE = """\
 #include <stdint.h>
 #include <math.h>
+#define SF_MAX(a, b) ((a) != (a) || (b) != (b) ? (a) + (b) : (a) > (b) ? (a) : (b))
+#define SF_MIN(a, b) ((a) != (a) || (b) != (b) ? (a) + (b) : (a) < (b) ? (a) : (b))
+#define SF_SIGN(x) ((x) > 0 ? 1 : (x) < 0 ? -1 : (x))
 
 template <class T> __device__ static inline T sf_sigmoid(T x) {
     T e = exp(-fabs(x));

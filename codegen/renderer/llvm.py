@@ -8,6 +8,9 @@ i64, literals adapt to their context; floats win over integers. Float arithmetic
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
 import sympy
 from llvmlite import ir
 
@@ -16,27 +19,49 @@ from ..runtime.pool import thread_pool
 from .llvm_math import InlineMath
 from .llvm_parallel import ParallelLoops
 from .llvm_trig import InlineTrig
-from .llvm_types import CONTRACT, F32, F64, FLOATS, I1, I8, I64, ITEMSIZE, KIND, PTR, REDUCTION, STORAGE, TYPES
+from .llvm_types import (
+    CONTRACT,
+    DTYPE_OF_KIND,
+    F32,
+    F64,
+    FLOATS,
+    I1,
+    I8,
+    I64,
+    ITEMSIZE,
+    KIND,
+    PTR,
+    REDUCTION,
+    STORAGE,
+    TYPES,
+    UNSIGNED,
+    is_signed,
+)
 
 # SymPy function → LLVM intrinsic (float only)
-INTRINSICS = {"sqrt": "llvm.sqrt", "floor": "llvm.floor", "ceiling": "llvm.ceil", "Abs": "llvm.fabs"}
+INTRINSICS = {"sqrt": "llvm.sqrt", "floor": "llvm.floor", "ceiling": "llvm.ceil"}
 # SymPy function → C math library (double name; float adds an ``f``)
 LIBM = {"asinh": "asinh", "acosh": "acosh", "atanh": "atanh", "atan2": "atan2", "erf": "erf", "erfc": "erfc",
         "cbrt": "cbrt", "gamma": "tgamma", "loggamma": "lgamma"}
 
 
 def _join(kinds):
-    """The arithmetic kind of an operation on ``kinds`` (None: only literals, decided by context)."""
-    kinds = [k for k in kinds if k is not None]
-    if any(k in FLOATS for k in kinds) or "weak_float" in kinds and any(k.startswith("i") for k in kinds):
-        return "f64" if "f64" in kinds or not any(k == "f32" for k in kinds) else "f32"
-    if "weak_float" in kinds:
-        return "weak_float"
-    if any(k in ("i64", "i32") for k in kinds):
-        return "i64"
-    if kinds and all(k == "i1" for k in kinds):
-        return "i1"
-    return "weak_int" if kinds else None
+    """The arithmetic kind of an operation on ``kinds``: NumPy's promotion, with literals weakly
+    typed as NEP 50 has it (None: only literals, decided by context)."""
+    return _promote(tuple(k for k in kinds if k is not None))
+
+
+@functools.lru_cache(maxsize=1024)
+def _promote(kinds):
+    strong = [DTYPE_OF_KIND[k] for k in kinds if k in DTYPE_OF_KIND]
+    if not strong:
+        return "weak_float" if "weak_float" in kinds else "weak_int" if kinds else None
+    result = np.result_type(*strong)
+    if "weak_float" in kinds and result.kind in "biu":
+        result = np.dtype(np.float64)
+    elif "weak_int" in kinds and result.kind == "b":
+        result = np.dtype(np.int64)
+    return KIND[result.name]
 
 
 class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
@@ -65,7 +90,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self.builder = ir.IRBuilder(start)
         self.values = dict(zip(program.sizes, fn.args[n:]))
         self.sizes, self.program, self.n_parallel = list(program.sizes), program, 0
-        self.locals, self.kinds, self.memo = {}, {}, {}
+        self.locals, self.kinds, self.memo, self.kind_memo = {}, {}, {}, {}
         self.ptrs = {b.name: a for b, a in zip(program.args, fn.args)}
         heap = self._allocate_temps(program.temps)
         for stmt in program.body:
@@ -165,9 +190,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         if update.op == "add":
             result = b.fadd(old, new, flags=REDUCTION) if kind in FLOATS else b.add(old, new)
         else:
-            pick_new = b.fcmp_unordered(">" if update.op == "max" else "<", new, old) if kind in FLOATS \
-                else b.icmp_signed(">" if update.op == "max" else "<", new, old)
-            result = b.select(pick_new, new, old)
+            result = self._extremum(update.op, kind, old, new)
         b.store(result, slot)
         self._forget(update.var)
 
@@ -184,6 +207,16 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     # -- expressions ----------------------------------------------------------------------------------
     def kind(self, e) -> str | None:
+        """The kind ``e`` computes in (memoised: bodies are DAGs that share subexpressions, and an
+        unmemoised walk is exponential in the depth of a recurrence like Newton's iteration)."""
+        if e.is_Symbol:
+            return self.kinds.get(e, "i64")
+        hit = self.kind_memo.get(e)
+        if hit is None:
+            hit = self.kind_memo[e] = self._kind(e)
+        return hit
+
+    def _kind(self, e) -> str | None:
         if isinstance(e, sympy.Indexed):
             return KIND[self.buffers[e.base.name].dtype]
         if e.is_Symbol:
@@ -201,7 +234,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         if isinstance(e, sympy.Piecewise):
             return _join([self.kind(v) for v, _ in e.args])
         kinds = [self.kind(a) for a in e.args]
-        if isinstance(e, (sympy.Add, sympy.Mul, sympy.Max, sympy.Min)):
+        if isinstance(e, (sympy.Add, sympy.Mul, sympy.Max, sympy.Min, sympy.Abs, sympy.sign)):
             return _join(kinds)
         if isinstance(e, sympy.Pow) and e.exp.is_Integer and e.exp >= 0:
             return _join(kinds[:1])
@@ -235,26 +268,30 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     def _convert(self, v, src, dst):
         b = self.builder
-        if src == dst:
+        if src == dst or TYPES[src] is TYPES[dst] and src != "i1":  # i32 and u32 share one type
             return v
         if src in FLOATS and dst in FLOATS:
             return b.fpext(v, F64) if dst == "f64" else b.fptrunc(v, F32)
         if src in FLOATS:
-            return b.fcmp_unordered("!=", v, ir.Constant(TYPES[src], 0)) if dst == "i1" else b.fptosi(v, TYPES[dst])
-        if src == "i1":
-            return b.uitofp(v, TYPES[dst]) if dst in FLOATS else b.zext(v, TYPES[dst])
+            if dst == "i1":
+                return b.fcmp_unordered("!=", v, ir.Constant(TYPES[src], 0))
+            return b.fptoui(v, TYPES[dst]) if dst in UNSIGNED else b.fptosi(v, TYPES[dst])
         if dst in FLOATS:
-            return b.sitofp(v, TYPES[dst])
+            return b.sitofp(v, TYPES[dst]) if is_signed(src) else b.uitofp(v, TYPES[dst])
         if dst == "i1":
             return b.icmp_signed("!=", v, ir.Constant(TYPES[src], 0))
-        return b.sext(v, TYPES[dst]) if TYPES[dst].width > TYPES[src].width else b.trunc(v, TYPES[dst])
+        if TYPES[dst].width > TYPES[src].width:
+            return b.sext(v, TYPES[dst]) if is_signed(src) else b.zext(v, TYPES[dst])
+        return b.trunc(v, TYPES[dst])
 
     def _constant(self, value, kind):
         if kind in FLOATS:
             return ir.Constant(TYPES[kind], float(value))
         if kind == "i1":
             return ir.Constant(I1, int(bool(value)))
-        return ir.Constant(TYPES[kind], int(value))
+        width = TYPES[kind].width
+        bits = int(value) & ((1 << width) - 1)  # two's complement: unsigned values above the signed range
+        return ir.Constant(TYPES[kind], bits - (1 << width) if bits >> (width - 1) else bits)
 
     def _emit_Integer(self, e, kind):
         return self._constant(int(e), kind)
@@ -360,9 +397,36 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         values = [self._emit(a, kind) for a in e.args]
         out = values[0]
         for v in values[1:]:
-            better = self.builder.fcmp_ordered(op, v, out) if kind in FLOATS else self.builder.icmp_signed(op, v, out)
-            out = self.builder.select(better, v, out)
+            out = self._extremum("max" if op == ">" else "min", kind, out, v)
         return out
+
+    def _extremum(self, op, kind, a, b):
+        """max/min of two values: NaN if either is NaN (NumPy's ``maximum``), unsigned where ``kind`` is."""
+        if kind in FLOATS:
+            return self._intrinsic("llvm.maximum" if op == "max" else "llvm.minimum", kind, [a, b])
+        compare = self.builder.icmp_signed if is_signed(kind) else self.builder.icmp_unsigned
+        return self.builder.select(compare(">" if op == "max" else "<", b, a), b, a)
+
+    def _emit_Abs(self, e, kind):
+        x = self._emit(e.args[0], kind)
+        if kind in FLOATS:
+            return self._intrinsic("llvm.fabs", kind, [x])
+        if not is_signed(kind):
+            return x
+        return self.builder.select(self.builder.icmp_signed("<", x, self._constant(0, kind)), self.builder.neg(x), x)
+
+    def _emit_sign(self, e, kind):
+        """−1, 0 or 1; a float zero keeps its sign and NaN stays NaN (NumPy's ``sign``)."""
+        b = self.builder
+        x = self._emit(e.args[0], kind)
+        zero, one = self._constant(0, kind), self._constant(1, kind)
+        if kind in FLOATS:
+            inner = b.select(b.fcmp_ordered("<", x, zero), self._constant(-1, kind), x)
+            return b.select(b.fcmp_ordered(">", x, zero), one, inner)
+        if not is_signed(kind):
+            return b.select(b.icmp_unsigned(">", x, zero), one, zero)
+        inner = b.select(b.icmp_signed("<", x, zero), self._constant(-1, kind), zero)
+        return b.select(b.icmp_signed(">", x, zero), one, inner)
 
     def _compare(self, e, op):
         kind = _join([self.kind(a) for a in e.args])
@@ -370,7 +434,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         lhs, rhs = self._emit(e.lhs, kind), self._emit(e.rhs, kind)
         if kind in FLOATS:
             return self.builder.fcmp_unordered(op, lhs, rhs) if op == "!=" else self.builder.fcmp_ordered(op, lhs, rhs)
-        return self.builder.icmp_signed(op, lhs, rhs)
+        return (self.builder.icmp_signed if is_signed(kind) else self.builder.icmp_unsigned)(op, lhs, rhs)
 
     def _emit_StrictGreaterThan(self, e, kind):
         return self._compare(e, ">")

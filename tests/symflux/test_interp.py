@@ -11,7 +11,7 @@ from symflux.ir import ARG, new_input
 
 UNARY = [lambda a: a**2, lambda a: 3 * a - 1, sf.functions.sigmoid, lambda a: sympy.Rational(1, 2) * a,
          sf.functions.relu, lambda a: sympy.exp(a / 4), lambda a: a / (1 + a**2)]
-BINARY = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - 2 * b, sf.functions.piecewise_max]
+BINARY = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - 2 * b, sf.functions.maximum]
 
 
 @st.composite
