@@ -11,20 +11,25 @@ from __future__ import annotations
 import argparse
 import ast
 import operator
+import re
 import sys
 
 import numpy as np
 import sympy
 from sympy.parsing.sympy_parser import (
     convert_xor,
-    implicit_multiplication_application,
+    function_exponentiation,
+    implicit_application,
+    implicit_multiplication,
     standard_transformations,
     stringify_expr,
 )
 
 import symflux as sf
 
-TRANSFORMS = standard_transformations + (implicit_multiplication_application, convert_xor)
+# implicit products and ^, but no splitting of unknown names into letters (foo(x) is not f*o**2*x)
+TRANSFORMS = standard_transformations + (implicit_multiplication, implicit_application, function_exponentiation,
+                                         convert_xor)
 MAX_LENGTH, MAX_NESTING, MAX_DIGITS = 2000, 64, 400
 MAX_ORDER, MAX_SIZE = 64, 1 << 26
 
@@ -59,9 +64,13 @@ def parse(text: str, names) -> sympy.Expr:
         raise CommandError(f"the expression is longer than {MAX_LENGTH} characters")
     if _nesting(text) > MAX_NESTING:
         raise CommandError(f"the expression nests parentheses deeper than {MAX_NESTING} levels")
+    for name in re.findall(r"([^\W\d]\w*)\s*\(", text):
+        if name not in FUNCTIONS and name not in names and name not in CONSTANTS:  # x(x + 1) is a product
+            raise CommandError(f"unknown function {name!r}; known: {', '.join(sorted(FUNCTIONS))}")
     local = {n: sympy.Symbol(n) for n in names}
     try:
-        code = stringify_expr(text, local, {**LITERALS, **FUNCTIONS, **CONSTANTS}, TRANSFORMS)
+        code = stringify_expr(text, local, {**LITERALS, **FUNCTIONS, **CONSTANTS, "Function": sympy.Function},
+                              TRANSFORMS)
         tree = ast.parse(code.strip(), mode="eval")
     except (TokenError, SyntaxError, IndentationError):
         raise CommandError(f"cannot parse {text!r}: not an arithmetic expression "
@@ -103,6 +112,8 @@ def _build(node, local):
         if isinstance(node.op, ast.Pow):
             _check_power(left, right)
         return OPERATORS[type(node.op)](left, right)
+    if isinstance(node, ast.Call) and _is_call_of(node, "Function"):  # how the tokeniser writes unknown functions
+        raise CommandError(f"unknown function {node.args[0].value!r}; known: {', '.join(sorted(FUNCTIONS))}")
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
         name = node.func.id
         if name in LITERALS:
@@ -112,6 +123,11 @@ def _build(node, local):
         raise CommandError(f"unknown function {name!r}; known: {', '.join(sorted(FUNCTIONS))}")
     raise CommandError(f"only numbers, names, + - * / ^ and known functions are allowed, not "
                        f"{ast.unparse(node)!r}")
+
+
+def _is_call_of(node, name) -> bool:
+    return (isinstance(node.func, ast.Name) and node.func.id == name and len(node.args) == 1
+            and isinstance(node.args[0], ast.Constant))
 
 
 def _literal(name, args):
@@ -137,9 +153,9 @@ def _check_power(base, exponent):
 
 def derivative_function(expr, symbols, wrt, order):
     """A traceable function of the symbols: the order-th derivative of expr with respect to wrt."""
-    namespace = {name: getattr(sf, name) for name in sf.numpy_api.ELEMENTWISE if hasattr(sf, name)}
-    namespace.update({"sigmoid": sf.sigmoid, "softplus": sf.softplus})
-    f = sympy.lambdify(symbols, expr, modules=[namespace, "math"])
+    body = expr.xreplace(dict(zip(symbols, sf.ir.ARG)))
+    f = lambda *values: sf.numpy_api.apply_elementwise(lambda *args: body.xreplace(dict(zip(sf.ir.ARG, args))),
+                                                       *values)
     k = symbols.index(wrt)
     for _ in range(order):
         # the gradient of the sum: elementwise derivatives, for scalars and arrays alike
@@ -219,8 +235,10 @@ def main(argv=None) -> int:
     try:
         if args.command == "repl":
             return repl(args)
-        if args.order < 1:
-            raise CommandError(f"--order must be at least 1, got {args.order}")
+        if not 1 <= args.order <= MAX_ORDER:
+            raise CommandError(f"--order must be between 1 and {MAX_ORDER}, got {args.order}")
+        if not 1 <= args.size <= MAX_SIZE:
+            raise CommandError(f"--size must be between 1 and {MAX_SIZE}, got {args.size}")
         print(diff(args))
         return 0
     except CommandError as e:

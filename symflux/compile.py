@@ -130,7 +130,7 @@ class Traced:
         self.leaves, self.arrays, self.structure = leaves, scope.arrays, out
         self.arg_inputs = [lf.node for lf in leaves if lf is not None]
         self.array_inputs = [scope.tracers[id(a)].node for a in scope.arrays]
-        nodes = [v.node if isinstance(v, Tracer) else trace.operand_node(v) for v in _flatten(out)]
+        nodes = [v.node if isinstance(v, Tracer) else trace.operand_node(v) for v in _flatten(out) if v is not None]
         self.outputs = fuse(nodes)
 
 
@@ -297,7 +297,7 @@ def _rebuild(structure, values):
         return type(structure)(_rebuild(s, values) for s in structure)
     if isinstance(structure, dict):
         return {k: _rebuild(s, values) for k, s in structure.items()}
-    return next(values)
+    return None if structure is None else next(values)
 
 
 def _as_results(arrays):

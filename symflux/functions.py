@@ -57,6 +57,25 @@ class softplus(sympy.Function):
         return sympy.log(1 + sympy.exp(self.args[0]))._eval_evalf(prec)
 
 
+class cbrt(sympy.Function):
+    """The real cube root (NumPy's ``cbrt``: cbrt(−8) = −2, where SymPy's x**(1/3) is complex)."""
+
+    def fdiff(self, argindex=1):
+        return 1 / (3 * self**2)
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return x if x is sympy.nan or x.is_infinite else sympy.real_root(x, 3)
+        return None
+
+    def _eval_is_extended_real(self):
+        return self.args[0].is_extended_real
+
+    def _eval_evalf(self, prec):
+        return sympy.real_root(self.args[0], 3)._eval_evalf(prec)
+
+
 def _stable_sigmoid(x):
     x = np.asarray(x)
     e = np.exp(-np.abs(x))
@@ -67,7 +86,7 @@ def _stable_softplus(x):
     return np.logaddexp(0, np.asarray(x))
 
 
-NUMPY_IMPLS = {"sigmoid": _stable_sigmoid, "softplus": _stable_softplus}
+NUMPY_IMPLS = {"sigmoid": _stable_sigmoid, "softplus": _stable_softplus, "cbrt": np.cbrt}
 
 
 # -- body builders: each takes SymPy scalars and returns a SymPy scalar ------------------------
@@ -169,6 +188,8 @@ def almost_everywhere(expr: sympy.Expr) -> sympy.Expr:
     if expr.has(sympy.Derivative):
         expr = expr.replace(lambda e: isinstance(e, sympy.Derivative)
                             and isinstance(e.expr, (sympy.floor, sympy.ceiling)), lambda e: sympy.S.Zero)
+    if expr.has(sympy.Subs):  # the chain rule through floor(g(x)) leaves Subs(0, ξ, g(x))
+        expr = expr.replace(lambda e: isinstance(e, sympy.Subs), lambda e: e.doit())
     if expr.has(sympy.Heaviside):
         expr = expr.replace(sympy.Heaviside, lambda x, *rest: sympy.Piecewise((1, x > 0), (0, True)))
     return expr
@@ -181,9 +202,13 @@ def evaluated(body: sympy.Expr) -> sympy.Expr:
 
 
 def substitute(body: sympy.Expr, subs: dict) -> sympy.Expr:
-    """``body.xreplace(subs)``. Unevaluated derivatives survive only a one-to-one renaming of
-    their symbols; anything else (a variable replaced by an expression, two arguments merged
-    into one) would change their meaning, so they are carried out first."""
+    """``body.xreplace(subs)``, truth values substituted as numbers (``as_value``). Unevaluated
+    derivatives survive only a one-to-one renaming of their symbols; anything else (a variable
+    replaced by an expression, two arguments merged into one) would change their meaning, so they
+    are carried out first."""
+    truths = [k for k, v in subs.items() if is_boolean(v)]
+    if truths:
+        subs = {**subs, **{k: as_value(subs[k]) for k in truths}}
     if body.has(sympy.Derivative):
         for d in body.atoms(sympy.Derivative):
             symbols = d.free_symbols | set(d.variables)
@@ -191,7 +216,8 @@ def substitute(body: sympy.Expr, subs: dict) -> sympy.Expr:
             if not all(im.is_Symbol for im in images) or len(set(images)) < len(images):
                 body = evaluated(body)
                 break
-    return body.xreplace(subs)
+    body = body.xreplace(subs)
+    return _truths_restored(body) if truths else body
 
 
 # -- result dtypes -------------------------------------------------------------------------------
@@ -212,6 +238,32 @@ def keeps_integers(body: sympy.Basic) -> bool:
     if isinstance(body, _INTEGER_CLOSED):
         return all(keeps_integers(a) for a in body.args)
     return False
+
+
+def as_value(expr: sympy.Basic) -> sympy.Basic:
+    """``expr`` as a number: a truth value becomes 1 or 0. Bodies treat every argument as a number
+    (a bool array's elements are 0 and 1), so a boolean body inlined into another, or a boolean
+    constant, must be one too; conditions test arguments with ``truth``."""
+    if not is_boolean(expr):
+        return expr
+    if isinstance(expr, sympy.logic.boolalg.BooleanAtom):
+        return sympy.Integer(bool(expr))
+    return sympy.Piecewise((1, expr), (0, True))
+
+
+def truth(x: sympy.Basic) -> sympy.Basic:
+    """The condition ``x ≠ 0`` (NumPy's truth of a number); the condition itself for an inlined truth value."""
+    if is_boolean(x):
+        return x
+    if isinstance(x, sympy.Piecewise) and x.args == ((1, x.args[0][1]), (0, sympy.true)):
+        return x.args[0][1]
+    return sympy.Ne(x, 0)
+
+
+def _truths_restored(body: sympy.Basic) -> sympy.Basic:
+    """``Ne(Piecewise((1, c), (0, True)), 0)`` (a truth value inlined into a condition) back to ``c``."""
+    return body.replace(lambda e: isinstance(e, sympy.Ne) and e.rhs == 0 and isinstance(e.lhs, sympy.Piecewise),
+                        lambda e: truth(e.lhs))
 
 
 def is_boolean(body: sympy.Basic) -> bool:

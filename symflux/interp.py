@@ -14,6 +14,7 @@ import numpy as np
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 
+from . import ops
 from .functions import NUMPY_IMPLS, evaluated
 from .ir import ARG, OBJECT, Node, toposort
 
@@ -78,8 +79,10 @@ def _extremum(kind, v, axes, exact):
 
 
 def _index(slices) -> tuple:
-    """Python slices for normalised (start, stop, step) triples; a stop of -1 means 'past the start'."""
-    return tuple(slice(start, None if stop < 0 else stop, step) for start, stop, step in slices)
+    """Python slices for normalised (start, stop, step) triples; a stop of -1 means 'past the start'
+    (and an empty slice stays empty: ``x[-2::-1]`` of one element normalises to (-1, -1, -1))."""
+    return tuple(slice(0, 0) if ops.slice_length(start, stop, step) == 0 else
+                 slice(start, None if stop < 0 else stop, step) for start, stop, step in slices)
 
 
 def _unslice(g, node):

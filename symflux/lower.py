@@ -26,7 +26,7 @@ from codegen.runtime.pool import thread_pool
 
 from .buffers import reuse_buffers
 from .contraction import PACK_WORK, innermost, product_size, tile
-from .functions import evaluated
+from .functions import evaluated, substitute
 from .fusion import fuse_rows
 from .ir import ARG, OBJECT, Node, toposort
 from .ops import parse_spec
@@ -210,7 +210,7 @@ class Lowering:
         body = evaluated(m.body)
         subs = {ARG[i]: acc if a is einsum else self.value(a, _broadcast(idx, m.shape, a.shape))
                 for i, a in enumerate(m.args)}
-        return body.xreplace(subs)
+        return substitute(body, subs)
 
     def _safe_in_place(self, node, buf, aliased, own) -> bool:
         """Whether ``node`` can be written straight over input ``own``: it reads aliased (overwritten)
@@ -265,7 +265,7 @@ class Lowering:
     def _value_map(self, node, idx):
         body = evaluated(node.body)
         subs = {ARG[i]: self.value(a, _broadcast(idx, node.shape, a.shape)) for i, a in enumerate(node.args)}
-        return body.xreplace(subs) if subs else body
+        return substitute(body, subs) if subs else body
 
     def _value_input(self, node, idx):
         raise LoweringError("an input of the graph was not given as an argument")
@@ -574,6 +574,8 @@ def _broadcast(idx, out_shape, arg_shape):
 
 
 def _unravel(flat, shape):
+    if 0 in shape:  # nothing is ever read from an empty array
+        return [sympy.Integer(0)] * len(shape)
     idx, stride = [], 1
     for n in reversed(shape):
         q = idiv(flat, stride) if stride != 1 else flat

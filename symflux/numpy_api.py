@@ -80,7 +80,7 @@ def _elementwise(name: str, builder, doc: str = ""):
 
 
 def _where_body(c, a, b):
-    return sympy.Piecewise((a, c if fn.is_boolean(c) or c.is_Symbol else sympy.Ne(c, 0)), (b, True))
+    return sympy.Piecewise((a, fn.truth(c)), (b, True))
 
 
 ELEMENTWISE = {
@@ -94,7 +94,7 @@ ELEMENTWISE = {
     "reciprocal": lambda a: 1 / a,
     "square": lambda a: a**2,
     "sqrt": sympy.sqrt,
-    "cbrt": sympy.cbrt,
+    "cbrt": fn.cbrt,
     "exp": sympy.exp,
     "exp2": lambda a: 2**a,
     "expm1": expm1_fn,
@@ -120,9 +120,9 @@ ELEMENTWISE = {
     "less_equal": lambda a, b: a <= b,
     "equal": lambda a, b: sympy.Eq(a, b),
     "not_equal": lambda a, b: sympy.Ne(a, b),
-    "logical_and": lambda a, b: sympy.And(a, b),
-    "logical_or": lambda a, b: sympy.Or(a, b),
-    "logical_not": lambda a: sympy.Not(a),
+    "logical_and": lambda a, b: sympy.And(fn.truth(a), fn.truth(b)),
+    "logical_or": lambda a, b: sympy.Or(fn.truth(a), fn.truth(b)),
+    "logical_not": lambda a: sympy.Not(fn.truth(a)),
     # activations (NNlib names; σ is sigmoid)
     "sigmoid": fn.sigmoid,
     "relu": fn.relu,
@@ -269,7 +269,10 @@ def prod(x, axis=None, keepdims=False):
     shape = x.shape
     axes = ops.normalize_axes(axis, len(shape))
     moved = transpose(x, [i for i in range(len(shape)) if i not in axes] + list(axes))
-    flat = reshape(moved, moved.shape[:len(shape) - len(axes)] + (-1,))
+    kept, count = moved.shape[:len(shape) - len(axes)], ops.prod([shape[a] for a in axes])
+    if count == 0:  # the empty product
+        return _keep(Tracer(ops.fill(1, kept, x.dtype if x.dtype.kind in "fcO" else np.int64)), shape, axis, keepdims)
+    flat = reshape(moved, kept + (count,))
     result = flat[..., 0]
     for i in range(1, flat.shape[-1]):
         result = result * flat[..., i]

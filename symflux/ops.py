@@ -128,9 +128,24 @@ def _scalar_value(node: Node):
     return None
 
 
-def map_(body, args, shape=None, dtype=None) -> Node:
-    """Elementwise ``body(*args)``; an arg may be a Node or a weak SymPy/Python scalar."""
-    body = sympy.sympify(body)
+def _degenerate(body) -> bool:
+    return body.has(sympy.zoo, sympy.nan, sympy.I)
+
+
+def _runtime_scalar(a, strong) -> Node:
+    """A scalar operand as a 0-d constant, typed as NumPy would type it beside ``strong`` dtypes."""
+    if isinstance(a, Node):
+        return const(np.asarray(_scalar_value(a)).astype(a.dtype)) if _scalar_value(a) is not None else a
+    value = sympy.sympify(a)
+    return const(np.asarray(complex(value) if value.has(sympy.I) else float(value) if not value.is_Integer
+                            else int(value), dtype=np.result_type(*strong, _weak_python(value))))
+
+
+def map_(body, args, shape=None, dtype=None, inline=True) -> Node:
+    """Elementwise ``body(*args)``; an arg may be a Node or a weak SymPy/Python scalar. Scalar
+    operands are inlined into the body (``inline``), except where SymPy would fold the result into
+    something IEEE arithmetic does not give (x/0.0 → zoo, 0/0 → nan): then they stay runtime values."""
+    original = body = sympy.sympify(body)
     shapes = [a.shape for a in args if isinstance(a, Node)]
     if shape is not None:
         shapes.append(shape)
@@ -142,7 +157,7 @@ def map_(body, args, shape=None, dtype=None) -> Node:
             subs[ARG[i]] = weak[-1]
             continue
         strong.append(a.dtype)
-        scalar = _scalar_value(a)
+        scalar = _scalar_value(a) if inline else None
         if scalar is not None:
             subs[ARG[i]] = scalar
         else:
@@ -150,6 +165,9 @@ def map_(body, args, shape=None, dtype=None) -> Node:
     body = functions.substitute(body, subs) if subs else body
     if dtype is None:
         dtype = result_dtype(body, strong, weak)
+    if subs and dtype.kind in "fc" and _degenerate(body) and not _degenerate(original):
+        operands = [_runtime_scalar(a, strong) for a in args]
+        return map_(original, operands, shape=out_shape, dtype=dtype, inline=False)
     # Deduplicate repeated args, drop unused ones, and renumber the survivors.
     free = body.free_symbols
     renumber, new_args = {}, []

@@ -43,7 +43,7 @@ def _cheap(body) -> bool:
 
 
 def _should_inline(new_arg: Node, old_arg: Node, consumer: Node, uses: Counter) -> bool:
-    if new_arg.op != "map" or new_arg.dtype.kind == "b" and consumer.dtype.kind != "b":
+    if new_arg.op != "map":
         return False
     return uses[id(old_arg)] == 1 or _cheap(new_arg.body)
 

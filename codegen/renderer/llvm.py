@@ -304,6 +304,12 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
     _emit_Rational = _emit_Half = _emit_Pi = _emit_Exp1 = _emit_NaN = _emit_Infinity = _emit_NegativeInfinity \
         = _emit_EulerGamma = _emit_Float
 
+    def _emit_ImaginaryUnit(self, e, kind):
+        """What a real computation gives where SymPy's exact one leaves the reals (sqrt(−1), 1/0): NaN."""
+        return self._constant(float("nan"), kind)
+
+    _emit_ComplexInfinity = _emit_ImaginaryUnit
+
     def _emit_BooleanTrue(self, e, kind):
         return self._constant(1, kind)
 

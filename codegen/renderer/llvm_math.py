@@ -85,7 +85,7 @@ class InlineMath:
         b = self.builder
         u = b.fadd(ir.Constant(F64, 1.0), t)
         d = b.fsub(u, ir.Constant(F64, 1.0))
-        ratio = b.fdiv(b.fmul(self._log64(u), t), d)
+        ratio = b.fmul(self._log64(u), b.fdiv(t, d))  # t/d first: log(u)·t overflows for t ≳ 1e306
         ratio = b.select(b.fcmp_ordered("==", u, ir.Constant(F64, math.inf)), u, ratio)
         return b.select(b.fcmp_ordered("==", d, ir.Constant(F64, 0.0)), t, ratio)
 
