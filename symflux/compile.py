@@ -118,20 +118,43 @@ class BoundExecutable:
 
 class Traced:
     """``f`` traced on arguments like ``args``: graph inputs (the arguments' arrays, then the arrays
-    the function read) and outputs, and the structure to rebuild results in."""
+    the function read) and outputs, and the structure to rebuild results in.
+
+    Layer state the function assigns (``trace.set_state``: running statistics, recurrent state) is
+    computed as extra outputs, assigned after each call (``assign_state``), and read afresh at each
+    call, so a compiled model advances its state exactly as the model does."""
 
     def __init__(self, f, args):
         scope = trace.InputScope()
         leaves = []
-        with trace.tracking(scope):
-            names = _arg_names(f, len(args))
-            call_args = [_lift(a, names[i], leaves) for i, a in enumerate(args)]
-            out = f(*call_args)
+        with trace.tracking(scope), trace.recording_state() as updates:
+            try:
+                names = _arg_names(f, len(args))
+                call_args = [_lift(a, names[i], leaves) for i, a in enumerate(args)]
+                out = f(*call_args)
+            finally:
+                trace.restore_state(updates)
         self.leaves, self.arrays, self.structure = leaves, scope.arrays, out
         self.arg_inputs = [lf.node for lf in leaves if lf is not None]
         self.array_inputs = [scope.tracers[id(a)].node for a in scope.arrays]
+        last = {(id(obj), attr): (obj, attr, value, before) for obj, attr, value, before in updates}
+        self.state = list(last.values())
+        self.state_sources = trace.state_sources(self.state, scope.arrays)
         nodes = [v.node if isinstance(v, Tracer) else trace.operand_node(v) for v in _flatten(out) if v is not None]
+        nodes += [trace.operand_node(v) for _, _, value, _ in self.state for _, v in trace.state_parts(value)]
         self.outputs = fuse(nodes)
+        self.n_results = len(nodes) - sum(len(trace.state_parts(value)) for _, _, value, _ in self.state)
+
+    def current_arrays(self):
+        """The arrays to bind at a call (``trace.current_arrays``); None when the trace no longer fits."""
+        return trace.current_arrays(self.arrays, self.state_sources)
+
+    def assign_state(self, values) -> None:
+        values = iter(values)
+        for obj, attr, value, _ in self.state:
+            new = tuple(next(values) for _ in value) if isinstance(value, tuple) else next(values)
+            trace.assign_state(obj, attr, new)
+
 
 
 @contextlib.contextmanager
@@ -159,11 +182,12 @@ class _Signature:
                 build = Executable
             self.executable = build(self.traced.arg_inputs + self.traced.array_inputs, self.traced.outputs)
 
-    def run(self, args):
+    def run(self, args, arrays):
         t = self.traced
         values = [v for v, lf in zip(_leaf_values(args), t.leaves) if lf is not None]
-        outputs = iter(_as_results(self.executable(values + t.arrays)))
-        return _rebuild(t.structure, outputs)
+        outputs = _as_results(self.executable(values + arrays))
+        t.assign_state(outputs[t.n_results:])
+        return _rebuild(t.structure, iter(outputs[:t.n_results]))
 
 
 class Compiled:
@@ -179,13 +203,17 @@ class Compiled:
     def _signature(self, args):
         key = tuple(_key(a) for a in args)
         sig = self._signatures.get(key)
-        if sig is None:
+        if sig is None or sig.traced.current_arrays() is None:  # new arguments, or state of a new shape
             sig = self._signatures[key] = _Signature(self.f, args, self.backend)
         self._last = sig
         return sig
 
     def __call__(self, *args):
-        return self._signature(args).run(args)
+        if trace._scopes or trace.any_traced(_leaf_values(args)):
+            # inside gradient, compile, vmap…: a compiled function is its function, traced through
+            return self.f(*args)
+        sig = self._signature(args)
+        return sig.run(args, sig.traced.current_arrays())
 
     def lower(self, *example_args):
         """Trace and compile for ``example_args`` without running; ``.source()`` shows the code

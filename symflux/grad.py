@@ -354,13 +354,13 @@ def _finish(out, leaves, updates, what):
     node = _scalar_output(out, what)
     wrt = [lf.node for lf in leaves]
     node, grads = _differentiate(node, wrt) if node else (None, _zeros_if_used([None] * len(wrt), wrt))
-    state = [trace.operand_node(v) for _, _, value in updates
+    state = [trace.operand_node(v) for _, _, value, _ in updates
              for v in (value if isinstance(value, tuple) else (value,))]
     results = finalize([node, *grads, *state], leaves)
     value = results[0] if node is not None else out
     new_state = iter(results[1 + len(grads):])
     assignments = [(obj, attr, tuple(next(new_state) for _ in old) if isinstance(old, tuple) else next(new_state))
-                   for obj, attr, old in updates]
+                   for obj, attr, old, _ in updates]
     return value, results[1:1 + len(grads)], assignments
 
 

@@ -27,15 +27,30 @@ used_inputs: weakref.WeakSet = weakref.WeakSet()
 
 # Open gradient computations; layers like Dropout and BatchNorm are active while one is.
 _differentiating: list[list] = []
+# Open traces that record layer state assigned with traced values (their update lists).
+_recorders: list[list] = []
+
+
+@contextlib.contextmanager
+def recording_state():
+    """Within the block, layer state assigned a traced value (``set_state``) is recorded: yields the
+    list of (obj, attr, traced value, value before the trace) the block assigned."""
+    updates: list = []
+    _recorders.append(updates)
+    try:
+        yield updates
+    finally:
+        _recorders.pop()
 
 
 @contextlib.contextmanager
 def differentiating():
-    """Within the block a gradient is being taken. Yields the list of state updates made meanwhile."""
-    updates: list = []
-    _differentiating.append(updates)
+    """Within the block a gradient is being taken (training-mode layers are active). Yields the list
+    of state updates made meanwhile, as ``recording_state`` does."""
+    _differentiating.append(True)
     try:
-        yield updates
+        with recording_state() as updates:
+            yield updates
     finally:
         _differentiating.pop()
 
@@ -46,11 +61,55 @@ def is_differentiating() -> bool:
 
 def set_state(obj, attr: str, value) -> None:
     """``setattr(obj, attr, value)`` for layer state (running statistics, recurrent state). A traced
-    value assigned while a gradient is taken is replaced by its concrete value afterwards."""
-    setattr(obj, attr, value)
+    value assigned inside a trace is recorded, so the trace can produce its concrete value."""
     parts = value if isinstance(value, tuple) else (value,)
-    if _differentiating and any(isinstance(v, _tracer_type()) for v in parts):
-        _differentiating[-1].append((obj, attr, value))
+    if _recorders and any(isinstance(v, _tracer_type()) for v in parts):
+        before = next((u[3] for u in _recorders[-1] if u[0] is obj and u[1] == attr), getattr(obj, attr, None))
+        _recorders[-1].append((obj, attr, value, before))
+    setattr(obj, attr, value)
+
+
+def restore_state(updates) -> None:
+    """Undo the assignments a trace recorded: the traced values must not outlive it."""
+    for obj, attr, _, before in reversed(updates):
+        setattr(obj, attr, before)
+
+
+def assign_state(obj, attr: str, value) -> None:
+    """Give layer state a concrete new value: new arrays (never written into the old ones, which
+    may be trainable parameters, like a recurrent layer's initial state)."""
+    from .array import Array
+    new = lambda v: np.array(v).view(Array)
+    setattr(obj, attr, tuple(new(v) for v in value) if isinstance(value, tuple) else new(value))
+
+
+def state_parts(value) -> list:
+    """(index, part) of a state value: a tuple's items, or the value itself (index None)."""
+    return list(enumerate(value)) if isinstance(value, tuple) else [(None, value)]
+
+
+def state_sources(updates, arrays) -> list:
+    """Where each recorded state's value at trace time went: (position in ``arrays`` — the arrays a
+    trace read as inputs — or None, obj, attr, tuple index, the value)."""
+    return [(next((k for k, a in enumerate(arrays) if a is part), None), obj, attr, i, part)
+            for obj, attr, _, before in updates for i, part in state_parts(before)]
+
+
+def current_arrays(arrays, sources):
+    """``arrays`` (what a trace read) with layer state as it is now; None when the trace no longer
+    fits it: the state changed shape or dtype, or state that was not an input is another object."""
+    out = list(arrays)
+    for k, obj, attr, i, before in sources:
+        value = getattr(obj, attr)
+        value = value[i] if i is not None else value
+        if k is None:
+            if value is not before:
+                return None
+        elif not isinstance(value, np.ndarray) or value.shape != out[k].shape or value.dtype != out[k].dtype:
+            return None
+        else:
+            out[k] = value
+    return out
 
 
 def _tracer_type():

@@ -30,6 +30,7 @@ typedef struct {
     packed_fn fn;
     Py_ssize_t n_slots, n_args;
     void *slots[MAX_SLOTS];   /* fixed pointers; argument slots are filled per call */
+    Py_ssize_t bytes[MAX_SLOTS];  /* the fixed buffers' sizes */
     ArgSpec *args;
     void *result;             /* the scalar to return, NULL for None */
     char result_format;       /* 'd' or 'f' */
@@ -56,17 +57,21 @@ static int parse_spec(PyObject *item, ArgSpec *spec) {
     return 0;
 }
 
-/* Dispatcher(address, pointers, args, result, result_format, result_type, release_gil, owners):
-   pointers is a list of ints (0 for the slots arguments fill), args a list of
+/* Dispatcher(address, pointers, bytes, args, result, result_format, result_type, release_gil, owners):
+   pointers is a list of ints (0 for the slots arguments fill), bytes their sizes, args a list of
    (slot, shape, itemsize, format), result the address of the returned scalar (0: return None). */
 static int dispatcher_init(Dispatcher *self, PyObject *a, PyObject *kw) {
     unsigned long long address, result;
-    PyObject *pointers, *args, *result_type, *owners;
+    PyObject *pointers, *bytes, *args, *result_type, *owners;
     int result_format, release_gil;
-    if (!PyArg_ParseTuple(a, "KO!O!KCOpO", &address, &PyList_Type, &pointers, &PyList_Type, &args, &result,
-                          &result_format, &result_type, &release_gil, &owners))
+    if (!PyArg_ParseTuple(a, "KO!O!O!KCOpO", &address, &PyList_Type, &pointers, &PyList_Type, &bytes, &PyList_Type,
+                          &args, &result, &result_format, &result_type, &release_gil, &owners))
         return -1;
     self->n_slots = PyList_GET_SIZE(pointers);
+    if (PyList_GET_SIZE(bytes) != self->n_slots) {
+        PyErr_SetString(PyExc_ValueError, "one size per buffer");
+        return -1;
+    }
     self->n_args = PyList_GET_SIZE(args);
     if (self->n_slots > MAX_SLOTS || self->n_args > self->n_slots) {
         PyErr_SetString(PyExc_ValueError, "too many buffers for a Dispatcher");
@@ -74,6 +79,7 @@ static int dispatcher_init(Dispatcher *self, PyObject *a, PyObject *kw) {
     }
     for (Py_ssize_t k = 0; k < self->n_slots; k++) {
         self->slots[k] = PyLong_AsVoidPtr(PyList_GET_ITEM(pointers, k));
+        self->bytes[k] = PyLong_AsSsize_t(PyList_GET_ITEM(bytes, k));
         if (PyErr_Occurred()) return -1;
     }
     PyMem_Free(self->args);
@@ -108,6 +114,17 @@ static int matches(const Py_buffer *view, const ArgSpec *spec) {
     return strcmp(view->format ? view->format : "B", spec->format) == 0;
 }
 
+/* Whether an argument's memory overlaps a fixed buffer (a parameter passed as the batch: the
+   program would read it while overwriting it). */
+static int overlaps_fixed(const Dispatcher *self, const Py_buffer *view) {
+    const char *lo = view->buf, *hi = (const char *)view->buf + view->len;
+    for (Py_ssize_t k = 0; k < self->n_slots; k++) {
+        const char *start = self->slots[k];
+        if (start && lo < start + self->bytes[k] && start < hi) return 1;
+    }
+    return 0;
+}
+
 static PyObject *dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwargs) {
     Py_ssize_t n = PyTuple_GET_SIZE(args), taken = 0;
     if (self->fn == NULL) {
@@ -123,7 +140,7 @@ static PyObject *dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwa
             PyErr_Clear();
             break;
         }
-        if (!matches(&views[taken], &self->args[taken])) {
+        if (!matches(&views[taken], &self->args[taken]) || overlaps_fixed(self, &views[taken])) {
             PyBuffer_Release(&views[taken]);
             break;
         }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -51,23 +52,34 @@ class _Plan:
     and stateless, the update is part of the graph and the compiled step writes the parameters
     in place; otherwise the gradients are outputs and the update runs in NumPy."""
 
-    def __init__(self, loss, ps, batch, opt, compiled):
+    def __init__(self, loss, ps, batch, opt, compiled, aliases):
+        # Arrays the loss reads besides the parameters (layer state such as BatchNorm's running
+        # statistics, captured data) are inputs bound at every call, never constants of the trace.
+        read = trace.InputScope()
         with trace.differentiating() as updates:
             leaves, mapping = _params_scope(ps)
             batch_inputs = [new_input(*_shape_dtype(b), f"batch{i}") for i, b in enumerate(batch)]
-            with trace.tracking(mapping):
-                out = loss(*[Tracer(n) for n in batch_inputs])
+            try:
+                with trace.tracking(read), trace.tracking(mapping):
+                    # a parameter passed as data is that parameter, as in Flux: train!(loss, params(r), (r,), opt)
+                    out = loss(*[mapping[id(ps[a])] if a is not None else Tracer(n)
+                                 for n, a in zip(batch_inputs, aliases)])
+            finally:
+                trace.restore_state(updates)
             node = _scalar_output(out, "train_step")
-            if node is None:
-                raise ValueError("train_step: the loss does not depend on the parameters or the batch")
-            node, grads = _differentiate(node, [lf.node for lf in leaves])
+            node, grads = _differentiate(node, [lf.node for lf in leaves]) if node is not None else \
+                (trace.operand_node(out), [None] * len(leaves))
             rule = self._traced_rule(leaves, grads, ps, opt) if compiled else None
-        self.param_inputs = [lf.node for lf in leaves]
+        self.param_inputs = [lf.node for lf in leaves] + [read.tracers[id(a)].node for a in read.arrays]
+        self.read_arrays = read.arrays
         self.batch_inputs = batch_inputs
         self.has_grad = [g is not None for g in grads]
-        self.updates = list(updates)
-        state = [trace.operand_node(v) for _, _, value in self.updates
-                 for v in (value if isinstance(value, tuple) else (value,))]
+        self.updates = list({(id(obj), attr): (obj, attr, value, before)
+                             for obj, attr, value, before in updates}.values())  # the last assignment of each
+        self.state_sources = trace.state_sources(self.updates, read.arrays)
+        # state arrays are new objects after every step: passed per call, never bound once
+        self.per_call = sorted({len(ps) + k for k, *_ in self.state_sources if k is not None})
+        state = [trace.operand_node(v) for _, _, value, _ in self.updates for _, v in trace.state_parts(value)]
         self.in_graph_update = rule is not None
         self.state_arrays, self.in_place = [], {}
         if self.in_graph_update:
@@ -79,7 +91,7 @@ class _Plan:
             self.n_grads = 0
             first = 1 + len(state)
             self.in_place = {first + j: k for j, (k, _) in enumerate(updated)}
-            n_inputs = len(leaves) + len(batch_inputs)
+            n_inputs = len(self.param_inputs) + len(batch_inputs)
             first_state = first + len(updated)
             self.in_place.update({first_state + j: n_inputs + j for j in range(len(new_states))})
         else:
@@ -109,7 +121,14 @@ class _Plan:
                            for u, a in zip(updated, arrays)]
         return new_params, state_inputs, new_states
 
+    def bound_arrays(self, ps):
+        """The parameters and the arrays the loss reads, layer state as it is now; None when the
+        plan no longer fits that state (``trace.current_arrays``)."""
+        arrays = trace.current_arrays(self.read_arrays, self.state_sources)
+        return None if arrays is None else [*ps, *arrays]
+
     def run(self, ps, batch, backend):
+        ps = self.bound_arrays(ps)
         if backend == "cuda":
             if self.bound is None:
                 from ..gpu import CUDAExecutable, gpu
@@ -117,19 +136,21 @@ class _Plan:
                                      self.in_place)
                 on_gpu = any(isinstance(p, GPUArray) for p in ps)  # then the optimiser state lives there too
                 state = [gpu(a) if on_gpu else a for a in self.state_arrays]
-                self.bound = lambda batch: exe([*ps, *batch, *state])
-            return self.bound(batch)
+                self.bound = lambda ps, batch: exe([*ps, *batch, *state])
+            return self.bound(ps, batch)
         if backend == "llvm":
             if self.bound is None:
                 from ..compile import Executable
                 inputs = self.param_inputs + self.batch_inputs + self.state_inputs
                 exe = Executable(inputs, self.outputs, self.in_place)
-                n = len(self.param_inputs) + len(self.batch_inputs)
-                fixed = dict(enumerate(ps)) | {n + j: a for j, a in enumerate(self.state_arrays)}
-                self.bound = exe.bound(fixed)
+                n = len(ps) + len(self.batch_inputs)
+                fixed = {k: a for k, a in enumerate(ps) if k not in self.per_call}
+                fixed |= {n + j: a for j, a in enumerate(self.state_arrays)}
+                bound = exe.bound(fixed)
+                self.bound = lambda ps, batch: bound([*[ps[k] for k in self.per_call], *batch])
                 if self.in_graph_update and not self.updates:  # the step's only result is the loss
-                    self.fast = self.bound.fast(0)
-            return self.bound(batch)
+                    self.fast = bound.fast(0)
+            return self.bound(ps, batch)
         bindings = dict(zip(self.param_inputs, ps))
         bindings.update(zip(self.batch_inputs, batch))
         return interp.evaluate(self.outputs, bindings)
@@ -157,11 +178,14 @@ class TrainStep:
             loss = self._fast(*batch)
             if loss is not NotImplemented:
                 return loss
-        key = self._signature(batch)
+        aliases = tuple(next((k for k, p in enumerate(self.params) if b is p), None) for b in batch)
+        batch = [np.array(b) if _shares_memory(b, self.params) else b for b in batch]  # never read what is written
+        key = self._signature(batch) + aliases
         plan = self._plans.get(key)
-        if plan is None:
+        if plan is None or plan.state_sources and plan.bound_arrays(self.params) is None:
             with cycle_collection_paused():
-                plan = self._plans[key] = _Plan(self.loss, self.params, batch, self.opt, self.backend is not None)
+                plan = self._plans[key] = _Plan(self.loss, self.params, batch, self.opt, self.backend is not None,
+                                                aliases)
         values = plan.run(self.params, batch, self.backend)
         self._fast = plan.fast
         if not plan.in_graph_update:
@@ -173,9 +197,8 @@ class TrainStep:
                 if has:
                     p -= self.opt.apply(p, np.array(next(grads)))
         state = iter(values[1 + plan.n_grads:])
-        for obj, attr, old in plan.updates:
-            new = tuple(np.array(next(state)) for _ in old) if isinstance(old, tuple) else np.array(next(state))
-            setattr(obj, attr, new)
+        for obj, attr, value, _ in plan.updates:
+            trace.assign_state(obj, attr, tuple(next(state) for _ in value) if isinstance(value, tuple) else next(state))
         return np.asarray(values[0])[()]
 
     def __repr__(self):
@@ -187,6 +210,10 @@ def train_step(loss: Callable[..., Any], ps: Any, opt: Rule, backend: str | None
     update in place, traced once per input signature and compiled (``"cuda"``: GPU kernels;
     ``None``: the reference interpreter)."""
     return TrainStep(loss, ps, opt, backend)
+
+
+def _shares_memory(b, ps) -> bool:
+    return isinstance(b, np.ndarray) and any(isinstance(p, np.ndarray) and np.may_share_memory(b, p) for p in ps)
 
 
 def _shape_dtype(b):
@@ -237,6 +264,23 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+_steps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _cached_step(loss, ps, opt) -> TrainStep:
+    """The training step for (loss, parameters, optimiser), kept while ``loss`` lives: calling
+    ``train`` once per epoch (the Flux idiom) reuses the traced and compiled step."""
+    ps = params(ps)
+    key = (tuple(id(p) for p in ps), id(opt))
+    try:
+        steps = _steps.setdefault(loss, {})
+    except TypeError:  # a loss that cannot be weakly referenced: no reuse
+        return train_step(loss, ps, opt)
+    if key not in steps:
+        steps[key] = train_step(loss, ps, opt)
+    return steps[key]
+
+
 def train(loss: Callable[..., Any], ps: Any, data: Iterable, opt: Rule, epochs: int = 1,
           cb: Callable[[], Any] | Sequence[Callable[[], Any]] | None = None,
           progress: bool | None = None) -> list[float]:
@@ -244,7 +288,7 @@ def train(loss: Callable[..., Any], ps: Any, data: Iterable, opt: Rule, epochs: 
     take the gradient of loss(*d) (a non-tuple d is passed as one argument) and update ``ps`` with
     ``opt``; then call ``cb`` (a function or list of them; ``stop()`` ends training). Shows a
     progress line on long runs (``progress=True/False`` forces it). Returns the loss history."""
-    step = train_step(loss, ps, opt)
+    step = _cached_step(loss, ps, opt)
     callbacks = cb if isinstance(cb, (list, tuple)) else [cb] if cb else []
     total = len(data) * epochs if hasattr(data, "__len__") else None
     display, history = _Progress(total, progress), []
