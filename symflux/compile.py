@@ -228,6 +228,10 @@ class Compiled:
     def __repr__(self):
         return f"compile({getattr(self.f, '__name__', self.f)!r}, backend={self.backend!r})"
 
+    def __reduce__(self):
+        raise TypeError(f"{self!r} cannot be pickled: its native code lives in this process. Pickle the "
+                        "function (or model) itself and call sf.compile on it in the other process.")
+
 
 def compile(f: Callable[..., Any], backend: str = "llvm") -> Compiled:  # noqa: A001  (sf.compile, as in the design)
     """compile(f, backend="llvm"): f as native code, specialised lazily on argument shapes/dtypes."""

@@ -111,6 +111,8 @@ ELEMENTWISE = {
     "sign": fn.sign,
     "floor": sympy.floor,
     "ceil": sympy.ceiling,
+    "floor_divide": lambda a, b: sympy.floor(a / b),
+    "remainder": lambda a, b: a - b * sympy.floor(a / b),
     "maximum": fn.maximum,
     "minimum": fn.minimum,
     "where": _where_body,
@@ -167,6 +169,25 @@ def celu(x, alpha=1):  # noqa: F811
 def trelu(x, theta=1):  # noqa: F811
     """trelu(x, θ=1) = x > θ ? x : 0"""
     return apply_elementwise(lambda v: fn.trelu(v, sympy.nsimplify(theta)), x)
+
+
+def _integer_typed(builder):
+    """A binary function whose integer operands give an integer result (NumPy's // and %), where the
+    body alone (a floor of a quotient) would say float64."""
+    def function(a, b):
+        typed = [o.dtype if hasattr(o, "dtype") else type(o)(0) if isinstance(o, (int, float)) else np.asarray(o).dtype
+                 for o in (a, b)]  # Python numbers stay weakly typed (NEP 50)
+        dtype = np.result_type(*typed)
+        dtype = dtype if dtype.kind in "iu" else None
+        return apply_elementwise(builder, a, b, dtype=dtype)
+    return function
+
+
+floor_divide = _integer_typed(ELEMENTWISE["floor_divide"])
+remainder = mod = _integer_typed(ELEMENTWISE["remainder"])
+floor_divide.__name__, remainder.__name__ = "floor_divide", "remainder"
+floor_divide.__doc__ = "floor_divide(a, b) = floor(a / b) (Python's //; integer for integer operands)"
+remainder.__doc__ = "remainder(a, b) = a − b·floor(a / b) (Python's %: the sign of b; integer for integers)"
 
 
 def clip(x, a_min=None, a_max=None):
@@ -691,7 +712,7 @@ def randn(*shape, dtype=np.float64) -> Array:
 
 
 __all__ = sorted(set(ELEMENTWISE) | {
-    "true_divide", "absolute", "clip", "astype", "stop_gradient", "sum", "mean", "max", "min", "amax",
+    "true_divide", "absolute", "mod", "clip", "astype", "stop_gradient", "sum", "mean", "max", "min", "amax",
     "amin", "prod", "var", "std", "logsumexp", "softmax", "logsoftmax", "matmul", "dot", "outer",
     "inner", "vdot", "tensordot", "einsum", "reshape", "transpose", "swapaxes", "moveaxis", "squeeze",
     "expand_dims", "broadcast_to", "concatenate", "stack", "flip", "ravel", "shape", "ndim", "size",

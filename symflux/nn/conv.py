@@ -89,7 +89,7 @@ class _Conv(Layer):
             b = zeros32(self.out_channels)
         self.bias = F.asarray(b) if b is not False and b is not None else None
         nd = self.weight.ndim - 2
-        self.stride, self.dilation = fn.expand(stride, nd), fn.expand(dilation, nd)
+        self.stride, self.dilation = fn.expand(stride, nd, "stride"), fn.expand(dilation, nd, "dilation")
         self.pad = _pairs(pad, self.kernel, self.dilation, self.stride, transposed=self._transposed)
 
     _transposed = False
@@ -242,7 +242,8 @@ class _Pool(Layer):
 
     def __init__(self, kernel, pad=0, stride=None):
         self.k = (kernel,) if isinstance(kernel, int) else tuple(kernel)
-        self.stride = fn.expand(stride if stride is not None else self.k, len(self.k))
+        self.k = fn.expand(self.k, len(self.k), "kernel")
+        self.stride = fn.expand(stride if stride is not None else self.k, len(self.k), "stride")
         self.pad = _pairs(pad, self.k, (1,) * len(self.k), self.stride)
 
     def signature(self):

@@ -113,13 +113,13 @@ def meanpool(x, kernel, stride=None, pad=0):
 
 # -- sizes and padding ------------------------------------------------------------------------------
 
-def expand(value, n: int) -> tuple:
-    """An int repeated n times, or a length-n tuple as given."""
-    if isinstance(value, (int, np.integer)):
-        return (int(value),) * n
-    value = tuple(value)
+def expand(value, n: int, what: str = "value") -> tuple:
+    """An int repeated n times, or a length-n tuple as given; ``what`` (e.g. "stride") must be ≥ 1."""
+    value = (int(value),) * n if isinstance(value, (int, np.integer)) else tuple(value)
     if len(value) != n:
         raise ValueError(f"expected {n} values (one per spatial dimension), got {value}")
+    if what != "value" and not all(isinstance(v, (int, np.integer)) and v >= 1 for v in value):
+        raise ValueError(f"{what} must be positive integers, got {what}={value}")
     return value
 
 

@@ -60,9 +60,9 @@ def shape_of(x) -> tuple:
 
 
 def match_precision(x, like):
-    """Float64 input to a Float32 layer computes in Float32 (Flux's precision rule)."""
+    """Float64, integer and bool input to a Float32 layer computes in Float32 (Flux's precision rule)."""
     dtype = x.dtype if isinstance(x, (Tracer, np.ndarray)) else None
-    if dtype is not None and dtype.kind == "f" and dtype != like.dtype and like.dtype.kind == "f":
+    if dtype is not None and dtype.kind in "biuf" and dtype != like.dtype and like.dtype.kind == "f":
         return F.astype(x, like.dtype)
     return x
 
@@ -88,6 +88,11 @@ class Dense(Layer):
         elif len(args) >= 2:
             (W, b, *rest) = args
             W, b = F.asarray(W), F.asarray(b)
+            if W.ndim != 2:
+                raise ValueError(f"Dense(W, b): W must be a matrix of shape (out, in), got shape {W.shape}")
+            if b.shape not in ((W.shape[0],), ()):
+                raise ValueError(f"Dense(W, b): b must have shape ({W.shape[0]},) to match W of shape {W.shape}, "
+                                 f"got {b.shape}")
         else:
             raise TypeError("Dense(in, out, σ) or Dense(W, b, σ)")
         if len(rest) > 1:

@@ -35,7 +35,8 @@ class Rule:
         """The state arrays of parameter ``x`` (created on first use)."""
         entry = self.state.get(id(x))
         if entry is None or entry[0] is not x:
-            entry = (x, self.init_state(np.asarray(x)))
+            # arrays even for a 0-d parameter (where zeros + ϵ is a NumPy scalar): the state is updated in place
+            entry = (x, [np.asarray(a) for a in self.init_state(np.asarray(x))])
             self.state[id(x)] = entry
         return entry[1]
 
