@@ -100,6 +100,42 @@ class Program:
         return {b.name: b for b in self.args + self.temps}
 
 
+def loads(expr) -> set:
+    """The buffer loads (``Indexed``) in ``expr``. Bodies are DAGs (a recurrence such as Newton's
+    iteration shares each step twice), so every distinct subexpression is visited once; SymPy's
+    ``atoms`` walks the tree, which is exponential in the depth of such a DAG."""
+    return dag_atoms(expr, sympy.Indexed)
+
+
+def dag_atoms(expr, cls) -> set:
+    """The subexpressions of ``expr`` of type ``cls``, visiting each distinct one once."""
+    found, seen, stack = set(), set(), [sympy.sympify(expr)]
+    while stack:
+        e = stack.pop()
+        if e in seen:
+            continue
+        seen.add(e)
+        if isinstance(e, cls):
+            found.add(e)
+        else:
+            stack.extend(e.args)
+    return found
+
+
+def dag_size(expr, limit: int | None = None) -> int:
+    """The number of distinct operations in ``expr`` (a DAG measure, linear time), counting stops
+    once it passes ``limit``."""
+    count, seen, stack = 0, set(), [sympy.sympify(expr)]
+    while stack and (limit is None or count <= limit):
+        e = stack.pop()
+        if e in seen or not e.args:
+            continue
+        seen.add(e)
+        count += 1
+        stack.extend(e.args)
+    return count
+
+
 def loop_var(name: str) -> sympy.Symbol:
     return sympy.Symbol(name, integer=True, nonnegative=True)
 

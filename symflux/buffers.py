@@ -7,6 +7,7 @@ import dataclasses
 import sympy
 
 from codegen import Buffer, If, Let, Program, Store, Update
+from codegen.kernel import loads
 
 
 def _names_used(stmt) -> set:
@@ -21,7 +22,7 @@ def _names_used(stmt) -> set:
     elif isinstance(stmt, If):
         exprs.append(stmt.cond)
     for e in exprs:
-        names |= {a.base.name for a in sympy.sympify(e).atoms(sympy.Indexed)}
+        names |= {a.base.name for a in loads(e)}
     for inner in getattr(stmt, "body", ()):
         names |= _names_used(inner)
     return names

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
+from codegen.kernel import loads
+
 JAM = 4  # rows of a register tile
 PACK_WORK = 1 << 16  # multiply-adds above which transposing operands for the dot form pays
 
@@ -16,7 +18,7 @@ PACK_WORK = 1 << 16  # multiply-adds above which transposing operands for the do
 def innermost(out_letters, contracted, var, product, out_index):
     """The loop letter to put innermost: the one along which most memory accesses are contiguous
     (unit stride), preferring the last output axis on ties."""
-    accesses = [e.indices[0] for e in product.atoms(sympy.Indexed)]
+    accesses = [e.indices[0] for e in loads(product)]
 
     def unit_strides(letter):
         v = var[letter]
@@ -29,10 +31,10 @@ def innermost(out_letters, contracted, var, product, out_index):
 
 def tile(out_letters, inner, var, product, sizes):
     """The register tile for a contraction: up to two (letter, factor) pairs, outermost first."""
-    loads = [e.indices[0] for e in product.atoms(sympy.Indexed)]
+    offsets = [e.indices[0] for e in loads(product)]
 
     def shares_a_load(letter):  # unrolling it lets the unrolled rows share some operand's loads
-        return any(not idx.has(var[letter]) for idx in loads)
+        return any(not idx.has(var[letter]) for idx in offsets)
 
     tiles = []
     for letter in reversed(out_letters):

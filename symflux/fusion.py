@@ -10,6 +10,7 @@ from __future__ import annotations
 import sympy
 
 from codegen import If, Let, Loop, Program, Store, Update
+from codegen.kernel import loads
 
 from .buffers import _rename
 
@@ -55,7 +56,7 @@ def _accesses(statements) -> tuple[dict, set]:
         exprs = {Store: lambda s: (s.index, s.value), Let: lambda s: (s.value,), Update: lambda s: (s.value,),
                  If: lambda s: (s.cond,), Loop: lambda s: ()}[type(stmt)](stmt)
         for e in exprs:
-            for load in sympy.sympify(e).atoms(sympy.Indexed):
+            for load in loads(e):
                 reads.setdefault(load.base.name, set()).add(load.indices[0])
         if isinstance(stmt, Store):
             writes.add(stmt.buffer.name)

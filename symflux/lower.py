@@ -21,7 +21,7 @@ import numpy as np
 import sympy
 
 from codegen import Buffer, If, Let, Loop, Program, Store, Update, flat_index, loop_var, loops
-from codegen.kernel import dtype_name, idiv, imod, uniform
+from codegen.kernel import dag_size, dtype_name, idiv, imod, loads, uniform
 from codegen.runtime.pool import thread_pool
 
 from .buffers import reuse_buffers
@@ -175,7 +175,7 @@ class Lowering:
         if id(node) in hot:
             return True
         shared = len(self.consumers.get(id(node), [])) > 1
-        return shared and sympy.count_ops(evaluated(node.body)) > CHEAP_SHARED_OPS
+        return shared and dag_size(evaluated(node.body), CHEAP_SHARED_OPS) > CHEAP_SHARED_OPS
 
     def _temp(self, dtype, size) -> Buffer:
         """A new temporary buffer of the program."""
@@ -226,7 +226,7 @@ class Lowering:
         """Whether ``einsum`` with its epilogue ``m`` can be written straight over input ``own``: the
         operands read no overwritten memory, and ``m`` reads it only as ``own`` where it writes."""
         operands = [self.value(a, self._vars(a.ndim, "a")) for a in einsum.args]
-        if any(e.base.name in aliased for value in operands for e in value.atoms(sympy.Indexed)):
+        if any(e.base.name in aliased for value in operands for e in loads(value)):
             return False
         v = self._vars(m.ndim, "a")
         at = flat_index(v, m.shape)
@@ -520,8 +520,8 @@ class Lowering:
 
 def _reads_only_own(value, aliased, own, at) -> bool:
     """Whether ``value`` reads overwritten memory only as buffer ``own`` at flat index ``at``."""
-    loads = [e for e in value.atoms(sympy.Indexed) if e.base.name in aliased]
-    return all(e.base.name == own and sympy.expand(e.indices[0] - at) == 0 for e in loads)
+    overwritten = [e for e in loads(value) if e.base.name in aliased]
+    return all(e.base.name == own and sympy.expand(e.indices[0] - at) == 0 for e in overwritten)
 
 
 def _identity(op: str, dtype: np.dtype):

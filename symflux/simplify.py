@@ -11,6 +11,8 @@ from collections import Counter
 
 import sympy
 
+from codegen.kernel import dag_atoms, dag_size
+
 from . import functions, ops
 from .ir import ARG, Node, arg_symbol, make, toposort
 
@@ -39,7 +41,7 @@ def substitute(outputs, mapping: dict) -> list[Node]:
 
 def _cheap(body) -> bool:
     """Worth recomputing in each consumer: a little arithmetic, no transcendental functions."""
-    return sympy.count_ops(body) <= CHEAP_BODY_OPS and not body.atoms(sympy.Function)
+    return dag_size(body, CHEAP_BODY_OPS) <= CHEAP_BODY_OPS and not dag_atoms(body, sympy.Function)
 
 
 def _should_inline(new_arg: Node, old_arg: Node, consumer: Node, uses: Counter) -> bool:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
+from codegen.kernel import dag_size
+
 from . import functions as fn
 from . import ops
 from .ir import ARG, Node, arg_symbol, toposort
@@ -37,7 +39,7 @@ def partial_derivative(body: sympy.Expr, sym: sympy.Symbol, out_sym: sympy.Symbo
     reused = eager.xreplace({body: out_sym}) if not body.is_Symbol else eager
     if reused != eager:
         return reused
-    if sympy.count_ops(eager) <= sympy.count_ops(body):
+    if dag_size(eager) <= dag_size(body):
         return eager
     return sympy.Derivative(body, sym)
 

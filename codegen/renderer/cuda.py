@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import sympy
 from sympy.codegen.ast import float32, real
 
-from ..kernel import If, Let, Loop, Program, Store, UnsupportedExpression, Update
+from ..kernel import If, Let, Loop, Program, Store, UnsupportedExpression, Update, loads
 from .c import CTYPE, CRenderer, KernelCPrinter
 
 DEVICE_PRELUDE = """\
@@ -399,8 +399,8 @@ class CUDARenderer(CRenderer):
         """Cooperative load of a TILE_K × TILE slice of one operand; consecutive threads read along
         whichever of (row, k) the operand is contiguous in."""
         value = sympy.Mul(*factors)
-        loads = [e.indices[0] for e in value.atoms(sympy.Indexed)]
-        k_inner = red_levels and any(sympy.diff(i, red_levels[-1][0]) == 1 for i in loads)
+        offsets = [e.indices[0] for e in loads(value)]
+        k_inner = red_levels and any(sympy.diff(i, red_levels[-1][0]) == 1 for i in offsets)
         rr, kk = (f"l / {TILE_K}", f"l % {TILE_K}") if k_inner else (f"l % {TILE}", f"l / {TILE}")
         return [f"        for (int l = threadIdx.x; l < {TILE * TILE_K}; l += {THREADS}) {{",
                 f"            const int rr = {rr}, kk = {kk};",

@@ -49,8 +49,8 @@ def dispatcher(address: int, buffers: list, arg_slots: list[int], result: np.nda
     """A callable ``d(*args)`` → ``result`` as a NumPy scalar after running the program at ``address``
     (its packed entry) on ``buffers``, where argument k fills ``buffers[arg_slots[k]]`` (an array of the
     shape and dtype it is compiled for; the others are fixed arrays). Returns NotImplemented for
-    arguments that do not fit (other shape or dtype, not contiguous, sharing memory with a fixed array). None without the extension, or
-    when ``result`` is not a float32/float64 scalar buffer."""
+    arguments that do not fit (other shape or dtype, not contiguous, sharing memory with a fixed array).
+    None without the extension, or when ``result`` is not a float32/float64 scalar buffer."""
     Dispatcher = dispatcher_type()
     if Dispatcher is None or (result is not None and result.dtype not in RESULT_FORMATS):
         return None
@@ -61,6 +61,7 @@ def dispatcher(address: int, buffers: list, arg_slots: list[int], result: np.nda
     scalar = (0, "d", None) if result is None else \
         (result.ctypes.data, RESULT_FORMATS[result.dtype], result.dtype.type)
     try:
-        return Dispatcher(address, pointers, [a.nbytes for a in buffers], args, *scalar, release, tuple(buffers))
+        sizes = [a.nbytes for a in buffers]
+        return Dispatcher(address, pointers, sizes, args, *scalar, release, tuple(buffers))
     except ValueError:  # more buffers or dimensions than the C side holds
         return None

@@ -198,7 +198,8 @@ class TrainStep:
                     p -= self.opt.apply(p, np.array(next(grads)))
         state = iter(values[1 + plan.n_grads:])
         for obj, attr, value, _ in plan.updates:
-            trace.assign_state(obj, attr, tuple(next(state) for _ in value) if isinstance(value, tuple) else next(state))
+            new = tuple(next(state) for _ in value) if isinstance(value, tuple) else next(state)
+            trace.assign_state(obj, attr, new)
         return np.asarray(values[0])[()]
 
     def __repr__(self):
