@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from codegen import LLVMRenderer, default_runtime
-from codegen.runtime.cpu import ctypes_function
 from codegen.runtime.cuda import BackendUnavailable  # noqa: F401  (sf.BackendUnavailable)
 from codegen.runtime.fastcall import dispatcher
 
@@ -50,9 +49,9 @@ class Executable:
         self.lowered = lower(inputs, outputs, self.in_place)
         program = self.lowered.program
         self.ir = LLVMRenderer(threads=THREADS).render(program)
-        addresses = default_runtime().addresses(self.ir, [program.name, program.name + "_packed"])
-        self.function = ctypes_function(addresses[0], len(program.args))
-        self.packed_address = addresses[1]
+        self.code = default_runtime().link(self.ir, [program.name, program.name + "_packed"])
+        self.function = self.code.function(0, len(program.args))
+        self.packed_address = self.code.addresses[1]
         self.consts = [np.ascontiguousarray(c.value, dtype=c.dtype) for c in self.lowered.consts]
 
     def _arguments(self, arrays) -> list[np.ndarray]:
@@ -105,7 +104,7 @@ class BoundExecutable:
         if self.seed:
             return None
         arg_slots = [k for k, _ in self.copied]
-        return dispatcher(self.exe.packed_address, self.buffers, arg_slots, self.outputs[result])
+        return dispatcher(self.exe.packed_address, self.buffers, arg_slots, self.outputs[result], owner=self.exe.code)
 
     def __call__(self, values) -> list[np.ndarray]:
         for (_, buf), value in zip(self.copied, values):

@@ -3,6 +3,8 @@
 Object code is cached on disk (``codegen.cache``); a cached object that fails to load is
 discarded and rebuilt. Compiled programs are re-entrant (temporaries live on the callee's heap)
 and ctypes releases the GIL during the call, so they can run from several threads at once.
+Machine code lives as long as the ``NativeCode`` that loaded it: the functions handed out keep
+it alive, and it is released with the last of them (500 compiles no longer keep 127 MiB).
 """
 
 from __future__ import annotations
@@ -17,9 +19,6 @@ from ..cache import DiskCache
 
 _lock = threading.Lock()
 _initialised = False
-# Every execution engine ever created: their machine code must outlive any function pointer handed
-# out, whichever runtime object made it.
-_engines: list = []
 
 
 def _target_machine():
@@ -29,14 +28,28 @@ def _target_machine():
             llvm.initialize_native_target()
             llvm.initialize_native_asmprinter()
             _initialised = True
-    target = llvm.Target.from_default_triple()
+    target = llvm.Target.from_default_triple()  # ~0.5 ms
     return target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
                                         opt=3, reloc="default", codemodel="jitdefault")
 
 
-def ctypes_function(address: int, n_args: int, n_sizes: int = 0):
-    """The native function at ``address`` taking ``n_args`` pointers then ``n_sizes`` int64 sizes."""
-    return ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * n_args + [ctypes.c_int64] * n_sizes))(address)
+def ctypes_function(address: int, n_args: int, n_sizes: int = 0, owner=None):
+    """The native function at ``address`` taking ``n_args`` pointers then ``n_sizes`` int64 sizes;
+    it keeps ``owner`` (the code it lives in) alive."""
+    function = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * n_args + [ctypes.c_int64] * n_sizes))(address)
+    function.owner = owner
+    return function
+
+
+class NativeCode:
+    """Loaded machine code: the entry points' ``addresses``, valid while this object lives."""
+
+    def __init__(self, engine, addresses: list[int]):
+        self.engine, self.addresses = engine, addresses
+
+    def function(self, k: int, n_args: int, n_sizes: int = 0):
+        """Entry point ``k`` as a ctypes function (holding this code alive)."""
+        return ctypes_function(self.addresses[k], n_args, n_sizes, owner=self)
 
 
 class CPURuntime:
@@ -50,7 +63,9 @@ class CPURuntime:
                                    llvm.get_host_cpu_features().flatten()])
 
     def optimise(self, ir_text: str):
-        module = llvm.parse_assembly(ir_text)
+        # a context per module: types and constants interned in LLVM's global context are never freed
+        # (+11 MiB per 100 distinct compiles)
+        module = llvm.parse_assembly(ir_text, llvm.create_context())
         module.triple = self.machine.triple
         module.data_layout = str(self.machine.target_data)
         module.verify()
@@ -72,27 +87,27 @@ class CPURuntime:
 
     def load(self, ir_text: str, name: str, n_args: int, n_sizes: int = 0):
         """The entry point ``name`` of ``ir_text`` as a ctypes function of pointers and int64 sizes."""
-        return ctypes_function(self.addresses(ir_text, [name])[0], n_args, n_sizes)
+        return self.link(ir_text, [name]).function(0, n_args, n_sizes)
 
-    def addresses(self, ir_text: str, names: list[str]) -> list[int]:
-        """The native addresses of the entry points ``names`` of ``ir_text``."""
+    def link(self, ir_text: str, names: list[str]) -> NativeCode:
+        """``ir_text`` loaded as native code, with the addresses of its entry points ``names``."""
         try:
             return self._link(self.object_code(ir_text), names)
         except RuntimeError:  # an unloadable (damaged) cache entry: rebuild from the IR
             self.cache.discard(DiskCache.key(ir_text, self.toolchain))
             return self._link(self.object_code(ir_text), names)
 
-    def _link(self, code: bytes, names: list[str]) -> list[int]:
+    def _link(self, code: bytes, names: list[str]) -> NativeCode:
+        machine = _target_machine()  # the engine owns (and frees with itself) its target machine: a fresh one
         with _lock:
-            engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.machine)
+            engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), machine)
             engine.add_object_file(llvm.ObjectFileRef.from_data(code))
             engine.finalize_object()
             addresses = [engine.get_function_address(name) for name in names]
             missing = [n for n, a in zip(names, addresses) if not a]
             if missing:
                 raise RuntimeError(f"entry points {missing} not found in the compiled object")
-            _engines.append(engine)
-        return addresses
+        return NativeCode(engine, addresses)
 
     def assembly(self, ir_text: str) -> str:
         return self.machine.emit_assembly(self.optimise(ir_text))

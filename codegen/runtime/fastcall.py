@@ -45,12 +45,13 @@ def buffer_format(dtype) -> str:
     return memoryview(np.empty(0, dtype)).format
 
 
-def dispatcher(address: int, buffers: list, arg_slots: list[int], result: np.ndarray | None):
+def dispatcher(address: int, buffers: list, arg_slots: list[int], result: np.ndarray | None, owner=None):
     """A callable ``d(*args)`` → ``result`` as a NumPy scalar after running the program at ``address``
     (its packed entry) on ``buffers``, where argument k fills ``buffers[arg_slots[k]]`` (an array of the
     shape and dtype it is compiled for; the others are fixed arrays). Returns NotImplemented for
     arguments that do not fit (other shape or dtype, not contiguous, sharing memory with a fixed array).
-    None without the extension, or when ``result`` is not a float32/float64 scalar buffer."""
+    None without the extension, or when ``result`` is not a float32/float64 scalar buffer. The
+    dispatcher keeps ``owner`` (the machine code at ``address``) alive."""
     Dispatcher = dispatcher_type()
     if Dispatcher is None or (result is not None and result.dtype not in RESULT_FORMATS):
         return None
@@ -62,6 +63,6 @@ def dispatcher(address: int, buffers: list, arg_slots: list[int], result: np.nda
         (result.ctypes.data, RESULT_FORMATS[result.dtype], result.dtype.type)
     try:
         sizes = [a.nbytes for a in buffers]
-        return Dispatcher(address, pointers, sizes, args, *scalar, release, tuple(buffers))
+        return Dispatcher(address, pointers, sizes, args, *scalar, release, (*buffers, owner))
     except ValueError:  # more buffers or dimensions than the C side holds
         return None

@@ -17,6 +17,9 @@ if dispatcher_type() is None:
     pytest.skip("no C compiler to build the fast-call extension", allow_module_level=True)
 
 
+_loaded = []
+
+
 def weighted_sum(dtype, n=6):
     """out[0] = Σ x[i]·w[i], and y[i] = 2·x[i] (a second output)."""
     x, w, out, y = Buffer("x", dtype, n), Buffer("w", dtype, n), Buffer("out", dtype, 1), Buffer("y", dtype, n)
@@ -24,7 +27,9 @@ def weighted_sum(dtype, n=6):
     body = [Let(acc, dtype, sympy.S.Zero), Loop(i, n, (Update(acc, "add", x[i] * w[i]), Store(y, i, 2 * x[i]))),
             Store(out, 0, acc)]
     program = Program("wsum", [x, w, out, y], body=body)
-    return default_runtime().addresses(LLVMRenderer().render(program), ["wsum_packed"])[0]
+    code = default_runtime().link(LLVMRenderer().render(program), ["wsum_packed"])
+    _loaded.append(code)  # the machine code must outlive the dispatchers made from its address
+    return code.addresses[0]
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
