@@ -159,3 +159,46 @@ def test_loops_with_transcendental_functions_vectorise(fn):
     got = np.empty(1024)
     default_runtime().load(LLVMRenderer().render(program), "f", 2)(values.ctypes.data, got.ctypes.data)
     np.testing.assert_allclose(got, sympy.lambdify(x, fn(x), "numpy")(values), rtol=1e-15)
+
+
+def test_the_disk_cache_is_private(tmp_path):
+    from codegen.cache import DiskCache, UnsafeCacheWarning
+    private = DiskCache(str(tmp_path / "fresh"))
+    private.put("k" * 64, b"code")
+    assert private.get("k" * 64) == b"code"
+    assert os.stat(tmp_path / "fresh").st_mode & 0o777 == 0o700
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    cache = DiskCache(str(shared))
+    with pytest.warns(UnsafeCacheWarning):
+        cache.put("k" * 64, b"code")
+    assert cache.get("k" * 64) is None and not any(shared.rglob("*.o"))
+
+
+def test_a_failed_cache_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from codegen import cache as cache_module
+    cache = cache_module.DiskCache(str(tmp_path))
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(cache_module.os, "replace", full_disk)
+    cache.put("k" * 64, b"code")
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_machine_code_is_released_with_its_functions():
+    import gc
+    import weakref
+    program = Program("twice", [Buffer("x", "float64", 4), Buffer("y", "float64", 4)])
+    i = loop_var("i")
+    program.body = [Loop(i, 4, (Store(program.args[1], i, 2 * program.args[0][i]),))]
+    code = default_runtime().link(LLVMRenderer().render(program), ["twice"])
+    function, alive = code.function(0, 2), weakref.ref(code)
+    del code
+    x, y = np.arange(4.0), np.empty(4)
+    function(x.ctypes.data, y.ctypes.data)
+    assert alive() is not None and y.tolist() == [0, 2, 4, 6]
+    del function
+    gc.collect()
+    assert alive() is None

@@ -106,3 +106,37 @@ def test_draw_png_and_loss_plot(tmp_path):
     assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     sf.plot_history(history, str(tmp_path / "loss.svg"))
     assert ET.parse(tmp_path / "loss.svg").getroot().tag == SVG + "svg"
+
+
+@pytest.mark.parametrize("expression,message", [
+    ("__import__('os').system('touch pwned')", "unknown function '__import__'"),
+    ("x.__class__", "only numbers, names"),
+    ("(lambda: x)()", "only numbers, names"),
+    ("x[0]", "only numbers, names"),
+    ("open('/etc/passwd')", "unknown function 'open'"),
+    ("10**10**10*x", "too large"),
+    ("(" * 1000 + "x" + ")" * 1000, "longer than"),
+    ("(" * 100 + "x" + ")" * 100, "nests parentheses"),
+    ("foo(x)", "unknown function 'foo'"),
+])
+def test_the_command_line_never_evaluates_python(expression, message, tmp_path):
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "symflux", "diff", expression], capture_output=True, text=True,
+                            cwd=tmp_path)
+    assert time.monotonic() - start < 30
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_command_line_accepts_known_functions_and_implicit_products(capsys):
+    assert main(["diff", "relu(x)*x + σ(x) + 2x(x+1)"]) == 0
+    assert capsys.readouterr().out.strip() == "x*Piecewise((1, x > 0), (0, True)) + 4*x + (1 - σ(x))*σ(x) + Max(0, x) + 2"
+    assert main(["diff", "abs(x)"]) == 0
+    assert capsys.readouterr().out.strip() == "sign(x)"
+
+
+@pytest.mark.parametrize("args,message", [(["diff", "x", "--order", "400"], "--order"),
+                                          (["diff", "x", "--size", "100000000000"], "--size")])
+def test_command_line_limits(args, message):
+    result = run(*args)
+    assert result.returncode == 2 and message in result.stderr

@@ -1,0 +1,334 @@
+"""Regression tests for the numerics policy (docs/numerics.md): every defect found from outside —
+wrong numbers, crashes, unclear errors — as a minimal repro, on each path it was wrong on."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+import symflux as sf
+
+NAN, INF = float("nan"), float("inf")
+
+
+def same(got, want):
+    """Equal values, dtypes and NaN positions."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    np.testing.assert_array_equal(got, want)
+
+
+# -- compiled reductions ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("reduce", [np.max, np.min])
+@pytest.mark.parametrize("values,dtype", [([-3, -5], np.int32), ([3, 5], np.int32), ([-3, -5], np.int8),
+                                          ([1, 2**63 + 5], np.uint64), ([7, 200], np.uint8),
+                                          ([1, NAN, 0], np.float64), ([NAN, 1], np.float32),
+                                          ([-0.0, 0.0], np.float64), ([-INF, INF], np.float64)])
+def test_compiled_max_and_min_are_numpys(reduce, values, dtype):
+    x = np.array(values, dtype)
+    same(sf.compile(reduce)(x), reduce(x))
+    export = sf.export_c(reduce, x)
+    assert "SF_MAX" in export.c or "SF_MIN" in export.c or "?" in export.c
+
+
+def test_row_max_and_min_of_bools():
+    x = np.array([[False, True], [False, False]])
+    same(sf.compile(lambda v: np.max(v, axis=1))(x), np.max(x, axis=1))
+    same(sf.compile(lambda v: np.min(v, axis=0))(x), np.min(x, axis=0))
+
+
+def test_sums_of_small_integers_widen_like_numpy():
+    for dtype in (np.int8, np.uint8, np.int32, np.bool_):
+        x = np.array([100, 100, 100]).astype(dtype)
+        same(sf.compile(np.sum)(x), np.sum(x))
+
+
+# -- NaN ---------------------------------------------------------------------------------------------
+
+NAN_INPUT = np.array([NAN, -1.0, 0.0, 2.0, 7.0])
+NAN_OPS = [
+    ("maximum", lambda v: sf.maximum(v, 1.0), lambda v: np.maximum(v, 1.0)),
+    ("minimum", lambda v: sf.minimum(1.0, v), lambda v: np.minimum(1.0, v)),
+    ("clip", lambda v: sf.clip(v, -1, 1), lambda v: np.clip(v, -1, 1)),
+    ("np.clip", lambda v: np.clip(v, -1, 1), lambda v: np.clip(v, -1, 1)),
+    ("sign", sf.sign, np.sign),
+    ("abs", sf.abs, np.abs),
+    ("relu", sf.relu, lambda v: np.where(np.isnan(v), v, np.maximum(v, 0))),
+    ("relu6", sf.relu6, lambda v: np.where(np.isnan(v), v, np.clip(v, 0, 6))),
+    ("hardtanh", sf.hardtanh, lambda v: np.where(np.isnan(v), v, np.clip(v, -1, 1))),
+    ("max", np.max, np.max),
+]
+
+
+@pytest.mark.parametrize("name,f,reference", NAN_OPS, ids=[o[0] for o in NAN_OPS])
+def test_nan_propagates_on_every_path(name, f, reference):
+    want = reference(NAN_INPUT)
+    same(f(NAN_INPUT), want)
+    same(sf.compile(f)(NAN_INPUT), want)
+    same(f(sf.array(NAN_INPUT)), want)
+
+
+def test_nan_scalars_stay_real():
+    assert isinstance(sf.exp(NAN), (float, np.floating)) and np.isnan(sf.exp(NAN))
+    assert np.isnan(sf.maximum(NAN, 1.0)) and sf.maximum(INF, 1.0) == INF
+
+
+def test_clip_value_does_not_hide_nan_gradients():
+    g = sf.gradient(lambda v: sf.sum(sf.clip(v, -1, 1) * 0 + v), np.array([NAN, 0.5]))[0]
+    assert g[1] == 1
+
+
+# -- special functions ---------------------------------------------------------------------------
+
+def test_cbrt_of_negatives_is_real():
+    x = np.array([-8.0, -1.0, 0.0, 27.0])
+    same(sf.cbrt(x), np.cbrt(x))
+    np.testing.assert_allclose(sf.compile(np.cbrt)(x), np.cbrt(x))
+    assert sf.gradient(lambda v: sf.cbrt(v), -8.0)[0] == pytest.approx(1 / 12)
+
+
+def test_log1p_of_huge_values_does_not_overflow():
+    x = np.array([1e306, 1.7e308, 1e-300])
+    np.testing.assert_allclose(sf.compile(np.log1p)(x), np.log1p(x), rtol=1e-15)
+
+
+def test_elu_and_selu_use_expm1():
+    x = np.array([-1e-17, -1e-10])
+    np.testing.assert_allclose(sf.elu(x), np.expm1(x), rtol=1e-15)
+    np.testing.assert_allclose(sf.compile(sf.selu)(x), 1.0507009873554805 * 1.6732632423543772 * np.expm1(x),
+                               rtol=1e-14)
+
+
+def test_division_by_zero_is_ieee_not_sympy():
+    x = np.array([1.0, -1.0, 0.0])
+    with np.errstate(all="ignore"):
+        same(sf.compile(lambda v: v / 0.0)(x), x / 0.0)
+        same(sf.compile(lambda v: 1 / sf.sign(v))(x), 1 / np.sign(x))
+        same(sf.compile(lambda v: sf.sign(v) ** 0.5)(x), np.sign(x) ** 0.5)
+        assert np.isnan(sf.compile(np.mean)(np.ones(0)))
+
+
+def test_compiled_gradient_of_cbrt_of_x4():
+    g = sf.compile(lambda v: sf.gradient(lambda u: sf.sum(np.cbrt(u**4)), v)[0])(np.array([-1.0, 2.0]))
+    np.testing.assert_allclose(g, 4 / 3 * np.cbrt([-1.0, 2.0]))
+
+
+def test_remainder_and_floor_division():
+    x, i = np.array([-7.0, -1.5, 0.0, 2.5, 7.0]), np.array([-7, -1, 0, 3, 7])
+    for v in (x, i, i.astype(np.int32)):
+        same(sf.compile(lambda u: u % 3)(v), v % 3)
+        same(sf.compile(lambda u: u // 2)(v), v // 2)
+    same(sf.compile(lambda u: -7 % u)(np.array([3, -3])), -7 % np.array([3, -3]))
+    assert sf.gradient(lambda u: sf.sum(u % 3), x)[0].tolist() == [1.0] * 5
+    assert sf.gradient(lambda u: sf.sum(7.0 % u), np.array([2.0]))[0].tolist() == [-3.0]
+
+
+# -- dtypes, layouts, shapes ---------------------------------------------------------------------------
+
+def test_big_endian_and_strided_inputs():
+    x = np.array([1.0, 2.0, 3.0], ">f8")
+    same(sf.compile(lambda v: v * 2)(x), (x * 2).astype(np.float64))
+    y = np.arange(12.0).reshape(3, 4)[:, ::2].T
+    same(sf.compile(lambda v: v + 1)(y), y + 1)
+    same(sf.compile(lambda v: v + 1)(np.asfortranarray(y)), y + 1)
+
+
+@pytest.mark.parametrize("value", [3.0, np.float64(3.0), np.array(3.0), 3, np.int32(3)])
+def test_zero_dimensional_inputs_compile(value):
+    got = sf.compile(lambda v: v * 2)(value)
+    assert np.shape(got) == () and got == 6
+
+
+def test_empty_slices_and_products():
+    x = np.array([1.0])
+    same(sf.compile(lambda v: v[-2::-1])(x), x[-2::-1])
+    assert sf.gradient(lambda v: sf.sum(v[-2::-1]) + sf.sum(v), x)[0].tolist() == [1.0]
+    same(sf.compile(np.prod)(np.ones(0)), np.prod(np.ones(0)))
+    same(sf.compile(lambda v: np.prod(v, axis=0))(np.ones((2, 0))), np.prod(np.ones((2, 0)), axis=0))
+    same(sf.compile(lambda v: np.prod(v, axis=1))(np.ones((2, 0))), np.prod(np.ones((2, 0)), axis=1))
+    g = sf.compile(lambda v: sf.gradient(lambda u: sf.sum(u * u), v)[0])(np.ones((0, 3)))
+    same(g, np.ones((0, 3)))
+
+
+def test_booleans_in_arithmetic_and_conditions_compile():
+    v = np.array([1.0, -1.0, NAN, 0.0])
+    mask = np.array([True, False, True, False])
+    for f in (lambda u: (u > 0) * u, lambda u: sf.where(mask, u, 0.0), lambda u: sf.where(u > 0, u, -u),
+              lambda u: sf.logical_and(u > 0, u < 2), lambda u: np.sum(u > 0)):
+        same(sf.compile(f)(v), f(v))
+
+
+def test_integer_input_to_float32_layers():
+    assert sf.Dense(3, 2)(np.ones((2, 3), np.int64)).dtype == np.float32
+    assert sf.Conv((2, 2), (1, 1))(np.ones((1, 1, 3, 3), np.int64)).dtype == np.float32
+
+
+# -- crashes -------------------------------------------------------------------------------------------
+
+def test_none_results_and_unused_arguments_compile():
+    g = sf.compile(lambda x, y: sf.gradient(lambda a, b: sf.sum(a * a), x, y))(np.ones(2), np.ones(2))
+    same(g[0], np.full(2, 2.0))
+    assert g[1] is None
+    assert sf.compile(lambda x: None)(np.ones(2)) is None
+
+
+def test_compiled_gradient_through_floor():
+    g = sf.compile(lambda a: sf.gradient(lambda u: sf.sum(np.floor(np.sin(u))), a)[0])(np.ones(3))
+    same(g, np.zeros(3))
+
+
+def test_eager_gradient_of_nested_relu():
+    g = sf.gradient(lambda v: sf.sum(sf.relu(sf.relu(sf.sum(v)) * v)), np.array([1.0, 2.0]))[0]
+    same(g, np.array([6.0, 6.0]))
+
+
+@pytest.mark.parametrize("opt", [sf.ADAM(), sf.AMSGrad(), sf.ADAGrad(), sf.RMSProp(), sf.ADADelta()],
+                         ids=lambda o: type(o).__name__)
+def test_optimisers_on_zero_dimensional_parameters(opt):
+    p = sf.array(np.array(1.0))
+    sf.train_step(lambda: p * p, sf.params(p), opt)()
+    assert p.shape == () and p < 1
+
+
+# -- layer state under compile and train_step ------------------------------------------------------------
+
+def test_batchnorm_statistics_advance_under_train_step():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 3)).astype(np.float32), rng.standard_normal((8, 4)).astype(np.float32)
+    compiled = sf.Chain(sf.Dense(3, 4), sf.BatchNorm(4))
+    eager = sf.Chain(sf.Dense(compiled[0].W.copy(), compiled[0].b.copy()), sf.BatchNorm(4))
+    step = sf.train_step(lambda a, b: sf.mse(compiled(a), b), sf.params(compiled), sf.Descent(0.1))
+    for _ in range(3):
+        step(x, y)
+        sf.update(sf.Descent(0.1), sf.params(eager), sf.gradient(lambda: sf.mse(eager(x), y), sf.params(eager)))
+    np.testing.assert_allclose(compiled[1].μ, eager[1].μ, rtol=1e-5)
+    np.testing.assert_allclose(compiled[1].σ2, eager[1].σ2, rtol=1e-5)
+
+
+def test_recurrent_state_advances_under_train_step():
+    x = np.random.default_rng(1).standard_normal((4, 3)).astype(np.float32)
+    r, twin = sf.RNN(3, 2), sf.RNN(3, 2)
+    for a, b in zip(sf.params(r), sf.params(twin)):
+        b[...] = a
+    step = sf.train_step(lambda u: sf.sum(r(u)), sf.params(r), sf.Descent(0.0))
+    for _ in range(3):
+        loss = step(x)
+        assert loss == pytest.approx(float(sf.sum(twin(x))), rel=1e-5)
+        np.testing.assert_allclose(r.state, twin.state, rtol=1e-5)
+
+
+def test_compiled_layers_leave_no_tracers_and_advance_state():
+    x = np.random.default_rng(2).standard_normal((4, 2)).astype(np.float32)
+    bn, rnn = sf.trainmode(sf.BatchNorm(2)), sf.RNN(2, 3)
+    bn_twin, rnn_twin = sf.trainmode(sf.BatchNorm(2)), sf.RNN(2, 3)
+    for a, b in zip(sf.params(rnn), sf.params(rnn_twin)):
+        b[...] = a
+    fast_bn, fast_rnn = sf.compile(lambda v: bn(v)), sf.compile(lambda v: rnn(v))
+    for _ in range(3):
+        np.testing.assert_allclose(fast_bn(x), bn_twin(x), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(fast_rnn(x), rnn_twin(x), rtol=1e-5, atol=1e-6)
+    for value in (bn.μ, bn.σ2, rnn.state):
+        assert isinstance(value, np.ndarray)
+    np.testing.assert_allclose(bn.μ, bn_twin.μ, rtol=1e-5)
+
+
+def test_relu_batchnorm_maxpool_training_step_matches_the_interpreter():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 1, 4, 4))
+
+    def run(backend):
+        w = sf.array(np.random.default_rng(3).standard_normal((3, 1, 4, 4)))
+
+        def loss():
+            h = sf.relu(w + a)
+            m = sf.mean(h, axis=(0, 2, 3), keepdims=True)
+            s = sf.sqrt(sf.mean((h - m) ** 2, axis=(0, 2, 3), keepdims=True) + 1e-5)
+            return sf.sum(sf.maxpool((h - m) / s, (2, 2)) ** 2)
+        step = sf.train_step(loss, sf.Params([w]), sf.Descent(0.5), backend=backend)
+        return [step() for _ in range(3)], w
+
+    (want, w_want), (got, w_got) = run(None), run("llvm")
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(w_got, w_want, rtol=1e-12)
+
+
+def test_gradients_through_a_compiled_model():
+    rng = np.random.default_rng(0)
+    model = sf.Chain(sf.Dense(3, 2))
+    x, y = rng.standard_normal((5, 3)).astype(np.float32), rng.standard_normal((5, 2)).astype(np.float32)
+    fast = sf.compile(model)
+    got = sf.gradient(lambda: sf.mse(fast(x), y), sf.params(model))
+    want = sf.gradient(lambda: sf.mse(model(x), y), sf.params(model))
+    for p in sf.params(model):
+        np.testing.assert_allclose(got[p], want[p], rtol=1e-6)
+    assert sf.back(sf.llvm(model), np.ones((5, 2), np.float32), x).shape == (5, 3)
+
+
+def test_a_parameter_passed_as_the_batch():
+    rng = np.random.default_rng(0)
+    w = sf.array(rng.standard_normal((3, 3)))
+    twin = sf.array(w.copy())
+    step = sf.train_step(lambda a: sf.sum(w @ a), sf.params(w), sf.Descent(0.1))
+    for _ in range(3):
+        step(w)
+        sf.update(sf.Descent(0.1), sf.params(twin), sf.gradient(lambda: sf.sum(twin @ twin), sf.params(twin)))
+    np.testing.assert_allclose(w, twin, rtol=1e-12)
+
+
+def test_train_updates_a_parameter_given_as_data_and_runs_without_parameters_in_the_loss():
+    r = sf.array([1.0, 2.0])
+    sf.train(lambda x: sf.sum(x * x), sf.params(r), (r,), sf.Descent(0.1))
+    np.testing.assert_allclose(r, [0.8, 1.6])
+    other = sf.array([1.0])
+    assert sf.train(lambda x: sf.sum(x * x), sf.params(other), [(np.array([1.0, 2.0]),)], sf.Descent(0.1)) == [5.0]
+    assert other.tolist() == [1.0]
+
+
+def test_train_once_per_epoch_reuses_its_step():
+    import sys
+    training = sys.modules["symflux.nn.train"]
+    model, opt = sf.Dense(2, 1), sf.Descent(0.1)
+    loss = lambda x, y: sf.mse(model(x), y)
+    data = [(np.ones((3, 2), np.float32), np.ones((3, 1), np.float32))]
+    for _ in range(3):
+        sf.train(loss, sf.params(model), data, opt)
+    steps = training._steps[loss]
+    assert len(steps) == 1 and len(next(iter(steps.values()))._plans) == 1
+
+
+def test_newton_recurrence_compiles_quickly():
+    import time
+
+    def newton(a):
+        x = a
+        for _ in range(40):
+            x = 0.5 * (x + a / x)
+        return x
+    start = time.perf_counter()
+    np.testing.assert_allclose(sf.compile(newton)(np.array([2.0, 9.0])), [np.sqrt(2), 3.0])
+    assert time.perf_counter() - start < 20  # exponential before: 163 s at 22 steps
+
+
+# -- errors that name the user's thing -------------------------------------------------------------------
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: sf.Conv((2, 2), (1, 1), stride=0), "stride"),
+    (lambda: sf.MaxPool((2, 2), stride=0), "stride"),
+    (lambda: sf.Conv((2, 2), (1, 1), dilation=0), "dilation"),
+    (lambda: sf.Dense(np.ones(3), np.ones(3)), "W must be a matrix"),
+    (lambda: sf.Dense(np.ones((2, 3)), np.ones(3)), "b must have shape (2,)"),
+    (lambda: sf.mse(np.ones((3, 1)), np.ones(3)), "(3, 1)"),
+    (lambda: sf.logitcrossentropy(np.ones((3, 2)), np.ones((3, 3))), "(3, 3)"),
+    (lambda: sf.gradient(lambda x: (x, x), 1.0), "returned a tuple"),
+    (lambda: pickle.dumps(sf.compile(lambda x: x * 2)), "cannot be pickled"),
+])
+def test_clear_errors(make, message):
+    with pytest.raises((ValueError, TypeError)) as info:
+        make()
+    text = str(info.value)
+    assert message in text
+    for internal in ("lambdifygenerated", "_xi_", "Indexed", "Relational"):
+        assert internal not in text
