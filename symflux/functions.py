@@ -76,6 +76,65 @@ class cbrt(sympy.Function):
         return sympy.real_root(self.args[0], 3)._eval_evalf(prec)
 
 
+class floor_divide(sympy.Function):
+    """a // b as NumPy computes it (floor of the quotient; x // 0 = ±inf or nan, int // 0 = 0)."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number and b != 0 and a.is_finite and b.is_finite:
+            return sympy.floor(a / b)
+        return None
+
+    def fdiff(self, argindex=1):
+        return sympy.S.Zero  # piecewise constant
+
+
+class remainder(sympy.Function):
+    """a % b as NumPy computes it: a − b·floor(a / b), with the sign of b (Python's %)."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number and b != 0 and a.is_finite and b.is_finite:
+            return sympy.Mod(a, b)
+        return None
+
+    def fdiff(self, argindex=1):
+        return sympy.S.One if argindex == 1 else -floor_divide(*self.args)
+
+
+class cast(sympy.Function):
+    """cast(x, dtype): x converted to the NumPy dtype named by the symbol ``dtype`` (``astype``). Kept
+    in bodies, so a fused expression computes in the type the program asked for: int32 values cast to
+    int64 multiply in 64 bits, float32 ones cast to float64 in double precision."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, x, dtype):
+        if isinstance(x, cast):  # the last conversion decides, unless the first one narrowed
+            inner = np.dtype(str(x.args[1]))
+            if np.can_cast(inner, np.dtype(str(dtype))) or inner == np.dtype(str(dtype)):
+                return cls(x.args[0], dtype)
+        return x if x.is_Number else None
+
+    def fdiff(self, argindex=1):
+        return sympy.S.One
+
+    def _sympystr(self, printer):
+        return f"{printer._print(self.args[0])}.astype({self.args[1]})"
+
+    def _latex(self, printer, exp=None):
+        return printer._print(self.args[0])
+
+
+def _cast(x, dtype):
+    return np.asarray(x).astype(str(dtype) if isinstance(dtype, sympy.Basic) else dtype)
+
+
 def _stable_sigmoid(x):
     x = np.asarray(x)
     e = np.exp(-np.abs(x))
@@ -86,7 +145,8 @@ def _stable_softplus(x):
     return np.logaddexp(0, np.asarray(x))
 
 
-NUMPY_IMPLS = {"sigmoid": _stable_sigmoid, "softplus": _stable_softplus, "cbrt": np.cbrt}
+NUMPY_IMPLS = {"sigmoid": _stable_sigmoid, "softplus": _stable_softplus, "cbrt": np.cbrt,
+               "floor_divide": np.floor_divide, "remainder": np.remainder, "cast": _cast}
 
 
 # -- body builders: each takes SymPy scalars and returns a SymPy scalar ------------------------
@@ -222,7 +282,10 @@ def substitute(body: sympy.Expr, subs: dict) -> sympy.Expr:
 
 # -- result dtypes -------------------------------------------------------------------------------
 
-_INTEGER_CLOSED = (sympy.Add, sympy.Mul, sympy.Piecewise, sympy.Max, sympy.Min, sympy.Abs, sympy.sign)
+_INTEGER_CLOSED = (sympy.Add, sympy.Mul, sympy.Piecewise, sympy.Max, sympy.Min, sympy.Abs, sympy.sign,
+                   floor_divide, remainder)
+# what NumPy computes in bool for bool operands: or, and, max, min, abs
+_BOOLEAN_CLOSED = (sympy.Add, sympy.Mul, sympy.Max, sympy.Min, sympy.Abs)
 
 
 def keeps_integers(body: sympy.Basic) -> bool:
@@ -235,6 +298,8 @@ def keeps_integers(body: sympy.Basic) -> bool:
         return all(keeps_integers(e) for e, _ in body.args)
     if isinstance(body, sympy.Derivative):
         return keeps_integers(body.expr)
+    if isinstance(body, cast):
+        return np.dtype(str(body.args[1])).kind in "biu"
     if isinstance(body, _INTEGER_CLOSED):
         return all(keeps_integers(a) for a in body.args)
     return False
@@ -264,6 +329,11 @@ def _truths_restored(body: sympy.Basic) -> sympy.Basic:
     """``Ne(Piecewise((1, c), (0, True)), 0)`` (a truth value inlined into a condition) back to ``c``."""
     return body.replace(lambda e: isinstance(e, sympy.Ne) and e.rhs == 0 and isinstance(e.lhs, sympy.Piecewise),
                         lambda e: truth(e.lhs))
+
+
+def keeps_booleans(body: sympy.Basic) -> bool:
+    """Whether ``body`` maps bools to bools in NumPy (True + True is True)."""
+    return body.is_Symbol or isinstance(body, _BOOLEAN_CLOSED) and all(keeps_booleans(a) for a in body.args)
 
 
 def is_boolean(body: sympy.Basic) -> bool:

@@ -35,6 +35,23 @@ class _ExactFloatPrinter(NumPyPrinter):
     def _print_Float(self, expr):
         return repr(float(expr))
 
+    def _print_And(self, expr):  # pairwise, so operands of different shapes broadcast
+        return self._pairwise("numpy.logical_and", expr.args)
+
+    def _print_Or(self, expr):
+        return self._pairwise("numpy.logical_or", expr.args)
+
+    def _pairwise(self, function, args):
+        out = self._print(args[0])
+        for a in args[1:]:
+            out = f"{function}({out}, {self._print(a)})"
+        return out
+
+    def _print_Pow(self, expr, rational=False):
+        if expr.base.is_Number and not expr.exp.is_Number:  # 2**x is a float function even of integers
+            return f"numpy.power({float(expr.base)!r}, {self._print(expr.exp)})"
+        return super()._print_Pow(expr, rational)
+
 
 @functools.lru_cache(maxsize=4096)
 def body_function(body: sympy.Expr, nargs: int, exact: bool):

@@ -111,8 +111,8 @@ ELEMENTWISE = {
     "sign": fn.sign,
     "floor": sympy.floor,
     "ceil": sympy.ceiling,
-    "floor_divide": lambda a, b: sympy.floor(a / b),
-    "remainder": lambda a, b: a - b * sympy.floor(a / b),
+    "floor_divide": fn.floor_divide,
+    "remainder": fn.remainder,
     "maximum": fn.maximum,
     "minimum": fn.minimum,
     "where": _where_body,
@@ -171,23 +171,7 @@ def trelu(x, theta=1):  # noqa: F811
     return apply_elementwise(lambda v: fn.trelu(v, sympy.nsimplify(theta)), x)
 
 
-def _integer_typed(builder):
-    """A binary function whose integer operands give an integer result (NumPy's // and %), where the
-    body alone (a floor of a quotient) would say float64."""
-    def function(a, b):
-        typed = [o.dtype if hasattr(o, "dtype") else type(o)(0) if isinstance(o, (int, float)) else np.asarray(o).dtype
-                 for o in (a, b)]  # Python numbers stay weakly typed (NEP 50)
-        dtype = np.result_type(*typed)
-        dtype = dtype if dtype.kind in "iu" else None
-        return apply_elementwise(builder, a, b, dtype=dtype)
-    return function
-
-
-floor_divide = _integer_typed(ELEMENTWISE["floor_divide"])
-remainder = mod = _integer_typed(ELEMENTWISE["remainder"])
-floor_divide.__name__, remainder.__name__ = "floor_divide", "remainder"
-floor_divide.__doc__ = "floor_divide(a, b) = floor(a / b) (Python's //; integer for integer operands)"
-remainder.__doc__ = "remainder(a, b) = a − b·floor(a / b) (Python's %: the sign of b; integer for integers)"
+mod = remainder  # noqa: F821
 
 
 def clip(x, a_min=None, a_max=None):
@@ -254,6 +238,8 @@ def mean(x, axis=None, keepdims=False, dtype=None):
     count = ops.prod([shape[a] for a in ops.normalize_axes(axis, len(shape))])
     if not trace.is_traced(x) and _plain(x).dtype != OBJECT:
         return _rewrap(np.mean(_plain(x), axis=axis, keepdims=keepdims), x)
+    if x.dtype.kind in "biu":  # NumPy averages integers in float64
+        x = astype(x, np.float64)
     total = sum(x, axis=axis, keepdims=keepdims)
     return divide(total, sympy.Integer(count) if isinstance(count, int) else count)  # noqa: F821
 
@@ -287,12 +273,14 @@ def prod(x, axis=None, keepdims=False):
     """prod(x, axis=None): the product as a chain of multiplies (graph size grows with the axis)."""
     if not trace.is_traced(x):
         return _rewrap(np.prod(_plain(x), axis=axis, keepdims=keepdims), x)
+    if x.dtype.kind in "biu" and x.dtype.itemsize < 8:  # NumPy multiplies small integers in 64 bits
+        x = astype(x, np.uint64 if x.dtype.kind == "u" else np.int64)
     shape = x.shape
     axes = ops.normalize_axes(axis, len(shape))
     moved = transpose(x, [i for i in range(len(shape)) if i not in axes] + list(axes))
     kept, count = moved.shape[:len(shape) - len(axes)], ops.prod([shape[a] for a in axes])
     if count == 0:  # the empty product
-        return _keep(Tracer(ops.fill(1, kept, x.dtype if x.dtype.kind in "fcO" else np.int64)), shape, axis, keepdims)
+        return _keep(Tracer(ops.fill(1, kept, x.dtype if x.dtype.kind in "fcOu" else np.int64)), shape, axis, keepdims)
     flat = reshape(moved, kept + (count,))
     result = flat[..., 0]
     for i in range(1, flat.shape[-1]):

@@ -114,7 +114,7 @@ def result_dtype(body, strong: list, weak: list) -> np.dtype:
     base = np.result_type(*strong, *pyweak) if strong or pyweak else np.dtype(np.int64)
     if base.kind in "biu":
         if functions.keeps_integers(body):
-            return base if base.kind != "b" or body.is_Symbol else np.dtype(np.int64)
+            return base if base.kind != "b" or functions.keeps_booleans(body) else np.dtype(np.int64)
         return np.dtype(np.float64)
     return base
 
@@ -188,7 +188,11 @@ def map_(body, args, shape=None, dtype=None, inline=True) -> Node:
 
 def cast(x: Node, dtype) -> Node:
     dtype = np.dtype(dtype)
-    return x if x.dtype == dtype else map_(ARG[0], [x], dtype=dtype)
+    if x.dtype == dtype:
+        return x
+    if OBJECT in (x.dtype, dtype):
+        return map_(ARG[0], [x], dtype=dtype)
+    return map_(functions.cast(ARG[0], sympy.Symbol(dtype.name)), [x], dtype=dtype)
 
 
 # -- reductions -------------------------------------------------------------------------------------

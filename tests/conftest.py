@@ -1,4 +1,4 @@
-"""Shared test helpers (gradcheck.py) are importable from every test folder."""
+"""Shared test helpers (gradcheck.py, optable.py) are importable from every test folder."""
 
 import os
 import sys

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy
+from sympy.codegen.ast import real as real_type
 from sympy.printing.c import C99CodePrinter
 
 from ..kernel import Program
@@ -17,10 +18,44 @@ CTYPE = {"float32": "float", "float64": "double", "bool": "uint8_t", "int8": "in
          "int32": "int32_t", "int64": "int64_t", "uint8": "uint8_t", "uint16": "uint16_t", "uint32": "uint32_t",
          "uint64": "uint64_t"}
 
+# NumPy's // and % (npy_divmod): the floor of the quotient, a remainder with the divisor's sign;
+# integers divided by zero give 0 and MIN // -1 wraps. ``T`` is the type, ``N`` a name suffix.
+DIVMOD = """\
+static inline double sf_floor_divide_d(double a, double b) {
+    if (b == 0) return a / b;
+    double mod = fmod(a, b), div = (a - mod) / b;
+    if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1.0;
+    if (div == 0) return copysign(0.0, a / b);
+    double f = floor(div);
+    return div - f > 0.5 ? f + 1.0 : f;
+}
+static inline double sf_remainder_d(double a, double b) {
+    double mod = fmod(a, b);
+    if (b == 0) return mod;
+    if (mod != 0) return ((b < 0) != (mod < 0)) ? mod + b : mod;
+    return copysign(0.0, b);
+}
+static inline int64_t sf_floor_divide_i(int64_t a, int64_t b) {
+    if (b == 0) return 0;
+    if (b == -1) return (int64_t)(0 - (uint64_t)a);
+    int64_t q = a / b, r = a % b;
+    return (r != 0 && ((r < 0) != (b < 0))) ? q - 1 : q;
+}
+static inline int64_t sf_remainder_i(int64_t a, int64_t b) {
+    if (b == 0 || b == -1) return 0;
+    int64_t r = a % b;
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+}
+static inline uint64_t sf_floor_divide_u(uint64_t a, uint64_t b) { return b ? a / b : 0; }
+static inline uint64_t sf_remainder_u(uint64_t a, uint64_t b) { return b ? a % b : 0; }
+"""
+
 PRELUDE = """\
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+""" + DIVMOD + """\
+#define SF_DIVMOD(f, a, b) _Generic((a) + (b), double: f##_d, float: f##_d, uint64_t: f##_u, default: f##_i)(a, b)
 
 /* NumPy's maximum/minimum/sign: NaN in, NaN out (for integers the NaN tests are false) */
 #define SF_MAX(a, b) ((a) != (a) || (b) != (b) ? (a) + (b) : (a) > (b) ? (a) : (b))
@@ -43,6 +78,14 @@ class KernelCPrinter(C99CodePrinter):
 
     def _print_Indexed(self, expr):
         return f"{expr.base.label}[{self._print(expr.indices[0])}]"
+
+    def _print_Mul(self, expr):
+        numerator, denominator = sympy.fraction(expr, exact=True)
+        if denominator.is_Number:
+            return super()._print_Mul(expr)
+        # a true division even of integers (C's / would truncate, and trap on INT_MIN / -1)
+        real = self.type_aliases.get(real_type, real_type)
+        return f"({self._print(numerator)})/(({self.type_mappings[real]})({self._print(denominator)}))"
 
     def _print_sigmoid(self, expr):
         return f"sf_sigmoid({self._print(expr.args[0])})"
@@ -82,12 +125,24 @@ class KernelCPrinter(C99CodePrinter):
             out = f"{macro}({out}, {self._print(arg)})"
         return out
 
+    def _print_cast(self, expr):
+        return f"(({CTYPE[str(expr.args[1])]})({self._print(expr.args[0])}))"
+
+    def _print_floor_divide(self, expr):
+        return f"SF_DIVMOD(sf_floor_divide, {self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_remainder(self, expr):
+        return f"SF_DIVMOD(sf_remainder, {self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
     def _print_sign(self, expr):
         return f"SF_SIGN({self._print(expr.args[0])})"
 
     def _print_Pow(self, expr):
         if expr.is_number and not expr.is_Integer:  # a constant such as sqrt(3): its value
             return self._print(sympy.Float(float(expr)))
+        if expr.exp.is_Integer and 2 <= expr.exp <= 8:  # products: exact (and wrapping) for integers too
+            base = f"({self._print(expr.base)})"
+            return "(" + "*".join([base] * int(expr.exp)) + ")"
         return super()._print_Pow(expr)
 
     def _print_Infinity(self, expr):

@@ -29,14 +29,24 @@ import sympy
 from sympy.codegen.ast import float32, real
 
 from ..kernel import If, Let, Loop, Program, Store, UnsupportedExpression, Update, loads
-from .c import CTYPE, CRenderer, KernelCPrinter
+from .c import CTYPE, DIVMOD, CRenderer, KernelCPrinter
 
 DEVICE_PRELUDE = """\
 #include <stdint.h>
 #include <math.h>
+#include <type_traits>
 #define SF_MAX(a, b) ((a) != (a) || (b) != (b) ? (a) + (b) : (a) > (b) ? (a) : (b))
 #define SF_MIN(a, b) ((a) != (a) || (b) != (b) ? (a) + (b) : (a) < (b) ? (a) : (b))
 #define SF_SIGN(x) ((x) > 0 ? 1 : (x) < 0 ? -1 : (x))
+""" + DIVMOD.replace("static inline", "__device__ static inline") + """\
+#define SF_DIVMOD(f, a, b) sf_divmod_pick(f##_d, f##_i, f##_u, a, b)
+template <class D, class I, class U, class A, class B>
+__device__ static inline auto sf_divmod_pick(D d, I i, U u, A a, B b) {
+    if constexpr (std::is_floating_point<decltype(a + b)>::value) return d(a, b);
+    else if constexpr (std::is_same<decltype(a + b), unsigned long long>::value
+                       || std::is_same<decltype(a + b), unsigned long>::value) return u(a, b);
+    else return i(a, b);
+}
 
 template <class T> __device__ static inline T sf_sigmoid(T x) {
     T e = exp(-fabs(x));

@@ -40,6 +40,8 @@ from .llvm_types import (
 
 # SymPy function → LLVM intrinsic (float only)
 INTRINSICS = {"sqrt": "llvm.sqrt", "floor": "llvm.floor", "ceiling": "llvm.ceil"}
+# NumPy's // and % (integer for integers), as the functions the kernel language names them by
+DIVMOD = ("floor_divide", "remainder")
 # SymPy function → C math library (double name; float adds an ``f``)
 LIBM = {"asinh": "asinh", "acosh": "acosh", "atanh": "atanh", "atan2": "atan2", "erf": "erf", "erfc": "erfc",
         "cbrt": "cbrt", "gamma": "tgamma", "loggamma": "lgamma"}
@@ -233,8 +235,11 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
             return "f64"
         if isinstance(e, sympy.Piecewise):
             return _join([self.kind(v) for v, _ in e.args])
+        if type(e).__name__ == "cast":  # cast(x, dtype name)
+            return KIND[str(e.args[1])]
         kinds = [self.kind(a) for a in e.args]
-        if isinstance(e, (sympy.Add, sympy.Mul, sympy.Max, sympy.Min, sympy.Abs, sympy.sign)):
+        if isinstance(e, (sympy.Add, sympy.Mul, sympy.Max, sympy.Min, sympy.Abs, sympy.sign)) \
+                or type(e).__name__ in DIVMOD:
             return _join(kinds)
         if isinstance(e, sympy.Pow) and e.exp.is_Integer and e.exp >= 0:
             return _join(kinds[:1])
@@ -342,14 +347,65 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         return out
 
     def _emit_Add(self, e, kind):
-        if kind == "i1":
-            return self._fold(sympy.Or(*e.args), kind, None, self.builder.or_)
+        if kind == "i1":  # NumPy's True + True is True
+            return self._fold(e, kind, None, self.builder.or_)
         return self._fold(e, kind, self.builder.fadd, self.builder.add)
 
     def _emit_Mul(self, e, kind):
         if kind in FLOATS and e.args[0] == -1:
             return self.builder.fneg(self._emit(sympy.Mul(*e.args[1:]), kind), flags=CONTRACT)
+        numerator, denominator = sympy.fraction(e, exact=True)
+        if kind in FLOATS and not denominator.is_Number:  # a true division: x·(1/y) overflows for subnormal y
+            return self.builder.fdiv(self._emit(numerator, kind), self._emit(denominator, kind), flags=CONTRACT)
         return self._fold(e, kind, self.builder.fmul, self.builder.mul)
+
+    def _emit_cast(self, e, kind):
+        """x converted to the dtype ``cast`` names (computed in its own kind first)."""
+        source = self.kind(e.args[0])
+        source = {"weak_int": "i64", "weak_float": "f64", None: "f64"}.get(source, source)
+        return self._convert(self._emit(e.args[0], source), source, kind)
+
+    def _emit_floor_divide(self, e, kind):
+        return self._divmod(e, kind)[0]
+
+    def _emit_remainder(self, e, kind):
+        return self._divmod(e, kind)[1]
+
+    def _divmod(self, e, kind):
+        """(a // b, a % b) as NumPy computes them (``npy_divmod``): the floor of the quotient and a
+        remainder with the divisor's sign; integers divided by zero give 0, MIN // −1 wraps."""
+        b_ = self.builder
+        a, b = (self._emit(x, kind) for x in e.args)
+        zero, one = self._constant(0, kind), self._constant(1, kind)
+        if kind not in FLOATS:
+            by_zero = b_.icmp_signed("==", b, zero)
+            if not is_signed(kind):
+                safe = b_.select(by_zero, one, b)
+                return (b_.select(by_zero, zero, b_.udiv(a, safe)), b_.select(by_zero, zero, b_.urem(a, safe)))
+            minimum = self._constant(-(1 << (TYPES[kind].width - 1)), kind)
+            wraps = b_.and_(b_.icmp_signed("==", a, minimum), b_.icmp_signed("==", b, self._constant(-1, kind)))
+            safe = b_.select(b_.or_(by_zero, wraps), one, b)
+            q, r = b_.sdiv(a, safe), b_.srem(a, safe)
+            adjust = b_.and_(b_.icmp_signed("!=", r, zero),
+                             b_.icmp_signed("!=", b_.icmp_signed("<", r, zero), b_.icmp_signed("<", b, zero)))
+            q = b_.select(adjust, b_.sub(q, one), q)
+            r = b_.select(adjust, b_.add(r, b), r)
+            return b_.select(by_zero, zero, q), b_.select(b_.or_(by_zero, wraps), zero, r)
+        mod = b_.frem(a, b)
+        div = b_.fdiv(b_.fsub(a, mod), b)
+        fix = b_.and_(b_.fcmp_unordered("!=", mod, zero),
+                      b_.icmp_signed("!=", b_.fcmp_ordered("<", b, zero), b_.fcmp_ordered("<", mod, zero)))
+        mod = b_.select(fix, b_.fadd(mod, b), mod)
+        div = b_.select(fix, b_.fsub(div, one), div)
+        mod = b_.select(b_.fcmp_ordered("==", mod, zero), self._intrinsic("llvm.copysign", kind, [zero, b]), mod)
+        floored = self._intrinsic("llvm.floor", kind, [div])
+        floored = b_.select(b_.fcmp_ordered(">", b_.fsub(div, floored), self._constant(0.5, kind)),
+                            b_.fadd(floored, one), floored)
+        quotient = b_.fdiv(a, b)
+        floored = b_.select(b_.fcmp_ordered("==", div, zero), self._intrinsic("llvm.copysign", kind, [zero, quotient]),
+                            floored)
+        by_zero = b_.fcmp_ordered("==", b, zero)
+        return b_.select(by_zero, quotient, floored), b_.select(by_zero, b_.frem(a, b), mod)
 
     def _emit_Pow(self, e, kind):
         base, exp = e.args

@@ -1,0 +1,219 @@
+"""The differential op table (in the spirit of PyTorch's OpInfo and autograd's test_systematic):
+each entry is one function of the ``sf`` namespace or one NumPy function symflux dispatches, with
+its NumPy reference and the dtypes it is defined for; ``samples`` makes inputs with special values
+and awkward layouts; ``PATHS`` run a function the ways a user can.
+
+Known, documented deviations from NumPy (docs/numerics.md) are encoded here, not hidden in
+tolerances: float functions of int8/uint8/int16/uint16/bool give float64 where NumPy gives
+float16/float32, so those dtypes are not sampled for float functions.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable
+
+import numpy as np
+
+import symflux as sf
+from symflux import interp
+from symflux.compile import Traced
+
+FLOATS = (np.float64, np.float32)
+INTS = (np.int8, np.int32, np.int64, np.uint8, np.uint64)
+ALL = FLOATS + INTS + (np.bool_,)
+FLOAT_RESULT = FLOATS + (np.int32, np.int64)  # integer inputs to float functions: float64 in both
+
+
+def _numpy_sigmoid(x):
+    with np.errstate(over="ignore"):
+        return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x))).astype(np.result_type(x, 0.5))
+
+
+def _typed(f):
+    """A NumPy reference computed in float64 and rounded to the input's float type (activations
+    have no NumPy function; symflux computes them in that type or wider)."""
+    def reference(*xs):
+        dtype = np.result_type(*xs, np.float16)
+        dtype = dtype if dtype in (np.float32, np.float64) else np.float64
+        with np.errstate(all="ignore"):
+            return np.asarray(f(*[np.asarray(x, np.float64) for x in xs])).astype(dtype)
+    return reference
+
+
+def _softplus(x):
+    return np.logaddexp(0, x)
+
+
+ACTIVATIONS = {
+    "sigmoid": _numpy_sigmoid,
+    "relu": lambda x: np.where(np.isnan(x), x, np.maximum(x, 0)),
+    "leakyrelu": lambda x: np.where(x > 0, x, 0.01 * x),
+    "relu6": lambda x: np.where(np.isnan(x), x, np.clip(x, 0, 6)),
+    "elu": lambda x: np.where(x > 0, x, np.expm1(x)),
+    "celu": lambda x: np.where(x > 0, x, np.expm1(x)),
+    "selu": lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(x)),
+    "softplus": _softplus,
+    "logsigmoid": lambda x: -_softplus(-x),
+    "swish": lambda x: x * _numpy_sigmoid(x),
+    "softsign": lambda x: x / (1 + np.abs(x)),
+    "trelu": lambda x: np.where(x > 1, x, np.where(np.isnan(x), x, 0)),
+    "hardtanh": lambda x: np.where(np.isnan(x), x, np.clip(x, -1, 1)),
+    "hardsigmoid": lambda x: np.where(np.isnan(x), x, np.clip(0.2 * x + 0.5, 0, 1)),
+    "gelu": lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))),
+}
+
+
+@dataclasses.dataclass
+class OpInfo:
+    name: str
+    op: Callable
+    reference: Callable
+    dtypes: tuple = FLOAT_RESULT
+    arity: int = 1
+    rtol: float = 1e-13  # float64
+    rtol32: float = 4e-6  # float32 (computed in float32: cancellation can cost more, see gelu)
+    exportable: bool = True  # through sf.export_c
+    domain: Callable | None = None  # sample values kept (for ops whose NumPy result is undefined elsewhere)
+
+
+def _u(name, dtypes=FLOAT_RESULT, **kw):
+    return OpInfo(name, getattr(sf, name), getattr(np, name), dtypes, 1, **kw)
+
+
+def _b(name, dtypes=ALL, **kw):
+    return OpInfo(name, getattr(sf, name), getattr(np, name), dtypes, 2, **kw)
+
+
+def _no_zero_division(a, b):
+    return np.asarray(b) != 0
+
+
+OPS = [
+    # arithmetic: every dtype, with NumPy's wrap-around for integers
+    _b("add"), _b("subtract", FLOATS + INTS), _b("multiply"),
+    _b("divide", FLOATS + INTS, domain=_no_zero_division),
+    _b("maximum"), _b("minimum"),
+    _b("floor_divide", FLOATS + INTS, domain=_no_zero_division),
+    _b("remainder", FLOATS + (np.int32, np.int64), domain=lambda a, b: (np.asarray(b) != 0) & np.isfinite(b)),
+    _b("power", FLOATS),
+    _b("arctan2", FLOAT_RESULT),
+    _b("greater"), _b("greater_equal"), _b("less"), _b("less_equal"), _b("equal"), _b("not_equal"),
+    _b("logical_and"), _b("logical_or"),
+    _u("negative", FLOATS + INTS), _u("positive", ALL[:-1]), _u("square", FLOATS + INTS), _u("abs", FLOATS + INTS),
+    _u("sign", FLOATS + INTS), _u("logical_not", ALL),
+    _u("reciprocal", FLOATS), _u("floor", FLOATS), _u("ceil", FLOATS),
+    # float functions
+    _u("sqrt"), _u("cbrt"), _u("exp"), _u("exp2"), _u("expm1"), _u("log"), _u("log2"), _u("log10"),
+    _u("log1p"), _u("sin"), _u("cos"), _u("tan"), _u("arcsin"), _u("arccos"), _u("arctan"),
+    _u("sinh"), _u("cosh"), _u("tanh"), _u("arcsinh"), _u("arccosh"), _u("arctanh"),
+]
+OPS += [OpInfo(name, getattr(sf, name), _typed(ref), FLOATS, rtol=1e-12, rtol32=2e-4 if name == "gelu" else 4e-6)
+        for name, ref in ACTIVATIONS.items()]
+REDUCTIONS = [
+    OpInfo("sum", sf.sum, np.sum, ALL), OpInfo("max", sf.max, np.max, ALL), OpInfo("min", sf.min, np.min, ALL),
+    OpInfo("prod", sf.prod, np.prod, FLOATS + INTS),
+    OpInfo("mean", sf.mean, np.mean, FLOATS + (np.int32, np.int64), rtol=1e-12),
+    OpInfo("np.max", np.max, np.max, ALL), OpInfo("np.amin", np.amin, np.amin, ALL),
+    OpInfo("np.sum", np.sum, np.sum, ALL),
+]
+
+
+def special_values(dtype) -> np.ndarray:
+    """Zeros of both signs, ±1, infinities, NaN, the extremes, tiny and subnormal numbers."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return np.array([True, False])
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        values = [0, 1, 2, 3, 7, 100, info.max, info.max - 1]
+        values += [-1, -2, -7, -100, info.min] if dtype.kind == "i" else []
+        return np.array(values, dtype=dtype)
+    info = np.finfo(dtype)
+    values = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.5, -3.75, 6.0, 30.0, -30.0, np.inf, -np.inf, np.nan,
+              float(info.max), -float(info.max), float(info.tiny), float(info.smallest_subnormal), 1e-30, 1e30]
+    with np.errstate(over="ignore"):
+        return np.array(values, dtype=dtype)
+
+
+def samples(dtype, arity: int, seed: int = 0):
+    """(label, args) pairs: every pair of special values (broadcast), then layouts and shapes."""
+    values = special_values(dtype)
+    rng = np.random.default_rng(seed)
+    if arity == 1:
+        yield "special", (values,)
+    else:
+        a, b = np.meshgrid(values, values, indexing="ij")
+        yield "special pairs", (a.ravel(), b.ravel())
+        yield "broadcast (n,1) with (m,)", (values[:, None], values[: min(5, values.size)])
+    pick = values[min(2, values.size - 1)]
+    yield "0-d", tuple(np.asarray(pick) for _ in range(arity))
+    yield "scalar", tuple(pick.item() if dtype == np.float64 else np.asarray(pick) for _ in range(arity))
+    yield "empty", tuple(np.empty((0,), dtype) for _ in range(arity))
+    yield "size 1", tuple(values[-1:] for _ in range(arity))
+    grid = rng.choice(values, size=(4, 6))
+    yield "non-contiguous", tuple(grid[:, ::2] for _ in range(arity))
+    yield "Fortran order", tuple(np.asfortranarray(grid) for _ in range(arity))
+    if np.dtype(dtype).itemsize > 1:
+        swapped = grid.astype(np.dtype(dtype).newbyteorder(">" if np.little_endian else "<"))
+        yield "byte-swapped", tuple(swapped for _ in range(arity))
+
+
+# -- paths ----------------------------------------------------------------------------------------
+
+def eager(f, *args):
+    return f(*args)
+
+
+def interpreted(f, *args):
+    """The reference interpreter on the traced graph (what gradient evaluates)."""
+    t = Traced(f, args)
+    bindings = {node: np.asarray(a) for node, a in zip(t.arg_inputs, args)}
+    return interp.evaluate(t.outputs, bindings)[0]
+
+
+def compiled(f, *args):
+    return sf.compile(f)(*args)
+
+
+_CC = None
+
+
+def exported(f, *args):
+    """``sf.export_c``, built with the system C compiler and called through ctypes."""
+    global _CC
+    arrays = [np.ascontiguousarray(a, dtype=np.asarray(a).dtype.newbyteorder("=")) for a in args]
+    export = sf.export_c(f, *arrays, name="op")
+    with tempfile.TemporaryDirectory() as directory:
+        export.write(directory)
+        library = os.path.join(directory, "op.so")
+        subprocess.run(["cc", "-O1", "-shared", "-fPIC", "-o", library, os.path.join(directory, "op.c"), "-lm"],
+                       check=True, capture_output=True)
+        function = ctypes.CDLL(library).op
+        outputs = [np.empty(shape, dtype) for shape, dtype in export.outputs]
+        function(*[ctypes.c_void_p(a.ctypes.data) for a in arrays + outputs])
+    return outputs[0]
+
+
+PATHS = {"eager": eager, "interpreter": interpreted, "compiled": compiled}
+
+
+def assert_numpy_equal(got, want, rtol, context="", rtol32=4e-6):
+    """NumPy's dtype, shape, integers exact, NaN positions and infinities identical, floats close."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.dtype == want.dtype, f"{context}: dtype {got.dtype}, NumPy {want.dtype}"
+    assert got.shape == want.shape, f"{context}: shape {got.shape}, NumPy {want.shape}"
+    if want.dtype.kind != "f":
+        np.testing.assert_array_equal(got, want, err_msg=context)
+        return
+    rtol = max(rtol, rtol32) if want.dtype == np.float32 else rtol
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=f"{context}: NaN positions")
+    finite = np.isfinite(want)
+    np.testing.assert_array_equal(got[~finite & ~np.isnan(want)], want[~finite & ~np.isnan(want)],
+                                  err_msg=f"{context}: infinities")
+    tiny = np.finfo(want.dtype).tiny * 4
+    np.testing.assert_allclose(got[finite], want[finite], rtol=rtol, atol=tiny, err_msg=context)
