@@ -12,7 +12,6 @@ import functools
 
 import numpy as np
 import sympy
-from sympy.codegen.cfunctions import expm1
 
 
 class sigmoid(sympy.Function):
@@ -55,6 +54,71 @@ class softplus(sympy.Function):
 
     def _eval_evalf(self, prec):
         return sympy.log(1 + sympy.exp(self.args[0]))._eval_evalf(prec)
+
+
+class expm1(sympy.Function):
+    """eˣ − 1, accurate near 0. SymPy's own (``sympy.codegen.cfunctions``) rewrites expm1(x + 2.0)
+    as 7.389·exp(x) − 1, which loses exactly the accuracy it is for."""
+
+    def fdiff(self, argindex=1):
+        return sympy.exp(self.args[0])  # not expm1(x) + 1, which cancels for x ≪ 0
+
+    @classmethod
+    def eval(cls, x):
+        return sympy.exp(x) - 1 if x.is_Number else None
+
+    def _eval_is_extended_real(self):
+        return self.args[0].is_extended_real
+
+    def _eval_evalf(self, prec):
+        return (sympy.exp(self.args[0]) - 1)._eval_evalf(prec)
+
+
+class log1p(sympy.Function):
+    """log(1 + x), accurate near 0 (kept as itself, see ``expm1``)."""
+
+    def fdiff(self, argindex=1):
+        return 1 / (1 + self.args[0])
+
+    @classmethod
+    def eval(cls, x):
+        return sympy.log(1 + x) if x.is_Number else None
+
+    def _eval_evalf(self, prec):
+        return sympy.log(1 + self.args[0])._eval_evalf(prec)
+
+
+class _FloatClass(sympy.logic.boolalg.BooleanFunction):
+    """A test of a number's IEEE class (sf.isnan, sf.isinf, sf.isfinite): the one reliable way to
+    find special values, since SymPy's identities fold x != x to False."""
+
+    nargs = 1
+    test = staticmethod(lambda value: False)
+    is_Atom = True  # a literal to SymPy's logic (Not(isnan(x)) stays as it is), but its argument is substituted
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number or x in (sympy.nan, sympy.oo, -sympy.oo, sympy.zoo):
+            return sympy.true if cls.test(complex(x) if x is not sympy.zoo else complex("inf")) else sympy.false
+        return None
+
+    def _sympystr(self, printer):
+        return f"{type(self).__name__}({printer._print(self.args[0])})"
+
+    def _eval_as_set(self):
+        raise NotImplementedError("a floating-point class is not a set of reals")
+
+
+class isnan(_FloatClass):
+    test = staticmethod(lambda v: v != v)
+
+
+class isinf(_FloatClass):
+    test = staticmethod(lambda v: v == v and abs(v) == float("inf"))
+
+
+class isfinite(_FloatClass):
+    test = staticmethod(lambda v: v == v and abs(v) != float("inf"))
 
 
 class cbrt(sympy.Function):
@@ -146,14 +210,17 @@ def _stable_softplus(x):
 
 
 NUMPY_IMPLS = {"sigmoid": _stable_sigmoid, "softplus": _stable_softplus, "cbrt": np.cbrt,
-               "floor_divide": np.floor_divide, "remainder": np.remainder, "cast": _cast}
+               "floor_divide": np.floor_divide, "remainder": np.remainder, "cast": _cast,
+               "expm1": np.expm1, "log1p": np.log1p, "isnan": np.isnan, "isinf": np.isinf,
+               "isfinite": np.isfinite}
 
 
 # -- body builders: each takes SymPy scalars and returns a SymPy scalar ------------------------
 
-# Kinks are SymPy's Max, Min, Abs and sign: NaN propagates through them on every path (NumPy's
-# maximum), and their derivatives are Heaviside/sign, which ``almost_everywhere`` turns into the
-# subgradients Zygote and PyTorch use (relu'(0) = 0, abs'(0) = sign(0) = 0).
+# Kinks: maximum/minimum are SymPy's Max/Min (NaN-propagating on every path; at ties each operand
+# gets half the gradient, as in PyTorch and JAX), abs and sign are Abs and sign (abs'(0) = 0).
+# Activations with kinks are Piecewise with the NaN case last (x itself), so relu(NaN) is NaN and
+# relu'(0) = 0, relu6'(6) = 0, hardtanh'(±1) = 0 as in PyTorch.
 
 def maximum(a, b):
     return sympy.Max(a, b)
@@ -172,7 +239,7 @@ def sign(x):
 
 
 def relu(x):
-    return sympy.Max(x, 0)
+    return sympy.Piecewise((0, x <= 0), (x, True))
 
 
 def leakyrelu(x, a=0.01):
@@ -180,7 +247,7 @@ def leakyrelu(x, a=0.01):
 
 
 def relu6(x):
-    return sympy.Min(sympy.Max(x, 0), 6)
+    return sympy.Piecewise((0, x <= 0), (6, x >= 6), (x, True))
 
 
 def elu(x, alpha=1):
@@ -197,6 +264,13 @@ SELU_ALPHA = sympy.Float("1.6732632423543772848170429916717")
 
 def selu(x):
     return SELU_LAMBDA * sympy.Piecewise((x, x > 0), (SELU_ALPHA * expm1(x), True))
+
+
+def clip(x, lo=None, hi=None):
+    """x within [lo, hi] (a bound may be None); NaN stays NaN, the slope is 1 at the bounds."""
+    pieces = [(sympy.sympify(lo), x < lo)] if lo is not None else []
+    pieces += [(sympy.sympify(hi), x > hi)] if hi is not None else []
+    return sympy.Piecewise(*pieces, (x, True))
 
 
 def logsigmoid(x):
@@ -231,11 +305,12 @@ HARDSIGMOID_SLOPE = sympy.Rational(1, 5)
 
 def hardsigmoid(x, a=HARDSIGMOID_SLOPE):
     """NNlib's hardσ(x, a=0.2) = max(0, min(1, a·x + 0.5))."""
-    return sympy.Max(0, sympy.Min(1, a * x + sympy.Rational(1, 2)))
+    y = a * x + sympy.Rational(1, 2)
+    return sympy.Piecewise((0, y <= 0), (1, y >= 1), (y, True))
 
 
 def hardtanh(x):
-    return sympy.Max(-1, sympy.Min(1, x))
+    return sympy.Piecewise((-1, x <= -1), (1, x >= 1), (x, True))
 
 
 # -- derivatives ---------------------------------------------------------------------------------
@@ -250,8 +325,9 @@ def almost_everywhere(expr: sympy.Expr) -> sympy.Expr:
                             and isinstance(e.expr, (sympy.floor, sympy.ceiling)), lambda e: sympy.S.Zero)
     if expr.has(sympy.Subs):  # the chain rule through floor(g(x)) leaves Subs(0, ξ, g(x))
         expr = expr.replace(lambda e: isinstance(e, sympy.Subs), lambda e: e.doit())
-    if expr.has(sympy.Heaviside):
-        expr = expr.replace(sympy.Heaviside, lambda x, *rest: sympy.Piecewise((1, x > 0), (0, True)))
+    if expr.has(sympy.Heaviside):  # from Max/Min: ties split the gradient
+        expr = expr.replace(sympy.Heaviside, lambda x, *rest: sympy.Piecewise(
+            (1, x > 0), (sympy.Rational(1, 2), sympy.Eq(x, 0)), (0, True)))
     return expr
 
 

@@ -35,6 +35,16 @@ class _ExactFloatPrinter(NumPyPrinter):
     def _print_Float(self, expr):
         return repr(float(expr))
 
+    def _print_ImaginaryUnit(self, expr):
+        """A real computation has no i: where SymPy's exact one leaves the reals (log(−½) = log ½ + iπ),
+        NumPy's gives NaN, as compiled code does."""
+        return "numpy.nan"
+
+    _print_ComplexInfinity = _print_ImaginaryUnit
+
+    def _print__FloatClass(self, expr):  # isnan, isinf, isfinite
+        return f"numpy.{type(expr).__name__}({self._print(expr.args[0])})"
+
     def _print_And(self, expr):  # pairwise, so operands of different shapes broadcast
         return self._pairwise("numpy.logical_and", expr.args)
 

@@ -14,8 +14,6 @@ import string
 
 import numpy as np
 import sympy
-from sympy.codegen.cfunctions import expm1 as expm1_fn
-from sympy.codegen.cfunctions import log1p as log1p_fn
 
 from . import functions as fn
 from . import interp, ops, trace
@@ -97,11 +95,11 @@ ELEMENTWISE = {
     "cbrt": fn.cbrt,
     "exp": sympy.exp,
     "exp2": lambda a: 2**a,
-    "expm1": expm1_fn,
+    "expm1": fn.expm1,
     "log": sympy.log,
     "log2": lambda a: sympy.log(a, 2),
     "log10": lambda a: sympy.log(a, 10),
-    "log1p": log1p_fn,
+    "log1p": fn.log1p,
     "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
     "arcsin": sympy.asin, "arccos": sympy.acos, "arctan": sympy.atan,
     "arctan2": lambda y, x: sympy.atan2(y, x),
@@ -125,6 +123,9 @@ ELEMENTWISE = {
     "logical_and": lambda a, b: sympy.And(fn.truth(a), fn.truth(b)),
     "logical_or": lambda a, b: sympy.Or(fn.truth(a), fn.truth(b)),
     "logical_not": lambda a: sympy.Not(fn.truth(a)),
+    "isnan": fn.isnan,
+    "isinf": fn.isinf,
+    "isfinite": fn.isfinite,
     # activations (NNlib names; σ is sigmoid)
     "sigmoid": fn.sigmoid,
     "relu": fn.relu,
@@ -175,7 +176,10 @@ mod = remainder  # noqa: F821
 
 
 def clip(x, a_min=None, a_max=None):
-    """clip(x, lo, hi) = min(max(x, lo), hi); either bound may be None."""
+    """clip(x, lo, hi) = min(max(x, lo), hi); either bound may be None. NaN stays NaN; with
+    scalar bounds the gradient is 1 on [lo, hi], bounds included (PyTorch's clamp)."""
+    if all(b is None or isinstance(b, (int, float)) and not isinstance(b, bool) for b in (a_min, a_max)):
+        return apply_elementwise(lambda v: fn.clip(v, a_min, a_max), x)
     if a_min is not None:
         x = maximum(x, a_min)  # noqa: F821
     if a_max is not None:

@@ -105,7 +105,7 @@ OPS = [
     _b("greater"), _b("greater_equal"), _b("less"), _b("less_equal"), _b("equal"), _b("not_equal"),
     _b("logical_and"), _b("logical_or"),
     _u("negative", FLOATS + INTS), _u("positive", ALL[:-1]), _u("square", FLOATS + INTS), _u("abs", FLOATS + INTS),
-    _u("sign", FLOATS + INTS), _u("logical_not", ALL),
+    _u("sign", FLOATS + INTS), _u("logical_not", ALL), _u("isnan", ALL), _u("isinf", ALL), _u("isfinite", ALL),
     _u("reciprocal", FLOATS), _u("floor", FLOATS), _u("ceil", FLOATS),
     # float functions
     _u("sqrt"), _u("cbrt"), _u("exp"), _u("exp2"), _u("expm1"), _u("log"), _u("log2"), _u("log10"),

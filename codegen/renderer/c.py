@@ -125,6 +125,15 @@ class KernelCPrinter(C99CodePrinter):
             out = f"{macro}({out}, {self._print(arg)})"
         return out
 
+    def _print_isnan(self, expr):
+        return f"isnan((double)({self._print(expr.args[0])}))"
+
+    def _print_isinf(self, expr):
+        return f"isinf((double)({self._print(expr.args[0])}))"
+
+    def _print_isfinite(self, expr):
+        return f"isfinite((double)({self._print(expr.args[0])}))"
+
     def _print_cast(self, expr):
         return f"(({CTYPE[str(expr.args[1])]})({self._print(expr.args[0])}))"
 
@@ -144,6 +153,12 @@ class KernelCPrinter(C99CodePrinter):
             base = f"({self._print(expr.base)})"
             return "(" + "*".join([base] * int(expr.exp)) + ")"
         return super()._print_Pow(expr)
+
+    def _print_ImaginaryUnit(self, expr):
+        """A real computation has no i (sqrt(−½) folded by SymPy): NumPy's result is NaN."""
+        return "NAN"
+
+    _print_ComplexInfinity = _print_ImaginaryUnit
 
     def _print_Infinity(self, expr):
         return "INFINITY"

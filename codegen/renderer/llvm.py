@@ -359,6 +359,28 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
             return self.builder.fdiv(self._emit(numerator, kind), self._emit(denominator, kind), flags=CONTRACT)
         return self._fold(e, kind, self.builder.fmul, self.builder.mul)
 
+    def _float_class(self, e, test):
+        """isnan/isinf/isfinite: constant for integers, an IEEE comparison for floats."""
+        source = self.kind(e.args[0])
+        source = {"weak_int": "i64", "weak_float": "f64", None: "f64"}.get(source, source)
+        if source not in FLOATS:
+            return self._constant(type(e).__name__ == "isfinite", "i1")
+        x = self._emit(e.args[0], source)
+        magnitude = self._intrinsic("llvm.fabs", source, [x])
+        infinity = self._constant(float("inf"), source)
+        if test == "nan":
+            return self.builder.fcmp_unordered("uno", x, x)
+        return self.builder.fcmp_ordered("==" if test == "inf" else "<", magnitude, infinity)
+
+    def _emit_isnan(self, e, kind):
+        return self._convert(self._float_class(e, "nan"), "i1", kind)
+
+    def _emit_isinf(self, e, kind):
+        return self._convert(self._float_class(e, "inf"), "i1", kind)
+
+    def _emit_isfinite(self, e, kind):
+        return self._convert(self._float_class(e, "finite"), "i1", kind)
+
     def _emit_cast(self, e, kind):
         """x converted to the dtype ``cast`` names (computed in its own kind first)."""
         source = self.kind(e.args[0])

@@ -130,7 +130,7 @@ def test_the_command_line_never_evaluates_python(expression, message, tmp_path):
 
 def test_the_command_line_accepts_known_functions_and_implicit_products(capsys):
     assert main(["diff", "relu(x)*x + σ(x) + 2x(x+1)"]) == 0
-    want = "x*Piecewise((1, x > 0), (0, True)) + 4*x + (1 - σ(x))*σ(x) + Max(0, x) + 2"
+    want = "x*Piecewise((0, x <= 0), (1, True)) + 4*x + (1 - σ(x))*σ(x) + Piecewise((0, x <= 0), (x, True)) + 2"
     assert capsys.readouterr().out.strip() == want
     assert main(["diff", "abs(x)"]) == 0
     assert capsys.readouterr().out.strip() == "sign(x)"

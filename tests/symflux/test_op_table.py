@@ -96,8 +96,8 @@ def test_gradients_agree_on_every_path_at_special_values(op):
 @pytest.mark.parametrize("f,x,want", [
     (sf.abs, 0.0, 0.0), (sf.relu, 0.0, 0.0), (sf.relu6, 6.0, 0.0), (sf.relu6, 0.0, 0.0),
     (sf.sign, 0.0, 0.0), (sf.leakyrelu, 0.0, 0.01), (sf.hardtanh, 1.0, 0.0), (sf.floor, 2.0, 0.0),
-    (lambda v: sf.maximum(v, 0.0), 0.0, 0.0),
-], ids=["abs", "relu", "relu6-top", "relu6-bottom", "sign", "leakyrelu", "hardtanh", "floor", "maximum"])
+    (lambda v: sf.maximum(v, 0.0), 0.0, 0.5), (lambda v: sf.clip(v, -1, 1), 1.0, 1.0),
+], ids=["abs", "relu", "relu6-top", "relu6-bottom", "sign", "leakyrelu", "hardtanh", "floor", "maximum-tie", "clip"])
 def test_subgradients_at_kinks_follow_zygote_and_pytorch(f, x, want):
     assert sf.gradient(f, x)[0] == want
     assert sf.compile(lambda v: sf.gradient(f, v)[0])(np.float64(x)) == want

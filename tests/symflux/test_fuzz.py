@@ -1,0 +1,116 @@
+"""A random-program fuzzer: hypothesis builds expression trees over two inputs from the op table's
+functions, with inputs that sit on kinks and special values (0, ±0, equal operands, ±inf, NaN),
+and every program must give the same values — NaN positions included — and the same gradients
+on the interpreter, compiled code and (for a share of them) exported C.
+
+CI runs a fixed, derandomised set; ``SYMFLUX_FUZZ_EXAMPLES=5000 python -m pytest -m fuzz
+tests/symflux/test_fuzz.py`` runs a longer, random search."""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from optable import assert_numpy_equal, compiled, exported, interpreted
+
+import symflux as sf
+
+LONG = int(os.environ.get("SYMFLUX_FUZZ_EXAMPLES", "0"))
+EXAMPLES = LONG or 60
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=not LONG, database=None,
+                    suppress_health_check=list(HealthCheck))
+
+UNARY = ["negative", "square", "abs", "sign", "relu", "sqrt", "exp", "log", "sin", "tanh", "sigmoid",
+         "softplus", "floor", "cbrt", "log1p", "expm1", "arctan", "relu6", "elu", "hardtanh", "reciprocal"]
+BINARY = ["add", "subtract", "multiply", "divide", "maximum", "minimum", "power", "arctan2", "remainder"]
+REDUCE = ["sum", "max", "min", "mean"]
+# exact in binary floating point, so both paths round alike before the kinks and domain edges
+VALUES = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 3.0, -1.5, 0.25, 4.0, np.inf, -np.inf, np.nan]
+
+
+def programs(depth):
+    leaf = st.sampled_from([("x",), ("y",), ("const", 2.0), ("const", -0.5)])
+    if depth == 0:
+        return leaf
+    inner = programs(depth - 1)
+    return st.one_of(
+        leaf,
+        st.tuples(st.just("unary"), st.sampled_from(UNARY), inner),
+        st.tuples(st.just("binary"), st.sampled_from(BINARY), inner, inner),
+        st.tuples(st.just("where"), inner, inner, inner),
+        st.tuples(st.just("reduce"), st.sampled_from(REDUCE), inner),
+    )
+
+
+def build(program, x, y):
+    kind = program[0]
+    if kind in ("x", "y"):
+        return x if kind == "x" else y
+    if kind == "const":
+        return program[1]
+    if kind == "unary":
+        return getattr(sf, program[1])(build(program[2], x, y))
+    if kind == "binary":
+        return getattr(sf, program[1])(build(program[2], x, y), build(program[3], x, y))
+    if kind == "where":
+        # a NaN condition is kept out: SymPy rewrites not(c > 0) as c <= 0, which NaN makes false too
+        # (docs/numerics.md), and the paths canonicalise conditions differently
+        condition = build(program[1], x, y)
+        condition = sf.greater(sf.where(sf.isnan(condition), 0.0, condition), 0)
+        return sf.where(condition, build(program[2], x, y), build(program[3], x, y))
+    operand = sf.add(build(program[2], x, y), sf.multiply(0.0, x))  # an array even for a constant
+    return getattr(sf, program[1])(operand, axis=-1, keepdims=True)
+
+
+def inputs(dtype):
+    return st.tuples(*[st.lists(st.sampled_from(VALUES), min_size=6, max_size=6).map(
+        lambda v: np.array(v, dtype=dtype).reshape(2, 3)) for _ in range(2)])
+
+
+def _function(program):
+    return lambda x, y: sf.add(build(program, x, y), sf.multiply(0.0, x))  # always an array of x's shape
+
+
+@SETTINGS
+@given(program=programs(3), args=inputs(np.float64), export=st.integers(0, 9))
+def test_random_programs_agree_on_every_path(program, args, export):
+    f = _function(program)
+    with np.errstate(all="ignore"):
+        want = interpreted(f, *args)
+        assert_numpy_equal(compiled(f, *args), want, 1e-12, f"compiled {program}")
+        if export == 0:  # a tenth of the programs also go through the C compiler
+            assert_numpy_equal(exported(f, *args), want, 1e-12, f"exported {program}")
+
+
+@SETTINGS
+@given(program=programs(3), args=inputs(np.float64))
+def test_random_programs_have_the_same_gradients_on_every_path(program, args):
+    loss = _function(program)
+
+    def grads(x, y):
+        return sf.gradient(lambda a, b: sf.sum(loss(a, b)), x, y)
+
+    with np.errstate(all="ignore"):
+        want = grads(*args)
+        got = sf.compile(grads)(*args)
+    for g, w in zip(got, want):
+        if w is None:
+            assert g is None
+        else:
+            # 1 − tanh² and friends cancel: a last-bit difference in tanh is 1e-10 relative after it
+            assert_numpy_equal(g, w, 1e-7, f"gradient of {program}")
+
+
+@SETTINGS
+@given(program=programs(2), args=inputs(np.float32))
+def test_random_float32_programs_agree(program, args):
+    f = _function(program)
+    with np.errstate(all="ignore"):
+        assert_numpy_equal(compiled(f, *args), interpreted(f, *args), 1e-6, f"float32 {program}", 1e-5)
+
+
+@pytest.mark.fuzz
+@pytest.mark.skipif(not LONG, reason="set SYMFLUX_FUZZ_EXAMPLES for the long random search")
+def test_long_run_is_configured():
+    assert EXAMPLES == LONG
