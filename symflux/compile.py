@@ -123,14 +123,24 @@ class Traced:
     computed as extra outputs, assigned after each call (``assign_state``), and read afresh at each
     call, so a compiled model advances its state exactly as the model does."""
 
-    def __init__(self, f, args):
+    def __init__(self, f, args, static=()):
         scope = trace.InputScope()
         leaves = []
+        names = _arg_names(f, len(args))
         with trace.tracking(scope), trace.recording_state() as updates:
             try:
-                names = _arg_names(f, len(args))
-                call_args = [_lift(a, names[i], leaves) for i, a in enumerate(args)]
+                call_args = [_static(a, leaves) if i in static else _lift(a, names[i], leaves)
+                             for i, a in enumerate(args)]
                 out = f(*call_args)
+            except trace.TracingError as e:
+                numbers = [f"{names[i]!r} (position {i})" for i, a in enumerate(args)
+                           if i not in static and isinstance(a, (int, float)) and not isinstance(a, bool)]
+                if not numbers:
+                    raise
+                raise trace.TracingError(
+                    f"{e}\nWhile compiling, the Python numbers {', '.join(numbers)} are traced as 0-d arrays. "
+                    "If one is a shape, a size or an index, make it static: sf.compile(f, static_argnums=(…))"
+                ) from None
             finally:
                 trace.restore_state(updates)
         self.leaves, self.arrays, self.structure = leaves, scope.arrays, out
@@ -172,9 +182,9 @@ def cycle_collection_paused():
 class _Signature:
     """A traced and compiled function for one signature of arguments."""
 
-    def __init__(self, f, args, backend="llvm"):
+    def __init__(self, f, args, backend="llvm", static=()):
         with cycle_collection_paused():
-            self.traced = Traced(f, args)
+            self.traced = Traced(f, args, static)
             if backend == "cuda":
                 from .gpu import CUDAExecutable as build
             else:
@@ -192,18 +202,19 @@ class _Signature:
 class Compiled:
     """``sf.compile(f, backend="llvm")``: call it like ``f``; compiles per argument signature."""
 
-    def __init__(self, f, backend="llvm"):
+    def __init__(self, f, backend="llvm", static_argnums=()):
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
         self.f, self.backend = f, backend
+        self.static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
         self._signatures: dict = {}
         self._last = None
 
     def _signature(self, args):
-        key = tuple(_key(a) for a in args)
+        key = tuple(("static", a) if i in self.static else _key(a) for i, a in enumerate(args))
         sig = self._signatures.get(key)
         if sig is None or sig.traced.current_arrays() is None:  # new arguments, or state of a new shape
-            sig = self._signatures[key] = _Signature(self.f, args, self.backend)
+            sig = self._signatures[key] = _Signature(self.f, args, self.backend, self.static)
         self._last = sig
         return sig
 
@@ -232,9 +243,11 @@ class Compiled:
                         "function (or model) itself and call sf.compile on it in the other process.")
 
 
-def compile(f: Callable[..., Any], backend: str = "llvm") -> Compiled:  # noqa: A001  (sf.compile, as in the design)
-    """compile(f, backend="llvm"): f as native code, specialised lazily on argument shapes/dtypes."""
-    return Compiled(f, backend)
+def compile(f: Callable[..., Any], backend: str = "llvm", static_argnums=()) -> Compiled:  # noqa: A001
+    """compile(f, backend="llvm", static_argnums=()): f as native code, specialised lazily on argument
+    shapes and dtypes; arguments at ``static_argnums`` (shapes, sizes, flags) are passed as they are
+    and compiled for each value, as with ``jax.jit``."""
+    return Compiled(f, backend, static_argnums)
 
 
 class CExport:
@@ -301,6 +314,12 @@ def _key(a):
         arr = np.asarray(a)
         return ("array", arr.shape, arr.dtype.str)
     return ("static", a)
+
+
+def _static(value, leaves: list):
+    """A static argument: passed to the function as it is (its value is part of the signature)."""
+    leaves.extend([None] * len(_leaf_values((value,))))
+    return value
 
 
 def _leaf_values(args) -> list:

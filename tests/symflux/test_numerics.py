@@ -332,3 +332,12 @@ def test_clear_errors(make, message):
     assert message in text
     for internal in ("lambdifygenerated", "_xi_", "Indexed", "Relational"):
         assert internal not in text
+
+
+def test_a_python_int_used_as_a_shape_names_the_argument_and_can_be_static():
+    f = lambda x, n: x[:n] * 2
+    with pytest.raises(sf.TracingError, match="'n' .*static_argnums"):
+        sf.compile(f)(np.ones(4), 2)
+    fast = sf.compile(f, static_argnums=1)
+    same(fast(np.ones(4), 2), np.full(2, 2.0))
+    same(fast(np.ones(4), 3), np.full(3, 2.0))
