@@ -88,25 +88,25 @@ class log1p(sympy.Function):
         return sympy.log(1 + self.args[0])._eval_evalf(prec)
 
 
-class _FloatClass(sympy.logic.boolalg.BooleanFunction):
-    """A test of a number's IEEE class (sf.isnan, sf.isinf, sf.isfinite): the one reliable way to
-    find special values, since SymPy's identities fold x != x to False."""
+class _FloatClass(sympy.Function):
+    """1 where a number is of an IEEE class, else 0: the body of sf.isnan/isinf/isfinite is
+    ``Ne(isnan(x), 0)``. A number, not a truth value, so SymPy's logic cannot rewrite it (x != x
+    folds to False, and not(x > 0) becomes x <= 0, both wrong for NaN)."""
 
     nargs = 1
     test = staticmethod(lambda value: False)
-    is_Atom = True  # a literal to SymPy's logic (Not(isnan(x)) stays as it is), but its argument is substituted
 
     @classmethod
     def eval(cls, x):
         if x.is_Number or x in (sympy.nan, sympy.oo, -sympy.oo, sympy.zoo):
-            return sympy.true if cls.test(complex(x) if x is not sympy.zoo else complex("inf")) else sympy.false
+            return sympy.Integer(cls.test(complex(x) if x is not sympy.zoo else complex("inf")))
         return None
 
-    def _sympystr(self, printer):
-        return f"{type(self).__name__}({printer._print(self.args[0])})"
+    def fdiff(self, argindex=1):
+        return sympy.S.Zero
 
-    def _eval_as_set(self):
-        raise NotImplementedError("a floating-point class is not a set of reals")
+    def _eval_is_integer(self):
+        return True
 
 
 class isnan(_FloatClass):

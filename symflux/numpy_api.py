@@ -123,9 +123,9 @@ ELEMENTWISE = {
     "logical_and": lambda a, b: sympy.And(fn.truth(a), fn.truth(b)),
     "logical_or": lambda a, b: sympy.Or(fn.truth(a), fn.truth(b)),
     "logical_not": lambda a: sympy.Not(fn.truth(a)),
-    "isnan": fn.isnan,
-    "isinf": fn.isinf,
-    "isfinite": fn.isfinite,
+    "isnan": lambda a: sympy.Ne(fn.isnan(a), 0),
+    "isinf": lambda a: sympy.Ne(fn.isinf(a), 0),
+    "isfinite": lambda a: sympy.Ne(fn.isfinite(a), 0),
     # activations (NNlib names; σ is sigmoid)
     "sigmoid": fn.sigmoid,
     "relu": fn.relu,

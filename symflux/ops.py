@@ -162,9 +162,12 @@ def map_(body, args, shape=None, dtype=None, inline=True) -> Node:
             subs[ARG[i]] = scalar
         else:
             kept.append((ARG[i], a))
-    body = functions.substitute(body, subs) if subs else body
+    try:
+        body = functions.substitute(body, subs) if subs else body
+    except (ValueError, TypeError):  # SymPy refuses a folded constant (Min(nan, x): "not comparable")
+        body = sympy.nan
     if dtype is None:
-        dtype = result_dtype(body, strong, weak)
+        dtype = result_dtype(body, strong, weak) if body is not sympy.nan else result_dtype(original, strong, weak)
     if subs and dtype.kind in "fc" and _degenerate(body) and not _degenerate(original):
         operands = [_runtime_scalar(a, strong) for a in args]
         return map_(original, operands, shape=out_shape, dtype=dtype, inline=False)

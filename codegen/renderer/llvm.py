@@ -237,6 +237,8 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
             return _join([self.kind(v) for v, _ in e.args])
         if type(e).__name__ == "cast":  # cast(x, dtype name)
             return KIND[str(e.args[1])]
+        if type(e).__name__ in ("isnan", "isinf", "isfinite"):  # 1 or 0
+            return "i1"
         kinds = [self.kind(a) for a in e.args]
         if isinstance(e, (sympy.Add, sympy.Mul, sympy.Max, sympy.Min, sympy.Abs, sympy.sign)) \
                 or type(e).__name__ in DIVMOD:
