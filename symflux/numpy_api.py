@@ -382,7 +382,8 @@ def inner(a, b):
 
 
 def vdot(a, b):
-    return sum(multiply(reshape(a, (-1,)), reshape(b, (-1,))))  # noqa: F821
+    """vdot(a, b) = Σ aᵢbᵢ over the flattened operands, in their dtype (as NumPy: no widening)."""
+    return tensordot(reshape(a, (-1,)), reshape(b, (-1,)), axes=1)
 
 
 def tensordot(a, b, axes=2):

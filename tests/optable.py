@@ -217,3 +217,63 @@ def assert_numpy_equal(got, want, rtol, context="", rtol32=4e-6):
                                   err_msg=f"{context}: infinities")
     tiny = np.finfo(want.dtype).tiny * 4
     np.testing.assert_allclose(got[finite], want[finite], rtol=rtol, atol=tiny, err_msg=context)
+
+
+@dataclasses.dataclass
+class Structural:
+    """An op written once against a namespace (``np`` or ``sf``): ``f(m, x)`` for an input ``x``."""
+    name: str
+    f: Callable
+    dtypes: tuple = (np.float64, np.float32, np.int32, np.int64)
+    rtol: float = 1e-12
+
+
+def _logsumexp(m, x):
+    if m is np:
+        top = np.max(x, axis=-1, keepdims=True)
+        return np.squeeze(top, -1) + np.log(np.sum(np.exp(x - top), axis=-1))
+    return m.logsumexp(x, axis=-1)
+
+
+def _softmax(m, x):
+    if m is np:
+        e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+        return e / np.sum(e, axis=-1, keepdims=True)
+    return m.softmax(x, axis=-1)
+
+
+STRUCTURAL = [
+    Structural("matmul", lambda m, x: m.matmul(x, m.transpose(x))),
+    Structural("@ vector", lambda m, x: x @ x[0]),
+    Structural("dot", lambda m, x: m.dot(x[0], x[1])),
+    Structural("inner", lambda m, x: m.inner(x, x)),
+    Structural("outer", lambda m, x: m.outer(x[0], x[1])),
+    Structural("vdot", lambda m, x: m.vdot(x, x)),
+    Structural("tensordot", lambda m, x: m.tensordot(x, x, axes=([1], [1]))),
+    Structural("einsum", lambda m, x: m.einsum("ij,kj->ik", x, x)),
+    Structural("reshape", lambda m, x: m.reshape(x, (-1, 2))),
+    Structural("transpose", lambda m, x: m.transpose(x)),
+    Structural("swapaxes", lambda m, x: m.swapaxes(x[None], 0, 2)),
+    Structural("moveaxis", lambda m, x: m.moveaxis(x[None], 0, -1)),
+    Structural("squeeze/expand_dims", lambda m, x: m.squeeze(m.expand_dims(x, 1), 1)),
+    Structural("broadcast_to", lambda m, x: m.broadcast_to(x[0], (3,) + x[0].shape)),
+    Structural("concatenate", lambda m, x: m.concatenate([x, x[::-1]], axis=1)),
+    Structural("stack", lambda m, x: m.stack([x, x * 2], axis=1)),
+    Structural("flip", lambda m, x: m.flip(x, 1)),
+    Structural("ravel", lambda m, x: m.ravel(x)),
+    Structural("slicing", lambda m, x: x[1:, ::-2]),
+    Structural("index array", lambda m, x: x[:, [0, 2, 2]]),
+    Structural("boolean mask", lambda m, x: x[np.array([True, False])]),
+    Structural("negative index", lambda m, x: x[-1]),
+    Structural("where", lambda m, x: m.where(x > 1, x, x * 3)),
+    Structural("clip", lambda m, x: m.clip(x, 1, 4)),
+    Structural("var", lambda m, x: m.var(x, axis=0), (np.float64, np.float32)),
+    Structural("std", lambda m, x: m.std(x, axis=1), (np.float64, np.float32)),
+    Structural("logsumexp", _logsumexp, (np.float64, np.float32)),
+    Structural("softmax", _softmax, (np.float64, np.float32)),
+]
+
+
+def structural_input(dtype):
+    """A small matrix with repeated values (ties for max and sorting), and a zero."""
+    return np.array([[3, 0, 5, 2], [1, 4, 4, -2]], dtype=dtype)

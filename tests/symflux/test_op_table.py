@@ -6,7 +6,7 @@ values included (same NaN positions), and the policy's subgradients hold."""
 
 import numpy as np
 import pytest
-from optable import OPS, PATHS, REDUCTIONS, assert_numpy_equal, exported, samples
+from optable import OPS, PATHS, REDUCTIONS, STRUCTURAL, assert_numpy_equal, exported, samples, structural_input
 
 import symflux as sf
 
@@ -101,3 +101,14 @@ def test_gradients_agree_on_every_path_at_special_values(op):
 def test_subgradients_at_kinks_follow_zygote_and_pytorch(f, x, want):
     assert sf.gradient(f, x)[0] == want
     assert sf.compile(lambda v: sf.gradient(f, v)[0])(np.float64(x)) == want
+
+
+@pytest.mark.parametrize("op,dtype", [pytest.param(op, np.dtype(d), id=f"{op.name}-{np.dtype(d).name}")
+                                      for op in STRUCTURAL for d in op.dtypes])
+def test_structural_ops_against_numpy(op, dtype):
+    x = structural_input(dtype)
+    want = op.f(np, x)
+    f = lambda v: op.f(sf, v)
+    for name in PATHS:
+        for label, value in (("C order", x), ("Fortran order", np.asfortranarray(x))):
+            assert_numpy_equal(PATHS[name](f, value), want, op.rtol, f"{op.name} {dtype} {label} via {name}")
