@@ -42,7 +42,7 @@ UNARY = {
     "log10": (sf.log10, torch_op("log10"), positive),
     "log1p": (sf.log1p, torch_op("log1p"), positive),
     "sqrt": (sf.sqrt, torch_op("sqrt"), positive),
-    "cbrt": (sf.cbrt, None, positive),
+    "cbrt": (sf.cbrt, None, away_from_zero),
     "square": (sf.square, torch_op("square"), away_from_zero),
     "reciprocal": (sf.reciprocal, torch_op("reciprocal"), positive),
     "negative": (sf.negative, torch_op("negative"), away_from_zero),
@@ -96,6 +96,9 @@ BINARY = {
     "maximum": (sf.maximum, torch_op("maximum"), away_from_zero, lambda s: away_from_zero(s) + 0.05),
     "minimum": (sf.minimum, torch_op("minimum"), away_from_zero, lambda s: away_from_zero(s) + 0.05),
     "arctan2": (sf.arctan2, torch_op("atan2"), away_from_zero, positive),
+    # a and b keep a/b off integers (the jumps of % and //)
+    "remainder": (sf.remainder, torch_op("remainder"), lambda s: positive(s, 0.3, 0.45) + 2,
+                  lambda s: positive(s, 0.7, 0.9)),
 }
 
 
