@@ -5,6 +5,7 @@ import pickle
 
 import numpy as np
 import pytest
+from optable import exported
 
 import symflux as sf
 
@@ -29,8 +30,8 @@ def same(got, want):
 def test_compiled_max_and_min_are_numpys(reduce, values, dtype):
     x = np.array(values, dtype)
     same(sf.compile(reduce)(x), reduce(x))
-    export = sf.export_c(reduce, x)
-    assert "SF_MAX" in export.c or "SF_MIN" in export.c or "?" in export.c
+    if dtype in (np.int32, np.float64):
+        same(exported(reduce, x), np.array(reduce(x)))
 
 
 def test_row_max_and_min_of_bools():
