@@ -190,11 +190,19 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         b = self.builder
         old, new = b.load(slot, typ=TYPES[kind]), self._emit(update.value, kind)
         if update.op == "add":
-            result = b.fadd(old, new, flags=REDUCTION) if kind in FLOATS else b.add(old, new)
+            result = b.fadd(old, new, flags=self._reduction_flags(update.value)) if kind in FLOATS else b.add(old, new)
         else:
             result = self._extremum(update.op, kind, old, new)
         b.store(result, slot)
         self._forget(update.var)
+
+    @staticmethod
+    def _reduction_flags(value):
+        """``nsz`` too where the summand is a product of loads (a contraction): it lets LLVM use
+        vector FMAs, and a product of loads has no loop-invariant factor that ``nsz`` would let it
+        pull out of the sum (Σ c·xᵢ → c·Σ xᵢ turns a 0·∞ = NaN term into ±∞)."""
+        loads_only = isinstance(value, sympy.Mul) and all(isinstance(f, sympy.Indexed) for f in value.args)
+        return REDUCTION + ("nsz",) if loads_only else REDUCTION
 
     def _forget(self, var):
         """Drop memoised values that read local ``var`` (it was just reassigned)."""

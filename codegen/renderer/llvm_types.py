@@ -20,7 +20,7 @@ ITEMSIZE = {dtype: np.dtype(dtype).itemsize for dtype in KIND}
 FLOATS = ("f32", "f64")
 UNSIGNED = ("u8", "u16", "u32", "u64")
 CONTRACT = ("contract",)
-# reassoc lets sums vectorise; no nsz, which would also let LLVM factor Σ c·xᵢ into c·Σ xᵢ (0·∞ lost)
+# reassoc lets sums vectorise; nsz only for contractions (LLVMRenderer._reduction_flags)
 REDUCTION = ("contract", "reassoc")
 
 

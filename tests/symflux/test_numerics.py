@@ -347,3 +347,13 @@ def test_a_python_int_used_as_a_shape_names_the_argument_and_can_be_static():
     fast = sf.compile(f, static_argnums=1)
     same(fast(np.ones(4), 2), np.full(2, 2.0))
     same(fast(np.ones(4), 3), np.full(3, 2.0))
+
+
+def test_compiled_sums_keep_zero_times_infinity():
+    """LLVM must not factor Σ c·uᵢ into c·Σ uᵢ (fast-math nsz on a sum): 0·∞ is NaN (found by the fuzzer)."""
+    y = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, INF]])
+
+    def grad(v):
+        return sf.gradient(lambda u: sf.sum(u * sf.square(sf.sum(u, axis=-1, keepdims=True) + 0 * u)), v)[0]
+    with np.errstate(all="ignore"):
+        same(sf.compile(grad)(y), grad(y))
