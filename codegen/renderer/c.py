@@ -154,6 +154,12 @@ class KernelCPrinter(C99CodePrinter):
             return "(" + "*".join([base] * int(expr.exp)) + ")"
         return super()._print_Pow(expr)
 
+    def _print_BooleanTrue(self, expr):  # C99 has no true/false without stdbool.h
+        return "1"
+
+    def _print_BooleanFalse(self, expr):
+        return "0"
+
     def _print_ImaginaryUnit(self, expr):
         """A real computation has no i (sqrt(−½) folded by SymPy): NumPy's result is NaN."""
         return "NAN"

@@ -6,6 +6,7 @@ import subprocess
 
 import numpy as np
 import pytest
+from optable import exported, interpreted
 
 import symflux as sf
 
@@ -61,3 +62,9 @@ def test_gradient_exports_to_c_in_float64(tmp_path):
     f = lambda v: sf.gradient(lambda u: sf.sum(sf.sigmoid(u) * sf.log1p(u**2) + sf.maximum(u, 0.1)), v)[0]
     x = np.linspace(-2, 2, 7)
     np.testing.assert_allclose(build_and_run(sf.export_c(f, x, name="grad"), x, tmp_path), f(x), rtol=1e-12)
+
+
+def test_conditions_that_fold_to_constants_build_as_c99():
+    x = np.array([[0.0, 1.0, 7.0], [np.nan, -1.0, 3.0]])
+    f = lambda v: sf.relu6(sf.where(sf.greater(sf.where(sf.isnan(v), 0.0, v), 0), v, 2.0))
+    np.testing.assert_array_equal(exported(f, x), interpreted(f, x))  # SymPy's false printed as C
