@@ -102,6 +102,11 @@ def _flat(values) -> tuple:
     return tuple(out)
 
 
+def copied(value) -> Array:
+    """A new trackable array holding ``value`` (a copy: the source may be a buffer reused later)."""
+    return np.array(value).view(Array)
+
+
 def _wrap(result):
     if isinstance(result, tuple):
         return tuple(_wrap(r) for r in result)

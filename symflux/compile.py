@@ -21,7 +21,7 @@ from codegen.runtime.cuda import BackendUnavailable  # noqa: F401  (sf.BackendUn
 from codegen.runtime.fastcall import dispatcher
 
 from . import trace
-from .array import Array, Tracer
+from .array import Array, Tracer, copied
 from .device import GPUArray
 from .grad import _arg_names, _lift
 from .ir import Node
@@ -120,7 +120,7 @@ class Traced:
     the function read) and outputs, and the structure to rebuild results in.
 
     Layer state the function assigns (``trace.set_state``: running statistics, recurrent state) is
-    computed as extra outputs, assigned after each call (``assign_state``), and read afresh at each
+    computed as extra outputs, assigned after each call (``trace.assign_state``), and read afresh at each
     call, so a compiled model advances its state exactly as the model does."""
 
     def __init__(self, f, args, static=()):
@@ -158,11 +158,6 @@ class Traced:
         """The arrays to bind at a call (``trace.current_arrays``); None when the trace no longer fits."""
         return trace.current_arrays(self.arrays, self.state_sources)
 
-    def assign_state(self, values) -> None:
-        values = iter(values)
-        for obj, attr, value, _ in self.state:
-            new = tuple(next(values) for _ in value) if isinstance(value, tuple) else next(values)
-            trace.assign_state(obj, attr, new)
 
 
 
@@ -195,7 +190,7 @@ class _Signature:
         t = self.traced
         values = [v for v, lf in zip(_leaf_values(args), t.leaves) if lf is not None]
         outputs = _as_results(self.executable(values + arrays))
-        t.assign_state(outputs[t.n_results:])
+        trace.assign_state(t.state, outputs[t.n_results:], copied)
         return _rebuild(t.structure, iter(outputs[:t.n_results]))
 
 

@@ -248,26 +248,24 @@ def mean(x, axis=None, keepdims=False, dtype=None):
     return divide(total, sympy.Integer(count) if isinstance(count, int) else count)  # noqa: F821
 
 
-def max(x, axis=None, keepdims=False):
-    """max(x, axis=None, keepdims=False); ties share the gradient equally."""
+def _extremum(kind, x, axis, keepdims):
     if not trace.is_traced(x):
         plain = _plain(x)
         if plain.dtype == OBJECT:
-            return _rewrap(interp.evaluate([ops.reduce("max", ops.const(plain), axis)], {}, True)[0], x)
-        return _rewrap(np.max(plain, axis=axis, keepdims=keepdims), x)
+            return _rewrap(interp.evaluate([ops.reduce(kind, ops.const(plain), axis)], {}, True)[0], x)
+        return _rewrap(getattr(np, kind)(plain, axis=axis, keepdims=keepdims), x)
     node = _node(x)
-    return _keep(Tracer(ops.reduce("max", node, axis)), node.shape, axis, keepdims)
+    return _keep(Tracer(ops.reduce(kind, node, axis)), node.shape, axis, keepdims)
+
+
+def max(x, axis=None, keepdims=False):
+    """max(x, axis=None, keepdims=False); ties share the gradient equally."""
+    return _extremum("max", x, axis, keepdims)
 
 
 def min(x, axis=None, keepdims=False):
     """min(x, axis=None, keepdims=False); ties share the gradient equally."""
-    if not trace.is_traced(x):
-        plain = _plain(x)
-        if plain.dtype == OBJECT:
-            return _rewrap(interp.evaluate([ops.reduce("min", ops.const(plain), axis)], {}, True)[0], x)
-        return _rewrap(np.min(plain, axis=axis, keepdims=keepdims), x)
-    node = _node(x)
-    return _keep(Tracer(ops.reduce("min", node, axis)), node.shape, axis, keepdims)
+    return _extremum("min", x, axis, keepdims)
 
 
 amax, amin = max, min

@@ -75,12 +75,14 @@ def restore_state(updates) -> None:
         setattr(obj, attr, before)
 
 
-def assign_state(obj, attr: str, value) -> None:
-    """Give layer state a concrete new value: new arrays (never written into the old ones, which
-    may be trainable parameters, like a recurrent layer's initial state)."""
-    from .array import Array
-    new = lambda v: np.array(v).view(Array)
-    setattr(obj, attr, tuple(new(v) for v in value) if isinstance(value, tuple) else new(value))
+def assign_state(updates, values, new_array) -> None:
+    """Give each recorded state (``recording_state``'s updates) its concrete value, taken in order
+    from ``values`` (a tuple state takes one per item), as new arrays made by ``new_array``: never
+    written into the old ones, which may be trainable parameters (a recurrent layer's initial state)."""
+    values = iter(values)
+    for obj, attr, value, _ in updates:
+        new = tuple(new_array(next(values)) for _ in value) if isinstance(value, tuple) else new_array(next(values))
+        setattr(obj, attr, new)
 
 
 def state_parts(value) -> list:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import interp, trace
 from .. import numpy_api as F
-from ..array import Tracer
+from ..array import Tracer, copied
 from ..compile import cycle_collection_paused
 from ..device import GPUArray
 from ..grad import Params, _differentiate, _params_scope, _scalar_output, params
@@ -196,10 +196,7 @@ class TrainStep:
             for p, has in zip(self.params, plan.has_grad):
                 if has:
                     p -= self.opt.apply(p, np.array(next(grads)))
-        state = iter(values[1 + plan.n_grads:])
-        for obj, attr, value, _ in plan.updates:
-            new = tuple(next(state) for _ in value) if isinstance(value, tuple) else next(state)
-            trace.assign_state(obj, attr, new)
+        trace.assign_state(plan.updates, values[1 + plan.n_grads:], copied)
         return np.asarray(values[0])[()]
 
     def __repr__(self):
