@@ -73,9 +73,11 @@ def body_function(body: sympy.Expr, nargs: int, exact: bool):
     if exact:
         substitute = lambda *values: body.xreplace(dict(zip(ARG, values)))
         return np.frompyfunc(substitute, nargs, 1) if nargs else substitute
-    printer = _ExactFloatPrinter({"fully_qualified_modules": False, "inline": True,
+    # order="none": sorting the terms of a sum compares its coefficients, which fails for a NaN one
+    printer = _ExactFloatPrinter({"fully_qualified_modules": False, "inline": True, "order": "none",
                                   "allow_unknown_functions": True, "user_functions": {}})
-    return sympy.lambdify(ARG[:nargs], body, modules=[NUMPY_IMPLS, "numpy"], printer=printer)
+    # no docstring: it is str(body), which also sorts terms (and costs a second print of big bodies)
+    return sympy.lambdify(ARG[:nargs], body, modules=[NUMPY_IMPLS, "numpy"], printer=printer, docstring_limit=0)
 
 
 def clear_caches() -> None:

@@ -76,6 +76,9 @@ static inline double sf_uniform(uint64_t seed, uint64_t counter) {
 class KernelCPrinter(C99CodePrinter):
     """C99 expressions for kernel bodies: flat-indexed loads and symflux's special functions."""
 
+    # terms in the order they are stored: sorting them compares coefficients, which fails for NaN
+    _default_settings = {**C99CodePrinter._default_settings, "order": "none"}
+
     def _print_Indexed(self, expr):
         return f"{expr.base.label}[{self._print(expr.indices[0])}]"
 

@@ -114,3 +114,31 @@ def test_random_float32_programs_agree(program, args):
 @pytest.mark.skipif(not LONG, reason="set SYMFLUX_FUZZ_EXAMPLES for the long random search")
 def test_long_run_is_configured():
     assert EXAMPLES == LONG
+
+
+_CONDITION = ("where", ("binary", "maximum", ("const", -0.5), ("y",)), ("reduce", "sum", ("x",)),
+              ("where", ("const", 2.0), ("y",), ("const", -0.5)))
+FOUND = [  # programs the long search found, kept as fixed regressions
+    # printing a gradient body for lambdify's docstring sorted terms, comparing a NaN coefficient
+    (("where", _CONDITION,
+      ("binary", "power", ("unary", "relu6", ("const", -0.5)), ("where", ("const", 2.0), ("y",), ("const", 2.0))),
+      _CONDITION),
+     (np.array([[2.0, 1, -2], [-2, 0, 1]]), np.array([[0.25, -2, -1.5], [-1.5, -0.0, -0.0]]))),
+    # SymPy's true/false printed into C
+    (("unary", "relu6", ("where", ("x",), ("x",), ("const", 2.0))), (np.zeros((2, 3)), np.zeros((2, 3)))),
+]
+
+
+@pytest.mark.parametrize("program,args", FOUND)
+def test_programs_found_by_the_fuzzer(program, args):
+    f = _function(program)
+
+    def grads(x, y):
+        return sf.gradient(lambda a, b: sf.sum(f(a, b)), x, y)
+
+    with np.errstate(all="ignore"):
+        want = interpreted(f, *args)
+        assert_numpy_equal(compiled(f, *args), want, 1e-12, "compiled")
+        assert_numpy_equal(exported(f, *args), want, 1e-12, "exported")
+        for g, w in zip(sf.compile(grads)(*args), grads(*args)):
+            assert_numpy_equal(g, w, 1e-7, "gradient")

@@ -115,3 +115,4 @@ def test_random_programs_differentiate_correctly(program, seed):
     np.testing.assert_allclose(hv, fd_hv, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(sf.compile(lambda v: sf.gradient(f, v)[0])(value), g, rtol=1e-12, atol=1e-12)
     assert isinstance(Graph([x], [out]), Graph)
+
