@@ -46,6 +46,8 @@ static inline int64_t sf_remainder_i(int64_t a, int64_t b) {
     int64_t r = a % b;
     return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
 }
+static inline int64_t sf_abs_i(int64_t a) { return a < 0 ? (int64_t)(0 - (uint64_t)a) : a; }
+static inline uint64_t sf_abs_u(uint64_t a) { return a; }
 static inline uint64_t sf_floor_divide_u(uint64_t a, uint64_t b) { return b ? a / b : 0; }
 static inline uint64_t sf_remainder_u(uint64_t a, uint64_t b) { return b ? a % b : 0; }
 """
@@ -56,6 +58,7 @@ PRELUDE = """\
 #include <stdlib.h>
 """ + DIVMOD + """\
 #define SF_DIVMOD(f, a, b) _Generic((a) + (b), double: f##_d, float: f##_d, uint64_t: f##_u, default: f##_i)(a, b)
+#define SF_ABS(x) _Generic((x), double: fabs, float: fabsf, uint64_t: sf_abs_u, default: sf_abs_i)(x)
 
 /* NumPy's maximum/minimum/sign: NaN in, NaN out (for integers the NaN tests are false) */
 #define SF_MAX(a, b) ((a) != (a) || (b) != (b) ? (a) + (b) : (a) > (b) ? (a) : (b))
@@ -145,6 +148,9 @@ class KernelCPrinter(C99CodePrinter):
 
     def _print_remainder(self, expr):
         return f"SF_DIVMOD(sf_remainder, {self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_Abs(self, expr):  # SymPy's printer picks fabs or abs only when it knows the type
+        return f"SF_ABS({self._print(expr.args[0])})"
 
     def _print_sign(self, expr):
         return f"SF_SIGN({self._print(expr.args[0])})"

@@ -68,3 +68,11 @@ def test_conditions_that_fold_to_constants_build_as_c99():
     x = np.array([[0.0, 1.0, 7.0], [np.nan, -1.0, 3.0]])
     f = lambda v: sf.relu6(sf.where(sf.greater(sf.where(sf.isnan(v), 0.0, v), 0), v, 2.0))
     np.testing.assert_array_equal(exported(f, x), interpreted(f, x))  # SymPy's false printed as C
+
+
+def test_abs_of_an_expression_builds_as_c():
+    """SymPy's C printer left Abs of an expression of unknown type as an undefined Abs() (fuzzer)."""
+    for x in (np.array([-2.5, -0.0, 0.0, np.nan, -np.inf, 3.0]), np.array([-3, 0, 4], np.int32)):
+        f = lambda v: sf.abs(v % 3 - 1)
+        with np.errstate(all="ignore"):
+            np.testing.assert_array_equal(exported(f, x), interpreted(f, x))
