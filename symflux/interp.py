@@ -35,6 +35,12 @@ class _ExactFloatPrinter(NumPyPrinter):
     def _print_Float(self, expr):
         return repr(float(expr))
 
+    def _as_ordered_terms(self, expr, order=None):
+        """Terms as stored, constants last: x − 1 rather than −1 + x, which NumPy refuses for an unsigned
+        x (NEP 50: −1 is not a uint64), and no sorting, which compares coefficients (fails for NaN)."""
+        args = list(expr.args)
+        return [a for a in args if not a.is_Number] + [a for a in args if a.is_Number]
+
     def _print_ImaginaryUnit(self, expr):
         """A real computation has no i: where SymPy's exact one leaves the reals (log(−½) = log ½ + iπ),
         NumPy's gives NaN, as compiled code does."""
@@ -73,8 +79,7 @@ def body_function(body: sympy.Expr, nargs: int, exact: bool):
     if exact:
         substitute = lambda *values: body.xreplace(dict(zip(ARG, values)))
         return np.frompyfunc(substitute, nargs, 1) if nargs else substitute
-    # order="none": sorting the terms of a sum compares its coefficients, which fails for a NaN one
-    printer = _ExactFloatPrinter({"fully_qualified_modules": False, "inline": True, "order": "none",
+    printer = _ExactFloatPrinter({"fully_qualified_modules": False, "inline": True,
                                   "allow_unknown_functions": True, "user_functions": {}})
     # no docstring: it is str(body), which also sorts terms (and costs a second print of big bodies)
     return sympy.lambdify(ARG[:nargs], body, modules=[NUMPY_IMPLS, "numpy"], printer=printer, docstring_limit=0)
