@@ -238,3 +238,24 @@ def test_without_a_gpu_runtime_the_error_says_what_is_missing(monkeypatch):
     assert "__global__" in sf.cuda(m).lower(x).source()  # source generation needs no GPU
     np.testing.assert_allclose(sf.llvm(m)(x), m(x), rtol=1e-6)  # the CPU keeps working
     runtime.reset_default_cuda_runtime()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int32], ids=["float64", "int32"])
+def test_op_table_special_values_against_numpy(device, dtype):
+    """Every elementwise op of the op table (tests/optable.py) on its special values, as CUDA
+    kernels, against NumPy: one program for all of them (compiling per op would dominate)."""
+    from optable import OPS, assert_numpy_equal, samples
+    cases = []
+    for op in [op for op in OPS if dtype in op.dtypes]:
+        _, args = next(samples(dtype, op.arity))
+        if op.domain is not None:
+            keep = op.domain(*args)
+            args = tuple(a[keep] for a in args)
+        cases.append((op, args))
+    flat = [a for _, args in cases for a in args]
+    bounds = np.cumsum([0] + [len(args) for _, args in cases])
+    joint = lambda *xs: tuple(op.op(*xs[bounds[k]:bounds[k + 1]]) for k, (op, _) in enumerate(cases))
+    with np.errstate(all="ignore"):
+        got = sf.compile(joint, backend="cuda")(*flat)
+        for (op, args), g in zip(cases, got):
+            assert_numpy_equal(sf.cpu(g), op.reference(*args), op.rtol, f"{op.name} {device}", op.rtol32)
