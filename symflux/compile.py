@@ -146,8 +146,7 @@ class Traced:
         self.leaves, self.arrays, self.structure = leaves, scope.arrays, out
         self.arg_inputs = [lf.node for lf in leaves if lf is not None]
         self.array_inputs = [scope.tracers[id(a)].node for a in scope.arrays]
-        last = {(id(obj), attr): (obj, attr, value, before) for obj, attr, value, before in updates}
-        self.state = list(last.values())
+        self.state = trace.last_assignments(updates)
         self.state_sources = trace.state_sources(self.state, scope.arrays)
         nodes = [v.node if isinstance(v, Tracer) else trace.operand_node(v) for v in _flatten(out) if v is not None]
         nodes += [trace.operand_node(v) for _, _, value, _ in self.state for _, v in trace.state_parts(value)]
@@ -206,24 +205,27 @@ class Compiled:
         self._last = None
 
     def _signature(self, args):
+        """(the compiled signature for ``args``, the arrays to bind for this call)."""
         key = tuple(("static", a) if i in self.static else _key(a) for i, a in enumerate(args))
         sig = self._signatures.get(key)
-        if sig is None or sig.traced.current_arrays() is None:  # new arguments, or state of a new shape
+        arrays = sig.traced.current_arrays() if sig is not None else None
+        if arrays is None:  # new arguments, or state of a new shape
             sig = self._signatures[key] = _Signature(self.f, args, self.backend, self.static)
+            arrays = sig.traced.current_arrays()
         self._last = sig
-        return sig
+        return sig, arrays
 
     def __call__(self, *args):
         if trace._scopes or trace.any_traced(_leaf_values(args)):
             # inside gradient, compile, vmap…: a compiled function is its function, traced through
             return self.f(*args)
-        sig = self._signature(args)
-        return sig.run(args, sig.traced.current_arrays())
+        sig, arrays = self._signature(args)
+        return sig.run(args, arrays)
 
     def lower(self, *example_args):
         """Trace and compile for ``example_args`` without running; ``.source()`` shows the code
         (LLVM IR, or CUDA C for ``backend="cuda"``, which needs no GPU)."""
-        return self._signature(example_args).executable
+        return self._signature(example_args)[0].executable
 
     def source(self) -> str:
         if self._last is None:

@@ -14,6 +14,8 @@ import re
 import numpy as np
 import sympy
 
+from codegen.kernel import dag_atoms
+
 from . import functions
 from .ir import ARG, OBJECT, Const, Node, arg_symbol, make
 
@@ -129,13 +131,16 @@ def _scalar_value(node: Node):
 
 
 def _degenerate(body) -> bool:
-    return body.has(sympy.zoo, sympy.nan, sympy.I)
+    """Whether SymPy folded something IEEE arithmetic would not give (zoo, nan, i). A DAG walk:
+    ``has`` walks the tree, exponential in the depth of a fused recurrence."""
+    return bool(dag_atoms(body, (type(sympy.zoo), type(sympy.nan), type(sympy.I))))
 
 
 def _runtime_scalar(a, strong) -> Node:
     """A scalar operand as a 0-d constant, typed as NumPy would type it beside ``strong`` dtypes."""
     if isinstance(a, Node):
-        return const(np.asarray(_scalar_value(a)).astype(a.dtype)) if _scalar_value(a) is not None else a
+        scalar = _scalar_value(a)
+        return a if scalar is None else const(np.asarray(scalar).astype(a.dtype))
     value = sympy.sympify(a)
     return const(np.asarray(complex(value) if value.has(sympy.I) else float(value) if not value.is_Integer
                             else int(value), dtype=np.result_type(*strong, _weak_python(value))))

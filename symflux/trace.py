@@ -26,7 +26,7 @@ used_inputs: weakref.WeakSet = weakref.WeakSet()
 
 
 # Open gradient computations; layers like Dropout and BatchNorm are active while one is.
-_differentiating: list[list] = []
+_differentiating: list[bool] = []
 # Open traces that record layer state assigned with traced values (their update lists).
 _recorders: list[list] = []
 
@@ -67,6 +67,12 @@ def set_state(obj, attr: str, value) -> None:
         before = next((u[3] for u in _recorders[-1] if u[0] is obj and u[1] == attr), getattr(obj, attr, None))
         _recorders[-1].append((obj, attr, value, before))
     setattr(obj, attr, value)
+
+
+def last_assignments(updates) -> list:
+    """The last recorded assignment of each (object, attribute): a layer called twice in one trace
+    (a sequence fed to a recurrent layer) leaves the state of its last call."""
+    return list({(id(obj), attr): (obj, attr, value, before) for obj, attr, value, before in updates}.values())
 
 
 def restore_state(updates) -> None:

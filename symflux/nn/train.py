@@ -74,8 +74,7 @@ class _Plan:
         self.read_arrays = read.arrays
         self.batch_inputs = batch_inputs
         self.has_grad = [g is not None for g in grads]
-        self.updates = list({(id(obj), attr): (obj, attr, value, before)
-                             for obj, attr, value, before in updates}.values())  # the last assignment of each
+        self.updates = trace.last_assignments(updates)
         self.state_sources = trace.state_sources(self.updates, read.arrays)
         # state arrays are new objects after every step: passed per call, never bound once
         self.per_call = sorted({len(ps) + k for k, *_ in self.state_sources if k is not None})
