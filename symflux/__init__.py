@@ -13,7 +13,7 @@ from .device import GPUArray
 from .draw import draw, plot_history
 from .functor import children, f32, f64, fmap, functor, trainable
 from .gpu import cpu, gpu
-from .grad import Grads, Params, grad, gradient, hessian, hvp, jacobian, params, value_and_gradient
+from .grad import grad, gradient, hessian, hvp, jacobian, value_and_gradient
 from .graph import Graph, make_graph
 from .ir import count_ops
 from .nn import *  # noqa: F401,F403  (layers, losses, optimisers, training)
@@ -21,6 +21,7 @@ from .nn.functional import conv, conv_transpose, maxpool, meanpool
 from .numpy_api import *  # noqa: F401,F403  (the NumPy-style namespace: sum, exp, matmul, …)
 from .numpy_api import sigmoid
 from .ops import ShapeError
+from .params import Grads, Params, params
 from .printing import as_matrix, latex, symbols
 from .trace import TracingError
 

@@ -17,110 +17,13 @@ from typing import Any
 import numpy as np
 import sympy
 
-from . import interp, ops, printing, trace
+from . import interp, ops, printing, pytree, trace
 from .array import Array, Tracer
 from .device import GPUArray
-from .functor import trainable
 from .ir import OBJECT, Node, inputs_of, new_input
+from .params import Grads, Params
 from .simplify import fuse, substitute
 from .vjp import backprop
-
-# -- parameters ---------------------------------------------------------------------------------
-
-
-class Params:
-    """An ordered, identity-deduplicated collection of trackable arrays (Flux ``Params``)."""
-
-    def __init__(self, arrays=()):
-        self._items, self._ids = [], set()
-        for a in arrays:
-            self.add(a)
-
-    def add(self, a):
-        if id(a) not in self._ids:
-            self._ids.add(id(a))
-            self._items.append(a)
-
-    def __iter__(self):
-        return iter(self._items)
-
-    def __len__(self):
-        return len(self._items)
-
-    def __getitem__(self, i):
-        return self._items[i]
-
-    def __contains__(self, a):
-        return id(a) in self._ids
-
-    def __eq__(self, other):
-        return isinstance(other, (Params, list)) and len(self) == len(other) and all(
-            a is b for a, b in zip(self, other))
-
-    def __repr__(self):
-        return "Params([" + ", ".join(repr(a) for a in self._items) + "])"
-
-
-def _collect(x, out: Params, seen: set, where: str):
-    if isinstance(x, (Array, GPUArray)):
-        out.add(x)
-    elif isinstance(x, np.ndarray):
-        raise TypeError(
-            f"params: {where} is a plain numpy.ndarray, which cannot be tracked: NumPy operations on "
-            "it bypass tracing. Make it trackable with sf.array(x) (or create it with sf.rand, "
-            "sf.zeros, …) and use that object in your model.")
-    elif isinstance(x, Params):
-        for a in x:
-            out.add(a)
-    elif id(x) not in seen:
-        seen.add(id(x))
-        for i, child in enumerate(trainable(x)):
-            _collect(child, out, seen, f"{where}[{i}]")
-
-
-def params(*xs: Any) -> Params:
-    """params(x...): every trackable array reachable from the arguments, in order, deduplicated."""
-    out, seen = Params(), set()
-    for i, x in enumerate(xs):
-        _collect(x, out, seen, f"argument {i}")
-    return out
-
-
-class Grads:
-    """Gradients indexed by parameter object (``gs[W]``); ``None`` for unused parameters."""
-
-    def __init__(self, ps: Params, grads):
-        self.params, self._grads = ps, {id(p): g for p, g in zip(ps, grads)}
-
-    def __getitem__(self, p):
-        if not isinstance(p, (np.ndarray, GPUArray)):
-            raise TypeError("Only reference types can be differentiated with Params: "
-                            f"index Grads with one of the parameter arrays, not {type(p).__name__}")
-        if id(p) not in self._grads:
-            raise KeyError("this array is not among the parameters the gradient was taken for")
-        return self._grads[id(p)]
-
-    def __contains__(self, p):
-        return id(p) in self._grads
-
-    def __iter__(self):
-        return iter(self.params)
-
-    def __len__(self):
-        return len(self.params)
-
-    def keys(self):
-        return list(self.params)
-
-    def values(self):
-        return [self._grads[id(p)] for p in self.params]
-
-    def items(self):
-        return [(p, self._grads[id(p)]) for p in self.params]
-
-    def __repr__(self):
-        return f"Grads(<{len(self.params)} parameters>)"
-
 
 # -- arguments → graph inputs -------------------------------------------------------------------
 
@@ -162,28 +65,28 @@ def _differentiable(value) -> bool:
 
 
 def _lift(value, name, leaves: list):
-    """``value`` with every differentiable part replaced by a Tracer over a fresh input."""
-    if isinstance(value, tuple):
-        return tuple(_lift(v, f"{name}[{i}]", leaves) for i, v in enumerate(value))
-    if isinstance(value, dict):
-        return {k: _lift(v, f"{name}[{k!r}]", leaves) for k, v in value.items()}
-    if isinstance(value, (Array, GPUArray)) and trace._scopes and trace.tracked(value) is not None:
-        value = trace.tracked(value)
-    if not _differentiable(value):
-        leaves.append(None)
-        return value
-    leaf = _Leaf(value, name)
-    leaves.append(leaf)
-    return Tracer(leaf.node)
+    """``value`` (a pytree) with every differentiable leaf replaced by a Tracer over a fresh input;
+    appends one ``_Leaf`` (or None, for a leaf that is not differentiable) per leaf to ``leaves``."""
+    flat, tree = pytree.flatten(value)
+    lifted = []
+    for k, v in enumerate(flat):
+        if isinstance(v, (Array, GPUArray)) and trace._scopes and trace.tracked(v) is not None:
+            v = trace.tracked(v)
+        if not _differentiable(v):
+            leaves.append(None)
+            lifted.append(v)
+            continue
+        leaves.append(_Leaf(v, name if tree.kind == "leaf" else f"{name}[{k}]"))
+        lifted.append(Tracer(leaves[-1].node))
+    return pytree.unflatten(tree, lifted)
 
 
 def _unflatten(value, flat: list):
     """Rebuild the structure of argument ``value`` from per-leaf results, consumed from ``flat``."""
-    if isinstance(value, tuple):
-        return tuple(_unflatten(v, flat) for v in value)
-    if isinstance(value, dict):
-        return {k: _unflatten(v, flat) for k, v in value.items()}
-    return flat.pop(0)
+    tree = pytree.flatten(value)[1]
+    taken = flat[:tree.num_leaves]
+    del flat[:tree.num_leaves]
+    return pytree.unflatten(tree, taken)
 
 
 def _arg_names(f, n):

@@ -13,6 +13,7 @@ from .. import numpy_api as F
 from .. import trace
 from ..array import Tracer
 from ..functor import children
+from ..params import params
 from .init import glorot_uniform, ones32, zeros32
 
 
@@ -28,7 +29,6 @@ def activation_name(f) -> str:
 
 
 def parameter_arrays(model) -> list:
-    from ..grad import params
     return list(params(model))
 
 

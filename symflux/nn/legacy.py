@@ -11,7 +11,8 @@ import numpy as np
 from .. import numpy_api as F
 from .. import trace
 from ..functor import functor
-from ..grad import _finish, _params_scope, _trace_args, apply_state, params
+from ..grad import _finish, _params_scope, _trace_args, apply_state
+from ..params import params
 
 # model -> {id(param): accumulated gradient}
 _accumulated: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

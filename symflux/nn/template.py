@@ -15,9 +15,10 @@ from sympy.printing.str import StrPrinter
 from .. import trace
 from ..array import Tracer
 from ..functor import children
-from ..grad import _params_scope, params
+from ..grad import _params_scope
 from ..ir import new_input
 from ..numpy_api import ELEMENTWISE
+from ..params import params
 from ..printing import to_matexpr
 
 _D = sympy.Dummy("d", real=True)

@@ -20,8 +20,9 @@ from .. import numpy_api as F
 from ..array import Tracer, copied
 from ..compile import cycle_collection_paused
 from ..device import GPUArray
-from ..grad import Params, _differentiate, _params_scope, _scalar_output, params
+from ..grad import _differentiate, _params_scope, _scalar_output
 from ..ir import new_input
+from ..params import Params, params
 from ..simplify import fuse
 from . import legacy
 from .optimise import OPTIMISERS, Rule
