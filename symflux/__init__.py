@@ -13,7 +13,7 @@ from .device import GPUArray
 from .draw import draw, plot_history
 from .functor import children, f32, f64, fmap, functor, trainable
 from .gpu import cpu, gpu
-from .grad import grad, gradient, hessian, hvp, jacobian, value_and_gradient
+from .grad import grad, gradient, value_and_grad, value_and_gradient
 from .graph import Graph, make_graph
 from .ir import count_ops
 from .nn import *  # noqa: F401,F403  (layers, losses, optimisers, training)
@@ -24,7 +24,9 @@ from .ops import ShapeError
 from .params import Grads, Params, params
 from .printing import as_matrix, latex, symbols
 from .trace import TracingError
+from .transforms import hessian, hvp, jacfwd, jacobian, jacrev, jvp, vjp, vmap
 
+jit = compile
 σ = sigmoid
 logσ = _np_api.logsigmoid
 hardσ = _np_api.hardsigmoid

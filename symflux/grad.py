@@ -226,25 +226,34 @@ def _params_scope(ps: Params):
     return leaves, mapping
 
 
-def _value_and_grads(f, args, argnums, what):
-    """(value, per-arg gradients) with results — and layer state updates — finalized together."""
+def _value_and_grads(f, args, argnums, what, has_aux=False):
+    """(value, per-arg gradients) with results — and layer state updates — finalized together;
+    with ``has_aux`` f returns (value, aux) and the value returned is that pair."""
     with trace.differentiating() as updates:
         if len(args) == 1 and isinstance(args[0], Params):
             leaves, mapping = _params_scope(args[0])
             with trace.tracking(mapping):
                 out = f()
-            value, gs, state = _finish(out, leaves, updates, what)
         else:
             call_args, leaves_per_arg = _trace_args(f, args, argnums)
             out = f(*call_args)
             flat_leaves = [lf for leaves in leaves_per_arg for lf in leaves]
-            value, gs, state = _finish(out, [lf for lf in flat_leaves if lf is not None], updates, what)
+            leaves = [lf for lf in flat_leaves if lf is not None]
+        out, aux = _split_aux(out, what) if has_aux else (out, None)
+        value, gs, state, aux = _finish(out, leaves, updates, what, aux)
     apply_state(state)
+    value = (value, aux) if has_aux else value
     if len(args) == 1 and isinstance(args[0], Params):
         return value, Grads(args[0], gs)
     by_leaf = iter(gs)
     flat = [next(by_leaf) if lf is not None else None for lf in flat_leaves]
     return value, tuple(_unflatten(args[i], flat) if i in argnums else None for i in range(len(args)))
+
+
+def _split_aux(out, what):
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise ValueError(f"{what}: with has_aux=True the function must return a pair (output, aux)")
+    return out
 
 
 def apply_state(assignments):
@@ -254,20 +263,24 @@ def apply_state(assignments):
         trace.set_state(obj, attr, value)
 
 
-def _finish(out, leaves, updates, what):
-    """Differentiate ``out`` with respect to ``leaves``; evaluate value, gradients and state updates.
-    Returns (value, gradients, state assignments to make with ``apply_state``)."""
+def _finish(out, leaves, updates, what, aux=None):
+    """Differentiate ``out`` with respect to ``leaves``; evaluate value, gradients, state updates and
+    the pytree ``aux``. Returns (value, gradients, state assignments to make with ``apply_state``, aux)."""
     node = _scalar_output(out, what)
     wrt = [lf.node for lf in leaves]
     node, grads = _differentiate(node, wrt) if node else (None, _zeros_if_used([None] * len(wrt), wrt))
     state = [trace.operand_node(v) for _, _, value, _ in updates
              for v in (value if isinstance(value, tuple) else (value,))]
-    results = finalize([node, *grads, *state], leaves)
+    aux_flat, aux_tree = pytree.flatten(aux)
+    aux_nodes = [a.node if isinstance(a, Tracer) else None for a in aux_flat]
+    results = finalize([node, *grads, *state, *aux_nodes], leaves)
     value = results[0] if node is not None else out
     new_state = iter(results[1 + len(grads):])
     assignments = [(obj, attr, tuple(next(new_state) for _ in old) if isinstance(old, tuple) else next(new_state))
                    for obj, attr, old, _ in updates]
-    return value, results[1:1 + len(grads)], assignments
+    aux_values = results[len(results) - len(aux_nodes):]
+    aux = pytree.unflatten(aux_tree, [v if n is not None else a for v, n, a in zip(aux_values, aux_nodes, aux_flat)])
+    return value, results[1:1 + len(grads)], assignments, aux
 
 
 def gradient(f: Callable[..., Any], *args: Any) -> tuple | Grads:
@@ -285,51 +298,32 @@ def value_and_gradient(f: Callable[..., Any], *args: Any) -> tuple:
     return _value_and_grads(f, args, range(len(args)), "value_and_gradient")
 
 
-def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
-    """JAX-style grad: a function returning ∂f/∂args[argnums] (a tuple when argnums is a tuple)."""
+def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0,
+                   has_aux: bool = False) -> Callable[..., Any]:
+    """JAX's value_and_grad: a function returning (f(args), ∂f/∂args[argnums]) — the gradient a
+    tuple when argnums is a tuple; with ``has_aux`` f returns (value, aux) and so does the first item."""
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
 
+    def value_and_gradient_of_f(*args):
+        n = len(args)
+        for a in nums:
+            if not -n <= a < n:
+                raise ValueError(f"argnums {argnums} out of range for {n} arguments")
+        value, grads = _value_and_grads(f, args, [a % n for a in nums], "grad", has_aux)
+        return value, grads[argnums % n] if isinstance(argnums, int) else tuple(grads[a % n] for a in nums)
+
+    value_and_gradient_of_f.__name__ = f"value_and_grad({getattr(f, '__name__', 'f')})"
+    return value_and_gradient_of_f
+
+
+def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable[..., Any]:
+    """JAX-style grad: a function returning ∂f/∂args[argnums] (a tuple when argnums is a tuple);
+    with ``has_aux`` f returns (value, aux) and the function returns (gradient, aux)."""
+    both = value_and_grad(f, argnums, has_aux)
+
     def gradient_of_f(*args):
-        grads = _value_and_grads(f, args, nums, "grad")[1]
-        return grads[argnums] if isinstance(argnums, int) else tuple(grads[i] for i in nums)
+        value, grads = both(*args)
+        return (grads, value[1]) if has_aux else grads
 
     gradient_of_f.__name__ = f"grad({getattr(f, '__name__', 'f')})"
     return gradient_of_f
-
-
-def jacobian(f: Callable[..., Any], *args: Any) -> tuple:
-    """jacobian(f, args...) -> tuple: J[i] has shape f(args).shape + args[i].shape."""
-    call_args, leaves_per_arg = _trace_args(f, args, range(len(args)))
-    out = f(*call_args)
-    leaves = [lf for ls in leaves_per_arg for lf in ls if lf is not None]
-    if not isinstance(out, Tracer):
-        return tuple(None for _ in leaves)
-    node = fuse([out.node])[0]
-    n = int(np.prod(node.shape)) if node.shape else 1
-    rows = []
-    for i in range(n):
-        onehot = np.zeros(n, dtype=node.dtype if node.dtype.kind in "fcO" else np.int64)
-        onehot[i] = 1
-        rows.append(backprop([node], [ops.const(onehot.reshape(node.shape))], [lf.node for lf in leaves]))
-    jac = []
-    for j, leaf in enumerate(leaves):
-        if all(r[j] is None for r in rows):
-            jac.append(None)
-            continue
-        shape = leaf.node.shape
-        pieces = [ops.reshape(r[j] if r[j] is not None else ops.fill(0, shape, leaf.node.dtype), (1,) + shape)
-                  for r in rows]
-        jac.append(ops.reshape(ops.concat(pieces, 0), node.shape + shape))
-    values = iter(finalize(jac, leaves))
-    return tuple(next(values) for _ in jac)
-
-
-def hessian(f: Callable[..., Any], x: Any) -> Any:
-    """hessian(f, x): the matrix of second derivatives of scalar f, shape x.shape + x.shape."""
-    return jacobian(lambda y: gradient(f, y)[0], x)[0]
-
-
-def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
-    """hvp(f, x, v) = ∇²f(x)·v, computed as the gradient of ⟨∇f(x), v⟩ (no Hessian is formed)."""
-    from .numpy_api import multiply, sum
-    return gradient(lambda y: sum(multiply(gradient(f, y)[0], v)), x)[0]

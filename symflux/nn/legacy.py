@@ -61,7 +61,7 @@ def back(model, Δ, *xs):
         with trace.tracking(mapping):
             out = F.sum(F.multiply(model(*call_args), Δ))
         inputs = [lf for group in arg_leaves for lf in group]
-        _, grads, state = _finish(out, leaves + [lf for lf in inputs if lf is not None], updates, "back")
+        _, grads, state, _ = _finish(out, leaves + [lf for lf in inputs if lf is not None], updates, "back")
     apply_state(state)
     store = _accumulated.setdefault(model, {})
     for p, g in zip(ps, grads):

@@ -117,3 +117,116 @@ def test_nested_implicit_params():
     inner = lambda: gradient(lambda: sf.sum(W**3), params(W))[W]
     gs = gradient(lambda: sf.sum(inner()), params(W))   # d/dW Σ 3W² = 6W
     np.testing.assert_allclose(gs[W], [6.0, 12.0])
+
+
+# -- tensor-level Jacobians and Hessians (one-hot batches) --------------------------------------
+
+def _graph_size(transform, f, n):
+    return len(sf.make_graph(lambda v: transform(f, v), rng.standard_normal(n)))
+
+
+LAUE = {  # Laue, Mitterreiter and Giesen (NeurIPS 2018): the three Hessian problems, and a generic one
+    "quadratic": lambda A: lambda v: v @ A @ v,
+    "logistic": lambda A: lambda v: sf.sum(sf.log(1 + sf.exp(-sf.sign(A[:, 0]) * (A @ v)))),
+    "rosenbrock": lambda A: rosenbrock,
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAUE))
+def test_hessian_and_jacobian_graphs_do_not_grow_with_n(name):
+    sizes = []
+    for n in (8, 256):
+        f = LAUE[name](rng.standard_normal((2 * n if name == "logistic" else n, n)))
+        sizes.append((_graph_size(sf.hessian, f, n), _graph_size(lambda g, v: sf.jacobian(g, v)[0],
+                                                                     lambda v: sf.tanh(v) * f(v), n)))
+    assert sizes[0] == sizes[1]
+
+
+def test_hessian_of_quadratic_form_is_a_plus_a_transpose():
+    A, x = rng.standard_normal((5, 5)), rng.standard_normal(5)
+    g = sf.make_graph(lambda v: sf.hessian(lambda u: u @ A @ u, v), x)
+    assert g.op_counts()["einsum"] == 0 and g.op_counts()["input"] == 0  # A + Aᵀ, independent of x
+    np.testing.assert_allclose(sf.hessian(lambda u: u @ A @ u, x), A + A.T, rtol=1e-14)
+
+
+def test_logistic_regression_hessian_is_xt_diag_x():
+    X, w = rng.standard_normal((10, 4)), rng.standard_normal(4)
+    y = np.sign(rng.standard_normal(10))
+    f = lambda v: sf.sum(sf.log(1 + sf.exp(-y * (X @ v))))
+    g = sf.make_graph(lambda v: sf.hessian(f, v), w)
+    assert max(np.prod(n.shape) for n in g.nodes) <= 10 * 4  # no n × n or 2n × 2n one-hot intermediates
+    s = 1 / (1 + np.exp(-y * (X @ w)))
+    np.testing.assert_allclose(sf.hessian(f, w), X.T @ np.diag(s * (1 - s)) @ X, rtol=1e-12)
+
+
+def test_matrix_factorisation_hessian():
+    T, U, V = rng.standard_normal((6, 6)), rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
+    H = sf.hessian(lambda u: sf.sum((T - u @ V.T) ** 2), U)
+    np.testing.assert_allclose(H, 2 * np.einsum("ij,kl->ikjl", np.eye(6), V.T @ V), rtol=1e-12, atol=1e-12)
+
+
+def test_jacfwd_and_jacrev_agree_on_pytrees():
+    f = lambda p, x: {"y": sf.tanh(p["W"] @ x + p["b"]), "n": sf.sum(x**2)}
+    p, x = {"W": rng.standard_normal((3, 4)), "b": rng.standard_normal(3)}, rng.standard_normal(4)
+    rev, fwd = sf.jacrev(f, argnums=(0, 1))(p, x), sf.jacfwd(f, argnums=(0, 1))(p, x)
+    for key in ("y", "n"):
+        np.testing.assert_allclose(rev[key][0]["W"], fwd[key][0]["W"], rtol=1e-12)
+        np.testing.assert_allclose(rev[key][1], fwd[key][1], rtol=1e-12)
+    assert rev["y"][0]["W"].shape == (3, 3, 4) and rev["n"][1].shape == (4,)
+    np.testing.assert_allclose(rev["n"][1], 2 * x)
+    np.testing.assert_allclose(rev["y"][1], central_difference(lambda v: np.asarray(f(p, v)["y"]), x), rtol=1e-6)
+
+
+def test_nested_jacobians_are_fast_and_exact():
+    import time
+    start = time.perf_counter()
+    (J2,) = sf.jacobian(lambda v: sf.jacobian(lambda u: u**3 * u[0], v)[0], np.array([1.0, 2.0]))
+    assert time.perf_counter() - start < 1.0
+    assert J2.shape == (2, 2, 2)
+    np.testing.assert_allclose(sf.jacfwd(sf.jacrev(sf.jacrev(lambda v: sf.sum(v**4))))(np.array([1.0, 2.0])),
+                               np.einsum("i,ij,ik->ijk", 24 * np.array([1.0, 2.0]), np.eye(2), np.eye(2)))
+
+
+def test_hessian_as_a_function_and_hvp_by_forward_mode():
+    f = lambda x, y: sf.sum(x**2 * y)
+    H = sf.hessian(f, argnums=1)(np.ones(2), np.array([1.0, 2.0]))
+    np.testing.assert_allclose(H, np.zeros((2, 2)))
+    np.testing.assert_allclose(sf.hessian(f)(np.ones(2), np.array([1.0, 2.0])), np.diag([2.0, 4.0]))
+    x, v = rng.uniform(-1, 1, 4), rng.standard_normal(4)
+    np.testing.assert_allclose(sf.hvp(rosenbrock, x, v), sf.hessian(rosenbrock, x) @ v, rtol=1e-12)
+
+
+# -- vjp, value_and_grad, has_aux --------------------------------------------------------------
+
+def test_vjp_with_pytrees_and_aux():
+    f = lambda p: ({"a": p[0] * p[1], "b": sf.sum(p[0])}, "aux")
+    out, vjp_fn, aux = sf.vjp(f, (np.array([1.0, 2.0]), 3.0), has_aux=True)
+    assert aux == "aux" and out["b"] == 3.0
+    ((ga, gb),) = vjp_fn({"a": np.array([1.0, 1.0]), "b": 1.0})
+    np.testing.assert_allclose(ga, [4.0, 4.0])
+    assert gb == 3.0
+    with pytest.raises(ValueError, match="cotangent of shape"):
+        vjp_fn({"a": np.ones(3), "b": 1.0})
+
+
+def test_value_and_grad_argnums_and_aux():
+    f = lambda x, y: (sf.sum(x * y), {"norm": sf.sum(x**2)})
+    (value, aux), (gx, gy) = sf.value_and_grad(f, argnums=(0, 1), has_aux=True)(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    assert value == 11.0 and aux["norm"] == 5.0
+    np.testing.assert_allclose(gx, [3.0, 4.0])
+    np.testing.assert_allclose(gy, [1.0, 2.0])
+    g, aux = sf.grad(f, has_aux=True)(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    np.testing.assert_allclose(g, [3.0, 4.0])
+    assert sf.value_and_grad(lambda x: x**2, argnums=-1)(3.0) == (9.0, 6.0)
+    assert sf.jit is sf.compile
+
+
+def test_structural_gradient_of_a_model():
+    model = sf.Chain(sf.Dense(3, 2, sf.tanh), sf.Dense(2, 1))
+    x, y = rng.standard_normal((4, 3)).astype(np.float32), rng.standard_normal((4, 1)).astype(np.float32)
+    (g,) = sf.gradient(lambda m: sf.mse(m(x), y), model)
+    assert type(g) is sf.Chain and type(g[0]) is sf.Dense and g[0].σ is sf.tanh
+    gs = sf.gradient(lambda: sf.mse(model(x), y), sf.params(model))
+    for layer, grads in zip(model, g):
+        np.testing.assert_allclose(grads.W, gs[layer.W], rtol=1e-6)
+        np.testing.assert_allclose(grads.b, gs[layer.b], rtol=1e-6)

@@ -1,0 +1,329 @@
+"""JAX's transformations on symflux's graph: jvp, vjp, vmap, jacfwd, jacrev, jacobian, hessian, hvp.
+
+Each traces the function once on fresh graph inputs, rewrites the graph (``jvp.push_forward``,
+``vjp.backprop``, ``batching.batch``) and finalizes the result like ``gradient`` does: values for
+concrete arguments, Tracers inside an outer trace, so every transform composes with every other.
+Jacobians are batches of one-hot tangents or cotangents: the graph does not grow with the sizes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import ops, pytree, trace
+from .array import Tracer
+from .batching import batch, move_axis, one_hot_rows
+from .grad import _Leaf, _trace_args, finalize
+from .ir import Node, new_input
+from .jvp import push_forward
+from .simplify import fuse, substitute
+from .vjp import backprop
+
+# -- tracing on pytrees -----------------------------------------------------------------------
+
+
+class _Call:
+    """``f`` traced on ``args``: the leaves of ``args[argnums]`` are graph inputs. Training-mode
+    layers are active, as under ``gradient``, but layer state is left as it was: these transforms
+    are pure functions of their arguments, as in JAX."""
+
+    def __init__(self, f, args, argnums, has_aux=False, what="transform"):
+        call_args, self.leaves_per_arg = _trace_args(f, args, argnums)
+        self.args, self.argnums = args, argnums
+        self.leaves = [lf for ls in self.leaves_per_arg for lf in ls if lf is not None]
+        with trace.differentiating(), _leaving_state_unchanged():
+            out = f(*call_args)
+        if has_aux:
+            if not isinstance(out, tuple) or len(out) != 2:
+                raise ValueError(f"{what}: with has_aux=True the function must return a pair (output, aux)")
+            out, self.aux = out
+        self.flat_out, self.out_tree = pytree.flatten(out)
+        nodes = [o.node if isinstance(o, Tracer) else None for o in self.flat_out]
+        fused = iter(fuse([n for n in nodes if n is not None]))
+        self.nodes = [next(fused) if n is not None else None for n in nodes]
+
+    def finalize(self, nodes, extra_leaves=()):
+        return finalize(nodes, self.leaves + list(extra_leaves))
+
+    def outputs(self, values):
+        """The output pytree, with constant outputs (no Tracer) as they were."""
+        values = iter(values)
+        return pytree.unflatten(self.out_tree, [next(values) if n is not None else o
+                                                for n, o in zip(self.nodes, self.flat_out)])
+
+    def per_argument(self, flat):
+        """Per-leaf results rebuilt into the structure of each differentiated argument."""
+        flat = iter(flat)
+        results = []
+        for i in self.argnums:
+            leaves = self.leaves_per_arg[i]
+            tree = pytree.flatten(self.args[i])[1]
+            results.append(pytree.unflatten(tree, [next(flat) if lf is not None else None for lf in leaves]))
+        return tuple(results)
+
+
+@contextlib.contextmanager
+def _leaving_state_unchanged():
+    """Layer state assigned traced values in the block is restored after it."""
+    with trace.recording_state() as updates:
+        try:
+            yield
+        finally:
+            trace.restore_state(updates)
+
+
+def _argnums(argnums, n):
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for a in nums:
+        if not -n <= a < n:
+            raise ValueError(f"argnums {argnums} out of range for {n} arguments")
+    return tuple(a % n for a in nums)
+
+
+def _zeros(node: Node) -> Node:
+    return ops.fill(0, node.shape, node.dtype)
+
+
+def _tangent_dtype(dtype):
+    return dtype if dtype.kind in "fcO" else np.dtype(np.float64)
+
+
+def _zeros_like(value):
+    arr = np.asarray(value)
+    return np.zeros(arr.shape, _tangent_dtype(arr.dtype))
+
+
+def _leaf_for(value, like: _Leaf, name: str, what: str) -> _Leaf:
+    """A graph input for a tangent or cotangent of ``like``'s shape."""
+    leaf = _Leaf(value, name)
+    if tuple(leaf.node.shape) != tuple(like.node.shape):
+        raise ValueError(f"{what}: {name} has shape {ops.fmt_shape(leaf.node.shape)} but must have "
+                         f"the shape of its primal, {ops.fmt_shape(like.node.shape)}")
+    return leaf
+
+
+# -- forward and reverse mode -----------------------------------------------------------------
+
+def jvp(f: Callable[..., Any], primals, tangents) -> tuple:
+    """jvp(f, primals, tangents) -> (f(*primals), J·tangents), both shaped like f's output.
+
+    ``primals`` and ``tangents`` are tuples of pytrees of the same structure and shapes."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    call = _Call(f, primals, range(len(primals)), what="jvp")
+    flat_tangents = [t for tan in tangents for t in pytree.flatten(tan)[0]]
+    all_leaves = [lf for ls in call.leaves_per_arg for lf in ls]
+    if len(flat_tangents) != len(all_leaves):
+        raise ValueError("jvp: tangents must have the same structure as primals")
+    tangent_leaves = [_leaf_for(t, lf, f"tangent of {lf.node.attrs[1]}", "jvp")
+                      for lf, t in zip(all_leaves, flat_tangents) if lf is not None]
+    out_tangents = push_forward([n for n in call.nodes if n is not None],
+                                {lf.node: tl.node for lf, tl in zip(call.leaves, tangent_leaves)})
+    present = [n for n in call.nodes if n is not None]
+    out_tangents = [t if t is not None else _zeros(n) for t, n in zip(out_tangents, present)]
+    values = call.finalize(present + out_tangents, tangent_leaves)
+    k = len(present)
+    tangent_values = iter(values[k:])
+    tangent_out = [next(tangent_values) if n is not None else _zeros_like(o)
+                   for n, o in zip(call.nodes, call.flat_out)]
+    return call.outputs(values[:k]), pytree.unflatten(call.out_tree, tangent_out)
+
+
+def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple:
+    """vjp(f, *primals) -> (f(*primals), vjp_fn): ``vjp_fn(cotangent)`` returns one cotangent per
+    primal (shaped like it). With ``has_aux`` f returns (output, aux) and vjp returns a triple."""
+    call = _Call(f, primals, range(len(primals)), has_aux, "vjp")
+    present = [n for n in call.nodes if n is not None]
+    out = call.outputs(call.finalize(present))
+    wrt = [lf.node for lf in call.leaves]
+
+    def vjp_fn(cotangent):
+        flat = pytree.flatten(cotangent)[0]
+        if len(flat) != len(call.nodes):
+            raise ValueError(f"vjp_fn: the cotangent must have the structure of the output ({call.out_tree})")
+        pairs = [(n, _Leaf(c, f"cotangent {k}")) for k, (n, c) in enumerate(zip(call.nodes, flat)) if n is not None]
+        for n, leaf in pairs:
+            if tuple(leaf.node.shape) != tuple(n.shape):
+                raise ValueError(f"vjp_fn: cotangent of shape {ops.fmt_shape(leaf.node.shape)} for an output "
+                                 f"of shape {ops.fmt_shape(n.shape)}")
+        grads = backprop([n for n, _ in pairs], [lf.node for _, lf in pairs], wrt) if pairs else [None] * len(wrt)
+        grads = [g if g is not None else _zeros(w) for g, w in zip(grads, wrt)]
+        return call.per_argument(call.finalize(grads, [lf for _, lf in pairs]))
+
+    if has_aux:
+        return out, vjp_fn, call.aux
+    return out, vjp_fn
+
+
+# -- batching -----------------------------------------------------------------------------------
+
+def _axes_per_leaf(axes, args, what):
+    """in_axes/out_axes (an int, None, or a tuple with one entry per argument, each an int, None or
+    a pytree of them matching the argument) as one axis per leaf."""
+    if axes is None or isinstance(axes, int):
+        return [axes] * sum(pytree.flatten(a)[1].num_leaves for a in args)
+    axes = tuple(axes)
+    if len(axes) != len(args):
+        raise ValueError(f"{what} has {len(axes)} entries for {len(args)} values")
+    out = []
+    for ax, a in zip(axes, args):
+        n = pytree.flatten(a)[1].num_leaves
+        out.extend([ax] * n if ax is None or isinstance(ax, int) else pytree.flatten(ax)[0])
+    return out
+
+
+def _moved_to_front(value, axis):
+    if isinstance(value, Tracer):
+        return Tracer(move_axis(value.node, axis, 0))
+    return np.moveaxis(np.asarray(value), axis, 0)
+
+
+def vmap(f: Callable[..., Any], in_axes=0, out_axes=0) -> Callable[..., Any]:
+    """vmap(f, in_axes=0, out_axes=0): f mapped over an axis of its arguments, as one graph.
+
+    ``in_axes`` is an int (every argument's axis), None (not mapped), or a tuple with one entry per
+    argument (an int, None, or a pytree of them). The result stacks f's outputs along ``out_axes``."""
+
+    def batched(*args):
+        flat_args, in_tree = pytree.flatten(args)
+        axes = _axes_per_leaf(in_axes, args, "vmap: in_axes")
+        sizes = {np.shape(a)[ax] if not isinstance(a, Tracer) else a.shape[ax]
+                 for a, ax in zip(flat_args, axes) if ax is not None}
+        if len(sizes) != 1:
+            raise ValueError("vmap: " + ("no argument is mapped (every in_axes is None)" if not sizes else
+                             f"mapped axes have different sizes {sorted(sizes)}"))
+        size = sizes.pop()
+        per_example, mapping, leaves = [], {}, []
+        for a, ax in zip(flat_args, axes):
+            if ax is None:
+                per_example.append(a)
+                continue
+            front = _moved_to_front(a, ax % np.ndim(a) if not isinstance(a, Tracer) else ax % a.ndim)
+            leaf = _Leaf(front, "batch")
+            element = new_input(leaf.node.shape[1:], leaf.node.dtype, "element")
+            mapping[element] = leaf.node
+            leaves.append(leaf)
+            per_example.append(Tracer(element))
+        with _leaving_state_unchanged():
+            out = f(*pytree.unflatten(in_tree, per_example))
+        flat_out, out_tree = pytree.flatten(out)
+        nodes = [o.node if isinstance(o, Tracer) else ops.const(np.asarray(o)) for o in flat_out]
+        outs = batch(nodes, mapping, size)
+        out_axes_flat = _axes_per_leaf(out_axes, (out,), "vmap: out_axes") if not isinstance(
+            out_axes, (int, type(None))) else [out_axes] * len(nodes)
+        placed = []
+        for node, o, ax in zip(outs, nodes, out_axes_flat):
+            if ax is None:
+                placed.append(o)
+            else:
+                placed.append(move_axis(node, 0, ax % node.ndim))
+        return pytree.unflatten(out_tree, finalize(placed, leaves))
+
+    batched.__name__ = f"vmap({getattr(f, '__name__', 'f')})"
+    return batched
+
+
+# -- Jacobians ----------------------------------------------------------------------------------
+
+def _seed_dtype(node: Node):
+    """One-hot seeds keep integer graphs integral, so exact inputs give exact Jacobians."""
+    return node.dtype if node.dtype.kind in "fcO" else np.dtype(np.int64)
+
+
+def _jacrev_nodes(out: Node, wrt: list[Node]) -> list[Node | None]:
+    """∂out/∂w for each w, shape out.shape + w.shape: a batch of one-hot cotangents of ``out``."""
+    dtype = _seed_dtype(out)
+    size = int(np.prod(out.shape, dtype=np.int64))
+    if size == 1:
+        grads = backprop([out], [ops.fill(1, out.shape, dtype)], wrt)
+        return [ops.reshape(g, out.shape + w.shape) if g is not None else None for g, w in zip(grads, wrt)]
+    cotangent = new_input(out.shape, dtype, "cotangent")
+    grads = backprop([out], [cotangent], wrt)
+    present = [g for g in grads if g is not None]
+    rows = iter(batch(present, {cotangent: one_hot_rows(out.shape, dtype)}, size))
+    return [ops.reshape(next(rows), out.shape + w.shape) if g is not None else None for g, w in zip(grads, wrt)]
+
+
+def _jacfwd_nodes(out: Node, wrt: list[Node]) -> list[Node | None]:
+    """∂out/∂w for each w, shape out.shape + w.shape: a batch of one-hot tangents of ``w``."""
+    jac = []
+    for w in wrt:
+        dtype = _seed_dtype(w)
+        tangent = new_input(w.shape, dtype, "tangent")
+        (t,) = push_forward([out], {w: tangent})
+        size = int(np.prod(w.shape, dtype=np.int64))
+        if t is None:
+            jac.append(None)
+        elif size == 1:
+            jac.append(ops.reshape(substitute([t], {tangent: ops.fill(1, w.shape, dtype)})[0], out.shape + w.shape))
+        else:
+            (columns,) = batch([t], {tangent: one_hot_rows(w.shape, dtype)}, size)
+            jac.append(ops.reshape(move_axis(columns, 0, out.ndim), out.shape + w.shape))
+    return jac
+
+
+def _jacobian(f, argnums, has_aux, nodes_of, what):
+    def jacobian_of_f(*args):
+        nums = _argnums(argnums, len(args))
+        call = _Call(f, args, nums, has_aux, what)
+        wrt = [lf.node for lf in call.leaves]
+        blocks = []
+        for n, o in zip(call.nodes, call.flat_out):
+            if n is None:
+                n = ops.const(np.asarray(o))
+            blocks.append([j if j is not None else ops.fill(0, n.shape + w.shape, _seed_dtype(n))
+                           for j, w in zip(nodes_of(n, wrt), wrt)])
+        values = iter(call.finalize([j for row in blocks for j in row]))
+        per_output = []
+        for _ in blocks:
+            by_arg = call.per_argument([next(values) for _ in wrt])
+            per_output.append(by_arg[0] if isinstance(argnums, int) else by_arg)
+        jac = pytree.unflatten(call.out_tree, per_output)
+        return (jac, call.aux) if has_aux else jac
+
+    jacobian_of_f.__name__ = f"{what}({getattr(f, '__name__', 'f')})"
+    return jacobian_of_f
+
+
+def jacrev(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable[..., Any]:
+    """JAX's jacrev: a function returning ∂f/∂args[argnums] by reverse mode (batched cotangents).
+    Each Jacobian has shape ``out.shape + arg.shape``; outputs and arguments may be pytrees."""
+    return _jacobian(f, argnums, has_aux, _jacrev_nodes, "jacrev")
+
+
+def jacfwd(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable[..., Any]:
+    """JAX's jacfwd: like ``jacrev`` but by forward mode (batched tangents); cheaper for wide outputs."""
+    return _jacobian(f, argnums, has_aux, _jacfwd_nodes, "jacfwd")
+
+
+def jacobian(f: Callable[..., Any], *args: Any) -> Any:
+    """jacobian(f, args...) -> tuple (Zygote): J[i] has shape f(args).shape + args[i].shape, None for
+    an argument f does not use. ``jacobian(f)`` alone is JAX's ``jacrev(f)``."""
+    if not args:
+        return jacrev(f)
+    call = _Call(f, args, range(len(args)), what="jacobian")
+    if len(call.nodes) != 1:
+        raise ValueError("jacobian: the function must return one array (use sf.jacrev for pytree outputs)")
+    wrt = [lf.node for lf in call.leaves]
+    out = call.nodes[0]
+    jac = _jacrev_nodes(out, wrt) if out is not None else [None] * len(wrt)
+    present = [j for j in jac if j is not None]
+    values = iter(call.finalize(present))
+    return call.per_argument([next(values) if j is not None else None for j in jac])
+
+
+def hessian(f: Callable[..., Any], *args: Any, argnums: int | tuple[int, ...] = 0) -> Any:
+    """hessian(f, x): the second derivatives of scalar f, shape x.shape + x.shape, as forward over
+    reverse mode. ``hessian(f)`` alone (or with ``argnums``) is JAX's: a function of the arguments."""
+    transform = jacfwd(jacrev(f, argnums), argnums)
+    return transform(*args) if args else transform
+
+
+def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
+    """hvp(f, x, v) = ∇²f(x)·v, forward mode over the gradient (no Hessian is formed)."""
+    return jvp(jacrev(f), (x,), (v,))[1]
