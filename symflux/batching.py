@@ -14,7 +14,7 @@ import string
 
 import numpy as np
 
-from . import ops
+from . import contract, ops
 from .ir import Node, toposort
 from .simplify import rebuild
 
@@ -45,11 +45,11 @@ def batch_reduce(node, args, size):
 
 
 def batch_einsum(node, args, size):
-    sa, sb, so = ops.parse_spec(node.attrs[0])
+    sa, sb, so = contract.parse_spec(node.attrs[0])
     letter = next(ch for ch in string.ascii_letters if ch not in sa + sb + so)
     (a, b), (ba, bb) = node.args, args
     spec = f"{letter * (ba is not None)}{sa},{letter * (bb is not None)}{sb}->{letter}{so}"
-    return ops.einsum(spec, ba if ba is not None else a, bb if bb is not None else b)
+    return contract.einsum(spec, ba if ba is not None else a, bb if bb is not None else b)
 
 
 def batch_expand(node, args, size):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sympy
 
-from . import ops
+from . import contract, ops
 from .ir import ARG, Node, arg_symbol, toposort
 from .vjp import add, partial_derivative
 
@@ -38,8 +38,8 @@ def jvp_extremum(node: Node, tangents):
 
 def jvp_einsum(node: Node, tangents):
     spec, (a, b), (ta, tb) = node.attrs[0], node.args, tangents
-    return add(ops.einsum(spec, ta, b) if ta is not None else None,
-               ops.einsum(spec, a, tb) if tb is not None else None)
+    return add(contract.einsum(spec, ta, b) if ta is not None else None,
+               contract.einsum(spec, a, tb) if tb is not None else None)
 
 
 def jvp_concat(node: Node, tangents):

@@ -25,11 +25,11 @@ from codegen.kernel import dag_size, dtype_name, idiv, imod, loads, uniform
 from codegen.runtime.pool import thread_pool
 
 from .buffers import reuse_buffers
+from .contract import parse_spec
 from .contraction import PACK_WORK, innermost, product_size, tile
 from .functions import evaluated, substitute
 from .fusion import fuse_rows
 from .ir import ARG, OBJECT, Node, toposort
-from .ops import parse_spec
 
 MOVEMENT = {"reshape", "permute", "expand", "slice", "unslice", "concat", "take", "detach", "unfold"}
 KERNELS = {"sum", "max", "min", "einsum", "fold", "scatter_add"}

@@ -15,8 +15,8 @@ import string
 import numpy as np
 import sympy
 
+from . import contract, interp, ops, trace
 from . import functions as fn
-from . import interp, ops, trace
 from .array import Array, Tracer
 from .ir import ARG, OBJECT
 
@@ -341,14 +341,14 @@ def matmul(a, b):
     if a.ndim <= 2 and b.ndim <= 2:
         sa, sb = ("ij" if a.ndim == 2 else "j"), ("jk" if b.ndim == 2 else "j")
         so = ("i" if a.ndim == 2 else "") + ("k" if b.ndim == 2 else "")
-        return Tracer(ops.einsum(f"{sa},{sb}->{so}", a, b, what))
+        return Tracer(contract.einsum(f"{sa},{sb}->{so}", a, b, what))
     a2 = a if a.ndim > 1 else ops.reshape(a, (1,) + a.shape)
     b2 = b if b.ndim > 1 else ops.reshape(b, b.shape + (1,))
     batch = ops.broadcast_shapes(a2.shape[:-2], b2.shape[:-2], what=what)
     letters = string.ascii_letters[3:3 + len(batch)]
     a2 = ops.expand(a2, batch + a2.shape[-2:])
     b2 = ops.expand(b2, batch + b2.shape[-2:])
-    out = ops.einsum(f"{letters}ij,{letters}jk->{letters}ik", a2, b2, what)
+    out = contract.einsum(f"{letters}ij,{letters}jk->{letters}ik", a2, b2, what)
     if a.ndim == 1:
         out = ops.reshape(out, out.shape[:-2] + out.shape[-1:])
     if b.ndim == 1:
@@ -419,7 +419,7 @@ def einsum(spec: str, *operands):
         return Tracer(ops.permute(reduced, [kept.index(c) for c in out]))
     if len(ins) != 2:
         raise ValueError("einsum on traced arrays takes one or two operands; chain two-operand calls")
-    return Tracer(ops.einsum(f"{ins[0]},{ins[1]}->{out}", _node(operands[0]), _node(operands[1])))
+    return Tracer(contract.einsum(f"{ins[0]},{ins[1]}->{out}", _node(operands[0]), _node(operands[1])))
 
 
 # -- movement -----------------------------------------------------------------------------------------

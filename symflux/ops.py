@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 
 import numpy as np
 import sympy
@@ -220,113 +219,6 @@ def reduce(kind: str, x: Node, axis=None) -> Node:
         count = prod([x.shape[a] for a in axes]) if kind == "sum" else 1
         return fill(x.body * count, shape, dtype)
     return make(kind, (x,), (axes,), shape, dtype)
-
-
-# -- contraction ------------------------------------------------------------------------------------
-
-_SPEC = re.compile(r"^([a-zA-Z]*),([a-zA-Z]*)->([a-zA-Z]*)$")
-
-
-def parse_spec(spec: str):
-    m = _SPEC.match(spec)
-    if not m:
-        raise ValueError(f"bad einsum spec {spec!r}")
-    return m.groups()
-
-
-def einsum(spec: str, a: Node, b: Node, what: str = "einsum") -> Node:
-    """Two-operand contraction. Letters private to one operand are summed out beforehand, permuted
-    operands are read through their permutation, and a contraction with an identity (the one-hot
-    batches of Jacobians) is a renaming of the other operand's axes."""
-    sa, sb, so = parse_spec(spec)
-    if len(sa) != a.ndim or len(sb) != b.ndim:
-        raise ShapeError(f"{what}: spec {spec!r} does not fit shapes {fmt_shape(a.shape)} and {fmt_shape(b.shape)}")
-    if a.op == "permute" or b.op == "permute":
-        return einsum(f"{_unpermuted(sa, a)},{_unpermuted(sb, b)}->{so}", _unwrapped(a), _unwrapped(b), what)
-    for e, x, se, sx in ((a, b, sa, sb), (b, a, sb, sa)):
-        renamed = _identity_contraction(e, x, se, sx, so)
-        if renamed is not None:
-            return cast(renamed, OBJECT if OBJECT in (a.dtype, b.dtype) else np.result_type(a.dtype, b.dtype))
-    sizes = {}
-    for letters, shape in ((sa, a.shape), (sb, b.shape)):
-        for ch, d in zip(letters, shape):
-            if ch in sizes and not dims_equal(sizes[ch], d):
-                raise ShapeError(
-                    f"{what}: shapes {fmt_shape(a.shape)} and {fmt_shape(b.shape)} do not align "
-                    f"({sizes[ch]} ≠ {d})")
-            sizes.setdefault(ch, d)
-    private_a = [i for i, ch in enumerate(sa) if ch not in sb and ch not in so]
-    private_b = [i for i, ch in enumerate(sb) if ch not in sa and ch not in so]
-    if private_a or private_b:
-        a, b = reduce("sum", a, private_a), reduce("sum", b, private_b)
-        sa = "".join(ch for i, ch in enumerate(sa) if i not in private_a)
-        sb = "".join(ch for i, ch in enumerate(sb) if i not in private_b)
-        return einsum(f"{sa},{sb}->{so}", a, b, what)
-    shape = tuple(sizes[ch] for ch in so)
-    dtype = OBJECT if OBJECT in (a.dtype, b.dtype) else np.result_type(a.dtype, b.dtype)
-    if not sa or not sb:  # a scalar operand: this is elementwise scaling
-        scaled = map_(ARG[0] * ARG[1], [a, b])
-        perm = [(sa + sb).index(ch) for ch in so]
-        return permute(scaled, perm)
-    return make("einsum", (a, b), (f"{sa},{sb}->{so}",), shape, dtype)
-
-
-def _unpermuted(letters: str, x: Node) -> str:
-    """The letters of the permute's argument (axis ``perm[k]`` of the argument is axis k here)."""
-    if x.op != "permute":
-        return letters
-    out = [""] * x.ndim
-    for k, p in enumerate(x.attrs[0]):
-        out[p] = letters[k]
-    return "".join(out)
-
-
-def _unwrapped(x: Node) -> Node:
-    return x.args[0] if x.op == "permute" else x
-
-
-_identities: dict = {}
-
-
-def is_identity(node: Node) -> bool:
-    """A constant (n, *S) with prod(S) = n that is the identity matrix read as (n, n)."""
-    if node.op != "const" or node.ndim < 2 or not isinstance(node.value, np.ndarray):
-        return False
-    n = node.shape[0]
-    if node.value.size != n * n or node.dtype == OBJECT:
-        return False
-    key = node.attrs[0]
-    if key not in _identities:
-        if len(_identities) > 64:
-            _identities.clear()
-        _identities[key] = bool(np.array_equal(node.value.reshape(n, n), np.eye(n)))
-    return _identities[key]
-
-
-def _identity_contraction(e: Node, x: Node, se: str, sx: str, so: str):
-    """einsum of identity ``e`` (letters b s₁…sₖ: δ(b, flat(s))) with ``x``, as ``x`` with its axes
-    renamed: the s letters merged into b, or its b axis split into the s letters. None otherwise."""
-    if not is_identity(e) or len(set(se)) != len(se):
-        return None
-    b, s = se[0], se[1:]
-    if b in so and b not in sx and all(ch in sx and ch not in so for ch in s):
-        merged = "".join(s if ch == b else ch for ch in so)
-        if not set(merged) <= set(sx):
-            return None
-        x = reduce("sum", x, [i for i, ch in enumerate(sx) if ch not in merged])
-        sx = "".join(ch for ch in sx if ch in merged)
-        x = permute(x, [sx.index(ch) for ch in merged])
-        return reshape(x, tuple(e.shape[0] if ch == b else x.shape[merged.index(ch)] for ch in so))
-    if b in sx and b not in so and all(ch in so and ch not in sx for ch in s):
-        split = sx.replace(b, s)
-        if not set(so) <= set(split):
-            return None
-        dims = [(dim,) if ch != b else e.shape[1:] for ch, dim in zip(sx, x.shape)]
-        x = reshape(x, tuple(d for group in dims for d in group))
-        x = reduce("sum", x, [i for i, ch in enumerate(split) if ch not in so])
-        split = "".join(ch for ch in split if ch in so)
-        return permute(x, [split.index(ch) for ch in so])
-    return None
 
 
 # -- movement ---------------------------------------------------------------------------------------

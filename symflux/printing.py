@@ -15,9 +15,9 @@ import numpy as np
 import sympy
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from .contract import parse_spec
 from .functions import evaluated
 from .ir import ARG, Node, toposort
-from .ops import parse_spec
 
 
 class NoMatrixForm(ValueError):

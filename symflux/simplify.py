@@ -13,7 +13,7 @@ import sympy
 
 from codegen.kernel import dag_atoms, dag_size
 
-from . import functions, ops
+from . import contract, functions, ops
 from .ir import ARG, Node, arg_symbol, make, toposort
 
 # A map used by several consumers is still inlined into each when its body is this cheap;
@@ -67,8 +67,8 @@ def _fuse_map(node: Node, args, old_args, uses: Counter) -> Node:
 
 def _permuted_einsum(einsum: Node, perm) -> Node:
     """permute(einsum(a, b)) as one einsum writing the permuted layout (no transposed copy)."""
-    sa, sb, so = ops.parse_spec(einsum.attrs[0])
-    return ops.einsum(f"{sa},{sb}->{''.join(so[p] for p in perm)}", *einsum.args)
+    sa, sb, so = contract.parse_spec(einsum.attrs[0])
+    return contract.einsum(f"{sa},{sb}->{''.join(so[p] for p in perm)}", *einsum.args)
 
 
 def fuse(outputs) -> list[Node]:

@@ -12,8 +12,8 @@ import sympy
 
 from codegen.kernel import dag_size
 
+from . import contract, ops
 from . import functions as fn
-from . import ops
 from .ir import ARG, Node, arg_symbol, toposort
 
 
@@ -72,11 +72,11 @@ def vjp_extremum(node: Node, g: Node, i: int):
 
 
 def vjp_einsum(node: Node, g: Node, i: int):
-    sa, sb, so = ops.parse_spec(node.attrs[0])
+    sa, sb, so = contract.parse_spec(node.attrs[0])
     a, b = node.args
     if i == 0:
-        return ops.einsum(f"{so},{sb}->{sa}", g, b)
-    return ops.einsum(f"{sa},{so}->{sb}", a, g)
+        return contract.einsum(f"{so},{sb}->{sa}", g, b)
+    return contract.einsum(f"{sa},{so}->{sb}", a, g)
 
 
 def vjp_concat(node: Node, g: Node, i: int):

@@ -12,7 +12,7 @@ import string
 
 import numpy as np
 
-from .. import interp, ops, trace
+from .. import contract, interp, ops, trace
 from ..array import Array, Tracer
 from ..ir import OBJECT, Node
 
@@ -43,12 +43,12 @@ def conv_node(x: Node, w: Node, stride, pad, dilation, groups=1) -> Node:
     cols = ops.unfold(x, kernel, stride, dilation, pad)          # (N, C, *out, *K)
     o, k = _letters(nd, 10), _letters(nd, 18)
     if groups == 1:
-        return ops.einsum(f"nc{o}{k},dc{k}->nd{o}", cols, w)
+        return contract.einsum(f"nc{o}{k},dc{k}->nd{o}", cols, w)
     n, c = x.shape[:2]
     out_ch = w.shape[0]
     cols = ops.reshape(cols, (n, groups, c // groups) + cols.shape[2:])
     wg = ops.reshape(w, (groups, out_ch // groups) + w.shape[1:])
-    y = ops.einsum(f"ngc{o}{k},gdc{k}->ngd{o}", cols, wg)
+    y = contract.einsum(f"ngc{o}{k},gdc{k}->ngd{o}", cols, wg)
     return ops.reshape(y, (n, out_ch) + y.shape[3:])
 
 
@@ -56,7 +56,7 @@ def conv_transpose_node(x: Node, w: Node, stride, pad, dilation, out_spatial) ->
     """The adjoint of ``conv_node`` with weight w (C_in, C_out, *K): (N, C_in, *S) → (N, C_out, *out)."""
     nd = w.ndim - 2
     o, k = _letters(nd, 10), _letters(nd, 18)
-    cols = ops.einsum(f"nc{o},cd{k}->nd{o}{k}", x, w)
+    cols = contract.einsum(f"nc{o},cd{k}->nd{o}{k}", x, w)
     return ops.fold(cols, out_spatial, w.shape[2:], stride, dilation, pad)
 
 

@@ -90,7 +90,8 @@ def test_axes_in_and_out_and_nesting():
 
 def test_pytrees_in_and_out():
     batch = {"w": rng.standard_normal((5, 3)), "b": rng.standard_normal(5)}
-    out = sf.vmap(lambda p, s: (p["w"] * s + p["b"], {"n": sf.sum(p["w"])}), in_axes=({"w": 0, "b": 0}, None))(batch, 2.0)
+    f = lambda p, s: (p["w"] * s + p["b"], {"n": sf.sum(p["w"])})
+    out = sf.vmap(f, in_axes=({"w": 0, "b": 0}, None))(batch, 2.0)
     np.testing.assert_allclose(out[0], batch["w"] * 2 + batch["b"][:, None])
     np.testing.assert_allclose(out[1]["n"], batch["w"].sum(1))
 

@@ -211,7 +211,8 @@ def test_vjp_with_pytrees_and_aux():
 
 def test_value_and_grad_argnums_and_aux():
     f = lambda x, y: (sf.sum(x * y), {"norm": sf.sum(x**2)})
-    (value, aux), (gx, gy) = sf.value_and_grad(f, argnums=(0, 1), has_aux=True)(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    both = sf.value_and_grad(f, argnums=(0, 1), has_aux=True)
+    (value, aux), (gx, gy) = both(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
     assert value == 11.0 and aux["norm"] == 5.0
     np.testing.assert_allclose(gx, [3.0, 4.0])
     np.testing.assert_allclose(gy, [1.0, 2.0])
