@@ -20,7 +20,7 @@ from codegen import LLVMRenderer, default_runtime
 from codegen.runtime.cuda import BackendUnavailable  # noqa: F401  (sf.BackendUnavailable)
 from codegen.runtime.fastcall import dispatcher
 
-from . import trace
+from . import pytree, trace
 from .array import Array, Tracer, copied
 from .device import GPUArray
 from .grad import _arg_names, _lift
@@ -143,12 +143,13 @@ class Traced:
                 ) from None
             finally:
                 trace.restore_state(updates)
-        self.leaves, self.arrays, self.structure = leaves, scope.arrays, out
+        flat_out, self.structure = pytree.flatten(out)
+        self.leaves, self.arrays = leaves, scope.arrays
         self.arg_inputs = [lf.node for lf in leaves if lf is not None]
         self.array_inputs = [scope.tracers[id(a)].node for a in scope.arrays]
         self.state = trace.last_assignments(updates)
         self.state_sources = trace.state_sources(self.state, scope.arrays)
-        nodes = [v.node if isinstance(v, Tracer) else trace.operand_node(v) for v in _flatten(out) if v is not None]
+        nodes = [v.node if isinstance(v, Tracer) else trace.operand_node(v) for v in flat_out]
         nodes += [trace.operand_node(v) for _, _, value, _ in self.state for _, v in trace.state_parts(value)]
         self.outputs = fuse(nodes)
         self.n_results = len(nodes) - sum(len(trace.state_parts(value)) for _, _, value, _ in self.state)
@@ -187,10 +188,10 @@ class _Signature:
 
     def run(self, args, arrays):
         t = self.traced
-        values = [v for v, lf in zip(_leaf_values(args), t.leaves) if lf is not None]
+        values = [v for v, lf in zip(pytree.flatten(args)[0], t.leaves) if lf is not None]
         outputs = _as_results(self.executable(values + arrays))
         trace.assign_state(t.state, outputs[t.n_results:], copied)
-        return _rebuild(t.structure, iter(outputs[:t.n_results]))
+        return pytree.unflatten(t.structure, outputs[:t.n_results])
 
 
 class Compiled:
@@ -207,6 +208,7 @@ class Compiled:
     def _signature(self, args):
         """(the compiled signature for ``args``, the arrays to bind for this call)."""
         key = tuple(("static", a) if i in self.static else _key(a) for i, a in enumerate(args))
+        key += (pytree.flatten(args)[1],)
         sig = self._signatures.get(key)
         arrays = sig.traced.current_arrays() if sig is not None else None
         if arrays is None:  # new arguments, or state of a new shape
@@ -216,7 +218,7 @@ class Compiled:
         return sig, arrays
 
     def __call__(self, *args):
-        if trace._scopes or trace.any_traced(_leaf_values(args)):
+        if trace._scopes or trace.any_traced(pytree.flatten(args)[0]):
             # inside gradient, compile, vmap…: a compiled function is its function, traced through
             return self.f(*args)
         sig, arrays = self._signature(args)
@@ -301,10 +303,11 @@ def cuda(model: Callable[..., Any]) -> Compiled:
 # -- argument and result structure ---------------------------------------------------------------------
 
 def _key(a):
-    if isinstance(a, tuple):
-        return ("tuple",) + tuple(_key(v) for v in a)
-    if isinstance(a, dict):
-        return ("dict",) + tuple((k, _key(v)) for k, v in a.items())
+    """What a compiled signature depends on: each leaf's shape and dtype, or its value if static."""
+    return tuple(_leaf_key(v) for v in pytree.flatten(a)[0])
+
+
+def _leaf_key(a):
     if isinstance(a, GPUArray):
         return ("gpu", a.shape, a.dtype.str)
     if isinstance(a, (np.ndarray, list)) or isinstance(a, (int, float, np.generic)) and not isinstance(a, bool):
@@ -315,36 +318,8 @@ def _key(a):
 
 def _static(value, leaves: list):
     """A static argument: passed to the function as it is (its value is part of the signature)."""
-    leaves.extend([None] * len(_leaf_values((value,))))
+    leaves.extend([None] * pytree.flatten(value)[1].num_leaves)
     return value
-
-
-def _leaf_values(args) -> list:
-    out = []
-    for a in args:
-        if isinstance(a, tuple):
-            out.extend(_leaf_values(a))
-        elif isinstance(a, dict):
-            out.extend(_leaf_values(tuple(a.values())))
-        else:
-            out.append(a)
-    return out
-
-
-def _flatten(out) -> list:
-    if isinstance(out, (tuple, list)):
-        return [v for item in out for v in _flatten(item)]
-    if isinstance(out, dict):
-        return [v for item in out.values() for v in _flatten(item)]
-    return [out]
-
-
-def _rebuild(structure, values):
-    if isinstance(structure, (tuple, list)):
-        return type(structure)(_rebuild(s, values) for s in structure)
-    if isinstance(structure, dict):
-        return {k: _rebuild(s, values) for k, s in structure.items()}
-    return None if structure is None else next(values)
 
 
 def _as_results(arrays):
