@@ -134,6 +134,24 @@ def _unflatten(t: TreeDef, leaves):
     return new
 
 
+def flatten_like(treedef: TreeDef, tree) -> list:
+    """The leaves of ``tree`` where ``treedef`` has leaves; None throughout a subtree that is None
+    in ``tree`` (a structural gradient has None where a model has arrays without gradient)."""
+    if tree is None:
+        return [None] * treedef.num_leaves
+    if treedef.kind == "leaf":
+        return [tree]
+    if treedef.kind == "dict":
+        children = [tree[k] for k in treedef.meta]
+    elif treedef.kind == "object":
+        children = [getattr(tree, name) for name in treedef.meta[1]]
+    elif treedef.kind == "grads":
+        children = tree.values()
+    else:
+        children = list(tree)
+    return [leaf for sub, child in zip(treedef.children, children) for leaf in flatten_like(sub, child)]
+
+
 def tree_map(f, tree, *rest):
     """``f`` applied leaf by leaf to ``tree`` and trees of the same shape."""
     leaves, treedef = flatten(tree)

@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from .. import interp, trace
+from .. import interp, pytree, trace
 from .. import numpy_api as F
 from ..array import Tracer, copied
 from ..compile import cycle_collection_paused
 from ..device import GPUArray
 from ..grad import _differentiate, _params_scope, _scalar_output
 from ..ir import new_input
-from ..params import Params, params
+from ..params import Grads, Params, params
 from ..simplify import fuse
 from . import legacy
 from .optimise import OPTIMISERS, Rule
@@ -37,8 +37,7 @@ def update(*args):
         if isinstance(target, np.ndarray):
             target -= opt.apply(target, grads)
             return target
-        for p in (target if isinstance(target, Params) else params(target)):
-            g = grads[p]
+        for p, g in _parameter_gradients(target, grads):
             if g is not None:
                 p -= opt.apply(p, g)
         return target
@@ -46,6 +45,15 @@ def update(*args):
         first -= args[1]
         return first
     return legacy.update_model(*args)
+
+
+def _parameter_gradients(target, grads):
+    """(parameter, gradient) pairs: from ``Grads`` by parameter, or from a gradient shaped like the
+    model (``gradient(lambda m: …, model)``) by position."""
+    if isinstance(grads, Grads):
+        return [(p, grads[p]) for p in (target if isinstance(target, Params) else params(target))]
+    leaves, treedef = pytree.flatten(target)
+    return [(p, g) for p, g in zip(leaves, pytree.flatten_like(treedef, grads)) if isinstance(p, np.ndarray)]
 
 
 class _Plan:

@@ -231,3 +231,16 @@ def test_structural_gradient_of_a_model():
     for layer, grads in zip(model, g):
         np.testing.assert_allclose(grads.W, gs[layer.W], rtol=1e-6)
         np.testing.assert_allclose(grads.b, gs[layer.b], rtol=1e-6)
+
+
+def test_update_applies_a_structural_gradient():
+    model = sf.Chain(sf.Dense(3, 2, sf.tanh), sf.Dense(2, 1))
+    x, y = rng.standard_normal((4, 3)).astype(np.float32), rng.standard_normal((4, 1)).astype(np.float32)
+    before = [np.array(p) for p in sf.params(model)]
+    (g,) = sf.gradient(lambda m: sf.mse(m(x), y), model)
+    g[1].b = None  # no gradient for this one: left as it is
+    gW = np.array(g[0].W)
+    sf.update(sf.Descent(0.1), model, g)
+    after = list(sf.params(model))
+    np.testing.assert_allclose(after[0], before[0] - 0.1 * gW, rtol=1e-6)
+    np.testing.assert_array_equal(after[3], before[3])
