@@ -101,7 +101,7 @@ _identities: dict = {}
 
 def is_identity(node: Node) -> bool:
     """A constant (n, *S) with prod(S) = n that is the identity matrix read as (n, n)."""
-    if node.op != "const" or node.ndim < 2 or not isinstance(node.value, np.ndarray) or node.dtype == OBJECT:
+    if node.op != "const" or node.ndim < 2 or not isinstance(node.value, np.ndarray):
         return False
     n = node.shape[0]
     if node.value.size != n * n:

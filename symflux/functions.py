@@ -416,3 +416,13 @@ def is_boolean(body: sympy.Basic) -> bool:
     """Whether ``body`` is a truth value. (A SymPy ``Symbol`` is also a ``Boolean``; it is not one.)"""
     return isinstance(body, (sympy.logic.boolalg.BooleanFunction, sympy.logic.boolalg.BooleanAtom,
                              sympy.core.relational.Relational))
+
+
+class VectorSymbol(sympy.MatrixSymbol):
+    """A vector symbol: an n × 1 column to SymPy's matrix algebra, a 1-D array of n to symflux
+    (so ``x @ A @ x`` traces as NumPy would and its gradient is a vector)."""
+
+
+def shape_of(value) -> tuple:
+    """The array shape symflux gives a SymPy matrix value (a ``VectorSymbol`` is 1-D)."""
+    return (value.shape[0],) if isinstance(value, VectorSymbol) else tuple(value.shape)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from . import functions as fn
 from . import interp, ops, printing, pytree, trace
 from .array import Array, Tracer
 from .device import GPUArray
@@ -42,7 +43,7 @@ def _shape_dtype(value):
     if isinstance(value, (Tracer, GPUArray)):
         return value.shape, value.dtype
     if isinstance(value, sympy.MatrixExpr):
-        return tuple(value.shape), OBJECT
+        return fn.shape_of(value), OBJECT
     if isinstance(value, sympy.MatrixBase):
         return value.shape, OBJECT
     if isinstance(value, (sympy.Basic, fractions.Fraction)):

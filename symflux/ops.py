@@ -72,7 +72,7 @@ def const(value) -> Node:
     value = np.asarray(value) if not isinstance(value, sympy.MatrixBase | sympy.MatrixExpr) else value
     if isinstance(value, np.ndarray):
         return make("const", (), (Const(value),), value.shape, value.dtype)
-    return make("const", (), (Const(value),), value.shape, OBJECT)
+    return make("const", (), (Const(value),), functions.shape_of(value), OBJECT)
 
 
 _random_ids = itertools.count()

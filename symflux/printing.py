@@ -16,7 +16,7 @@ import sympy
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .contract import parse_spec
-from .functions import evaluated
+from .functions import VectorSymbol, evaluated
 from .ir import ARG, Node, toposort
 
 
@@ -25,15 +25,14 @@ class NoMatrixForm(ValueError):
 
 
 def symbols(names: str, shape: Sequence | None = None, **assumptions: Any) -> Any:
-    """SymPy symbols; with ``shape``, a ``MatrixSymbol`` (a vector ``(n,)`` is a column ``n×1``)."""
+    """SymPy symbols; with ``shape``, a ``MatrixSymbol``, or for ``(n,)`` a ``VectorSymbol``."""
     if shape is None:
         return sympy.symbols(names, **assumptions)
     shape = tuple(shape)
-    if len(shape) == 1:
-        shape = (shape[0], 1)
-    if len(shape) != 2:
+    if len(shape) not in (1, 2):
         raise ValueError(f"matrix symbols are 1-D or 2-D, got shape {shape}")
-    made = [sympy.MatrixSymbol(n, *shape) for n in names.replace(",", " ").split()]
+    kind = VectorSymbol if len(shape) == 1 else sympy.MatrixSymbol
+    made = [kind(n, shape[0], shape[1] if len(shape) == 2 else 1) for n in names.replace(",", " ").split()]
     return made[0] if len(made) == 1 else tuple(made)
 
 

@@ -244,3 +244,10 @@ def test_update_applies_a_structural_gradient():
     after = list(sf.params(model))
     np.testing.assert_allclose(after[0], before[0] - 0.1 * gW, rtol=1e-6)
     np.testing.assert_array_equal(after[3], before[3])
+
+
+def test_hessian_with_matrix_symbols_prints_a_plus_a_transpose():
+    A, x = sf.symbols("A", shape=(3, 3)), sf.symbols("x", shape=(3,))
+    assert x.shape == (3, 1)  # a column to SymPy, a vector to symflux
+    assert str(sf.gradient(lambda v: v @ A @ v, x)[0]) == "A*x + A.T*x"
+    assert str(sf.hessian(lambda v: v @ A @ v, x)) == "A + A.T"
