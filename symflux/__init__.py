@@ -6,8 +6,9 @@
 (14,)
 """
 
+from . import array_methods  # noqa: F401  (installs the NumPy surface on Array and Tracer)
 from . import numpy_api as _np_api
-from .array import Array, Tracer
+from .array import Array, Tracer, TracingError
 from .compile import BackendUnavailable, Compiled, compile, cuda, export_c, llvm
 from .device import GPUArray
 from .draw import draw, plot_history
@@ -23,7 +24,6 @@ from .numpy_api import sigmoid
 from .ops import ShapeError
 from .params import Grads, Params, params
 from .printing import as_matrix, latex, symbols
-from .trace import TracingError
 from .transforms import hessian, hvp, jacfwd, jacobian, jacrev, jvp, vjp, vmap
 
 jit = compile

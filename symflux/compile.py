@@ -16,26 +16,20 @@ from typing import Any
 
 import numpy as np
 
-from codegen import LLVMRenderer, default_runtime
+from codegen import CRenderer, LLVMRenderer, default_runtime
 from codegen.runtime.cuda import BackendUnavailable  # noqa: F401  (sf.BackendUnavailable)
 from codegen.runtime.fastcall import dispatcher
 
-from . import pytree, trace
-from .array import Array, Tracer, copied
+from . import backends, ops, pytree, trace
+from .array import Array, Tracer, TracingError, copied
 from .device import GPUArray
 from .grad import _arg_names, _lift
 from .ir import Node
 from .lower import lower
-from .simplify import fuse
+from .rng import new_seed
+from .simplify import fuse, substitute
 
-BACKENDS = ("llvm", "cuda")
 THREADS = min(os.cpu_count() or 1, 8)
-
-
-def new_seed() -> int:
-    """A seed for one call's random numbers, from symflux's generator (``sf.seed`` reproduces it)."""
-    from .numpy_api import _rng
-    return int(_rng.integers(0, 2**63))
 
 
 class Executable:
@@ -82,6 +76,9 @@ class Executable:
 
     def source(self) -> str:
         return self.ir
+
+
+backends.register("llvm", Executable)
 
 
 class BoundExecutable:
@@ -132,12 +129,12 @@ class Traced:
                 call_args = [_static(a, leaves) if i in static else _lift(a, names[i], leaves)
                              for i, a in enumerate(args)]
                 out = f(*call_args)
-            except trace.TracingError as e:
+            except TracingError as e:
                 numbers = [f"{names[i]!r} (position {i})" for i, a in enumerate(args)
                            if i not in static and isinstance(a, (int, float)) and not isinstance(a, bool)]
                 if not numbers:
                     raise
-                raise trace.TracingError(
+                raise TracingError(
                     f"{e}\nWhile compiling, the Python numbers {', '.join(numbers)} are traced as 0-d arrays. "
                     "If one is a shape, a size or an index, make it static: sf.compile(f, static_argnums=(…))"
                 ) from None
@@ -180,11 +177,8 @@ class _Signature:
     def __init__(self, f, args, backend="llvm", static=()):
         with cycle_collection_paused():
             self.traced = Traced(f, args, static)
-            if backend == "cuda":
-                from .gpu import CUDAExecutable as build
-            else:
-                build = Executable
-            self.executable = build(self.traced.arg_inputs + self.traced.array_inputs, self.traced.outputs)
+            inputs = self.traced.arg_inputs + self.traced.array_inputs
+            self.executable = backends.executable(backend)(inputs, self.traced.outputs)
 
     def run(self, args, arrays):
         t = self.traced
@@ -198,8 +192,7 @@ class Compiled:
     """``sf.compile(f, backend="llvm")``: call it like ``f``; compiles per argument signature."""
 
     def __init__(self, f, backend="llvm", static_argnums=()):
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+        backends.executable(backend)  # an unknown name fails here, not at the first call
         self.f, self.backend = f, backend
         self.static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
         self._signatures: dict = {}
@@ -257,7 +250,6 @@ class CExport:
 
     def write(self, directory: str) -> tuple[str, str]:
         """Write ``name.c`` and ``name.h`` into ``directory``; returns their paths."""
-        import os
         paths = os.path.join(directory, self.name + ".c"), os.path.join(directory, self.name + ".h")
         for path, text in zip(paths, (self.c, self.h)):
             with open(path, "w") as f:
@@ -271,11 +263,6 @@ def export_c(f: Callable[..., Any], *example_args: Any, name: str = "model") -> 
 
     ABI (also documented in the header): ``void name(void *in0, …, void *out0, …)``, one pointer per
     input then per output, each a contiguous row-major array of the documented dtype and size."""
-    from codegen.renderer.c import CRenderer
-
-    from . import ops
-    from .simplify import substitute
-
     if not name.isidentifier():
         raise ValueError(f"export_c: name must be a C identifier, got {name!r}")
     t = Traced(f, example_args)

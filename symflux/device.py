@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import trace
+from .array import Trackable
+
 _OPERATORS = ("add", "radd", "sub", "rsub", "mul", "rmul", "truediv", "rtruediv", "floordiv", "rfloordiv",
               "pow", "rpow", "matmul", "rmatmul", "mod", "rmod", "neg", "pos", "abs", "getitem",
               "lt", "le", "gt", "ge")
 
 
-class GPUArray:
+class GPUArray(Trackable):
     """GPUArray(buffer, shape, dtype, driver): ``shape``-shaped ``dtype`` values at ``buffer``."""
 
     __array_priority__ = 100  # NumPy defers mixed operations to us
@@ -33,6 +36,9 @@ class GPUArray:
         host = np.empty(self.shape, self.dtype)
         self.driver.to_host(host, self.buffer)
         return host
+
+    def host_value(self) -> np.ndarray:
+        return self.numpy()
 
     def __array__(self, dtype=None, copy=None):
         host = self.numpy()
@@ -54,7 +60,6 @@ class GPUArray:
 
     def _operand(self):
         """The traced value this array stands for inside a compiled function, else a host copy."""
-        from . import trace
         hit = trace.tracked(self) if trace._scopes else None
         return self.numpy() if hit is None else hit
 

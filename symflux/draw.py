@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .grad import gradient as grad_of
 from .graph import Graph, make_graph, node_label
 
 BOX_W, BOX_H, GAP_X, GAP_Y = 190, 34, 30, 46
@@ -18,7 +19,6 @@ BOX_W, BOX_H, GAP_X, GAP_Y = 190, 34, 30, 46
 def _graph(f, args, gradient) -> Graph:
     if not gradient:
         return make_graph(f, *args)
-    from .grad import gradient as grad_of
     return make_graph(lambda *a: grad_of(f, *a), *args)
 
 

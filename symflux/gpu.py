@@ -14,11 +14,13 @@ import numpy as np
 from codegen import CUDARenderer
 from codegen.runtime.cuda import default_cuda_runtime
 
-from .compile import new_seed
+from . import backends
+from .array import Array
 from .device import GPUArray
 from .functor import fmap
 from .ir import Node
 from .lower import lower
+from .rng import new_seed
 
 
 def _upload(array: np.ndarray, driver) -> GPUArray:
@@ -41,7 +43,6 @@ def gpu(x: Any) -> Any:
 
 def cpu(x: Any) -> Any:
     """cpu(x): the inverse of ``gpu``: GPU arrays (also inside models) copied to host ``Array``s."""
-    from .array import Array
     move = lambda a: a.numpy().view(Array) if isinstance(a, GPUArray) else a
     return move(x) if isinstance(x, GPUArray) else fmap(move, x)
 
@@ -102,3 +103,6 @@ class CUDAExecutable:
 
 def _nbytes(count, dtype) -> int:
     return int(count) * np.dtype(dtype).itemsize
+
+
+backends.register("cuda", CUDAExecutable)

@@ -14,7 +14,7 @@ import numpy as np
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 
-from . import ops
+from . import ops, rng
 from .functions import NUMPY_IMPLS, evaluated
 from .ir import ARG, OBJECT, Node, toposort
 
@@ -202,8 +202,7 @@ EVAL = {
 
 def _leaf(node: Node, bindings, exact: bool):
     if node.op == "rand":
-        from .numpy_api import _rng
-        return _rng.random(node.shape).astype(node.dtype)
+        return rng.generator().random(node.shape).astype(node.dtype)
     if node.op == "input":
         if node not in bindings:
             raise ValueError(f"the graph needs a value for input {node.attrs[1]!r}")

@@ -15,10 +15,11 @@ import string
 import numpy as np
 import sympy
 
-from . import contract, interp, ops, trace
+from . import contract, interp, ops, rng, trace
 from . import functions as fn
-from .array import Array, Tracer
+from .array import Array, Tracer, TracingError
 from .ir import ARG, OBJECT
+from .rng import seed  # noqa: F401  (sf.seed)
 
 # -- elementwise ----------------------------------------------------------------------------------
 
@@ -551,7 +552,7 @@ def getitem(x, key):
     if not isinstance(key, tuple):
         key = (key,)
     if builtins.any(trace.is_traced(k) for k in key):
-        raise trace.TracingError("indexing with a traced array is not supported; use sf.where with a mask")
+        raise TracingError("indexing with a traced array is not supported; use sf.where with a mask")
     if not trace.is_traced(x):
         return _rewrap(_plain(x)[key], x)
     node = _node(x)
@@ -606,7 +607,7 @@ _REDUCERS = {np.add: sum, np.maximum: max, np.minimum: min, np.multiply: prod}
 
 def apply_ufunc(ufunc, method, inputs, kwargs):
     if kwargs.get("out") is not None:
-        raise trace.TracingError(f"numpy.{ufunc.__name__}(..., out=...) would modify an array in place, "
+        raise TracingError(f"numpy.{ufunc.__name__}(..., out=...) would modify an array in place, "
                                  "which tracing cannot record; assign the result instead")
     if method == "__call__":
         if ufunc is np.matmul:
@@ -643,15 +644,6 @@ FUNCTIONS = {
 
 
 # -- creation ---------------------------------------------------------------------------------------
-
-_rng = np.random.default_rng()
-
-
-def seed(n: int) -> None:
-    """Reseed the generator behind ``sf.rand`` / ``sf.randn``."""
-    global _rng
-    _rng = np.random.default_rng(n)
-
 
 def _dims(shape):
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
@@ -694,12 +686,12 @@ def linspace(start, stop, num=50, dtype=None) -> Array:
 
 def rand(*shape, dtype=np.float64) -> Array:
     """Uniform [0, 1) samples of the given shape (float64, like NumPy)."""
-    return _rng.random(_dims(shape)).astype(dtype).view(Array)
+    return rng.generator().random(_dims(shape)).astype(dtype).view(Array)
 
 
 def randn(*shape, dtype=np.float64) -> Array:
     """Standard normal samples of the given shape (float64, like NumPy)."""
-    return _rng.standard_normal(_dims(shape)).astype(dtype).view(Array)
+    return rng.generator().standard_normal(_dims(shape)).astype(dtype).view(Array)
 
 
 __all__ = sorted(set(ELEMENTWISE) | {

@@ -16,8 +16,8 @@ import numpy as np
 import sympy
 
 from . import ops
-from .device import GPUArray
-from .ir import OBJECT, Node
+from .array import Tracer, Trackable
+from .ir import OBJECT, Node, new_input
 
 _scopes: list[dict[int, object]] = []
 # Graph inputs that some operation consumed. An argument that was used but whose derivative folded
@@ -63,7 +63,7 @@ def set_state(obj, attr: str, value) -> None:
     """``setattr(obj, attr, value)`` for layer state (running statistics, recurrent state). A traced
     value assigned inside a trace is recorded, so the trace can produce its concrete value."""
     parts = value if isinstance(value, tuple) else (value,)
-    if _recorders and any(isinstance(v, _tracer_type()) for v in parts):
+    if _recorders and any(isinstance(v, Tracer) for v in parts):
         before = next((u[3] for u in _recorders[-1] if u[0] is obj and u[1] == attr), getattr(obj, attr, None))
         _recorders[-1].append((obj, attr, value, before))
     setattr(obj, attr, value)
@@ -120,15 +120,6 @@ def current_arrays(arrays, sources):
     return out
 
 
-def _tracer_type():
-    from .array import Tracer
-    return Tracer
-
-
-class TracingError(TypeError):
-    """A Python operation that needs a concrete value was applied to a traced (symbolic) value."""
-
-
 @contextlib.contextmanager
 def tracking(mapping):
     """Within the block, arrays whose id is in ``mapping`` stand for the mapped Tracers
@@ -150,8 +141,6 @@ class InputScope:
     def get(self, x):
         hit = self.tracers.get(id(x))
         if hit is None:
-            from .array import Tracer
-            from .ir import new_input
             hit = Tracer(new_input(x.shape, x.dtype, f"array{len(self.arrays)}"))
             self.tracers[id(x)] = hit
             self.arrays.append(x)
@@ -168,10 +157,9 @@ def tracked(x):
 
 
 def is_traced(x) -> bool:
-    from .array import Array, Tracer
     if isinstance(x, Tracer):
         return True
-    return bool(_scopes) and isinstance(x, (Array, GPUArray)) and tracked(x) is not None
+    return bool(_scopes) and isinstance(x, Trackable) and tracked(x) is not None
 
 
 def any_traced(values) -> bool:
@@ -187,16 +175,13 @@ def is_symbolic(x) -> bool:
 
 def operand(x):
     """A graph operand for ``x``: a Node, or a weakly typed SymPy scalar to inline into bodies."""
-    from .array import Array, Tracer
     if isinstance(x, Tracer):
         if x.node.op == "input":
             used_inputs.add(x.node)
         return x.node
-    if isinstance(x, Array):
+    if isinstance(x, Trackable):
         hit = tracked(x) if _scopes else None
-        return operand(hit) if hit is not None else ops.const(x.view(np.ndarray))
-    if isinstance(x, GPUArray):
-        return operand(x._operand())
+        return operand(hit) if hit is not None else ops.const(x.host_value())
     if isinstance(x, bool):
         return sympy.Integer(int(x))
     if isinstance(x, (int, float, complex, fractions.Fraction)) and not isinstance(x, np.generic):

@@ -13,17 +13,13 @@ import contextlib
 import os
 import shutil
 import threading
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..cache import DiskCache
+from .cuda_emulator import EmulatorDriver
+from .device_memory import BackendUnavailable, DeviceBuffer
 from .native import compile_with
-
-
-class BackendUnavailable(RuntimeError):
-    """The requested backend cannot run on this machine."""
-
 
 INSTALL_HINT = ("install the GPU runtime with `pip install \"symflux[cuda]\"` (pycuda; with CUDA_ROOT set to the CUDA "
                 "toolkit, see docs/backends.md); set SYMFLUX_CUDA_EMULATE=1 to run the CUDA kernels on the CPU; "
@@ -38,15 +34,6 @@ def find_nvcc() -> str | None:
             return os.path.join(root, "bin", "nvcc")
     default = "/usr/local/cuda/bin/nvcc"
     return shutil.which("nvcc") or (default if os.path.exists(default) else None)
-
-
-@dataclass
-class DeviceBuffer:
-    """``nbytes`` of device memory at address ``ptr``; ``owner`` keeps the allocation alive."""
-
-    ptr: int
-    nbytes: int
-    owner: object
 
 
 class PyCUDADriver:
@@ -158,7 +145,6 @@ def default_cuda_runtime() -> CUDARuntime:
     with _default_lock:
         if _default is None:
             if os.environ.get("SYMFLUX_CUDA_EMULATE") == "1":
-                from .cuda_emulator import EmulatorDriver
                 _default = CUDARuntime(EmulatorDriver())
             else:
                 _default = CUDARuntime(PyCUDADriver())

@@ -20,7 +20,7 @@ import shutil
 import numpy as np
 
 from ..cache import DiskCache
-from .cuda import BackendUnavailable, DeviceBuffer
+from .device_memory import BackendUnavailable, DeviceBuffer
 from .native import compile_with, load_library
 
 MAX_BLOCKS = 2

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .. import numpy_api as F
+from .. import rng
 from ..array import Array
 
 
@@ -34,13 +34,13 @@ def glorot_uniform(*shape, dtype=np.float32) -> Array:
     """U(−√(6/(fan_in+fan_out)), +√(6/(fan_in+fan_out))), Float32."""
     fan_in, fan_out = _fans(shape)
     scale = math.sqrt(24.0 / (fan_in + fan_out))
-    return ((F._rng.random(shape) - 0.5) * scale).astype(dtype).view(Array)
+    return ((rng.generator().random(shape) - 0.5) * scale).astype(dtype).view(Array)
 
 
 def glorot_normal(*shape, dtype=np.float32) -> Array:
     """N(0, 2/(fan_in+fan_out)), Float32."""
     fan_in, fan_out = _fans(shape)
-    return (F._rng.standard_normal(shape) * math.sqrt(2.0 / (fan_in + fan_out))).astype(dtype).view(Array)
+    return (rng.generator().standard_normal(shape) * math.sqrt(2.0 / (fan_in + fan_out))).astype(dtype).view(Array)
 
 
 def zeros32(*shape) -> Array:

@@ -15,6 +15,7 @@ from ..array import Tracer
 from ..functor import children
 from ..params import params
 from .init import glorot_uniform, ones32, zeros32
+from .template import template
 
 
 def identity(x):
@@ -51,7 +52,6 @@ class Layer:
 
     def expr(self):
         """The layer's formula over symbols named after its fields, e.g. ``σ(W·x + b)``."""
-        from .template import template
         return template(self)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import numpy_api as F
-from .. import ops, trace
+from .. import ops, rng, trace
 from ..array import Tracer
 from .init import ones32, zeros32
 from .layers import Layer, activation_name, identity, is_training, match_precision, shape_of
@@ -42,7 +42,7 @@ class Dropout(Layer):
         if isinstance(x, Tracer):  # a random node: a cached graph draws a new mask every step
             uniform = Tracer(ops.rand(mask_shape, dtype))
         else:
-            uniform = F._rng.random(mask_shape).astype(dtype)
+            uniform = rng.generator().random(mask_shape).astype(dtype)
         mask = F.where(F.greater(uniform, self.p), scale, 0.0)
         return F.multiply(x, F.astype(mask, dtype))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import numpy_api as F
 from .. import trace
+from ..functor import children
 from .init import glorot_uniform, zeros32
 from .layers import Layer, activation_name, match_precision, shape_of
 
@@ -96,7 +97,6 @@ def LSTM(n_in, n_out, init=glorot_uniform) -> Recur:
 
 def reset(model):
     """reset(m): every Recur inside ``m`` goes back to its initial state."""
-    from ..functor import children
     if isinstance(model, Recur):
         model.reset()
     for child in children(model).values():

@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import interp, pytree, trace
+from .. import backends, interp, pytree, trace
 from .. import numpy_api as F
 from ..array import Tracer, copied
 from ..compile import cycle_collection_paused
 from ..device import GPUArray
+from ..gpu import gpu
 from ..grad import _differentiate, _params_scope, _scalar_output
 from ..ir import new_input
 from ..params import Grads, Params, params
@@ -139,18 +140,16 @@ class _Plan:
         ps = self.bound_arrays(ps)
         if backend == "cuda":
             if self.bound is None:
-                from ..gpu import CUDAExecutable, gpu
-                exe = CUDAExecutable(self.param_inputs + self.batch_inputs + self.state_inputs, self.outputs,
-                                     self.in_place)
+                inputs = self.param_inputs + self.batch_inputs + self.state_inputs
+                exe = backends.executable("cuda")(inputs, self.outputs, self.in_place)
                 on_gpu = any(isinstance(p, GPUArray) for p in ps)  # then the optimiser state lives there too
                 state = [gpu(a) if on_gpu else a for a in self.state_arrays]
                 self.bound = lambda ps, batch: exe([*ps, *batch, *state])
             return self.bound(ps, batch)
         if backend == "llvm":
             if self.bound is None:
-                from ..compile import Executable
                 inputs = self.param_inputs + self.batch_inputs + self.state_inputs
-                exe = Executable(inputs, self.outputs, self.in_place)
+                exe = backends.executable("llvm")(inputs, self.outputs, self.in_place)
                 n = len(ps) + len(self.batch_inputs)
                 fixed = {k: a for k, a in enumerate(ps) if k not in self.per_call}
                 fixed |= {n + j: a for j, a in enumerate(self.state_arrays)}
@@ -171,8 +170,8 @@ class TrainStep:
     through the interpreter. A step is not re-entrant: it updates shared parameters."""
 
     def __init__(self, loss, ps, opt, backend="llvm"):
-        if backend not in ("llvm", "cuda", None):
-            raise ValueError(f"train_step: unknown backend {backend!r}; choose 'llvm', 'cuda' or None")
+        if backend is not None:
+            backends.executable(backend, "train_step")  # an unknown name fails here
         self.loss, self.params, self.opt, self.backend = loss, params(ps), opt, backend
         self._plans: dict = {}
         self._fast = None  # the last plan's C-level caller: step(*batch) with no Python in between

@@ -1,0 +1,187 @@
+"""The NumPy surface of ``Array`` and ``Tracer``: operators, methods and NumPy's dispatch protocols,
+installed on the classes by the array namespace (as JAX's numpy installs its tracers' methods), so
+that ``array`` depends on nothing that traces.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import numpy_api as F
+from . import trace
+from .array import Array, Tracer
+
+# -- Tracer ---------------------------------------------------------------------------------------
+
+_BINARY = {"add": "add", "sub": "subtract", "mul": "multiply", "truediv": "divide", "mod": "remainder",
+           "floordiv": "floor_divide", "pow": "power", "matmul": "matmul"}
+_COMPARISONS = {"lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal", "eq": "equal",
+                "ne": "not_equal"}
+
+
+def _forward(name):
+    return lambda s, o: getattr(F, name)(s, o)
+
+
+def _reflected(name):
+    return lambda s, o: getattr(F, name)(o, s)
+
+
+class _TracerMethods:
+    """ndarray's methods on a traced value (keywords NumPy accepts but tracing ignores: dtype, out)."""
+
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
+        return F.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
+        return F.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, out=None, keepdims=False):
+        return F.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, out=None, keepdims=False):
+        return F.min(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False):
+        return F.prod(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        return F.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        return F.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def reshape(self, *shape, order="C"):
+        return F.reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def transpose(self, *axes):
+        return F.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
+
+    def swapaxes(self, a, b):
+        return F.swapaxes(self, a, b)
+
+    def flatten(self, order="C"):
+        return F.reshape(self, (-1,))
+
+    def squeeze(self, axis=None):
+        return F.squeeze(self, axis)
+
+    def dot(self, other):
+        return F.dot(self, other)
+
+    def clip(self, min=None, max=None):
+        return F.clip(self, min, max)
+
+    def astype(self, dtype, copy=True):
+        return F.astype(self, dtype)
+
+    def copy(self):
+        return self
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return F.apply_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return F.apply_function(func, args, kwargs)
+
+
+def _install_tracer_methods():
+    for dunder, name in _BINARY.items():
+        setattr(Tracer, f"__{dunder}__", _forward(name))
+        setattr(Tracer, f"__r{dunder}__", _reflected(name))
+    for dunder, name in _COMPARISONS.items():
+        setattr(Tracer, f"__{dunder}__", _forward(name))
+    Tracer.__neg__ = lambda s: F.negative(s)
+    Tracer.__pos__ = lambda s: s
+    Tracer.__abs__ = lambda s: F.abs(s)
+    Tracer.__getitem__ = lambda s, key: F.getitem(s, key)
+    Tracer.T = property(lambda self: F.transpose(self))
+    Tracer.mT = property(lambda self: F.swapaxes(self, -1, -2))
+    for name, method in vars(_TracerMethods).items():
+        if callable(method):
+            setattr(Tracer, name, method)
+    Tracer.ravel = Tracer.flatten
+
+
+# -- Array ----------------------------------------------------------------------------------------
+
+# ndarray methods that would bypass ufunc dispatch (views, reductions written in C) and so must be
+# routed through the traced implementation when the array is tracked.
+_TRACKED_METHODS = ("sum", "mean", "max", "min", "prod", "reshape", "transpose", "flatten", "ravel",
+                    "squeeze", "dot", "clip", "astype", "var", "std", "swapaxes", "copy", "__getitem__")
+
+
+def _flat(values) -> tuple:
+    out = []
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            out.extend(_flat(v))
+        else:
+            out.append(v)
+    return tuple(out)
+
+
+def _wrap(result):
+    if isinstance(result, tuple):
+        return tuple(_wrap(r) for r in result)
+    if isinstance(result, np.ndarray) and not isinstance(result, Array):
+        return result.view(Array)
+    return result
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    if trace._scopes and trace.any_traced(inputs + kwargs.get("out", ())):
+        return F.apply_ufunc(ufunc, method, inputs, kwargs)
+    plain = tuple(x.view(np.ndarray) if isinstance(x, Array) else x for x in inputs)
+    outs = kwargs.get("out")
+    if outs:
+        kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, Array) else o for o in outs)
+    result = getattr(ufunc, method)(*plain, **kwargs)
+    if outs:
+        return outs[0] if len(outs) == 1 else outs
+    return _wrap(result)
+
+
+def _array_function(self, func, types, args, kwargs):
+    if trace._scopes and trace.any_traced(_flat(args) + _flat(tuple(kwargs.values()))):
+        return F.apply_function(func, args, kwargs)
+    return np.ndarray.__array_function__(self, func, types, args, kwargs)
+
+
+def _maybe_traced(attr):
+    plain = getattr(np.ndarray, attr)
+
+    def get(self):
+        hit = trace.tracked(self) if trace._scopes else None
+        return getattr(hit, attr) if hit is not None else plain.__get__(self)
+    return property(get)
+
+
+def _tracked_method(name):
+    plain = getattr(np.ndarray, name)
+
+    def method(self, *args, **kwargs):
+        if trace._scopes:
+            hit = trace.tracked(self)
+            if hit is not None:
+                return getattr(hit, name)(*args, **kwargs)
+        if name == "__getitem__" and any(trace.is_traced(k) for k in _flat((args[0],))):
+            return getattr(Tracer(trace.operand_node(self)), name)(*args, **kwargs)
+        return plain(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = plain.__doc__
+    return method
+
+
+def _install_array_methods():
+    Array.__array_ufunc__ = _array_ufunc
+    Array.__array_function__ = _array_function
+    Array.T = _maybe_traced("T")
+    Array.mT = _maybe_traced("mT")
+    for name in _TRACKED_METHODS:
+        setattr(Array, name, _tracked_method(name))
+
+
+_install_tracer_methods()
+_install_array_methods()
