@@ -23,11 +23,11 @@ from codegen.runtime.fastcall import dispatcher
 from . import backends, ops, pytree, trace
 from .array import Array, Tracer, TracingError, copied
 from .device import GPUArray
-from .grad import _arg_names, _lift
 from .ir import Node
 from .lower import lower
 from .rng import new_seed
 from .simplify import fuse, substitute
+from .tracing import Trace, arg_names
 
 THREADS = min(os.cpu_count() or 1, 8)
 
@@ -121,32 +121,27 @@ class Traced:
     call, so a compiled model advances its state exactly as the model does."""
 
     def __init__(self, f, args, static=()):
-        scope = trace.InputScope()
-        leaves = []
-        names = _arg_names(f, len(args))
-        with trace.tracking(scope), trace.recording_state() as updates:
-            try:
-                call_args = [_static(a, leaves) if i in static else _lift(a, names[i], leaves)
-                             for i, a in enumerate(args)]
-                out = f(*call_args)
-            except TracingError as e:
-                numbers = [f"{names[i]!r} (position {i})" for i, a in enumerate(args)
-                           if i not in static and isinstance(a, (int, float)) and not isinstance(a, bool)]
-                if not numbers:
-                    raise
-                raise TracingError(
-                    f"{e}\nWhile compiling, the Python numbers {', '.join(numbers)} are traced as 0-d arrays. "
-                    "If one is a shape, a size or an index, make it static: sf.compile(f, static_argnums=(…))"
-                ) from None
-            finally:
-                trace.restore_state(updates)
-        flat_out, self.structure = pytree.flatten(out)
-        self.leaves, self.arrays = leaves, scope.arrays
-        self.arg_inputs = [lf.node for lf in leaves if lf is not None]
-        self.array_inputs = [scope.tracers[id(a)].node for a in scope.arrays]
-        self.state = trace.last_assignments(updates)
-        self.state_sources = trace.state_sources(self.state, scope.arrays)
-        nodes = [v.node if isinstance(v, Tracer) else trace.operand_node(v) for v in flat_out]
+        try:
+            t = Trace(f, args, [i for i in range(len(args)) if i not in static], read_as_inputs=True)
+        except TracingError as e:
+            names = arg_names(f, len(args))
+            numbers = [f"{names[i]!r} (position {i})" for i, a in enumerate(args)
+                       if i not in static and isinstance(a, (int, float)) and not isinstance(a, bool)]
+            if not numbers:
+                raise
+            raise TracingError(
+                f"{e}\nWhile compiling, the Python numbers {', '.join(numbers)} are traced as 0-d arrays. "
+                "If one is a shape, a size or an index, make it static: sf.compile(f, static_argnums=(…))"
+            ) from None
+        self.structure, self.arrays = t.out_tree, t.arrays
+        # one entry per argument leaf (None for static ones), to bind call values in order
+        self.leaves = [lf for i, a in enumerate(args)
+                       for lf in ([None] * pytree.flatten(a)[1].num_leaves if i in static else t.leaves_per_arg[i])]
+        self.arg_inputs = [lf.node for lf in t.leaves]
+        self.array_inputs = t.array_inputs
+        self.state = trace.last_assignments(t.updates)
+        self.state_sources = trace.state_sources(self.state, t.arrays)
+        nodes = [v.node if isinstance(v, Tracer) else trace.operand_node(v) for v in t.flat_out]
         nodes += [trace.operand_node(v) for _, _, value, _ in self.state for _, v in trace.state_parts(value)]
         self.outputs = fuse(nodes)
         self.n_results = len(nodes) - sum(len(trace.state_parts(value)) for _, _, value, _ in self.state)
@@ -301,12 +296,6 @@ def _leaf_key(a):
         arr = np.asarray(a)
         return ("array", arr.shape, arr.dtype.str)
     return ("static", a)
-
-
-def _static(value, leaves: list):
-    """A static argument: passed to the function as it is (its value is part of the signature)."""
-    leaves.extend([None] * pytree.flatten(value)[1].num_leaves)
-    return value
 
 
 def _as_results(arrays):

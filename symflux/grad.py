@@ -10,94 +10,19 @@ confusion cannot happen: each level differentiates with respect to its own input
 from __future__ import annotations
 
 import fractions
-import inspect
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import sympy
 
-from . import functions as fn
 from . import interp, ops, printing, pytree, trace
 from .array import Array, Tracer
-from .device import GPUArray
-from .ir import OBJECT, Node, inputs_of, new_input
+from .ir import Node, inputs_of
 from .params import Grads, Params
 from .simplify import fuse, substitute
+from .tracing import Trace
 from .vjp import backprop
-
-# -- arguments → graph inputs -------------------------------------------------------------------
-
-class _Leaf:
-    """One differentiable argument: its graph input and the value it will be bound to."""
-
-    __slots__ = ("node", "value")
-
-    def __init__(self, value, name):
-        self.value = value
-        shape, dtype = _shape_dtype(value)
-        self.node = new_input(shape, dtype, name)
-
-
-def _shape_dtype(value):
-    if isinstance(value, (Tracer, GPUArray)):
-        return value.shape, value.dtype
-    if isinstance(value, sympy.MatrixExpr):
-        return fn.shape_of(value), OBJECT
-    if isinstance(value, sympy.MatrixBase):
-        return value.shape, OBJECT
-    if isinstance(value, (sympy.Basic, fractions.Fraction)):
-        return (), OBJECT
-    if isinstance(value, bool):
-        raise TypeError("cannot differentiate with respect to a bool")
-    if isinstance(value, int) and not isinstance(value, np.generic):
-        return (), np.int64
-    if isinstance(value, float) and not isinstance(value, np.generic):
-        return (), np.float64
-    arr = trace.as_numpy(value)
-    if arr.dtype.kind not in "biufcO":
-        raise TypeError(f"cannot differentiate with respect to an array of dtype {arr.dtype}")
-    return arr.shape, arr.dtype
-
-
-def _differentiable(value) -> bool:
-    return isinstance(value, (Tracer, GPUArray, int, float, complex, fractions.Fraction, np.ndarray, np.generic,
-                              list, sympy.Basic, sympy.MatrixBase)) and not isinstance(value, (bool, str))
-
-
-def _lift(value, name, leaves: list):
-    """``value`` (a pytree) with every differentiable leaf replaced by a Tracer over a fresh input;
-    appends one ``_Leaf`` (or None, for a leaf that is not differentiable) per leaf to ``leaves``."""
-    flat, tree = pytree.flatten(value)
-    lifted = []
-    for k, v in enumerate(flat):
-        if isinstance(v, (Array, GPUArray)) and trace._scopes and trace.tracked(v) is not None:
-            v = trace.tracked(v)
-        if not _differentiable(v):
-            leaves.append(None)
-            lifted.append(v)
-            continue
-        leaves.append(_Leaf(v, name if tree.kind == "leaf" else f"{name}[{k}]"))
-        lifted.append(Tracer(leaves[-1].node))
-    return pytree.unflatten(tree, lifted)
-
-
-def _unflatten(value, flat: list):
-    """Rebuild the structure of argument ``value`` from per-leaf results, consumed from ``flat``."""
-    tree = pytree.flatten(value)[1]
-    taken = flat[:tree.num_leaves]
-    del flat[:tree.num_leaves]
-    return pytree.unflatten(tree, taken)
-
-
-def _arg_names(f, n):
-    try:
-        names = [p.name for p in inspect.signature(f).parameters.values()
-                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        names = []
-    return [names[i] if i < len(names) else f"arg{i}" for i in range(n)]
-
 
 # -- results → values ---------------------------------------------------------------------------
 
@@ -207,54 +132,22 @@ def _seed(node: Node) -> Node:
     return ops.fill(1, (), node.dtype if node.dtype.kind in "fcO" else np.int64)
 
 
-def _trace_args(f, args, argnums):
-    names = _arg_names(f, len(args))
-    leaves_per_arg, call_args = [], []
-    for i, a in enumerate(args):
-        leaves = []
-        call_args.append(_lift(a, names[i], leaves) if i in argnums else a)
-        leaves_per_arg.append(leaves)
-    return call_args, leaves_per_arg
-
-
-def _params_scope(ps: Params):
-    leaves, mapping = [], {}
-    for i, p in enumerate(ps):
-        outer = trace.tracked(p) if trace._scopes else None
-        leaf = _Leaf(outer if outer is not None else p, f"param{i}")
-        leaves.append(leaf)
-        mapping[id(p)] = Tracer(leaf.node)
-    return leaves, mapping
-
-
 def _value_and_grads(f, args, argnums, what, has_aux=False):
     """(value, per-arg gradients) with results — and layer state updates — finalized together;
     with ``has_aux`` f returns (value, aux) and the value returned is that pair."""
-    with trace.differentiating() as updates:
-        if len(args) == 1 and isinstance(args[0], Params):
-            leaves, mapping = _params_scope(args[0])
-            with trace.tracking(mapping):
-                out = f()
-        else:
-            call_args, leaves_per_arg = _trace_args(f, args, argnums)
-            out = f(*call_args)
-            flat_leaves = [lf for leaves in leaves_per_arg for lf in leaves]
-            leaves = [lf for lf in flat_leaves if lf is not None]
-        out, aux = _split_aux(out, what) if has_aux else (out, None)
-        value, gs, state, aux = _finish(out, leaves, updates, what, aux)
+    implicit = len(args) == 1 and isinstance(args[0], Params)
+    t = Trace(f, () if implicit else args, argnums, params=args[0] if implicit else None, differentiating=True,
+              has_aux=has_aux, what=what)
+    value, gs, state, aux = _finish(t.out, t.param_leaves if implicit else t.leaves, t.updates, what,
+                                    t.aux if has_aux else None)
     apply_state(state)
     value = (value, aux) if has_aux else value
-    if len(args) == 1 and isinstance(args[0], Params):
+    if implicit:
         return value, Grads(args[0], gs)
-    by_leaf = iter(gs)
-    flat = [next(by_leaf) if lf is not None else None for lf in flat_leaves]
-    return value, tuple(_unflatten(args[i], flat) if i in argnums else None for i in range(len(args)))
-
-
-def _split_aux(out, what):
-    if not isinstance(out, tuple) or len(out) != 2:
-        raise ValueError(f"{what}: with has_aux=True the function must return a pair (output, aux)")
-    return out
+    grads = [None] * len(args)
+    for i, g in zip(t.argnums, t.per_argument(gs)):
+        grads[i] = g
+    return value, tuple(grads)
 
 
 def apply_state(assignments):

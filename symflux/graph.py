@@ -7,11 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from . import ir
-from .array import Tracer
 from .functions import evaluated
-from .grad import _arg_names, _lift
 from .ops import fmt_shape
 from .simplify import fuse
+from .tracing import Trace
 
 
 def node_label(node) -> tuple[str, str]:
@@ -63,10 +62,5 @@ class Graph:
 
 def make_graph(f: Callable[..., Any], *example_args: Any) -> Graph:
     """Trace ``f`` on inputs shaped like ``example_args``; the outputs may be a tuple."""
-    leaves = []
-    names = _arg_names(f, len(example_args))
-    call_args = [_lift(a, names[i], leaves) for i, a in enumerate(example_args)]
-    out = f(*call_args)
-    outs = out if isinstance(out, (tuple, list)) else (out,)
-    nodes = [o.node for o in outs if isinstance(o, Tracer)]
-    return Graph([lf.node for lf in leaves if lf is not None], nodes)
+    t = Trace(f, example_args)
+    return Graph([lf.node for lf in t.leaves], [n for n in t.nodes if n is not None])

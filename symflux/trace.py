@@ -45,12 +45,10 @@ def recording_state():
 
 @contextlib.contextmanager
 def differentiating():
-    """Within the block a gradient is being taken (training-mode layers are active). Yields the list
-    of state updates made meanwhile, as ``recording_state`` does."""
+    """Within the block a gradient is being taken (training-mode layers are active)."""
     _differentiating.append(True)
     try:
-        with recording_state() as updates:
-            yield updates
+        yield
     finally:
         _differentiating.pop()
 

@@ -8,72 +8,31 @@ Jacobians are batches of one-hot tangents or cotangents: the graph does not grow
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from . import ops, pytree, trace
+from . import ops, pytree
 from .array import Tracer
 from .batching import batch, move_axis, one_hot_rows
-from .grad import _Leaf, _trace_args, finalize
+from .grad import finalize
 from .ir import Node, new_input
 from .jvp import push_forward
 from .simplify import fuse, substitute
+from .tracing import Leaf, Trace
 from .vjp import backprop
 
 # -- tracing on pytrees -----------------------------------------------------------------------
 
 
-class _Call:
-    """``f`` traced on ``args``: the leaves of ``args[argnums]`` are graph inputs. Training-mode
-    layers are active, as under ``gradient``, but layer state is left as it was: these transforms
-    are pure functions of their arguments, as in JAX."""
-
-    def __init__(self, f, args, argnums, has_aux=False, what="transform"):
-        call_args, self.leaves_per_arg = _trace_args(f, args, argnums)
-        self.args, self.argnums = args, argnums
-        self.leaves = [lf for ls in self.leaves_per_arg for lf in ls if lf is not None]
-        with trace.differentiating(), _leaving_state_unchanged():
-            out = f(*call_args)
-        if has_aux:
-            if not isinstance(out, tuple) or len(out) != 2:
-                raise ValueError(f"{what}: with has_aux=True the function must return a pair (output, aux)")
-            out, self.aux = out
-        self.flat_out, self.out_tree = pytree.flatten(out)
-        nodes = [o.node if isinstance(o, Tracer) else None for o in self.flat_out]
-        fused = iter(fuse([n for n in nodes if n is not None]))
-        self.nodes = [next(fused) if n is not None else None for n in nodes]
-
-    def finalize(self, nodes, extra_leaves=()):
-        return finalize(nodes, self.leaves + list(extra_leaves))
-
-    def outputs(self, values):
-        """The output pytree, with constant outputs (no Tracer) as they were."""
-        values = iter(values)
-        return pytree.unflatten(self.out_tree, [next(values) if n is not None else o
-                                                for n, o in zip(self.nodes, self.flat_out)])
-
-    def per_argument(self, flat):
-        """Per-leaf results rebuilt into the structure of each differentiated argument."""
-        flat = iter(flat)
-        results = []
-        for i in self.argnums:
-            leaves = self.leaves_per_arg[i]
-            tree = pytree.flatten(self.args[i])[1]
-            results.append(pytree.unflatten(tree, [next(flat) if lf is not None else None for lf in leaves]))
-        return tuple(results)
-
-
-@contextlib.contextmanager
-def _leaving_state_unchanged():
-    """Layer state assigned traced values in the block is restored after it."""
-    with trace.recording_state() as updates:
-        try:
-            yield
-        finally:
-            trace.restore_state(updates)
+def _traced(f, args, argnums, has_aux=False, what="transform") -> Trace:
+    """``f`` traced for a transform: training-mode layers are active, as under ``gradient``, but
+    layer state is left as it was (these transforms are pure, as in JAX); output nodes fused."""
+    t = Trace(f, args, argnums, differentiating=True, has_aux=has_aux, what=what)
+    fused = iter(fuse([n for n in t.nodes if n is not None]))
+    t.nodes = [next(fused) if n is not None else None for n in t.nodes]
+    return t
 
 
 def _argnums(argnums, n):
@@ -97,9 +56,9 @@ def _zeros_like(value):
     return np.zeros(arr.shape, _tangent_dtype(arr.dtype))
 
 
-def _leaf_for(value, like: _Leaf, name: str, what: str) -> _Leaf:
+def _leaf_for(value, like: Leaf, name: str, what: str) -> Leaf:
     """A graph input for a tangent or cotangent of ``like``'s shape."""
-    leaf = _Leaf(value, name)
+    leaf = Leaf(value, name)
     if tuple(leaf.node.shape) != tuple(like.node.shape):
         raise ValueError(f"{what}: {name} has shape {ops.fmt_shape(leaf.node.shape)} but must have "
                          f"the shape of its primal, {ops.fmt_shape(like.node.shape)}")
@@ -115,7 +74,7 @@ def jvp(f: Callable[..., Any], primals, tangents) -> tuple:
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
-    call = _Call(f, primals, range(len(primals)), what="jvp")
+    call = _traced(f, primals, range(len(primals)), what="jvp")
     flat_tangents = [t for tan in tangents for t in pytree.flatten(tan)[0]]
     all_leaves = [lf for ls in call.leaves_per_arg for lf in ls]
     if len(flat_tangents) != len(all_leaves):
@@ -126,7 +85,7 @@ def jvp(f: Callable[..., Any], primals, tangents) -> tuple:
                                 {lf.node: tl.node for lf, tl in zip(call.leaves, tangent_leaves)})
     present = [n for n in call.nodes if n is not None]
     out_tangents = [t if t is not None else _zeros(n) for t, n in zip(out_tangents, present)]
-    values = call.finalize(present + out_tangents, tangent_leaves)
+    values = finalize(present + out_tangents, call.leaves + tangent_leaves)
     k = len(present)
     tangent_values = iter(values[k:])
     tangent_out = [next(tangent_values) if n is not None else _zeros_like(o)
@@ -137,23 +96,23 @@ def jvp(f: Callable[..., Any], primals, tangents) -> tuple:
 def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple:
     """vjp(f, *primals) -> (f(*primals), vjp_fn): ``vjp_fn(cotangent)`` returns one cotangent per
     primal (shaped like it). With ``has_aux`` f returns (output, aux) and vjp returns a triple."""
-    call = _Call(f, primals, range(len(primals)), has_aux, "vjp")
+    call = _traced(f, primals, range(len(primals)), has_aux, "vjp")
     present = [n for n in call.nodes if n is not None]
-    out = call.outputs(call.finalize(present))
+    out = call.outputs(finalize(present, call.leaves))
     wrt = [lf.node for lf in call.leaves]
 
     def vjp_fn(cotangent):
         flat = pytree.flatten(cotangent)[0]
         if len(flat) != len(call.nodes):
             raise ValueError(f"vjp_fn: the cotangent must have the structure of the output ({call.out_tree})")
-        pairs = [(n, _Leaf(c, f"cotangent {k}")) for k, (n, c) in enumerate(zip(call.nodes, flat)) if n is not None]
+        pairs = [(n, Leaf(c, f"cotangent {k}")) for k, (n, c) in enumerate(zip(call.nodes, flat)) if n is not None]
         for n, leaf in pairs:
             if tuple(leaf.node.shape) != tuple(n.shape):
                 raise ValueError(f"vjp_fn: cotangent of shape {ops.fmt_shape(leaf.node.shape)} for an output "
                                  f"of shape {ops.fmt_shape(n.shape)}")
         grads = backprop([n for n, _ in pairs], [lf.node for _, lf in pairs], wrt) if pairs else [None] * len(wrt)
         grads = [g if g is not None else _zeros(w) for g, w in zip(grads, wrt)]
-        return call.per_argument(call.finalize(grads, [lf for _, lf in pairs]))
+        return call.per_argument(finalize(grads, call.leaves + [lf for _, lf in pairs]))
 
     if has_aux:
         return out, vjp_fn, call.aux
@@ -204,14 +163,13 @@ def vmap(f: Callable[..., Any], in_axes=0, out_axes=0) -> Callable[..., Any]:
                 per_example.append(a)
                 continue
             front = _moved_to_front(a, ax % np.ndim(a) if not isinstance(a, Tracer) else ax % a.ndim)
-            leaf = _Leaf(front, "batch")
+            leaf = Leaf(front, "batch")
             element = new_input(leaf.node.shape[1:], leaf.node.dtype, "element")
             mapping[element] = leaf.node
             leaves.append(leaf)
             per_example.append(Tracer(element))
-        with _leaving_state_unchanged():
-            out = f(*pytree.unflatten(in_tree, per_example))
-        flat_out, out_tree = pytree.flatten(out)
+        t = Trace(f, pytree.unflatten(in_tree, per_example), argnums=())
+        out, flat_out, out_tree = t.out, t.flat_out, t.out_tree
         nodes = [o.node if isinstance(o, Tracer) else ops.const(np.asarray(o)) for o in flat_out]
         outs = batch(nodes, mapping, size)
         out_axes_flat = _axes_per_leaf(out_axes, (out,), "vmap: out_axes") if not isinstance(
@@ -270,7 +228,7 @@ def _jacfwd_nodes(out: Node, wrt: list[Node]) -> list[Node | None]:
 def _jacobian(f, argnums, has_aux, nodes_of, what):
     def jacobian_of_f(*args):
         nums = _argnums(argnums, len(args))
-        call = _Call(f, args, nums, has_aux, what)
+        call = _traced(f, args, nums, has_aux, what)
         wrt = [lf.node for lf in call.leaves]
         blocks = []
         for n, o in zip(call.nodes, call.flat_out):
@@ -278,7 +236,7 @@ def _jacobian(f, argnums, has_aux, nodes_of, what):
                 n = ops.const(np.asarray(o))
             blocks.append([j if j is not None else ops.fill(0, n.shape + w.shape, _seed_dtype(n))
                            for j, w in zip(nodes_of(n, wrt), wrt)])
-        values = iter(call.finalize([j for row in blocks for j in row]))
+        values = iter(finalize([j for row in blocks for j in row], call.leaves))
         per_output = []
         for _ in blocks:
             by_arg = call.per_argument([next(values) for _ in wrt])
@@ -306,14 +264,14 @@ def jacobian(f: Callable[..., Any], *args: Any) -> Any:
     an argument f does not use. ``jacobian(f)`` alone is JAX's ``jacrev(f)``."""
     if not args:
         return jacrev(f)
-    call = _Call(f, args, range(len(args)), what="jacobian")
+    call = _traced(f, args, range(len(args)), what="jacobian")
     if len(call.nodes) != 1:
         raise ValueError("jacobian: the function must return one array (use sf.jacrev for pytree outputs)")
     wrt = [lf.node for lf in call.leaves]
     out = call.nodes[0]
     jac = _jacrev_nodes(out, wrt) if out is not None else [None] * len(wrt)
     present = [j for j in jac if j is not None]
-    values = iter(call.finalize(present))
+    values = iter(finalize(present, call.leaves))
     return call.per_argument([next(values) if j is not None else None for j in jac])
 
 

@@ -9,10 +9,10 @@ import weakref
 import numpy as np
 
 from .. import numpy_api as F
-from .. import trace
 from ..functor import functor
-from ..grad import _finish, _params_scope, _trace_args, apply_state
+from ..grad import _finish, apply_state
 from ..params import params
+from ..tracing import Trace
 
 # model -> {id(param): accumulated gradient}
 _accumulated: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -55,13 +55,9 @@ def back(model, Δ, *xs):
     """back(m, Δ, x...): back-propagate the output cotangent Δ through m at x; accumulate the
     parameter gradients (applied by ``update(m, η)``) and return the input gradient(s)."""
     ps = params(model)
-    with trace.differentiating() as updates:
-        leaves, mapping = _params_scope(ps)
-        call_args, arg_leaves = _trace_args(model, xs, range(len(xs)))
-        with trace.tracking(mapping):
-            out = F.sum(F.multiply(model(*call_args), Δ))
-        inputs = [lf for group in arg_leaves for lf in group]
-        _, grads, state, _ = _finish(out, leaves + [lf for lf in inputs if lf is not None], updates, "back")
+    t = Trace(lambda *x: F.sum(F.multiply(model(*x), Δ)), xs, params=ps, differentiating=True)
+    leaves = t.param_leaves
+    _, grads, state, _ = _finish(t.out, leaves + t.leaves, t.updates, "back")
     apply_state(state)
     store = _accumulated.setdefault(model, {})
     for p, g in zip(ps, grads):

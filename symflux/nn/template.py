@@ -12,14 +12,11 @@ import sympy
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
-from .. import trace
-from ..array import Tracer
 from ..functor import children
-from ..grad import _params_scope
-from ..ir import new_input
 from ..numpy_api import ELEMENTWISE
 from ..params import params
 from ..printing import to_matexpr
+from ..tracing import Trace
 
 _D = sympy.Dummy("d", real=True)
 _NAMES = {}
@@ -99,13 +96,10 @@ def template(layer, input_shape=None) -> Formula:
             raise ValueError(f"{layer!r}: pass input_shape to show its formula")
         input_shape = (weight.shape[-1],) if weight.ndim == 2 else (weight.shape[0],)
     ps = params(layer)
-    leaves, mapping = _params_scope(ps)
-    x = new_input(tuple(input_shape), np.float32, "x")
-    with trace.tracking(mapping):
-        out = layer(Tracer(x))
+    t = Trace(layer, (np.zeros(tuple(input_shape), np.float32),), params=ps)
     names = _field_names(layer)
-    bindings = {x: _symbol("x", input_shape)}
-    for i, (leaf, p) in enumerate(zip(leaves, ps)):
+    bindings = {t.leaves[0].node: _symbol("x", input_shape)}
+    for i, (leaf, p) in enumerate(zip(t.param_leaves, ps)):
         bindings[leaf.node] = _symbol(names.get(id(p), f"p{i}"), p.shape)
-    (expr,) = to_matexpr([out.node], bindings)
+    (expr,) = to_matexpr([t.out.node], bindings)
     return Formula(expr)

@@ -21,10 +21,11 @@ from ..array import Tracer, copied
 from ..compile import cycle_collection_paused
 from ..device import GPUArray
 from ..gpu import gpu
-from ..grad import _differentiate, _params_scope, _scalar_output
+from ..grad import _differentiate, _scalar_output
 from ..ir import new_input
 from ..params import Grads, Params, params
 from ..simplify import fuse
+from ..tracing import Trace
 from . import legacy
 from .optimise import OPTIMISERS, Rule
 
@@ -63,29 +64,24 @@ class _Plan:
     in place; otherwise the gradients are outputs and the update runs in NumPy."""
 
     def __init__(self, loss, ps, batch, opt, compiled, aliases):
+        batch_inputs = [new_input(*_shape_dtype(b), f"batch{i}") for i, b in enumerate(batch)]
+        # a parameter passed as data is that parameter, as in Flux: train!(loss, params(r), (r,), opt)
+        t = Trace(lambda: loss(*[trace.tracked(ps[a]) if a is not None else Tracer(n)
+                                 for n, a in zip(batch_inputs, aliases)]),
+                  params=ps, read_as_inputs=True, differentiating=True)
+        leaves, out = t.param_leaves, t.out
+        node = _scalar_output(out, "train_step")
+        node, grads = _differentiate(node, [lf.node for lf in leaves]) if node is not None else \
+            (trace.operand_node(out), [None] * len(leaves))
+        rule = self._traced_rule(leaves, grads, ps, opt) if compiled else None
         # Arrays the loss reads besides the parameters (layer state such as BatchNorm's running
         # statistics, captured data) are inputs bound at every call, never constants of the trace.
-        read = trace.InputScope()
-        with trace.differentiating() as updates:
-            leaves, mapping = _params_scope(ps)
-            batch_inputs = [new_input(*_shape_dtype(b), f"batch{i}") for i, b in enumerate(batch)]
-            try:
-                with trace.tracking(read), trace.tracking(mapping):
-                    # a parameter passed as data is that parameter, as in Flux: train!(loss, params(r), (r,), opt)
-                    out = loss(*[mapping[id(ps[a])] if a is not None else Tracer(n)
-                                 for n, a in zip(batch_inputs, aliases)])
-            finally:
-                trace.restore_state(updates)
-            node = _scalar_output(out, "train_step")
-            node, grads = _differentiate(node, [lf.node for lf in leaves]) if node is not None else \
-                (trace.operand_node(out), [None] * len(leaves))
-            rule = self._traced_rule(leaves, grads, ps, opt) if compiled else None
-        self.param_inputs = [lf.node for lf in leaves] + [read.tracers[id(a)].node for a in read.arrays]
-        self.read_arrays = read.arrays
+        self.param_inputs = [lf.node for lf in leaves] + t.array_inputs
+        self.read_arrays = t.arrays
         self.batch_inputs = batch_inputs
         self.has_grad = [g is not None for g in grads]
-        self.updates = trace.last_assignments(updates)
-        self.state_sources = trace.state_sources(self.updates, read.arrays)
+        self.updates = trace.last_assignments(t.updates)
+        self.state_sources = trace.state_sources(self.updates, t.arrays)
         # state arrays are new objects after every step: passed per call, never bound once
         self.per_call = sorted({len(ps) + k for k, *_ in self.state_sources if k is not None})
         state = [trace.operand_node(v) for _, _, value, _ in self.updates for _, v in trace.state_parts(value)]
