@@ -184,7 +184,10 @@ class _Signature:
 
 
 class Compiled:
-    """``sf.compile(f, backend="llvm")``: call it like ``f``; compiles per argument signature."""
+    """``sf.compile(f, backend="llvm")``: call it like ``f``; compiles per argument signature. Its
+    one child is ``f`` (so ``params(sf.compile(model))`` are the model's parameters)."""
+
+    __functor_fields__ = ("f",)
 
     def __init__(self, f, backend="llvm", static_argnums=()):
         backends.executable(backend)  # an unknown name fails here, not at the first call
@@ -224,6 +227,10 @@ class Compiled:
 
     def __repr__(self):
         return f"compile({getattr(self.f, '__name__', self.f)!r}, backend={self.backend!r})"
+
+    def __copy__(self):
+        """A copy compiles afresh: ``fmap`` (``sf.f32``, ``sf.gpu``) gives it a new model."""
+        return Compiled(self.f, self.backend, self.static)
 
     def __reduce__(self):
         raise TypeError(f"{self!r} cannot be pickled: its native code lives in this process. Pickle the "

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import functools
-import weakref
 
 import numpy as np
 
@@ -14,8 +13,9 @@ from ..grad import _finish, apply_state
 from ..params import params
 from ..tracing import Trace
 
-# model -> {id(param): accumulated gradient}
-_accumulated: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# id(param) -> (param, accumulated gradient): by parameter, so gradients accumulated through a
+# converted model (back(llvm(m), Δ, x)) are applied by update(m, η)
+_accumulated: dict = {}
 
 
 def net(obj):
@@ -59,18 +59,18 @@ def back(model, Δ, *xs):
     leaves = t.param_leaves
     _, grads, state, _ = _finish(t.out, leaves + t.leaves, t.updates, "back")
     apply_state(state)
-    store = _accumulated.setdefault(model, {})
     for p, g in zip(ps, grads):
         if g is not None:
-            store[id(p)] = store[id(p)] + g if id(p) in store else np.array(g)
+            held = _accumulated.get(id(p))
+            _accumulated[id(p)] = (p, held[1] + g if held is not None and held[0] is p else np.array(g))
     input_grads = grads[len(leaves):]
     return input_grads[0] if len(xs) == 1 else tuple(input_grads)
 
 
 def update_model(model, η):
     """update(m, η): p ← p − η·Δp for every parameter with an accumulated gradient, then clear them."""
-    store = _accumulated.pop(model, {})
     for p in params(model):
-        if id(p) in store:
-            p -= η * store[id(p)]
+        held = _accumulated.pop(id(p), None)
+        if held is not None and held[0] is p:
+            p -= η * held[1]
     return model
