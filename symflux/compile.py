@@ -137,6 +137,7 @@ class Traced:
         # one entry per argument leaf (None for static ones), to bind call values in order
         self.leaves = [lf for i, a in enumerate(args)
                        for lf in ([None] * pytree.flatten(a)[1].num_leaves if i in static else t.leaves_per_arg[i])]
+        self.leaf_args = [i for i, a in enumerate(args) for _ in range(pytree.flatten(a)[1].num_leaves)]
         self.arg_inputs = [lf.node for lf in t.leaves]
         self.array_inputs = t.array_inputs
         self.state = trace.last_assignments(t.updates)
@@ -169,11 +170,11 @@ def cycle_collection_paused():
 class _Signature:
     """A traced and compiled function for one signature of arguments."""
 
-    def __init__(self, f, args, backend="llvm", static=()):
+    def __init__(self, f, args, backend="llvm", static=(), donate=()):
         with cycle_collection_paused():
-            self.traced = Traced(f, args, static)
-            inputs = self.traced.arg_inputs + self.traced.array_inputs
-            self.executable = backends.executable(backend)(inputs, self.traced.outputs)
+            self.traced = t = Traced(f, args, static)
+            inputs = t.arg_inputs + t.array_inputs
+            self.executable = backends.executable(backend)(inputs, t.outputs, _donated(t, donate))
 
     def run(self, args, arrays):
         t = self.traced
@@ -183,16 +184,36 @@ class _Signature:
         return pytree.unflatten(t.structure, outputs[:t.n_results])
 
 
+def _donated(t: Traced, donate) -> dict:
+    """{output position: input position} for donated arguments: each output takes the buffer of
+    the first donated input leaf of its shape and dtype not taken yet, in order (JAX's
+    ``donate_argnums``: the donated arrays are overwritten, and returned when the shapes fit)."""
+    positions, k = [], 0
+    for lf, owner in zip(t.leaves, t.leaf_args):
+        if lf is not None:
+            if owner in donate:
+                positions.append(k)
+            k += 1
+    pairs = {}
+    for out, node in enumerate(t.outputs[:t.n_results]):
+        j = next((j for j in positions if t.arg_inputs[j].shape == node.shape
+                  and t.arg_inputs[j].dtype == node.dtype and j not in pairs.values()), None)
+        if j is not None:
+            pairs[out] = j
+    return pairs
+
+
 class Compiled:
     """``sf.compile(f, backend="llvm")``: call it like ``f``; compiles per argument signature. Its
     one child is ``f`` (so ``params(sf.compile(model))`` are the model's parameters)."""
 
     __functor_fields__ = ("f",)
 
-    def __init__(self, f, backend="llvm", static_argnums=()):
+    def __init__(self, f, backend="llvm", static_argnums=(), donate_argnums=()):
         backends.executable(backend)  # an unknown name fails here, not at the first call
         self.f, self.backend = f, backend
         self.static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+        self.donate = (donate_argnums,) if isinstance(donate_argnums, int) else tuple(donate_argnums)
         self._signatures: dict = {}
         self._last = None
 
@@ -203,7 +224,7 @@ class Compiled:
         sig = self._signatures.get(key)
         arrays = sig.traced.current_arrays() if sig is not None else None
         if arrays is None:  # new arguments, or state of a new shape
-            sig = self._signatures[key] = _Signature(self.f, args, self.backend, self.static)
+            sig = self._signatures[key] = _Signature(self.f, args, self.backend, self.static, self.donate)
             arrays = sig.traced.current_arrays()
         self._last = sig
         return sig, arrays
@@ -230,18 +251,20 @@ class Compiled:
 
     def __copy__(self):
         """A copy compiles afresh: ``fmap`` (``sf.f32``, ``sf.gpu``) gives it a new model."""
-        return Compiled(self.f, self.backend, self.static)
+        return Compiled(self.f, self.backend, self.static, self.donate)
 
     def __reduce__(self):
         raise TypeError(f"{self!r} cannot be pickled: its native code lives in this process. Pickle the "
                         "function (or model) itself and call sf.compile on it in the other process.")
 
 
-def compile(f: Callable[..., Any], backend: str = "llvm", static_argnums=()) -> Compiled:  # noqa: A001
-    """compile(f, backend="llvm", static_argnums=()): f as native code, specialised lazily on argument
-    shapes and dtypes; arguments at ``static_argnums`` (shapes, sizes, flags) are passed as they are
-    and compiled for each value, as with ``jax.jit``."""
-    return Compiled(f, backend, static_argnums)
+def compile(f: Callable[..., Any], backend: str = "llvm", static_argnums=(), donate_argnums=()) -> Compiled:  # noqa: A001
+    """compile(f, backend="llvm", static_argnums=(), donate_argnums=()): f as native code, specialised
+    lazily on argument shapes and dtypes, as with ``jax.jit``. Arguments at ``static_argnums`` (shapes,
+    sizes, flags) are passed as they are and compiled for each value; the arrays of arguments at
+    ``donate_argnums`` may be overwritten by results of their shape and dtype, which are then
+    returned in them (an update in place: ``w = step(w, x)`` allocates nothing)."""
+    return Compiled(f, backend, static_argnums, donate_argnums)
 
 
 class CExport:

@@ -268,3 +268,16 @@ def test_outputs_written_over_inputs_read_every_input_before_it_is_overwritten()
     np.testing.assert_array_equal(a, expected_a)
     np.testing.assert_array_equal(b, expected_b)
     assert "noalias" not in exe.ir.split("define void @\"graph\"(")[1].split(")")[0]
+
+
+def test_donated_arguments_are_updated_in_place():
+    w, x = np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.5, 0.5])
+    step = sf.compile(lambda w, x: (w - 0.1 * sf.grad(lambda u: sf.sum((u * x) ** 2))(w), sf.sum(w)),
+                      donate_argnums=0)
+    expected = w - 0.1 * 2 * w * x**2
+    new, total = step(w, x)
+    np.testing.assert_allclose(w, expected)  # the donated array holds the result
+    assert np.shares_memory(new, w) and total == 6.0
+    kept = np.array([1.0, 2.0, 3.0])
+    sf.compile(lambda w, x: w * x)(kept, x)
+    np.testing.assert_array_equal(kept, [1.0, 2.0, 3.0])  # not donated: untouched
