@@ -138,5 +138,4 @@ def move_axis(node: Node, source: int, destination: int) -> Node:
 
 def one_hot_rows(shape, dtype) -> Node:
     """The identity as a batch: row k is the k-th unit array of ``shape`` (shape (n, *shape))."""
-    n = int(np.prod(shape, dtype=np.int64))
-    return ops.const(np.eye(n, dtype=dtype).reshape((n,) + tuple(shape)))
+    return ops.identity((int(np.prod(shape, dtype=np.int64)),) + tuple(shape), dtype)

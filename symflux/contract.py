@@ -18,7 +18,7 @@ import numpy as np
 import sympy
 
 from . import ops
-from .ir import ARG, OBJECT, Node, make
+from .ir import ARG, OBJECT, Identity, Node, make
 
 _SPEC = re.compile(r"^([a-zA-Z]*),([a-zA-Z]*)->([a-zA-Z]*)$")
 
@@ -96,22 +96,9 @@ def _unwrapped(x: Node) -> Node:
 
 # -- identities -----------------------------------------------------------------------------------
 
-_identities: dict = {}
-
-
 def is_identity(node: Node) -> bool:
-    """A constant (n, *S) with prod(S) = n that is the identity matrix read as (n, n)."""
-    if node.op != "const" or node.ndim < 2 or not isinstance(node.value, np.ndarray):
-        return False
-    n = node.shape[0]
-    if node.value.size != n * n:
-        return False
-    key = node.attrs[0]
-    if key not in _identities:
-        if len(_identities) > 64:
-            _identities.clear()
-        _identities[key] = bool(np.array_equal(node.value.reshape(n, n), np.eye(n)))
-    return _identities[key]
+    """An identity constant (``ops.identity``): contracting with it renames axes."""
+    return node.op == "const" and isinstance(node.attrs[0], Identity)
 
 
 def _identity_contraction(e: Node, x: Node, se: str, sx: str, so: str):
@@ -146,7 +133,7 @@ def _merged_into_batch(e: Node, x: Node, b: str, s: str, sx: str, so: str):
     merged = so.replace(b, "".join(parts[ch] for ch in s))
     for ch, size in zip(s, e.shape[1:]):
         if ch in diagonal:
-            x = einsum(f"{sx},{parts[ch]}{ch}->{sx}{parts[ch]}{ch}", x, ops.const(np.eye(size, dtype=e.dtype)))
+            x = einsum(f"{sx},{parts[ch]}{ch}->{sx}{parts[ch]}{ch}", x, ops.identity((size, size), e.dtype))
             sx += parts[ch] + ch
     if not set(merged) <= set(sx):
         return None

@@ -82,6 +82,28 @@ class Const:
         return f"Const({v if not isinstance(v, np.ndarray) or v.size <= 6 else f'<{v.shape}>'})"
 
 
+class Identity(Const):
+    """The identity matrix n × n read as shape (n, *S) (one-hot rows: the seeds of Jacobians). Its
+    key is its shape, and its values are made only if something evaluates them: contractions with
+    it are renamings (``contract``), so usually nothing does."""
+
+    __slots__ = ("shape", "dtype", "_array")
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype, self._array = tuple(shape), np.dtype(dtype), None
+        self._key = ("identity", self.shape, self.dtype.str)
+
+    @property
+    def value(self) -> np.ndarray:
+        if self._array is None:
+            self._array = np.eye(self.shape[0], dtype=self.dtype).reshape(self.shape)
+            self._array.flags.writeable = False
+        return self._array
+
+    def __repr__(self):
+        return f"Identity{self.shape}"
+
+
 class Node:
     __slots__ = ("op", "args", "attrs", "shape", "dtype", "__weakref__")
 

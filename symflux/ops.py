@@ -16,7 +16,7 @@ import sympy
 from codegen.kernel import dag_atoms
 
 from . import functions
-from .ir import ARG, OBJECT, Const, Node, arg_symbol, make
+from .ir import ARG, OBJECT, Const, Identity, Node, arg_symbol, make
 
 
 class ShapeError(ValueError):
@@ -73,6 +73,14 @@ def const(value) -> Node:
     if isinstance(value, np.ndarray):
         return make("const", (), (Const(value),), value.shape, value.dtype)
     return make("const", (), (Const(value),), functions.shape_of(value), OBJECT)
+
+
+def identity(shape, dtype) -> Node:
+    """The n × n identity read as ``shape`` = (n, *S) with prod(S) = n: row k is the k-th unit array."""
+    shape = tuple(shape)
+    if prod(shape[1:]) != shape[0]:
+        raise ShapeError(f"an identity of shape {fmt_shape(shape)} needs prod(shape[1:]) == shape[0]")
+    return make("const", (), (Identity(shape, dtype),), shape, dtype)
 
 
 _random_ids = itertools.count()

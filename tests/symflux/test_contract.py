@@ -32,7 +32,7 @@ def test_permuted_operands_are_read_through():
 ])
 def test_identity_contractions_rename_axes(spec, shape_e, shape_x):
     n = shape_e[0]
-    e = ops.const(np.eye(n).reshape(shape_e))
+    e = ops.identity(shape_e, np.float64)
     x = ir.new_input(shape_x, np.float64)
     X = rng.standard_normal(shape_x)
     node = contract.einsum(spec, e, x)
@@ -43,10 +43,12 @@ def test_identity_contractions_rename_axes(spec, shape_e, shape_x):
         np.prod(node.shape), np.prod(shape_x))
 
 
-def test_a_non_identity_constant_is_contracted():
-    c = ops.const(np.eye(3)[::-1].copy())
+def test_other_constants_are_contracted_and_identities_made_lazily():
     x = ir.new_input((3, 2), np.float64)
-    assert contract.einsum("ij,jk->ik", c, x).op == "einsum"
+    assert contract.einsum("ij,jk->ik", ops.const(np.eye(3)[::-1].copy()), x).op == "einsum"
+    big = ops.identity((10**5, 10**5), np.float64)  # 80 GB if it were made
+    assert big is ops.identity((10**5, 10**5), np.float64) and contract.is_identity(big)
+    np.testing.assert_array_equal(ops.identity((4, 2, 2), np.float64).value, np.eye(4).reshape(4, 2, 2))
 
 
 def test_chains_are_regrouped_by_cost_and_scalars_move_out():
