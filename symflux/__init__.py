@@ -7,7 +7,7 @@
 """
 
 from . import array_methods  # noqa: F401  (installs the NumPy surface on Array and Tracer)
-from . import numpy_api as _np_api
+from . import numpy as _np_api
 from .array import Array, Tracer, TracingError
 from .compile import BackendUnavailable, Compiled, compile, cuda, export_c, llvm
 from .device import GPUArray
@@ -19,8 +19,8 @@ from .graph import Graph, make_graph
 from .ir import count_ops
 from .nn import *  # noqa: F401,F403  (layers, losses, optimisers, training)
 from .nn.functional import conv, conv_transpose, maxpool, meanpool
-from .numpy_api import *  # noqa: F401,F403  (the NumPy-style namespace: sum, exp, matmul, …)
-from .numpy_api import sigmoid
+from .numpy import *  # noqa: F401,F403  (the NumPy-style namespace: sum, exp, matmul, …)
+from .numpy import sigmoid
 from .ops import ShapeError
 from .params import Grads, Params, params
 from .printing import as_matrix, latex, symbols

@@ -4,7 +4,7 @@
 is exactly NumPy; inside ``gradient(f, params(W))`` every operation on a tracked ``W`` is
 recorded. ``Tracer`` is the symbolic value that flows through a traced function. Both are plain
 data here: their NumPy operators, methods and protocols are installed by the array namespace
-(``numpy_api``), as JAX's numpy installs the methods of its tracers, so this module depends on
+(``array_methods``), as JAX's numpy installs the methods of its tracers, so this module depends on
 nothing that traces.
 """
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import numpy_api as F
+from . import numpy as F
 from . import trace
 from .array import Array, Tracer
+from .numpy.dispatch import apply_function, apply_ufunc
+from .numpy.manipulation import getitem
 
 # -- Tracer ---------------------------------------------------------------------------------------
 
@@ -79,10 +81,10 @@ class _TracerMethods:
         return self
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return F.apply_ufunc(ufunc, method, inputs, kwargs)
+        return apply_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        return F.apply_function(func, args, kwargs)
+        return apply_function(func, args, kwargs)
 
 
 def _install_tracer_methods():
@@ -94,7 +96,7 @@ def _install_tracer_methods():
     Tracer.__neg__ = lambda s: F.negative(s)
     Tracer.__pos__ = lambda s: s
     Tracer.__abs__ = lambda s: F.abs(s)
-    Tracer.__getitem__ = lambda s, key: F.getitem(s, key)
+    Tracer.__getitem__ = lambda s, key: getitem(s, key)
     Tracer.T = property(lambda self: F.transpose(self))
     Tracer.mT = property(lambda self: F.swapaxes(self, -1, -2))
     for name, method in vars(_TracerMethods).items():
@@ -131,7 +133,7 @@ def _wrap(result):
 
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     if trace._scopes and trace.any_traced(inputs + kwargs.get("out", ())):
-        return F.apply_ufunc(ufunc, method, inputs, kwargs)
+        return apply_ufunc(ufunc, method, inputs, kwargs)
     plain = tuple(x.view(np.ndarray) if isinstance(x, Array) else x for x in inputs)
     outs = kwargs.get("out")
     if outs:
@@ -144,7 +146,7 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
 
 def _array_function(self, func, types, args, kwargs):
     if trace._scopes and trace.any_traced(_flat(args) + _flat(tuple(kwargs.values()))):
-        return F.apply_function(func, args, kwargs)
+        return apply_function(func, args, kwargs)
     return np.ndarray.__array_function__(self, func, types, args, kwargs)
 
 

@@ -26,6 +26,7 @@ from sympy.parsing.sympy_parser import (
 )
 
 import symflux as sf
+from symflux.numpy.elementwise import ELEMENTWISE, apply_elementwise
 
 # implicit products and ^, but no splitting of unknown names into letters (foo(x) is not f*o**2*x)
 TRANSFORMS = standard_transformations + (implicit_multiplication, implicit_application, function_exponentiation,
@@ -41,7 +42,7 @@ FUNCTIONS = {name: getattr(sympy, name) for name in (
     "erf", "erfc", "gamma", "loggamma")}
 FUNCTIONS.update({"abs": sympy.Abs, "ln": sympy.log, "arcsin": sympy.asin, "arccos": sympy.acos,
                   "arctan": sympy.atan, "σ": sf.functions.sigmoid})
-FUNCTIONS.update({name: sf.numpy_api.ELEMENTWISE[name] for name in (
+FUNCTIONS.update({name: ELEMENTWISE[name] for name in (
     "sigmoid", "softplus", "logsigmoid", "gelu", "swish", "logcosh", "relu", "leakyrelu", "elu", "selu",
     "softsign", "hardtanh")})
 CONSTANTS = {"pi": sympy.pi, "E": sympy.E, "oo": sympy.oo}
@@ -154,7 +155,7 @@ def _check_power(base, exponent):
 def derivative_function(expr, symbols, wrt, order):
     """A traceable function of the symbols: the order-th derivative of expr with respect to wrt."""
     body = expr.xreplace(dict(zip(symbols, sf.ir.ARG)))
-    f = lambda *values: sf.numpy_api.apply_elementwise(lambda *args: body.xreplace(dict(zip(sf.ir.ARG, args))),
+    f = lambda *values: apply_elementwise(lambda *args: body.xreplace(dict(zip(sf.ir.ARG, args))),
                                                        *values)
     k = symbols.index(wrt)
     for _ in range(order):

@@ -48,7 +48,7 @@ def render() -> str:
     lines = ["# API reference", "", "Generated from the docstrings by `python tools/api_reference.py`; "
              "`tests/test_docs.py` checks it is current. Elementwise functions (`sf.exp`, `sf.sin`, "
              "`sf.tanh`, `sf.sigmoid`/`sf.σ`, `sf.relu`, `sf.softplus`, `sf.gelu`, `sf.swish`, …, and "
-             "every NumPy ufunc name in `symflux.numpy_api.ELEMENTWISE`) work on traced and plain arrays.", ""]
+             "every NumPy ufunc name in `symflux.numpy.ELEMENTWISE`) work on traced and plain arrays.", ""]
     for title, names in SECTIONS.items():
         lines += [f"## {title}", ""] + [entry(n) for n in names] + [""]
     return "\n".join(lines)

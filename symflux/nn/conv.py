@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import numpy_api as F
+from .. import numpy as F
 from .. import ops
 from . import functional as fn
 from .init import glorot_uniform, zeros32

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import numpy_api as F
+from .. import numpy as F
 from .. import trace
 from ..array import Tracer
 from ..functor import children

@@ -7,7 +7,8 @@ import functools
 
 import numpy as np
 
-from .. import numpy_api as F
+from .. import numpy as F
+from ..array import Array
 from ..functor import functor
 from ..grad import _finish, apply_state
 from ..params import params
@@ -29,7 +30,7 @@ def net(obj):
         def wrapped_init(self, *args, **kwargs):
             init(self, *args, **kwargs)
             for name, value in vars(self).items():
-                if isinstance(value, np.ndarray) and not isinstance(value, F.Array):
+                if isinstance(value, np.ndarray) and not isinstance(value, Array):
                     setattr(self, name, F.asarray(value))
 
         obj.__init__ = wrapped_init

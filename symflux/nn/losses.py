@@ -11,7 +11,7 @@ import functools
 
 import numpy as np
 
-from .. import numpy_api as F
+from .. import numpy as F
 from ..ops import ShapeError, fmt_shape
 
 

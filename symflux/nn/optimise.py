@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import numpy_api as F
+from .. import numpy as F
 
 ϵ = 1e-8
 

@@ -7,7 +7,7 @@ restores the initial state.
 
 from __future__ import annotations
 
-from .. import numpy_api as F
+from .. import numpy as F
 from .. import trace
 from ..functor import children
 from .init import glorot_uniform, zeros32

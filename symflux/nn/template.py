@@ -13,7 +13,7 @@ from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
 from ..functor import children
-from ..numpy_api import ELEMENTWISE
+from ..numpy.elementwise import ELEMENTWISE
 from ..params import params
 from ..printing import to_matexpr
 from ..tracing import Trace

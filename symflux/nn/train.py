@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import backends, interp, pytree, trace
-from .. import numpy_api as F
+from .. import numpy as F
 from ..array import Tracer, copied
 from ..compile import cycle_collection_paused
 from ..device import GPUArray

@@ -1,0 +1,75 @@
+"""Helpers every part of the array namespace shares: elementwise application on traced and plain values,
+and the queries shape/ndim/size."""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+from .. import interp, ops, trace
+from ..array import Array, Tracer
+from ..ir import ARG, OBJECT
+
+
+def _is_array_like(x) -> bool:
+    return isinstance(x, (np.ndarray, list, tuple)) and not isinstance(x, np.generic)
+
+
+def _concrete_elementwise(body, operands, dtype=None):
+    if any(trace.is_symbolic(o) or _is_array_like(o) and trace.as_numpy(o).dtype == OBJECT
+           for o in operands):
+        if not any(_is_array_like(o) or isinstance(o, sympy.MatrixBase) for o in operands):
+            return body.xreplace({ARG[i]: sympy.sympify(o) for i, o in enumerate(operands)})
+        node = ops.map_(body, [trace.operand(o) for o in operands])
+        return interp.evaluate([node], {}, exact=True)[0].view(Array)
+    python = [isinstance(o, (int, float, complex)) and not isinstance(o, np.generic) for o in operands]
+    values = [o if p else np.asarray(o) for o, p in zip(operands, python)]
+    if dtype is None:
+        strong = [v.dtype for v, p in zip(values, python) if not p]
+        weak = [sympy.sympify(v) for v, p in zip(values, python) if p]
+        dtype = ops.result_dtype(body, strong, weak)
+    with np.errstate(all="ignore"):
+        out = interp.body_function(body, len(values), False)(*values)
+    out = np.asarray(out).astype(dtype, copy=False)
+    return out.view(Array) if any(_is_array_like(o) for o in operands) else out[()]
+
+
+def apply_elementwise(builder, *operands, dtype=None):
+    body = builder(*ARG[:len(operands)])
+    if trace.any_traced(operands):
+        return Tracer(ops.map_(body, [trace.operand(o) for o in operands], dtype=dtype))
+    return _concrete_elementwise(body, operands, dtype)
+
+
+def _node(x):
+    return trace.operand_node(x)
+
+
+def _plain(x):
+    if isinstance(x, sympy.Basic):
+        return np.asarray(x, dtype=object)
+    return trace.as_numpy(x)
+
+
+def _rewrap(result, like):
+    if isinstance(result, np.ndarray) and (result.ndim or _is_array_like(like)):
+        if result.ndim == 0:
+            return result[()]
+        return result.view(Array)
+    return result
+
+
+def _both_plain(a, b):
+    return not trace.is_traced(a) and not trace.is_traced(b)
+
+
+def shape(x):
+    return x.shape if trace.is_traced(x) else np.shape(x)
+
+
+def ndim(x):
+    return x.ndim if trace.is_traced(x) else np.ndim(x)
+
+
+def size(x):
+    return x.size if trace.is_traced(x) else np.size(x)

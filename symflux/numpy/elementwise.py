@@ -1,0 +1,456 @@
+"""Elementwise functions and activations, each a SymPy body (``ELEMENTWISE``) applied to traced values (a
+``map`` node), plain arrays (NumPy) and SymPy values alike."""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+from .. import functions as fn
+from .. import ops, trace
+from ..array import Array, Tracer
+from ._base import apply_elementwise
+
+
+def _where_body(c, a, b):
+    return sympy.Piecewise((a, fn.truth(c)), (b, True))
+
+
+ELEMENTWISE = {
+    "add": lambda a, b: a + b,
+    "subtract": lambda a, b: a - b,
+    "multiply": lambda a, b: a * b,
+    "divide": lambda a, b: a / b,
+    "power": lambda a, b: a**b,
+    "negative": lambda a: -a,
+    "positive": lambda a: a,
+    "reciprocal": lambda a: 1 / a,
+    "square": lambda a: a**2,
+    "sqrt": sympy.sqrt,
+    "cbrt": fn.cbrt,
+    "exp": sympy.exp,
+    "exp2": lambda a: 2**a,
+    "expm1": fn.expm1,
+    "log": sympy.log,
+    "log2": lambda a: sympy.log(a, 2),
+    "log10": lambda a: sympy.log(a, 10),
+    "log1p": fn.log1p,
+    "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
+    "arcsin": sympy.asin, "arccos": sympy.acos, "arctan": sympy.atan,
+    "arctan2": lambda y, x: sympy.atan2(y, x),
+    "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh,
+    "arcsinh": sympy.asinh, "arccosh": sympy.acosh, "arctanh": sympy.atanh,
+    "abs": fn.abs_,
+    "sign": fn.sign,
+    "floor": sympy.floor,
+    "ceil": sympy.ceiling,
+    "floor_divide": fn.floor_divide,
+    "remainder": fn.remainder,
+    "maximum": fn.maximum,
+    "minimum": fn.minimum,
+    "where": _where_body,
+    "greater": lambda a, b: a > b,
+    "greater_equal": lambda a, b: a >= b,
+    "less": lambda a, b: a < b,
+    "less_equal": lambda a, b: a <= b,
+    "equal": lambda a, b: sympy.Eq(a, b),
+    "not_equal": lambda a, b: sympy.Ne(a, b),
+    "logical_and": lambda a, b: sympy.And(fn.truth(a), fn.truth(b)),
+    "logical_or": lambda a, b: sympy.Or(fn.truth(a), fn.truth(b)),
+    "logical_not": lambda a: sympy.Not(fn.truth(a)),
+    "isnan": lambda a: sympy.Ne(fn.isnan(a), 0),
+    "isinf": lambda a: sympy.Ne(fn.isinf(a), 0),
+    "isfinite": lambda a: sympy.Ne(fn.isfinite(a), 0),
+    # activations (NNlib names; σ is sigmoid)
+    "sigmoid": fn.sigmoid,
+    "relu": fn.relu,
+    "leakyrelu": fn.leakyrelu,
+    "relu6": fn.relu6,
+    "elu": fn.elu,
+    "celu": fn.celu,
+    "selu": fn.selu,
+    "softplus": fn.softplus,
+    "logsigmoid": fn.logsigmoid,
+    "gelu": fn.gelu,
+    "swish": fn.swish,
+    "softsign": fn.softsign,
+    "trelu": fn.trelu,
+    "logcosh": fn.logcosh,
+    "hardsigmoid": fn.hardsigmoid,
+    "hardtanh": fn.hardtanh,
+}
+
+
+def add(x1, x2):
+    """Elementwise ``add``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["add"], x1, x2)
+
+
+def subtract(x1, x2):
+    """Elementwise ``subtract``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["subtract"], x1, x2)
+
+
+def multiply(x1, x2):
+    """Elementwise ``multiply``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["multiply"], x1, x2)
+
+
+def divide(x1, x2):
+    """Elementwise ``divide``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["divide"], x1, x2)
+
+
+def power(x1, x2):
+    """Elementwise ``power``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["power"], x1, x2)
+
+
+def negative(x):
+    """Elementwise ``negative``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["negative"], x)
+
+
+def positive(x):
+    """Elementwise ``positive``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["positive"], x)
+
+
+def reciprocal(x):
+    """Elementwise ``reciprocal``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["reciprocal"], x)
+
+
+def square(x):
+    """Elementwise ``square``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["square"], x)
+
+
+def sqrt(x):
+    """Elementwise ``sqrt``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["sqrt"], x)
+
+
+def cbrt(x):
+    """Elementwise ``cbrt``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["cbrt"], x)
+
+
+def exp(x):
+    """Elementwise ``exp``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["exp"], x)
+
+
+def exp2(x):
+    """Elementwise ``exp2``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["exp2"], x)
+
+
+def expm1(x):
+    """Elementwise ``expm1``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["expm1"], x)
+
+
+def log(x):
+    """Elementwise ``log``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["log"], x)
+
+
+def log2(x):
+    """Elementwise ``log2``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["log2"], x)
+
+
+def log10(x):
+    """Elementwise ``log10``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["log10"], x)
+
+
+def log1p(x):
+    """Elementwise ``log1p``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["log1p"], x)
+
+
+def sin(x):
+    """Elementwise ``sin``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["sin"], x)
+
+
+def cos(x):
+    """Elementwise ``cos``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["cos"], x)
+
+
+def tan(x):
+    """Elementwise ``tan``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["tan"], x)
+
+
+def arcsin(x):
+    """Elementwise ``arcsin``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["arcsin"], x)
+
+
+def arccos(x):
+    """Elementwise ``arccos``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["arccos"], x)
+
+
+def arctan(x):
+    """Elementwise ``arctan``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["arctan"], x)
+
+
+def arctan2(x1, x2):
+    """Elementwise ``arctan2``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["arctan2"], x1, x2)
+
+
+def sinh(x):
+    """Elementwise ``sinh``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["sinh"], x)
+
+
+def cosh(x):
+    """Elementwise ``cosh``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["cosh"], x)
+
+
+def tanh(x):
+    """Elementwise ``tanh``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["tanh"], x)
+
+
+def arcsinh(x):
+    """Elementwise ``arcsinh``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["arcsinh"], x)
+
+
+def arccosh(x):
+    """Elementwise ``arccosh``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["arccosh"], x)
+
+
+def arctanh(x):
+    """Elementwise ``arctanh``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["arctanh"], x)
+
+
+def abs(x):
+    """Elementwise ``abs``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["abs"], x)
+
+
+def sign(x):
+    """Elementwise ``sign``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["sign"], x)
+
+
+def floor(x):
+    """Elementwise ``floor``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["floor"], x)
+
+
+def ceil(x):
+    """Elementwise ``ceil``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["ceil"], x)
+
+
+def floor_divide(x1, x2):
+    """Elementwise ``floor_divide``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["floor_divide"], x1, x2)
+
+
+def remainder(x1, x2):
+    """Elementwise ``remainder``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["remainder"], x1, x2)
+
+
+def maximum(x1, x2):
+    """Elementwise ``maximum``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["maximum"], x1, x2)
+
+
+def minimum(x1, x2):
+    """Elementwise ``minimum``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["minimum"], x1, x2)
+
+
+def where(condition, x, y):
+    """Elementwise ``where``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["where"], condition, x, y)
+
+
+def greater(x1, x2):
+    """Elementwise ``greater``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["greater"], x1, x2)
+
+
+def greater_equal(x1, x2):
+    """Elementwise ``greater_equal``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["greater_equal"], x1, x2)
+
+
+def less(x1, x2):
+    """Elementwise ``less``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["less"], x1, x2)
+
+
+def less_equal(x1, x2):
+    """Elementwise ``less_equal``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["less_equal"], x1, x2)
+
+
+def equal(x1, x2):
+    """Elementwise ``equal``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["equal"], x1, x2)
+
+
+def not_equal(x1, x2):
+    """Elementwise ``not_equal``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["not_equal"], x1, x2)
+
+
+def logical_and(x1, x2):
+    """Elementwise ``logical_and``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["logical_and"], x1, x2)
+
+
+def logical_or(x1, x2):
+    """Elementwise ``logical_or``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["logical_or"], x1, x2)
+
+
+def logical_not(x):
+    """Elementwise ``logical_not``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["logical_not"], x)
+
+
+def isnan(x):
+    """Elementwise ``isnan``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["isnan"], x)
+
+
+def isinf(x):
+    """Elementwise ``isinf``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["isinf"], x)
+
+
+def isfinite(x):
+    """Elementwise ``isfinite``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["isfinite"], x)
+
+
+def sigmoid(x):
+    """Elementwise ``sigmoid``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["sigmoid"], x)
+
+
+def relu(x):
+    """Elementwise ``relu``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["relu"], x)
+
+
+def relu6(x):
+    """Elementwise ``relu6``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["relu6"], x)
+
+
+def selu(x):
+    """Elementwise ``selu``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["selu"], x)
+
+
+def softplus(x):
+    """Elementwise ``softplus``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["softplus"], x)
+
+
+def logsigmoid(x):
+    """Elementwise ``logsigmoid``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["logsigmoid"], x)
+
+
+def gelu(x):
+    """Elementwise ``gelu``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["gelu"], x)
+
+
+def swish(x):
+    """Elementwise ``swish``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["swish"], x)
+
+
+def softsign(x):
+    """Elementwise ``softsign``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["softsign"], x)
+
+
+def logcosh(x):
+    """Elementwise ``logcosh``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["logcosh"], x)
+
+
+def hardsigmoid(x):
+    """Elementwise ``hardsigmoid``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["hardsigmoid"], x)
+
+
+def hardtanh(x):
+    """Elementwise ``hardtanh``, on traced and plain arrays."""
+    return apply_elementwise(ELEMENTWISE["hardtanh"], x)
+
+
+true_divide = divide
+
+
+absolute = abs
+
+
+mod = remainder
+
+
+def leakyrelu(x, a=0.01):  # noqa: F811  (takes a parameter)
+    """leakyrelu(x, a=0.01) = x > 0 ? x : a·x"""
+    return apply_elementwise(lambda v: fn.leakyrelu(v, sympy.nsimplify(a)), x)
+
+
+def elu(x, alpha=1):  # noqa: F811
+    """elu(x, α=1) = x > 0 ? x : α(eˣ − 1)"""
+    return apply_elementwise(lambda v: fn.elu(v, sympy.nsimplify(alpha)), x)
+
+
+def celu(x, alpha=1):  # noqa: F811
+    """celu(x, α=1) = x > 0 ? x : α(e^(x/α) − 1)"""
+    return apply_elementwise(lambda v: fn.celu(v, sympy.nsimplify(alpha)), x)
+
+
+def trelu(x, theta=1):  # noqa: F811
+    """trelu(x, θ=1) = x > θ ? x : 0"""
+    return apply_elementwise(lambda v: fn.trelu(v, sympy.nsimplify(theta)), x)
+
+
+def clip(x, a_min=None, a_max=None):
+    """clip(x, lo, hi) = min(max(x, lo), hi); either bound may be None. NaN stays NaN; with
+    scalar bounds the gradient is 1 on [lo, hi], bounds included (PyTorch's clamp)."""
+    if all(b is None or isinstance(b, (int, float)) and not isinstance(b, bool) for b in (a_min, a_max)):
+        return apply_elementwise(lambda v: fn.clip(v, a_min, a_max), x)
+    if a_min is not None:
+        x = maximum(x, a_min)  # noqa: F821
+    if a_max is not None:
+        x = minimum(x, a_max)  # noqa: F821
+    return x
+
+
+def astype(x, dtype):
+    dtype = np.dtype(dtype)
+    if trace.is_traced(x):
+        return Tracer(ops.cast(trace.operand_node(x), dtype))
+    return np.asarray(x).astype(dtype).view(Array)
+
+
+def stop_gradient(x):
+    """The value of ``x``, treated as a constant by differentiation."""
+    if trace.is_traced(x):
+        return Tracer(ops.detach(trace.operand_node(x)))
+    return x

@@ -1,0 +1,113 @@
+"""Reductions: sum, mean, max, prod, var, logsumexp, softmax, …"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+from .. import interp, ops, trace
+from ..array import Tracer
+from ..ir import OBJECT
+from ._base import _node, _plain, _rewrap, ndim
+from .elementwise import add, astype, divide, exp, log, sqrt, square, stop_gradient, subtract
+from .manipulation import reshape, squeeze, transpose
+
+
+def _keep(result, x_shape, axis, keepdims):
+    if not keepdims:
+        return result
+    axes = ops.normalize_axes(axis, len(x_shape))
+    return reshape(result, tuple(1 if i in axes else d for i, d in enumerate(x_shape)))
+
+
+def sum(x, axis=None, keepdims=False, dtype=None):
+    """sum(x, axis=None, keepdims=False): NumPy's sum, differentiable."""
+    if not trace.is_traced(x):
+        return _rewrap(np.sum(_plain(x), axis=axis, keepdims=keepdims), x)
+    node = _node(x)
+    return _keep(Tracer(ops.reduce("sum", node, axis)), node.shape, axis, keepdims)
+
+
+def mean(x, axis=None, keepdims=False, dtype=None):
+    """mean(x, axis=None, keepdims=False) = sum(x, axis) / count."""
+    shape = np.shape(x) if not trace.is_traced(x) else x.shape
+    count = ops.prod([shape[a] for a in ops.normalize_axes(axis, len(shape))])
+    if not trace.is_traced(x) and _plain(x).dtype != OBJECT:
+        return _rewrap(np.mean(_plain(x), axis=axis, keepdims=keepdims), x)
+    if x.dtype.kind in "biu":  # NumPy averages integers in float64
+        x = astype(x, np.float64)
+    total = sum(x, axis=axis, keepdims=keepdims)
+    return divide(total, sympy.Integer(count) if isinstance(count, int) else count)  # noqa: F821
+
+
+def _extremum(kind, x, axis, keepdims):
+    if not trace.is_traced(x):
+        plain = _plain(x)
+        if plain.dtype == OBJECT:
+            return _rewrap(interp.evaluate([ops.reduce(kind, ops.const(plain), axis)], {}, True)[0], x)
+        return _rewrap(getattr(np, kind)(plain, axis=axis, keepdims=keepdims), x)
+    node = _node(x)
+    return _keep(Tracer(ops.reduce(kind, node, axis)), node.shape, axis, keepdims)
+
+
+def max(x, axis=None, keepdims=False):
+    """max(x, axis=None, keepdims=False); ties share the gradient equally."""
+    return _extremum("max", x, axis, keepdims)
+
+
+def min(x, axis=None, keepdims=False):
+    """min(x, axis=None, keepdims=False); ties share the gradient equally."""
+    return _extremum("min", x, axis, keepdims)
+
+
+amax, amin = max, min
+
+
+def prod(x, axis=None, keepdims=False):
+    """prod(x, axis=None): the product as a chain of multiplies (graph size grows with the axis)."""
+    if not trace.is_traced(x):
+        return _rewrap(np.prod(_plain(x), axis=axis, keepdims=keepdims), x)
+    if x.dtype.kind in "biu" and x.dtype.itemsize < 8:  # NumPy multiplies small integers in 64 bits
+        x = astype(x, np.uint64 if x.dtype.kind == "u" else np.int64)
+    shape = x.shape
+    axes = ops.normalize_axes(axis, len(shape))
+    moved = transpose(x, [i for i in range(len(shape)) if i not in axes] + list(axes))
+    kept, count = moved.shape[:len(shape) - len(axes)], ops.prod([shape[a] for a in axes])
+    if count == 0:  # the empty product
+        return _keep(Tracer(ops.fill(1, kept, x.dtype if x.dtype.kind in "fcOu" else np.int64)), shape, axis, keepdims)
+    flat = reshape(moved, kept + (count,))
+    result = flat[..., 0]
+    for i in range(1, flat.shape[-1]):
+        result = result * flat[..., i]
+    return _keep(result, shape, axis, keepdims)
+
+
+def var(x, axis=None, ddof=0, keepdims=False):
+    """var(x, axis=None, ddof=0) = sum((x - mean)²) / (n - ddof)."""
+    shape = x.shape if trace.is_traced(x) else np.shape(x)
+    n = ops.prod([shape[a] for a in ops.normalize_axes(axis, len(shape))])
+    centred = subtract(x, mean(x, axis=axis, keepdims=True))  # noqa: F821
+    return divide(sum(square(centred), axis=axis, keepdims=keepdims), n - ddof)  # noqa: F821
+
+
+def std(x, axis=None, ddof=0, keepdims=False):
+    """std(x, axis=None, ddof=0) = sqrt(var(x))."""
+    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))  # noqa: F821
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """logsumexp(x, axis) = m + log(sum(exp(x − m))), m = max(x): stable in float32."""
+    m = stop_gradient(max(x, axis=axis, keepdims=True))
+    out = add(m, log(sum(exp(subtract(x, m)), axis=axis, keepdims=True)))  # noqa: F821
+    return out if keepdims else squeeze(out, axis=ops.normalize_axes(axis, ndim(x)))
+
+
+def softmax(x, axis=-1):
+    """softmax(x, axis=-1) = exp(x − m) / sum(exp(x − m)), m = max(x, axis) (batch-first)."""
+    e = exp(subtract(x, stop_gradient(max(x, axis=axis, keepdims=True))))  # noqa: F821
+    return divide(e, sum(e, axis=axis, keepdims=True))  # noqa: F821
+
+
+def logsoftmax(x, axis=-1):
+    """logsoftmax(x, axis=-1) = x − logsumexp(x, axis)."""
+    return subtract(x, logsumexp(x, axis=axis, keepdims=True))  # noqa: F821
