@@ -140,6 +140,24 @@ class cbrt(sympy.Function):
         return sympy.real_root(self.args[0], 3)._eval_evalf(prec)
 
 
+class hypot(sympy.Function):
+    """√(a² + b²) without overflow or underflow in between (C's and NumPy's ``hypot``)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        return self.args[argindex - 1] / self
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number:
+            return sympy.sqrt(a**2 + b**2)
+        return None
+
+    def _eval_is_extended_real(self):
+        return all(a.is_extended_real for a in self.args) or None
+
+
 class floor_divide(sympy.Function):
     """a // b as NumPy computes it (floor of the quotient; x // 0 = ±inf or nan, int // 0 = 0)."""
 
@@ -210,7 +228,7 @@ def _stable_softplus(x):
 
 
 NUMPY_IMPLS = {"sigmoid": _stable_sigmoid, "softplus": _stable_softplus, "cbrt": np.cbrt,
-               "floor_divide": np.floor_divide, "remainder": np.remainder, "cast": _cast,
+               "floor_divide": np.floor_divide, "remainder": np.remainder, "hypot": np.hypot, "cast": _cast,
                "expm1": np.expm1, "log1p": np.log1p, "isnan": np.isnan, "isinf": np.isinf,
                "isfinite": np.isfinite}
 
@@ -426,3 +444,32 @@ class VectorSymbol(sympy.MatrixSymbol):
 def shape_of(value) -> tuple:
     """The array shape symflux gives a SymPy matrix value (a ``VectorSymbol`` is 1-D)."""
     return (value.shape[0],) if isinstance(value, VectorSymbol) else tuple(value.shape)
+
+
+# -- more NumPy functions as bodies -------------------------------------------------------------
+
+def logaddexp(a, b):
+    """log(eᵃ + eᵇ) = max + log1p(e^(min − max)), stable; equal infinities give themselves (NumPy),
+    and at ties each operand gets half the gradient (through Max/Min)."""
+    top, low = maximum(a, b), minimum(a, b)
+    equal_infinities = sympy.And(sympy.Eq(a, b), sympy.Ne(isinf(a), 0))
+    return sympy.Piecewise((a, equal_infinities), (top + log1p(sympy.exp(low - top)), True))
+
+
+def logaddexp2(a, b):
+    """log₂(2ᵃ + 2ᵇ)."""
+    ln2 = sympy.log(2)
+    return logaddexp(a * ln2, b * ln2) / ln2
+
+
+def sinc(x):
+    """sin(πx)/(πx), 1 at 0 (NumPy's normalised sinc)."""
+    return sympy.Piecewise((1, sympy.Eq(x, 0)), (sympy.sin(sympy.pi * x) / (sympy.pi * x), True))
+
+
+def fmod(a, b):
+    """C's fmod (a remainder with the dividend's sign), from NumPy's remainder (the divisor's sign)."""
+    r = remainder(a, b)
+    return sympy.Piecewise((a, sympy.And(sympy.Ne(isinf(b), 0), sympy.Ne(isfinite(a), 0))),
+                           (r - b, sympy.Or(sympy.And(r < 0, a >= 0), sympy.And(r > 0, a < 0))), (r, True))
+

@@ -44,7 +44,7 @@ INTRINSICS = {"sqrt": "llvm.sqrt", "floor": "llvm.floor", "ceiling": "llvm.ceil"
 DIVMOD = ("floor_divide", "remainder")
 # SymPy function → C math library (double name; float adds an ``f``)
 LIBM = {"asinh": "asinh", "acosh": "acosh", "atanh": "atanh", "atan2": "atan2", "erf": "erf", "erfc": "erfc",
-        "cbrt": "cbrt", "gamma": "tgamma", "loggamma": "lgamma"}
+        "cbrt": "cbrt", "gamma": "tgamma", "loggamma": "lgamma", "hypot": "hypot"}
 
 
 def _join(kinds):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import builtins
 import string
 
 import numpy as np
 
 from .. import contract, ops, trace
 from ..array import Tracer
-from ._base import _both_plain, _node, _plain, _rewrap
-from .elementwise import multiply
-from .manipulation import reshape
+from ._base import _both_plain, _node, _plain, _rewrap, ndim, shape
+from .arrangement import diagonal
+from .elementwise import multiply, subtract
+from .manipulation import broadcast_to, moveaxis, reshape, stack
 
 
 def matmul(a, b):
@@ -62,7 +64,42 @@ def outer(a, b):
 
 
 def inner(a, b):
+    """Σ over the last axes of a and b; a scalar operand scales the other."""
+    if ndim(a) == 0 or ndim(b) == 0:
+        return multiply(a, b)
     return tensordot(a, b, axes=([-1], [-1]))
+
+
+def kron(a, b):
+    """The Kronecker product: block (i, j) is a[i, j]·b."""
+    if _both_plain(a, b):
+        return _rewrap(np.kron(_plain(a), _plain(b)), a)
+    sa, sb = tuple(shape(a)), tuple(shape(b))
+    d = builtins.max(len(sa), len(sb))
+    sa, sb = (1,) * (d - len(sa)) + sa, (1,) * (d - len(sb)) + sb
+    spread_a = reshape(a, tuple(x for n in sa for x in (n, 1)))
+    blocks = multiply(spread_a, reshape(b, tuple(x for m in sb for x in (1, m))))
+    return reshape(blocks, tuple(n * m for n, m in zip(sa, sb)))
+
+
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """The cross product of 3-vectors (or 2-vectors, z = 0) along the given axes, broadcast."""
+    if _both_plain(a, b):
+        return _rewrap(np.cross(_plain(a), _plain(b), axisa, axisb, axisc, axis), a)
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = moveaxis(a, axisa, -1), moveaxis(b, axisb, -1)
+    if shape(a)[-1] not in (2, 3) or shape(b)[-1] not in (2, 3):
+        raise ValueError("incompatible dimensions for cross product (dimension must be 2 or 3)")
+    u = [a[..., k] for k in range(shape(a)[-1])] + [0] * (3 - shape(a)[-1])
+    v = [b[..., k] for k in range(shape(b)[-1])] + [0] * (3 - shape(b)[-1])
+    z = subtract(multiply(u[0], v[1]), multiply(u[1], v[0]))
+    if shape(a)[-1] == shape(b)[-1] == 2:
+        return z
+    x = subtract(multiply(u[1], v[2]), multiply(u[2], v[1]))
+    y = subtract(multiply(u[2], v[0]), multiply(u[0], v[2]))
+    parts = [p if trace.is_traced(p) else broadcast_to(p, shape(z)) for p in (x, y, z)]
+    return moveaxis(stack(parts, axis=-1), -1, axisc)
 
 
 def vdot(a, b):
@@ -88,21 +125,96 @@ def tensordot(a, b, axes=2):
     return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(so)}", a, b)
 
 
-def einsum(spec: str, *operands):
-    """einsum with one or two operands (explicit ``->`` output)."""
-    if not any(trace.is_traced(o) for o in operands):
-        return _rewrap(np.einsum(spec, *[_plain(o) for o in operands]), operands[0])
-    spec = spec.replace(" ", "")
-    if "->" not in spec:
-        raise ValueError("einsum on traced arrays needs an explicit output, e.g. 'ij,jk->ik'")
-    ins, out = spec.split("->")
+def einsum(*operands, optimize=None):
+    """NumPy's einsum, complete: implicit or explicit output, ``...``, repeated letters (diagonals,
+    traces), any number of operands (contracted pairwise in ``numpy.einsum_path``'s greedy order),
+    and the sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``."""
+    spec, arrays = _einsum_spec(operands)
+    if not trace.any_traced(arrays):
+        return _rewrap(np.einsum(spec, *[_plain(a) for a in arrays]), arrays[0])
+    nodes = [_node(a) for a in arrays]
+    ins, out = _expand_ellipses(spec, nodes)
+    nodes, ins = zip(*[_diagonals(n, s) for n, s in zip(nodes, ins)])
+    return Tracer(_contract_all(list(nodes), list(ins), out))
+
+
+def _einsum_spec(operands):
+    """(spec string, arrays) from either calling form."""
+    if isinstance(operands[0], str):
+        return operands[0].replace(" ", ""), list(operands[1:])
+    letters = string.ascii_letters
+    write = lambda sub: "".join("..." if k is Ellipsis else letters[k] for k in sub)  # noqa: E731
+    arrays, subs = list(operands[0::2]), list(operands[1::2])
+    out = None
+    if len(arrays) > len(subs):  # an output sublist came last
+        out, arrays = arrays[-1], arrays[:-1]
+    spec = ",".join(write(s) for s in subs)
+    return (spec + "->" + write(out) if out is not None else spec), arrays
+
+
+def _expand_ellipses(spec, nodes):
+    """Input letter strings with ``...`` replaced by letters of their own (operands broadcast to a
+    common shape there) and the output string (implicit: ``...``, then letters seen once, sorted)."""
+    ins, out = (spec.split("->") + [None])[:2]
     ins = ins.split(",")
-    if len(ins) == 1:
-        node = _node(operands[0])
-        summed = [i for i, c in enumerate(ins[0]) if c not in out]
-        kept = [c for c in ins[0] if c in out]
-        reduced = ops.reduce("sum", node, summed)
-        return Tracer(ops.permute(reduced, [kept.index(c) for c in out]))
-    if len(ins) != 2:
-        raise ValueError("einsum on traced arrays takes one or two operands; chain two-operand calls")
-    return Tracer(contract.einsum(f"{ins[0]},{ins[1]}->{out}", _node(operands[0]), _node(operands[1])))
+    if len(ins) != len(nodes):
+        raise ValueError(f"einsum: {len(ins)} operand specs for {len(nodes)} operands")
+    used = set(spec)
+    spare = [c for c in string.ascii_letters if c not in used]
+    width = builtins.max([n.ndim - len(s.replace("...", "")) for s, n in zip(ins, nodes) if "..." in s], default=0)
+    dots = "".join(spare[:width])
+    dims = [n.shape[:n.ndim - len(s.replace("...", ""))] if "..." in s else () for s, n in zip(ins, nodes)]
+    common = ops.broadcast_shapes(*dims, what="einsum operands") if width else ()
+    expanded = []
+    for k, (s, n) in enumerate(zip(ins, nodes)):
+        if "..." in s:
+            before, after = s.split("...")
+            mine = dots[width - len(dims[k]):]
+            target = n.shape[:len(before)] + common[width - len(dims[k]):] + n.shape[n.ndim - len(after):]
+            nodes[k] = ops.expand(n, target)
+            s = before + mine + after
+        if len(s) != nodes[k].ndim:
+            raise ValueError(f"einsum: operand {k} has {nodes[k].ndim} dimensions but its spec {ins[k]!r} "
+                             f"names {len(s)}")
+        expanded.append(s)
+    if out is None:
+        counts = "".join(expanded)
+        out = dots + "".join(sorted(c for c in set(counts) if counts.count(c) == 1 and c not in dots))
+    else:
+        out = out.replace("...", dots)
+    return expanded, out
+
+
+def _diagonals(node, letters):
+    """A repeated letter within one operand reads its diagonal (``ii`` of a matrix is its diagonal)."""
+    while len(set(letters)) != len(letters):
+        c = next(ch for ch in letters if letters.count(ch) > 1)
+        p = letters.index(c)
+        q = letters.index(c, p + 1)
+        node = _node(diagonal(Tracer(node), 0, p, q))
+        letters = "".join(ch for k, ch in enumerate(letters) if k not in (p, q)) + c
+    return node, letters
+
+
+def _contract_all(nodes, ins, out):
+    """Pairwise contractions in numpy.einsum_path's greedy order, then the last operand to ``out``."""
+    if len(nodes) > 2:
+        shapes = [np.broadcast_to(np.empty((), np.int8), n.shape) for n in nodes]
+        path = np.einsum_path(",".join(ins) + "->" + out, *shapes, optimize="greedy")[0][1:]
+        for pair in path:
+            if len(pair) != 2 or len(nodes) <= 2:
+                break
+            i, j = sorted(pair)
+            rest = "".join(ins[k] for k in range(len(ins)) if k not in (i, j)) + out
+            kept = "".join(dict.fromkeys(c for c in ins[i] + ins[j] if c in rest))
+            merged = contract.einsum(f"{ins[i]},{ins[j]}->{kept}", nodes[i], nodes[j])
+            nodes = [n for k, n in enumerate(nodes) if k not in (i, j)] + [merged]
+            ins = [s for k, s in enumerate(ins) if k not in (i, j)] + [kept]
+    if len(nodes) == 2:
+        return contract.einsum(f"{ins[0]},{ins[1]}->{out}", nodes[0], nodes[1])
+    node, letters = nodes[0], ins[0]
+    if not set(out) <= set(letters):
+        raise ValueError(f"einsum: output letters {out!r} not among the operand's {letters!r}")
+    reduced = ops.reduce("sum", node, [i for i, c in enumerate(letters) if c not in out])
+    kept = [c for c in letters if c in out]
+    return ops.permute(reduced, [kept.index(c) for c in out])

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from .. import rng
+from .. import rng, trace
 from ..array import Array
-from ._base import shape
+from ._base import ndim, shape
+from .elementwise import add, astype, divide, multiply, subtract
+from .manipulation import expand_dims, moveaxis, stack
 
 
 def zeros_like(x, dtype=None):
@@ -23,10 +25,20 @@ def _dims(shape):
 
 
 def array(obj, dtype=None) -> Array:
-    """A trackable array from nested lists/arrays (SymPy values give an object array)."""
+    """A trackable array from nested lists/arrays (SymPy values give an object array); lists that
+    hold traced values are stacked into a traced array."""
+    if isinstance(obj, (list, tuple)) and trace.any_traced(_leaves(obj)):
+        out = stack([array(o) if isinstance(o, (list, tuple)) else o for o in obj])
+        return out if dtype is None else astype(out, dtype)
+    if trace.is_traced(obj):
+        return obj if dtype is None else astype(obj, dtype)
     if isinstance(obj, sympy.MatrixBase):
         obj = np.array(obj.tolist(), dtype=object)
     return np.array(obj, dtype=dtype).view(Array)
+
+
+def _leaves(obj) -> list:
+    return [v for o in obj for v in (_leaves(o) if isinstance(o, (list, tuple)) else [o])]
 
 
 def asarray(obj, dtype=None) -> Array:
@@ -53,8 +65,19 @@ def arange(*args, dtype=None) -> Array:
     return np.arange(*args, dtype=dtype).view(Array)
 
 
-def linspace(start, stop, num=50, dtype=None) -> Array:
-    return np.linspace(start, stop, num, dtype=dtype).view(Array)
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """``num`` evenly spaced values from start to stop; traced endpoints give a traced array."""
+    if not trace.any_traced([start, stop]):
+        out = np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype, axis=axis)
+        return (out[0].view(Array), out[1]) if retstep else out.view(Array)
+    steps = (num - 1 if endpoint else num) or 1
+    fractions = np.arange(num) / steps
+    if endpoint and num > 1:
+        fractions[-1] = 1.0
+    start, stop = expand_dims(start, -1) if ndim(start) else start, expand_dims(stop, -1) if ndim(stop) else stop
+    out = moveaxis(add(start, multiply(subtract(stop, start), fractions)), -1, axis)
+    out = out if dtype is None else astype(out, dtype)
+    return (out, divide(subtract(stop, start), steps)) if retstep else out
 
 
 def rand(*shape, dtype=np.float64) -> Array:

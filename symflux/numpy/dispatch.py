@@ -5,29 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..array import TracingError
-from . import elementwise
-from ._base import ndim, shape, size
-from .contractions import dot, einsum, inner, matmul, outer, tensordot, vdot
-from .creation import ones_like, zeros_like
-from .elementwise import ELEMENTWISE, clip, where
-from .manipulation import (
-    broadcast_to,
-    concatenate,
-    expand_dims,
-    flip,
-    moveaxis,
-    ravel,
-    reshape,
-    squeeze,
-    stack,
-    swapaxes,
-    transpose,
-)
-from .reductions import max, mean, min, prod, std, sum, var
+from . import _base, arrangement, contractions, creation, elementwise, manipulation, reductions, sorting
+from .contractions import matmul
+from .elementwise import ELEMENTWISE, where
+from .reductions import max, min, prod, sum
 
 UFUNCS = {getattr(np, name): name for name in ELEMENTWISE if isinstance(getattr(np, name, None), np.ufunc)}
 UFUNCS.update({np.true_divide: "divide", np.absolute: "abs", np.fabs: "abs", np.fmax: "maximum",
-               np.fmin: "minimum", np.ceil: "ceil"})
+               np.fmin: "minimum", np.ceil: "ceil", np.radians: "deg2rad", np.degrees: "rad2deg"})
 
 
 _REDUCERS = {np.add: sum, np.maximum: max, np.minimum: min, np.multiply: prod}
@@ -59,13 +44,18 @@ def apply_function(func, args, kwargs):
     return impl(*args, **kwargs)
 
 
-FUNCTIONS = {
-    np.sum: sum, np.mean: mean, np.max: max, np.amax: max, np.min: min, np.amin: min,
-    np.prod: prod, np.var: var, np.std: std, np.reshape: reshape, np.transpose: transpose,
-    np.swapaxes: swapaxes, np.moveaxis: moveaxis, np.squeeze: squeeze, np.expand_dims: expand_dims,
-    np.broadcast_to: broadcast_to, np.concatenate: concatenate, np.stack: stack, np.flip: flip,
-    np.ravel: ravel, np.dot: dot, np.outer: outer, np.inner: inner, np.vdot: vdot,
-    np.tensordot: tensordot, np.einsum: einsum, np.where: lambda c, a, b: where(c, a, b),  # noqa: F821
-    np.clip: clip, np.shape: shape, np.ndim: ndim, np.size: size, np.zeros_like: zeros_like,
-    np.ones_like: ones_like, np.matmul: matmul,
-}
+def _same_named(*modules) -> dict:
+    """NumPy's function → ours, for every function of ``modules`` that NumPy has under its name."""
+    out = {}
+    for module in modules:
+        for name, ours in vars(module).items():
+            theirs = getattr(np, name, None)
+            if (callable(ours) and not name.startswith("_") and getattr(ours, "__module__", None) == module.__name__
+                    and callable(theirs) and not isinstance(theirs, np.ufunc)):
+                out[theirs] = ours
+    return out
+
+
+FUNCTIONS = _same_named(_base, elementwise, reductions, contractions, manipulation, arrangement, sorting, creation)
+FUNCTIONS.update({np.amax: max, np.amin: min, np.row_stack: arrangement.row_stack,
+                  np.where: lambda c, a, b: where(c, a, b)})

@@ -46,6 +46,13 @@ ELEMENTWISE = {
     "ceil": sympy.ceiling,
     "floor_divide": fn.floor_divide,
     "remainder": fn.remainder,
+    "fmod": fn.fmod,
+    "hypot": fn.hypot,
+    "logaddexp": fn.logaddexp,
+    "logaddexp2": fn.logaddexp2,
+    "sinc": fn.sinc,
+    "deg2rad": lambda a: a * (sympy.pi / 180),
+    "rad2deg": lambda a: a * (180 / sympy.pi),
     "maximum": fn.maximum,
     "minimum": fn.minimum,
     "where": _where_body,
@@ -401,6 +408,54 @@ def hardtanh(x):
     return apply_elementwise(ELEMENTWISE["hardtanh"], x)
 
 
+def fmod(x1, x2):
+    """C's fmod: the remainder of x1 / x2 with the sign of x1 (``remainder`` has the sign of x2)."""
+    return apply_elementwise(ELEMENTWISE["fmod"], x1, x2)
+
+
+def hypot(x1, x2):
+    """√(x1² + x2²), without overflow or underflow in between."""
+    return apply_elementwise(ELEMENTWISE["hypot"], x1, x2)
+
+
+def logaddexp(x1, x2):
+    """log(exp(x1) + exp(x2)), computed stably."""
+    return apply_elementwise(ELEMENTWISE["logaddexp"], x1, x2)
+
+
+def logaddexp2(x1, x2):
+    """log₂(2^x1 + 2^x2), computed stably."""
+    return apply_elementwise(ELEMENTWISE["logaddexp2"], x1, x2)
+
+
+def sinc(x):
+    """sin(πx)/(πx), and 1 at 0."""
+    return apply_elementwise(ELEMENTWISE["sinc"], x)
+
+
+def deg2rad(x):
+    """Degrees to radians."""
+    return apply_elementwise(ELEMENTWISE["deg2rad"], x)
+
+
+def rad2deg(x):
+    """Radians to degrees."""
+    return apply_elementwise(ELEMENTWISE["rad2deg"], x)
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """NaN → ``nan``, ±inf → ``posinf``/``neginf`` (by default the largest finite values of x's dtype)."""
+    dtype = np.dtype(x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype)
+    if dtype.kind not in "fc":
+        return x
+    big = float(np.finfo(dtype).max)
+    top, bottom = big if posinf is None else posinf, -big if neginf is None else neginf
+    infinite = lambda v: sympy.Ne(fn.isinf(v), 0)  # noqa: E731  (Eq(v, oo) is False for a real symbol)
+    return apply_elementwise(lambda v: sympy.Piecewise(
+        (nan, sympy.Ne(fn.isnan(v), 0)), (top, sympy.And(infinite(v), v > 0)), (bottom, infinite(v)), (v, True)), x,
+        dtype=dtype)
+
+
 true_divide = divide
 
 
@@ -408,6 +463,8 @@ absolute = abs
 
 
 mod = remainder
+radians = deg2rad
+degrees = rad2deg
 
 
 def leakyrelu(x, a=0.01):  # noqa: F811  (takes a parameter)

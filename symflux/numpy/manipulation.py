@@ -36,11 +36,11 @@ def transpose(x, axes=None):
     return Tracer(ops.permute(node, perm))
 
 
-def swapaxes(x, a, b):
-    n = x.ndim if trace.is_traced(x) else np.ndim(x)
+def swapaxes(a, axis1, axis2):
+    n = a.ndim if trace.is_traced(a) else np.ndim(a)
     perm = list(range(n))
-    perm[a], perm[b] = perm[b], perm[a]
-    return transpose(x, perm)
+    perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
+    return transpose(a, perm)
 
 
 def moveaxis(x, source, destination):
@@ -77,6 +77,8 @@ def concatenate(xs, axis=0):
     xs = list(xs)
     if not trace.any_traced(xs):
         return _rewrap(np.concatenate([_plain(x) for x in xs], axis=axis), xs[0])
+    if axis is None:
+        xs, axis = [reshape(x, (-1,)) for x in xs], 0
     nodes = [_node(x) for x in xs]
     return Tracer(ops.concat(nodes, axis % nodes[0].ndim))
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
+from .. import functions as fn
 from .. import interp, ops, trace
 from ..array import Tracer
-from ..ir import OBJECT
-from ._base import _node, _plain, _rewrap, ndim
+from ..ir import ARG, OBJECT
+from ._base import _node, _plain, _rewrap, ndim, shape
 from .elementwise import add, astype, divide, exp, log, sqrt, square, stop_gradient, subtract
-from .manipulation import reshape, squeeze, transpose
+from .manipulation import broadcast_to, concatenate, reshape, squeeze, transpose
 
 
 def _keep(result, x_shape, axis, keepdims):
@@ -37,7 +38,7 @@ def mean(x, axis=None, keepdims=False, dtype=None):
     if x.dtype.kind in "biu":  # NumPy averages integers in float64
         x = astype(x, np.float64)
     total = sum(x, axis=axis, keepdims=keepdims)
-    return divide(total, sympy.Integer(count) if isinstance(count, int) else count)  # noqa: F821
+    return divide(total, sympy.Integer(count) if isinstance(count, int) else count)
 
 
 def _extremum(kind, x, axis, keepdims):
@@ -86,28 +87,83 @@ def var(x, axis=None, ddof=0, keepdims=False):
     """var(x, axis=None, ddof=0) = sum((x - mean)²) / (n - ddof)."""
     shape = x.shape if trace.is_traced(x) else np.shape(x)
     n = ops.prod([shape[a] for a in ops.normalize_axes(axis, len(shape))])
-    centred = subtract(x, mean(x, axis=axis, keepdims=True))  # noqa: F821
-    return divide(sum(square(centred), axis=axis, keepdims=keepdims), n - ddof)  # noqa: F821
+    centred = subtract(x, mean(x, axis=axis, keepdims=True))
+    return divide(sum(square(centred), axis=axis, keepdims=keepdims), n - ddof)
 
 
 def std(x, axis=None, ddof=0, keepdims=False):
     """std(x, axis=None, ddof=0) = sqrt(var(x))."""
-    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))  # noqa: F821
+    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
 
 
 def logsumexp(x, axis=None, keepdims=False):
     """logsumexp(x, axis) = m + log(sum(exp(x − m))), m = max(x): stable in float32."""
     m = stop_gradient(max(x, axis=axis, keepdims=True))
-    out = add(m, log(sum(exp(subtract(x, m)), axis=axis, keepdims=True)))  # noqa: F821
+    out = add(m, log(sum(exp(subtract(x, m)), axis=axis, keepdims=True)))
     return out if keepdims else squeeze(out, axis=ops.normalize_axes(axis, ndim(x)))
 
 
 def softmax(x, axis=-1):
     """softmax(x, axis=-1) = exp(x − m) / sum(exp(x − m)), m = max(x, axis) (batch-first)."""
-    e = exp(subtract(x, stop_gradient(max(x, axis=axis, keepdims=True))))  # noqa: F821
-    return divide(e, sum(e, axis=axis, keepdims=True))  # noqa: F821
+    e = exp(subtract(x, stop_gradient(max(x, axis=axis, keepdims=True))))
+    return divide(e, sum(e, axis=axis, keepdims=True))
 
 
 def logsoftmax(x, axis=-1):
     """logsoftmax(x, axis=-1) = x − logsumexp(x, axis)."""
-    return subtract(x, logsumexp(x, axis=axis, keepdims=True))  # noqa: F821
+    return subtract(x, logsumexp(x, axis=axis, keepdims=True))
+
+
+# -- cumulative ---------------------------------------------------------------------------------------
+
+def cumsum(a, axis=None, dtype=None):
+    """Running sums along ``axis`` (the flattened array when None): out[i] = Σ_{j ≤ i} a[j], as a masked
+    sum over an n × n window (no 0·inf products), so the graph does not grow with n."""
+    if not trace.is_traced(a):
+        return _rewrap(np.cumsum(_plain(a), axis=axis, dtype=dtype), a)
+    if axis is None:
+        a, axis = reshape(a, (-1,)), 0
+    moved = _node(transpose(a, _to_last(ndim(a), axis)))
+    n = moved.shape[-1]
+    upto = ops.const(np.tri(n, n, dtype=bool).T)  # [j, i]: j ≤ i
+    terms = ops.map_(sympy.Piecewise((ARG[0], fn.truth(ARG[1])), (0, True)),
+                     [ops.reshape(moved, moved.shape + (1,)), upto])
+    out = Tracer(ops.reduce("sum", terms, [moved.ndim - 1]))
+    return transpose(out, np.argsort(_to_last(ndim(a), axis)))
+
+
+def cumprod(a, axis=None, dtype=None):
+    """Running products along ``axis`` (the flattened array when None), as a chain of multiplies."""
+    if not trace.is_traced(a):
+        return _rewrap(np.cumprod(_plain(a), axis=axis, dtype=dtype), a)
+    if axis is None:
+        a, axis = reshape(a, (-1,)), 0
+    moved = transpose(a, _to_last(ndim(a), axis))
+    running = [moved[..., :1]]
+    for i in range(1, moved.shape[-1]):
+        running.append(running[-1] * moved[..., i:i + 1])
+    out = concatenate(running, axis=-1) if running[0].shape[-1] else moved
+    return transpose(out, np.argsort(_to_last(ndim(a), axis)))
+
+
+def _to_last(n, axis):
+    axis %= n
+    return [i for i in range(n) if i != axis] + [axis]
+
+
+def diff(a, n=1, axis=-1, prepend=None, append=None):
+    """The n-th discrete difference along ``axis``: out[i] = a[i + 1] − a[i], n times."""
+    if not trace.any_traced([a, prepend, append]):
+        kw = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not None}
+        return _rewrap(np.diff(_plain(a), n, axis, **kw), a)
+    axis %= ndim(a)
+    pieces = [p if p is None or ndim(p) else broadcast_to(p, _with(shape(a), axis, 1)) for p in (prepend, append)]
+    a = concatenate([p for p in (pieces[0], a, pieces[1]) if p is not None], axis=axis)
+    lead = (slice(None),) * axis
+    for _ in range(n):
+        a = subtract(a[lead + (slice(1, None),)], a[lead + (slice(None, -1),)])
+    return a
+
+
+def _with(s, axis, size):
+    return tuple(s[:axis]) + (size,) + tuple(s[axis + 1:])

@@ -31,8 +31,8 @@ def test_shape_mismatches_name_both_shapes():
 def test_unsupported_numpy_function_is_named():
     with pytest.raises(TypeError, match=r"numpy\.linalg\.svd|numpy\.svd|svd is not supported"):
         gradient(lambda x: np.sum(np.linalg.svd(x)[1]), sf.ones((2, 2)))
-    with pytest.raises(TypeError, match=r"numpy\.cumsum is not supported on traced arrays"):
-        gradient(lambda x: np.sum(np.cumsum(x)), sf.ones(3))
+    with pytest.raises(TypeError, match=r"numpy\.histogram is not supported on traced arrays"):
+        gradient(lambda x: np.sum(np.histogram(x)[0]), sf.ones(3))
 
 
 def test_plain_numpy_array_in_params_explains_how_to_track():
