@@ -188,6 +188,23 @@ class remainder(sympy.Function):
         return sympy.S.One if argindex == 1 else -floor_divide(*self.args)
 
 
+class fmod(sympy.Function):
+    """C's fmod, as NumPy's ``fmod``: a − b·trunc(a / b), with the sign of a; integers by zero give 0."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number and b != 0 and a.is_finite and b.is_finite:
+            q = a / b
+            return a - b * sympy.sign(q) * sympy.floor(sympy.Abs(q))
+        return None
+
+    def fdiff(self, argindex=1):
+        a, b = self.args  # ∂/∂b = −trunc(a/b), written with fmod so derivatives stay closed
+        return sympy.S.One if argindex == 1 else (self - a) / b
+
+
 class cast(sympy.Function):
     """cast(x, dtype): x converted to the NumPy dtype named by the symbol ``dtype`` (``astype``). Kept
     in bodies, so a fused expression computes in the type the program asked for: int32 values cast to
@@ -228,7 +245,8 @@ def _stable_softplus(x):
 
 
 NUMPY_IMPLS = {"sigmoid": _stable_sigmoid, "softplus": _stable_softplus, "cbrt": np.cbrt,
-               "floor_divide": np.floor_divide, "remainder": np.remainder, "hypot": np.hypot, "cast": _cast,
+               "floor_divide": np.floor_divide, "remainder": np.remainder, "hypot": np.hypot, "fmod": np.fmod,
+               "cast": _cast,
                "expm1": np.expm1, "log1p": np.log1p, "isnan": np.isnan, "isinf": np.isinf,
                "isfinite": np.isfinite}
 
@@ -377,7 +395,7 @@ def substitute(body: sympy.Expr, subs: dict) -> sympy.Expr:
 # -- result dtypes -------------------------------------------------------------------------------
 
 _INTEGER_CLOSED = (sympy.Add, sympy.Mul, sympy.Piecewise, sympy.Max, sympy.Min, sympy.Abs, sympy.sign,
-                   floor_divide, remainder)
+                   floor_divide, remainder, fmod)
 # what NumPy computes in bool for bool operands: or, and, max, min, abs
 _BOOLEAN_CLOSED = (sympy.Add, sympy.Mul, sympy.Max, sympy.Min, sympy.Abs)
 
@@ -467,9 +485,4 @@ def sinc(x):
     return sympy.Piecewise((1, sympy.Eq(x, 0)), (sympy.sin(sympy.pi * x) / (sympy.pi * x), True))
 
 
-def fmod(a, b):
-    """C's fmod (a remainder with the dividend's sign), from NumPy's remainder (the divisor's sign)."""
-    r = remainder(a, b)
-    return sympy.Piecewise((a, sympy.And(sympy.Ne(isinf(b), 0), sympy.Ne(isfinite(a), 0))),
-                           (r - b, sympy.Or(sympy.And(r < 0, a >= 0), sympy.And(r > 0, a < 0))), (r, True))
 

@@ -46,6 +46,9 @@ static inline int64_t sf_remainder_i(int64_t a, int64_t b) {
     int64_t r = a % b;
     return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
 }
+static inline double sf_fmod_d(double a, double b) { return fmod(a, b); }
+static inline int64_t sf_fmod_i(int64_t a, int64_t b) { return b == 0 || b == -1 ? 0 : a % b; }
+static inline uint64_t sf_fmod_u(uint64_t a, uint64_t b) { return b ? a % b : 0; }
 static inline int64_t sf_abs_i(int64_t a) { return a < 0 ? (int64_t)(0 - (uint64_t)a) : a; }
 static inline uint64_t sf_abs_u(uint64_t a) { return a; }
 static inline uint64_t sf_floor_divide_u(uint64_t a, uint64_t b) { return b ? a / b : 0; }
@@ -92,6 +95,12 @@ class KernelCPrinter(C99CodePrinter):
         # a true division even of integers (C's / would truncate, and trap on INT_MIN / -1)
         real = self.type_aliases.get(real_type, real_type)
         return f"({self._print(numerator)})/(({self.type_mappings[real]})({self._print(denominator)}))"
+
+    def _print_cbrt(self, expr):  # C99's (SymPy's printer knows only its own cbrt)
+        return f"cbrt({self._print(expr.args[0])})"
+
+    def _print_hypot(self, expr):
+        return f"hypot({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_sigmoid(self, expr):
         return f"sf_sigmoid({self._print(expr.args[0])})"
@@ -145,6 +154,9 @@ class KernelCPrinter(C99CodePrinter):
 
     def _print_floor_divide(self, expr):
         return f"SF_DIVMOD(sf_floor_divide, {self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_fmod(self, expr):
+        return f"SF_DIVMOD(sf_fmod, {self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_remainder(self, expr):
         return f"SF_DIVMOD(sf_remainder, {self._print(expr.args[0])}, {self._print(expr.args[1])})"

@@ -41,7 +41,7 @@ from .llvm_types import (
 # SymPy function → LLVM intrinsic (float only)
 INTRINSICS = {"sqrt": "llvm.sqrt", "floor": "llvm.floor", "ceiling": "llvm.ceil"}
 # NumPy's // and % (integer for integers), as the functions the kernel language names them by
-DIVMOD = ("floor_divide", "remainder")
+DIVMOD = ("floor_divide", "remainder", "fmod")
 # SymPy function → C math library (double name; float adds an ``f``)
 LIBM = {"asinh": "asinh", "acosh": "acosh", "atanh": "atanh", "atan2": "atan2", "erf": "erf", "erfc": "erfc",
         "cbrt": "cbrt", "gamma": "tgamma", "loggamma": "lgamma", "hypot": "hypot"}
@@ -402,6 +402,19 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     def _emit_remainder(self, e, kind):
         return self._divmod(e, kind)[1]
+
+    def _emit_fmod(self, e, kind):
+        """C's fmod (the dividend's sign): frem for floats; integers by zero (and MIN by −1) give 0."""
+        b_ = self.builder
+        a, b = (self._emit(x, kind) for x in e.args)
+        if kind in FLOATS:
+            return b_.frem(a, b)
+        zero, one = self._constant(0, kind), self._constant(1, kind)
+        by_zero = b_.icmp_signed("==", b, zero)
+        if not is_signed(kind):
+            return b_.select(by_zero, zero, b_.urem(a, b_.select(by_zero, one, b)))
+        undefined = b_.or_(by_zero, b_.icmp_signed("==", b, self._constant(-1, kind)))
+        return b_.select(undefined, zero, b_.srem(a, b_.select(undefined, one, b)))
 
     def _divmod(self, e, kind):
         """(a // b, a % b) as NumPy computes them (``npy_divmod``): the floor of the quotient and a

@@ -8,7 +8,7 @@ import sympy
 
 from .. import interp, ops, trace
 from ..array import Array, Tracer
-from ..ir import ARG, OBJECT
+from ..ir import ARG, OBJECT, Node
 
 
 def _is_array_like(x) -> bool:
@@ -28,6 +28,8 @@ def _concrete_elementwise(body, operands, dtype=None):
         strong = [v.dtype for v, p in zip(values, python) if not p]
         weak = [sympy.sympify(v) for v, p in zip(values, python) if p]
         dtype = ops.result_dtype(body, strong, weak)
+    if np.dtype(dtype).kind in "fc":  # NumPy's float loops convert integer operands first
+        values = [v.astype(dtype) if not p and v.dtype.kind in "biu" else v for v, p in zip(values, python)]
     with np.errstate(all="ignore"):
         out = interp.body_function(body, len(values), False)(*values)
     out = np.asarray(out).astype(dtype, copy=False)
@@ -35,9 +37,16 @@ def _concrete_elementwise(body, operands, dtype=None):
 
 
 def apply_elementwise(builder, *operands, dtype=None):
+    """One NumPy-style elementwise function: like a ufunc, a float function converts integer operands
+    to its float type first (so ``rad2deg`` of int32 does not overflow in 180·x)."""
     body = builder(*ARG[:len(operands)])
     if trace.any_traced(operands):
-        return Tracer(ops.map_(body, [trace.operand(o) for o in operands], dtype=dtype))
+        args = [trace.operand(o) for o in operands]
+        node = ops.map_(body, args, dtype=dtype)
+        if node.dtype.kind in "fc" and any(isinstance(a, Node) and a.dtype.kind in "biu" for a in args):
+            node = ops.map_(body, [ops.cast(a, node.dtype) if isinstance(a, Node) and a.dtype.kind in "biu" else a
+                                   for a in args], dtype=node.dtype)
+        return Tracer(node)
     return _concrete_elementwise(body, operands, dtype)
 
 

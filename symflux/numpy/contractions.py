@@ -215,6 +215,6 @@ def _contract_all(nodes, ins, out):
     node, letters = nodes[0], ins[0]
     if not set(out) <= set(letters):
         raise ValueError(f"einsum: output letters {out!r} not among the operand's {letters!r}")
-    reduced = ops.reduce("sum", node, [i for i, c in enumerate(letters) if c not in out])
+    reduced = ops.cast(ops.reduce("sum", node, [i for i, c in enumerate(letters) if c not in out]), node.dtype)
     kept = [c for c in letters if c in out]
     return ops.permute(reduced, [kept.index(c) for c in out])

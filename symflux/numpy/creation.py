@@ -71,7 +71,8 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         out = np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype, axis=axis)
         return (out[0].view(Array), out[1]) if retstep else out.view(Array)
     steps = (num - 1 if endpoint else num) or 1
-    fractions = np.arange(num) / steps
+    dtype_out = np.result_type(getattr(start, "dtype", np.float64), getattr(stop, "dtype", np.float64), 1.0)
+    fractions = (np.arange(num) / steps).astype(dtype_out)
     if endpoint and num > 1:
         fractions[-1] = 1.0
     start, stop = expand_dims(start, -1) if ndim(start) else start, expand_dims(stop, -1) if ndim(stop) else stop

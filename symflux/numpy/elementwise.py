@@ -445,7 +445,7 @@ def rad2deg(x):
 
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     """NaN → ``nan``, ±inf → ``posinf``/``neginf`` (by default the largest finite values of x's dtype)."""
-    dtype = np.dtype(x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype)
+    dtype = np.dtype(x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype).newbyteorder("=")
     if dtype.kind not in "fc":
         return x
     big = float(np.finfo(dtype).max)

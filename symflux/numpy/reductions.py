@@ -123,6 +123,7 @@ def cumsum(a, axis=None, dtype=None):
         return _rewrap(np.cumsum(_plain(a), axis=axis, dtype=dtype), a)
     if axis is None:
         a, axis = reshape(a, (-1,)), 0
+    a = _widened(a)
     moved = _node(transpose(a, _to_last(ndim(a), axis)))
     n = moved.shape[-1]
     upto = ops.const(np.tri(n, n, dtype=bool).T)  # [j, i]: j ≤ i
@@ -138,12 +139,19 @@ def cumprod(a, axis=None, dtype=None):
         return _rewrap(np.cumprod(_plain(a), axis=axis, dtype=dtype), a)
     if axis is None:
         a, axis = reshape(a, (-1,)), 0
+    a = _widened(a)
     moved = transpose(a, _to_last(ndim(a), axis))
     running = [moved[..., :1]]
     for i in range(1, moved.shape[-1]):
         running.append(running[-1] * moved[..., i:i + 1])
     out = concatenate(running, axis=-1) if running[0].shape[-1] else moved
     return transpose(out, np.argsort(_to_last(ndim(a), axis)))
+
+
+def _widened(a):
+    """Running sums and products of small integers (and bools) are in 64 bits, as NumPy does them."""
+    kind, size = a.dtype.kind, a.dtype.itemsize
+    return astype(a, np.uint64 if kind == "u" else np.int64) if kind in "biu" and size < 8 else a
 
 
 def _to_last(n, axis):

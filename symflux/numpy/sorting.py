@@ -42,7 +42,8 @@ def _placed(values, ranks):
     n = ranks.shape[-1]
     slots = ops.const(np.arange(n))
     lands = ops.map_(sympy.Piecewise((ARG[0], sympy.Eq(ARG[1], ARG[2])), (0, True)),
-                     [ops.reshape(values, values.shape + (1,)), ops.reshape(ranks, ranks.shape + (1,)), slots])
+                     [ops.reshape(values, values.shape + (1,)), ops.reshape(ranks, ranks.shape + (1,)), slots],
+                     dtype=values.dtype if values.dtype.kind in "fc" else None)
     return ops.reduce("sum", lands, [values.ndim - 1]) if values.dtype.kind in "fc" else \
         ops.cast(ops.reduce("sum", lands, [values.ndim - 1]), values.dtype)
 
