@@ -101,12 +101,15 @@ def finalize(nodes: list, leaves: list):
 # -- the transforms ------------------------------------------------------------------------------
 
 def _scalar_output(out, what: str) -> Node | None:
-    """The output node, checked to be a scalar; None when the output does not depend on inputs."""
+    """The output node, checked to be a scalar (a size-1 array counts, as in autograd: it is read as
+    its one element); None when the output does not depend on inputs."""
     if isinstance(out, (tuple, list, dict)):
         raise ValueError(f"{what}: the function must return a scalar, but it returned a {type(out).__name__}. "
                          "Return one value (a loss), or use sf.jacobian for several outputs.")
     shape = out.shape if isinstance(out, Tracer) else np.shape(out) if not isinstance(
         out, (sympy.Basic, sympy.MatrixBase)) else getattr(out, "shape", ())
+    if tuple(shape) != () and all(ops.dims_equal(d, 1) for d in shape) and isinstance(out, Tracer):
+        return ops.reshape(out.node, ())
     if tuple(shape) != ():
         raise ValueError(
             f"{what}: the function must return a scalar, but it returned an array of shape "

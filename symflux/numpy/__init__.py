@@ -159,6 +159,7 @@ from .reductions import (
     sum,
     var,
 )
+from .updates import at
 from .sorting import argmax, argmin, argsort, partition, sort
 
 # What ``from symflux.numpy import *`` (and so ``sf.*``) gives: the functions, not the machinery. ``trace``
@@ -166,19 +167,19 @@ from .sorting import argmax, argmin, argsort, partition, sort
 __all__ = [
     "abs", "absolute", "add", "amax", "amin", "append", "arange", "arccos", "arccosh", "arcsin", "arcsinh",
     "arctan", "arctan2", "arctanh", "argmax", "argmin", "argsort", "array", "array_split", "asarray", "astype",
-    "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_to", "c_", "cbrt", "ceil", "celu", "clip", "column_stack",
-    "concatenate", "cos", "cosh", "cross", "cumprod", "cumsum", "deg2rad", "degrees", "diag", "diagonal", "diff",
-    "divide", "dot", "dsplit", "dstack", "einsum", "elu", "equal", "exp", "exp2", "expand_dims", "expm1", "eye",
-    "flip", "fliplr", "flipud", "floor", "floor_divide", "fmod", "full", "gelu", "greater", "greater_equal",
-    "hardsigmoid", "hardtanh", "hsplit", "hstack", "hypot", "inner", "isfinite", "isinf", "isnan", "kron",
-    "leakyrelu", "less", "less_equal", "linspace", "log", "log10", "log1p", "log2", "logaddexp", "logaddexp2",
-    "logcosh", "logical_and", "logical_not", "logical_or", "logsigmoid", "logsoftmax", "logsumexp", "matmul", "max",
-    "maximum", "mean", "min", "minimum", "mod", "moveaxis", "multiply", "nan_to_num", "ndim", "negative",
-    "not_equal", "ones", "ones_like", "outer", "pad", "partition", "positive", "power", "prod", "r_", "rad2deg",
-    "radians", "rand", "randn", "ravel", "reciprocal", "relu", "relu6", "remainder", "repeat", "reshape", "roll",
-    "rollaxis", "rot90", "row_stack", "seed", "select", "selu", "shape", "sigmoid", "sign", "sin", "sinc", "sinh",
-    "size", "softmax", "softplus", "softsign", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
+    "at", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_to", "c_", "cbrt", "ceil", "celu", "clip",
+    "column_stack", "concatenate", "cos", "cosh", "cross", "cumprod", "cumsum", "deg2rad", "degrees", "diag",
+    "diagonal", "diff", "divide", "dot", "dsplit", "dstack", "einsum", "elu", "equal", "exp", "exp2", "expand_dims",
+    "expm1", "eye", "flip", "fliplr", "flipud", "floor", "floor_divide", "fmod", "full", "gelu", "greater",
+    "greater_equal", "hardsigmoid", "hardtanh", "hsplit", "hstack", "hypot", "inner", "isfinite", "isinf", "isnan",
+    "kron", "leakyrelu", "less", "less_equal", "linspace", "log", "log10", "log1p", "log2", "logaddexp",
+    "logaddexp2", "logcosh", "logical_and", "logical_not", "logical_or", "logsigmoid", "logsoftmax", "logsumexp",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "mod", "moveaxis", "multiply", "nan_to_num", "ndim",
+    "negative", "not_equal", "ones", "ones_like", "outer", "pad", "partition", "positive", "power", "prod", "r_",
+    "rad2deg", "radians", "rand", "randn", "ravel", "reciprocal", "relu", "relu6", "remainder", "repeat", "reshape",
+    "roll", "rollaxis", "rot90", "row_stack", "seed", "select", "selu", "shape", "sigmoid", "sign", "sin", "sinc",
+    "sinh", "size", "softmax", "softplus", "softsign", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
     "stop_gradient", "subtract", "sum", "swapaxes", "swish", "take", "take_along_axis", "tan", "tanh", "tensordot",
-    "tile", "transpose", "trelu", "tril", "triu", "true_divide", "var", "vdot", "vsplit", "vstack",
-    "where", "zeros", "zeros_like",
+    "tile", "transpose", "trelu", "tril", "triu", "true_divide", "var", "vdot", "vsplit", "vstack", "where",
+    "zeros", "zeros_like",
 ]

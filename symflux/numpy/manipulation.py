@@ -105,16 +105,10 @@ def _is_index_array(k) -> bool:
     return isinstance(k, (list, np.ndarray, Array)) and not isinstance(k, np.generic)
 
 
-def _check_adjacent_advanced(key):
-    """NumPy moves the result axes of non-adjacent integer/array indices to the front; we don't."""
-    positions = [i for i, k in enumerate(key) if _is_index_array(k) or isinstance(k, (int, np.integer))]
-    if positions != list(range(positions[0], positions[-1] + 1)):
-        raise IndexError("an index array separated from integer indices by a slice is not supported "
-                         "on traced arrays; index in two steps")
-
-
 def getitem(x, key):
-    """NumPy basic indexing plus one integer (or boolean) index array."""
+    """NumPy indexing: basic (ints, slices, None, ...) and advanced with constant index arrays (ints
+    or booleans, broadcast together), with NumPy's rule for where the indexed axes go: in place when
+    the index arrays are adjacent, first otherwise."""
     if not isinstance(key, tuple):
         key = (key,)
     if builtins.any(trace.is_traced(k) for k in key):
@@ -122,42 +116,75 @@ def getitem(x, key):
     if not trace.is_traced(x):
         return _rewrap(_plain(x)[key], x)
     node = _node(x)
-    specified = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
-    if specified > node.ndim:
-        raise IndexError(f"too many indices ({specified}) for an array of shape {ops.fmt_shape(node.shape)}")
-    at = next((i for i, k in enumerate(key) if k is Ellipsis), len(key))
-    key = key[:at] + (slice(None),) * (node.ndim - specified) + key[at + 1:]
-    slices, out_shape, advanced, axis = [], [], None, 0
+    key = _expanded_key(key, node)
+    arrays = [i for i, k in enumerate(key) if _is_index_array(k)]
+    if arrays:  # integers then index like arrays, broadcast with them
+        key = tuple(np.asarray(k) if isinstance(k, (int, np.integer)) else k for k in key)
+    slices, shape_out, advanced, axis = [], [], [], 0
     for k in key:
         if k is None:
-            out_shape.append(1)
+            shape_out.append(1)
             continue
         dim = node.shape[axis]
         if isinstance(k, slice):
             s = k.indices(dim)
             slices.append(s)
-            out_shape.append(ops.slice_length(*s))
+            shape_out.append(ops.slice_length(*s))
         elif _is_index_array(k):
-            idx = np.asarray(k)
-            if idx.dtype == bool:
-                idx = np.nonzero(idx)[0]
-            if advanced is not None:
-                raise IndexError("only one index array is supported on traced arrays")
-            idx = np.where(idx < 0, idx + dim, idx).astype(np.int64)
-            if idx.size and (idx.min() < 0 or idx.max() >= dim):
-                raise IndexError(f"index out of bounds for axis {axis} with size {dim}")
-            advanced = (axis, idx, len(out_shape))
             slices.append((0, dim, 1))
-            out_shape.extend(idx.shape)
+            advanced.append((axis, _checked(np.asarray(k), axis, dim), len(shape_out)))
+            shape_out.append(None)  # where the broadcast index shape goes, if adjacent
         else:
             i = int(k)
             if not -dim <= i < dim:
                 raise IndexError(f"index {i} is out of bounds for axis {axis} with size {dim}")
-            i %= dim
-            slices.append((i, i + 1, 1))
+            slices.append((i % dim, i % dim + 1, 1))
         axis += 1
     result = ops.slice_(node, slices)
-    if advanced is not None:
-        _check_adjacent_advanced(key)
-        result = ops.take(result, ops.const(advanced[1]), advanced[0])
-    return Tracer(ops.reshape(result, tuple(out_shape)))
+    if advanced:
+        return Tracer(_advanced(result, advanced, shape_out))
+    return Tracer(ops.reshape(result, tuple(d for d in shape_out if d is not None)))
+
+
+def _expanded_key(key, node):
+    """The key with ``...`` expanded and boolean arrays turned into their index arrays."""
+    flat = []
+    for k in key:
+        if _is_index_array(k) and np.asarray(k).dtype == bool:
+            flat.extend(np.nonzero(np.asarray(k)))
+        else:
+            flat.append(k)
+    specified = builtins.sum(1 for k in flat if k is not None and k is not Ellipsis)
+    if specified > node.ndim:
+        raise IndexError(f"too many indices ({specified}) for an array of shape {ops.fmt_shape(node.shape)}")
+    at = next((i for i, k in enumerate(flat) if k is Ellipsis), len(flat))
+    return tuple(flat[:at]) + (slice(None),) * (node.ndim - specified) + tuple(flat[at + 1:])
+
+
+def _checked(idx, axis, dim):
+    idx = np.where(idx < 0, idx + dim, idx).astype(np.int64)
+    if idx.size and (idx.min() < 0 or idx.max() >= dim):
+        raise IndexError(f"index out of bounds for axis {axis} with size {dim}")
+    return idx
+
+
+def _advanced(node, advanced, shape_out):
+    """Gather the advanced axes of (sliced) ``node`` with their broadcast index arrays."""
+    axes = [a for a, _, _ in advanced]
+    index = np.broadcast_arrays(*[idx for _, idx, _ in advanced])
+    rest = [a for a in range(node.ndim) if a not in axes]
+    moved = ops.permute(node, axes + rest)
+    flat = ops.reshape(moved, (ops.prod([node.shape[a] for a in axes]),) + tuple(node.shape[a] for a in rest))
+    positions = [p for _, _, p in advanced]
+    flat_index = np.ravel_multi_index(index, [node.shape[a] for a in axes]) if index[0].size else index[0]
+    gathered = ops.take(flat, ops.const(np.asarray(flat_index, dtype=np.int64)), 0)  # (*B, *rest)
+    b = index[0].ndim
+    if positions == list(range(positions[0], positions[0] + len(positions))):  # adjacent: B stays in place
+        before = len([a for a in rest if a < axes[0]])
+        perm = list(range(b, b + before)) + list(range(b)) + list(range(b + before, gathered.ndim))
+        gathered = ops.permute(gathered, perm)
+        target = [d for d in shape_out[:positions[0]]] + list(index[0].shape) + \
+            [d for d in shape_out[positions[0] + 1:] if d is not None]
+    else:
+        target = list(index[0].shape) + [d for d in shape_out if d is not None]
+    return ops.reshape(gathered, tuple(target))
