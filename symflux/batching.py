@@ -14,7 +14,7 @@ import string
 
 import numpy as np
 
-from . import contract, ops
+from . import contract, linalg_ops, ops
 from .ir import Node, toposort
 from .simplify import rebuild
 
@@ -113,6 +113,7 @@ RULES = {
     "concat": lambda n, args, size: ops.concat(_batched_args(n, args, size), n.attrs[0] + 1),
     "unfold": batch_unfold,
     "fold": batch_fold,
+    "linalg": linalg_ops.batch,
 }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 
-from . import ops, rng
+from . import linalg_ops, ops, rng
 from .functions import NUMPY_IMPLS, evaluated
 from .ir import ARG, OBJECT, Node, toposort
 
@@ -197,6 +197,7 @@ EVAL = {
     "unfold": lambda n, v, ex: _unfold(v[0], n),
     "fold": lambda n, v, ex: _fold(v[0], n),
     "map": lambda n, v, ex: eval_map(n, v, ex),
+    "linalg": linalg_ops.evaluate,
 }
 
 

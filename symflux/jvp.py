@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sympy
 
-from . import contract, ops
+from . import contract, linalg_ops, ops
 from .ir import ARG, Node, arg_symbol, toposort
 from .vjp import add, partial_derivative
 
@@ -69,6 +69,7 @@ RULES = {
     "concat": jvp_concat,
     "unfold": _first(lambda n, t: ops.unfold(t, *n.attrs[:4], pad_value=0)),
     "fold": _first(lambda n, t: ops.fold(t, *n.attrs)),
+    "linalg": linalg_ops.jvp,
 }
 
 

@@ -596,6 +596,10 @@ def lower(inputs, outputs, in_place=None, target="cpu") -> Lowered:
     """Lower the graph from ``inputs`` to ``outputs`` into one Program for ``target`` ("cpu" or
     "gpu"). ``in_place`` maps output positions to the input positions whose memory they overwrite
     (computed after every read)."""
+    matrix = next((n for n in toposort(outputs) if n.op == "linalg"), None)
+    if matrix is not None:
+        raise TypeError(f"linalg.{matrix.attrs[0].split('_')[0]} runs in the interpreter (NumPy's LAPACK); compiled "
+                        "code does not support matrix factorisations yet: call the function without sf.compile")
     lowering = Lowering(list(inputs), list(outputs), in_place, gpu=target == "gpu")
     fuse_rows(lowering.program)
     reuse_buffers(lowering.program)

@@ -12,7 +12,7 @@ import sympy
 
 from codegen.kernel import dag_size
 
-from . import contract, ops
+from . import contract, linalg_ops, ops
 from . import functions as fn
 from .ir import ARG, Node, arg_symbol, toposort
 
@@ -105,6 +105,7 @@ RULES = {
     "concat": vjp_concat,
     "unfold": lambda n, g, i: ops.fold(g, n.args[0].shape[2:], *n.attrs[:4]),
     "fold": lambda n, g, i: ops.unfold(g, *n.attrs[1:], pad_value=0),
+    "linalg": linalg_ops.vjp,
 }
 
 

@@ -159,8 +159,8 @@ from .reductions import (
     sum,
     var,
 )
-from .updates import at
 from .sorting import argmax, argmin, argsort, partition, sort
+from .updates import at
 
 # What ``from symflux.numpy import *`` (and so ``sf.*``) gives: the functions, not the machinery. ``trace``
 # stays ``sf.numpy.trace`` (and ``np.trace``): ``sf.trace`` is the tracing module.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..array import TracingError
-from . import _base, arrangement, contractions, creation, elementwise, manipulation, reductions, sorting
+from . import _base, arrangement, contractions, creation, elementwise, linalg, manipulation, reductions, sorting
 from .contractions import matmul
 from .elementwise import ELEMENTWISE, where
 from .reductions import max, min, prod, sum
@@ -57,5 +57,8 @@ def _same_named(*modules) -> dict:
 
 
 FUNCTIONS = _same_named(_base, elementwise, reductions, contractions, manipulation, arrangement, sorting, creation)
+FUNCTIONS.update({getattr(np.linalg, name): getattr(linalg, name) for name in (
+    "inv", "solve", "slogdet", "det", "cholesky", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "lstsq",
+    "matrix_power", "norm")})
 FUNCTIONS.update({np.amax: max, np.amin: min, np.row_stack: arrangement.row_stack,
                   np.where: lambda c, a, b: where(c, a, b)})

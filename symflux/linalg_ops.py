@@ -1,0 +1,238 @@
+"""Matrix functions as graph ops: inverse, solve, log-determinant, Cholesky, symmetric eigensystems and
+singular values, batched over leading axes as NumPy does (the user-facing functions are
+``symflux.numpy.linalg``).
+
+One op, ``linalg``, with the function's name as its attribute: evaluated by NumPy's LAPACK routines
+(SymPy's exact ones for object arrays), differentiated by the rules of the literature (Giles 2008,
+"An extended collection of matrix derivative results"; Murray 2016 for Cholesky) written with graph
+ops — including ``linalg`` nodes themselves, so derivatives of any order work — and batched by
+adding a leading axis. Compiled backends do not run these yet (``lower`` says so).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+from . import contract, ops
+from .ir import ARG, OBJECT, Node, make
+
+# name → (number of arguments, output shape from the argument shapes)
+SHAPES = {
+    "inv": (1, lambda a: a),
+    "solve": (2, lambda a, b: b),
+    "slogdet_sign": (1, lambda a: a[:-2]),
+    "slogdet_log": (1, lambda a: a[:-2]),
+    "cholesky": (1, lambda a: a),
+    "eigh_w": (1, lambda a: a[:-1]),
+    "eigh_v": (1, lambda a: a),
+    "svd_s": (1, lambda a: a[:-2] + (min(a[-2:]),)),
+    "svd_u": (1, lambda a: a[:-1] + (min(a[-2:]),)),
+    "svd_vh": (1, lambda a: a[:-2] + (min(a[-2:]), a[-1])),
+}
+
+
+def linalg(name: str, *args: Node) -> Node:
+    """The ``name`` node of ``args`` (square matrices in the last two axes, except for the SVD)."""
+    a = args[0]
+    if a.ndim < 2 or (not name.startswith("svd") and not ops.dims_equal(a.shape[-1], a.shape[-2])):
+        raise ops.ShapeError(f"linalg.{name.split('_')[0]}: expected a stack of square matrices, got shape "
+                             f"{ops.fmt_shape(a.shape)}")
+    if name == "solve" and (args[1].ndim < 2 or not ops.dims_equal(args[1].shape[-2], a.shape[-1])
+                            or args[1].shape[:-2] != a.shape[:-2]):
+        raise ops.ShapeError(f"linalg.solve: shapes {ops.fmt_shape(a.shape)} and {ops.fmt_shape(args[1].shape)} "
+                             "do not fit")
+    dtype = OBJECT if any(x.dtype == OBJECT for x in args) else np.result_type(*[x.dtype for x in args], 1.0)
+    args = tuple(ops.cast(x, dtype) for x in args)
+    return make("linalg", args, (name,), SHAPES[name][1](*[x.shape for x in args]), dtype)
+
+
+# -- evaluation -------------------------------------------------------------------------------------
+
+def _numeric(name, a, b=None):
+    if name == "inv":
+        return np.linalg.inv(a)
+    if name == "solve":
+        return np.linalg.solve(a, b)
+    if name.startswith("slogdet"):
+        sign, log = np.linalg.slogdet(a)
+        return sign if name == "slogdet_sign" else log
+    if name == "cholesky":
+        return np.linalg.cholesky(a)
+    if name.startswith("eigh"):
+        w, v = np.linalg.eigh(a)
+        return w if name == "eigh_w" else v
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return {"svd_s": s, "svd_u": u, "svd_vh": vh}[name]
+
+
+def _exact(name, a, b=None):
+    """One matrix in exact arithmetic (SymPy)."""
+    m = sympy.Matrix(a.tolist())
+    if name == "inv":
+        out = m.inv()
+    elif name == "solve":
+        out = m.LUsolve(sympy.Matrix(b.tolist()))
+    elif name.startswith("slogdet"):
+        det = m.det()
+        return np.array(sympy.sign(det) if name == "slogdet_sign" else sympy.log(sympy.Abs(det)), dtype=object)
+    elif name == "cholesky":
+        out = m.cholesky(hermitian=False)
+    else:
+        raise TypeError(f"linalg.{name.split('_')[0]} has no exact (symbolic) form here; pass floating-point values")
+    return np.array(out.tolist(), dtype=object)
+
+
+def evaluate(node: Node, values, exact: bool):
+    name = node.attrs[0]
+    if not exact:
+        return _numeric(name, *values)
+    a = np.asarray(values[0], dtype=object)
+    out = np.empty(node.shape, dtype=object)
+    for index in np.ndindex(*a.shape[:-2]):
+        out[index] = _exact(name, a[index], *(np.asarray(v, dtype=object)[index] for v in values[1:]))
+    return out
+
+
+# -- helpers in graph ops ---------------------------------------------------------------------------
+
+def _letters(n):
+    return "abcdefghijklmnopqrstuvw"[:n]
+
+
+def mm(a: Node, b: Node) -> Node:
+    """Batched matrix product over the last two axes."""
+    lead = _letters(a.ndim - 2)
+    return contract.einsum(f"{lead}xy,{lead}yz->{lead}xz", a, b)
+
+
+def T(a: Node) -> Node:
+    return ops.permute(a, tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2))
+
+
+def _times(a, b):
+    return ops.map_(ARG[0] * ARG[1], [a, b])
+
+
+def _plus(a, b):
+    return ops.map_(ARG[0] + ARG[1], [a, b])
+
+
+def _diag_embed(w: Node) -> Node:
+    n = w.shape[-1]
+    return _times(ops.reshape(w, w.shape + (1,)), ops.const(np.eye(n, dtype=w.dtype)))
+
+
+def _diagonal(m: Node) -> Node:
+    return ops.reduce("sum", _times(m, ops.const(np.eye(m.shape[-1], dtype=m.dtype))), [m.ndim - 1])
+
+
+def _symmetric(m: Node) -> Node:
+    return ops.map_((ARG[0] + ARG[1]) / 2, [m, T(m)])
+
+
+def _phi(m: Node) -> Node:
+    """The lower triangle with the diagonal halved (Murray's Φ)."""
+    n = m.shape[-1]
+    return _times(m, ops.const((np.tril(np.ones((n, n))) - np.eye(n) / 2).astype(m.dtype)))
+
+
+def _gaps(w: Node) -> Node:
+    """F[i, j] = 1 / (w[j] − w[i]) off the diagonal, 0 on it (no 0/0 there)."""
+    n = w.shape[-1]
+    off = ops.const(1 - np.eye(n, dtype=w.dtype))
+    body = sympy.Piecewise((1 / (ARG[1] - ARG[0]), sympy.Ne(ARG[2], 0)), (0, True))
+    return ops.map_(body, [ops.reshape(w, w.shape + (1,)), ops.reshape(w, w.shape[:-1] + (1, n)), off])
+
+
+def _svd_tangents(a: Node, da: Node):
+    """(dU, dVh) of the reduced SVD a = U diag(s) Vh (Townsend 2016): with dP = Uᵀ dA V and
+    F[i, j] = 1/(s_j² − s_i²), dU = U (F ∘ (dP S + S dPᵀ)) + (I − U Uᵀ) dA V S⁻¹, and likewise for V."""
+    u, s, vh = linalg("svd_u", a), linalg("svd_s", a), linalg("svd_vh", a)
+    v = T(vh)
+    dp = mm(mm(T(u), da), v)
+    squares = _gaps(ops.map_(ARG[0] ** 2, [s]))
+    row = ops.reshape(s, s.shape[:-1] + (1, s.shape[-1]))  # right-multiplying by S scales columns
+    ps, sp = _times(dp, row), _times(T(row), dp)  # dP S and S dP
+    inverse_s = ops.map_(1 / ARG[0], [row])
+    du = _plus(mm(u, _times(squares, _plus(ps, T(ps)))),
+               _times(mm(_projector(u), mm(da, v)), inverse_s))
+    dv = _plus(mm(v, _times(squares, _plus(sp, T(sp)))),
+               _times(mm(_projector(v), mm(T(da), u)), inverse_s))
+    return du, T(dv)
+
+
+def _projector(q: Node) -> Node:
+    """I − Q Qᵀ: the projector onto the complement of Q's columns."""
+    eye = ops.const(np.eye(q.shape[-2], dtype=q.dtype))
+    return ops.map_(ARG[0] - ARG[1], [eye, mm(q, T(q))])
+
+
+def _scalar_per_matrix(g: Node) -> Node:
+    return ops.reshape(g, g.shape + (1, 1))
+
+
+# -- reverse mode -----------------------------------------------------------------------------------
+
+def vjp(node: Node, g: Node, i: int):
+    name, a = node.attrs[0], node.args[0]
+    if name == "inv":
+        return ops.map_(-ARG[0], [mm(mm(T(node), g), T(node))])
+    if name == "solve":
+        gb = linalg("solve", T(a), g)
+        return ops.map_(-ARG[0], [mm(gb, T(node))]) if i == 0 else gb
+    if name == "slogdet_log":
+        return _times(_scalar_per_matrix(g), T(linalg("inv", a)))
+    if name == "slogdet_sign":
+        return None
+    if name == "cholesky":
+        inverse = linalg("inv", node)
+        return _symmetric(mm(mm(T(inverse), _phi(mm(T(node), g))), inverse))
+    if name == "eigh_w":
+        v = linalg("eigh_v", a)
+        return mm(mm(v, _diag_embed(g)), T(v))
+    if name == "eigh_v":
+        inner = _times(_gaps(linalg("eigh_w", a)), mm(T(node), g))
+        return _symmetric(mm(mm(node, inner), T(node)))
+    if name == "svd_s":
+        return mm(mm(linalg("svd_u", a), _diag_embed(g)), linalg("svd_vh", a))
+    raise TypeError("reverse mode through the singular vectors (U, Vh of linalg.svd) is not supported (forward "
+                    "mode is): differentiate the singular values (linalg.svd(x, compute_uv=False)) or use eigh")
+
+
+# -- forward mode -----------------------------------------------------------------------------------
+
+def jvp(node: Node, tangents):
+    name, a = node.attrs[0], node.args[0]
+    da = tangents[0]
+    if name == "inv":
+        return ops.map_(-ARG[0], [mm(mm(node, da), node)])
+    if name == "solve":
+        rhs = tangents[1] if len(tangents) > 1 and tangents[1] is not None else None
+        if da is not None:
+            change = ops.map_(-ARG[0], [mm(da, node)])
+            rhs = change if rhs is None else _plus(rhs, change)
+        return linalg("solve", a, rhs)
+    if name == "slogdet_log":
+        return ops.reduce("sum", _times(T(linalg("inv", a)), da), [a.ndim - 2, a.ndim - 1])
+    if name == "slogdet_sign":
+        return None
+    if name == "cholesky":
+        inverse = linalg("inv", node)
+        return mm(node, _phi(mm(mm(inverse, da), T(inverse))))
+    if name in ("eigh_w", "eigh_v"):
+        v = node if name == "eigh_v" else linalg("eigh_v", a)
+        rotated = mm(mm(T(v), da), v)
+        return _diagonal(rotated) if name == "eigh_w" else mm(v, _times(_gaps(linalg("eigh_w", a)), rotated))
+    if name == "svd_s":
+        return _diagonal(mm(mm(T(linalg("svd_u", a)), da), T(linalg("svd_vh", a))))
+    return _svd_tangents(a, da)[0 if name == "svd_u" else 1]
+
+
+# -- batching ---------------------------------------------------------------------------------------
+
+def batch(node: Node, args, size):
+    """Every linalg op is batched over leading axes already: the batch axis is one more."""
+    full = [b if b is not None else ops.expand(ops.reshape(a, (1,) + a.shape), (size,) + a.shape)
+            for a, b in zip(node.args, args)]
+    return linalg(node.attrs[0], *full)

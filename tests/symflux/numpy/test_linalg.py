@@ -1,0 +1,99 @@
+"""np.linalg on traced arrays: values against NumPy, first/second/third derivatives against finite
+differences and PyTorch, JVP against VJP, vmap against a loop, exact results for SymPy matrices."""
+
+import numpy as np
+import pytest
+import sympy
+from gradcheck import check_all_orders, torch
+
+import symflux as sf
+
+T = torch
+rng = np.random.default_rng(31)
+
+
+def well_conditioned(n=3, batch=()):
+    return rng.standard_normal(batch + (n, n)) + 3 * np.eye(n)
+
+
+def spd(n=3, batch=()):
+    m = rng.standard_normal(batch + (n, n))
+    return m @ np.swapaxes(m, -1, -2) + n * np.eye(n)
+
+
+def sym(f):
+    """f of the symmetric part, so derivatives are checked along symmetric directions."""
+    return lambda a: f((a + np.swapaxes(a, -1, -2)) / 2)
+
+
+def tsym(f):
+    return (lambda a: f((a + a.transpose(-1, -2)) / 2)) if T else None
+
+
+CASES = {
+    "inv": (np.linalg.inv, lambda a: T.linalg.inv(a), well_conditioned),
+    "inv batched": (np.linalg.inv, lambda a: T.linalg.inv(a), lambda: well_conditioned(3, (2,))),
+    "det": (np.linalg.det, lambda a: T.linalg.det(a), well_conditioned),
+    "slogdet": (lambda a: np.linalg.slogdet(a)[1], lambda a: T.linalg.slogdet(a)[1], well_conditioned),
+    "solve vector": (lambda a: np.linalg.solve(a, a[0] * 2 + 1), lambda a: T.linalg.solve(a, a[0] * 2 + 1),
+                     well_conditioned),
+    "solve matrix": (lambda a: np.linalg.solve(a, a.T @ a), lambda a: T.linalg.solve(a, a.T @ a), well_conditioned),
+    "cholesky": (sym(np.linalg.cholesky), tsym(lambda a: T.linalg.cholesky(a)), spd),
+    "eigh values": (sym(lambda a: np.linalg.eigh(a)[0]), tsym(lambda a: T.linalg.eigh(a)[0]), spd),
+    "eigh vectors": (sym(lambda a: np.abs(np.linalg.eigh(a)[1])), tsym(lambda a: T.linalg.eigh(a)[1].abs()), spd),
+    "eigvalsh": (sym(np.linalg.eigvalsh), tsym(lambda a: T.linalg.eigvalsh(a)), spd),
+    "svd values": (lambda a: np.linalg.svd(a, compute_uv=False), lambda a: T.linalg.svdvals(a),
+                   lambda: rng.standard_normal((4, 3))),
+    "norm fro": (np.linalg.norm, lambda a: T.linalg.norm(a), well_conditioned),
+    "norm nuc": (lambda a: np.linalg.norm(a, "nuc"), lambda a: T.linalg.matrix_norm(a, "nuc"), well_conditioned),
+    "norm 2": (lambda a: np.linalg.norm(a, 2), lambda a: T.linalg.matrix_norm(a, 2), well_conditioned),
+    "norm 1": (lambda a: np.linalg.norm(a, 1), lambda a: T.linalg.matrix_norm(a, 1), well_conditioned),
+    "norm vector 3": (lambda a: np.linalg.norm(a, 3, axis=1), lambda a: T.linalg.vector_norm(a, 3, dim=1),
+                      well_conditioned),
+    "pinv": (np.linalg.pinv, lambda a: T.linalg.pinv(a), lambda: rng.standard_normal((4, 3))),
+    "matrix_power -2": (lambda a: np.linalg.matrix_power(a, -2), lambda a: T.linalg.matrix_power(a, -2),
+                        well_conditioned),
+    "matrix_power 5": (lambda a: np.linalg.matrix_power(a, 5) / 100, lambda a: T.linalg.matrix_power(a, 5) / 100,
+                       lambda: well_conditioned() / 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_values_and_derivatives(name):
+    f, ref, sample = CASES[name]
+    a = sample()
+    traced = sf.vmap(f)(a[None])[0]
+    np.testing.assert_allclose(traced, f(a), rtol=1e-10, atol=1e-12)
+    # third order through the singular vectors needs their reverse rule, which is not there
+    check_all_orders(f, ref if T else None, a, third=name not in ("svd values", "norm 2", "norm nuc"))
+
+
+def test_jvp_matches_vjp():
+    a, v, u = well_conditioned(), rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    for f in (np.linalg.inv, lambda x: np.linalg.cholesky(x @ x.T), lambda x: np.linalg.eigh(x + x.T)[1]):
+        _, t = sf.jvp(f, (a,), (v,))
+        _, back = sf.vjp(f, a)
+        np.testing.assert_allclose(np.sum(t * u), np.sum(back(u)[0] * v), rtol=1e-9)
+
+
+def test_hessian_of_log_det_is_tensor_level():
+    a = spd(4)
+    H = sf.hessian(lambda x: np.linalg.slogdet(x)[1], a)
+    ainv = np.linalg.inv(a)
+    np.testing.assert_allclose(H, -np.einsum("li,jk->ijkl", ainv, ainv), rtol=1e-9, atol=1e-12)
+
+
+def test_exact_inverse_and_determinant_of_symbols():
+    x, y = sympy.symbols("x y")
+    m = sf.array([[x, 1], [0, y]])
+    (g,) = sf.gradient(lambda a: sf.sum(np.linalg.inv(a)), m)
+    inverse = sympy.Matrix([[x, 1], [0, y]]).inv()
+    expected = -(inverse.T * sympy.ones(2, 2) * inverse.T)
+    assert sympy.simplify(sympy.Matrix(g) - expected) == sympy.zeros(2, 2)
+
+
+def test_compile_says_linalg_runs_in_the_interpreter_and_errors_name_shapes():
+    with pytest.raises(TypeError, match="linalg.inv runs in the interpreter"):
+        sf.compile(np.linalg.inv)(well_conditioned())
+    with pytest.raises(sf.ShapeError, match="square matrices.*\\(2, 3\\)"):
+        sf.gradient(lambda v: sf.sum(np.linalg.inv(v)), np.ones((2, 3)))
