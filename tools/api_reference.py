@@ -9,6 +9,7 @@ import symflux as sf
 SECTIONS = {
     "Differentiation": ["gradient", "value_and_gradient", "grad", "jacobian", "hessian", "hvp", "params", "Params",
                         "Grads", "functor", "fmap", "f32", "f64", "stop_gradient"],
+    "Transformations (JAX's names)": ["value_and_grad", "jvp", "vjp", "vmap", "jacfwd", "jacrev"],
     "Arrays and symbols": ["array", "asarray", "zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn",
                            "seed", "symbols", "Array", "Tracer"],
     "Printing and pictures": ["latex", "as_matrix", "make_graph", "Graph", "draw", "plot_history"],
@@ -26,14 +27,50 @@ SECTIONS = {
                                 "ExpDecay", "InvDecay", "Optimiser", "update", "train", "stop", "throttle"],
     "The 2017 API": ["net", "back"],
     "Array functions": ["sum", "mean", "max", "min", "prod", "var", "std", "logsumexp", "softmax", "logsoftmax",
-                        "matmul", "dot", "outer", "inner", "tensordot", "einsum", "reshape", "transpose", "swapaxes",
-                        "moveaxis", "squeeze", "expand_dims", "broadcast_to", "concatenate", "stack", "flip",
-                        "where", "clip", "astype", "leakyrelu", "elu", "celu", "trelu"],
+                        "cumsum", "cumprod", "diff", "matmul", "dot", "outer", "inner", "vdot", "tensordot", "einsum",
+                        "kron", "cross", "reshape", "transpose", "swapaxes", "moveaxis", "rollaxis", "squeeze",
+                        "expand_dims", "broadcast_to", "concatenate", "stack", "hstack", "vstack", "dstack",
+                        "column_stack", "append", "split", "array_split", "atleast_1d", "atleast_2d", "atleast_3d",
+                        "flip", "fliplr", "flipud", "rot90", "roll", "tile", "repeat", "pad", "diag", "diagonal",
+                        "numpy.trace", "tril", "triu", "take", "take_along_axis", "select", "sort", "argsort",
+                        "partition", "argmax", "argmin", "at", "where", "clip", "astype", "nan_to_num", "hypot",
+                        "logaddexp", "logaddexp2", "sinc", "fmod", "deg2rad", "rad2deg", "leakyrelu", "elu", "celu",
+                        "trelu"],
+    "Linear algebra (sf.linalg, np.linalg)": [
+        "linalg.inv", "linalg.solve", "linalg.det", "linalg.slogdet", "linalg.cholesky", "linalg.eigh",
+        "linalg.eigvalsh", "linalg.svd", "linalg.svdvals", "linalg.pinv", "linalg.lstsq", "linalg.matrix_power",
+        "linalg.norm"],
 }
+
+LEFT_OUT = """## The NumPy surface: what is left out, and why
+
+Every function above works on plain values (it is NumPy's), on traced values (a graph), through
+`np.<name>` on traced arrays (`__array_function__`), in the interpreter and — except `sf.linalg` —
+in `sf.compile` and `sf.export_c`. Not (yet) there:
+
+- `np.linalg.eig`/`eigvals` (general, complex eigensystems), `qr`, `lstsq`'s LAPACK driver choice:
+  not implemented on traced arrays (a clear `TypeError` names them); `eigh`, `svd`, `pinv` cover the
+  symmetric and least-squares cases.
+- `sf.linalg` in compiled code: the factorisations run in the interpreter (NumPy's LAPACK);
+  `sf.compile` refuses them by name rather than computing something slower or different.
+- `np.fft`: not implemented on traced arrays.
+- Complex arrays: the interpreter computes with them and `|z|` is real as in NumPy; compiled code
+  refuses complex dtypes with a `TypeError` naming them; derivatives are for real inputs.
+- Reverse mode through the singular *vectors* of `svd` (forward mode works): use `eigh`.
+- `np.array([...])`/`np.asarray` of lists holding traced values and `np.r_`/`np.c_`: NumPy converts
+  the items itself, which a traced value cannot allow; `sf.array([...])`, `sf.r_`, `sf.c_` do it.
+- `np.put_along_axis` and other in-place writers: traced arrays are immutable; use
+  `sf.at(x)[index].set(v)` / `.add(v)`.
+- `sort`/`argsort`/`partition` on traced values compare every pair along the axis (n² work): meant
+  for the short axes of models; `cumsum` is an n × n masked sum for the same reason (graph size
+  constant, work quadratic).
+"""
 
 
 def entry(name) -> str:
-    obj = getattr(sf, name)
+    obj = sf
+    for part in name.split("."):
+        obj = getattr(obj, part)
     try:
         signature = str(inspect.signature(obj))
     except (TypeError, ValueError):
@@ -51,7 +88,7 @@ def render() -> str:
              "every NumPy ufunc name in `symflux.numpy.ELEMENTWISE`) work on traced and plain arrays.", ""]
     for title, names in SECTIONS.items():
         lines += [f"## {title}", ""] + [entry(n) for n in names] + [""]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" + LEFT_OUT
 
 
 if __name__ == "__main__":

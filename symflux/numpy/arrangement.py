@@ -47,11 +47,13 @@ def atleast_3d(*arys):
 # -- joining and splitting --------------------------------------------------------------------------
 
 def hstack(tup):
+    """Join along the second axis (the first for 1-D arrays)."""
     arrays = [atleast_1d(a) for a in tup]
     return concatenate(arrays, axis=0 if ndim(arrays[0]) == 1 else 1)
 
 
 def vstack(tup):
+    """Join along the first axis (1-D arrays become rows)."""
     return concatenate([atleast_2d(a) for a in tup], axis=0)
 
 
@@ -59,6 +61,7 @@ row_stack = vstack
 
 
 def dstack(tup):
+    """Join along the third axis (arrays lifted to 3-D first)."""
     return concatenate([atleast_3d(a) for a in tup], axis=2)
 
 
@@ -68,6 +71,7 @@ def column_stack(tup):
 
 
 def append(arr, values, axis=None):
+    """``values`` appended to ``arr`` along ``axis`` (both flattened when None)."""
     if axis is None:
         return concatenate([reshape(arr, (-1,)), reshape(values, (-1,))], axis=0)
     return concatenate([arr, values], axis=axis)
@@ -151,6 +155,7 @@ def take_along_axis(arr, indices, axis):
 
 
 def tile(A, reps):
+    """``A`` repeated ``reps`` times along each axis."""
     reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
     if not _any_traced(A):
         return _rewrap(np.tile(_plain(A), reps), A)
@@ -163,6 +168,7 @@ def tile(A, reps):
 
 
 def repeat(a, repeats, axis=None):
+    """Each element of ``a`` repeated ``repeats`` times (a count per element allowed)."""
     if not _any_traced(a):
         return _rewrap(np.repeat(_plain(a), repeats, axis=axis), a)
     if axis is None:
@@ -195,6 +201,7 @@ def pad(array, pad_width, mode="constant", constant_values=0):
 
 
 def roll(a, shift, axis=None):
+    """``a`` rotated by ``shift`` along ``axis`` (the flattened array when None)."""
     if not _any_traced(a):
         return _rewrap(np.roll(_plain(a), shift, axis=axis), a)
     if axis is None:
@@ -216,10 +223,12 @@ def rollaxis(a, axis, start=0):
 
 
 def fliplr(m):
+    """``m`` reversed along its second axis."""
     return flip(m, 1)
 
 
 def flipud(m):
+    """``m`` reversed along its first axis."""
     return flip(m, 0)
 
 

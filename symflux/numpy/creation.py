@@ -42,26 +42,32 @@ def _leaves(obj) -> list:
 
 
 def asarray(obj, dtype=None) -> Array:
+    """``obj`` as a trackable array (itself when it already is one and no dtype is asked)."""
     return obj if isinstance(obj, Array) and dtype is None else array(obj, dtype)
 
 
 def zeros(*shape, dtype=np.float64) -> Array:
+    """A trackable array of zeros (``zeros(2, 3)`` or ``zeros((2, 3))``)."""
     return np.zeros(_dims(shape), dtype=dtype).view(Array)
 
 
 def ones(*shape, dtype=np.float64) -> Array:
+    """A trackable array of ones (``ones(2, 3)`` or ``ones((2, 3))``)."""
     return np.ones(_dims(shape), dtype=dtype).view(Array)
 
 
 def full(shape, value, dtype=None) -> Array:
+    """A trackable array of ``shape`` filled with ``value``."""
     return np.full(shape, value, dtype=dtype).view(Array)
 
 
 def eye(n, m=None, dtype=np.float64) -> Array:
+    """The n × m identity as a trackable array."""
     return np.eye(n, m, dtype=dtype).view(Array)
 
 
 def arange(*args, dtype=None) -> Array:
+    """``numpy.arange`` as a trackable array."""
     return np.arange(*args, dtype=dtype).view(Array)
 
 

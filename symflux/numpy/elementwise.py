@@ -500,6 +500,7 @@ def clip(x, a_min=None, a_max=None):
 
 
 def astype(x, dtype):
+    """``x`` converted to ``dtype``."""
     dtype = np.dtype(dtype)
     if trace.is_traced(x):
         return Tracer(ops.cast(trace.operand_node(x), dtype))

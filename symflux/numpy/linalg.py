@@ -80,6 +80,7 @@ def eigh(a, UPLO="L"):
 
 
 def eigvalsh(a, UPLO="L"):
+    """The eigenvalues (ascending) of symmetric matrices."""
     return _op("eigh_w", a) if _traced(a) else _rewrap(np.linalg.eigvalsh(_plain(a), UPLO), a)
 
 
@@ -97,6 +98,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
 
 
 def svdvals(x):
+    """The singular values (descending) of each matrix."""
     return svd(x, compute_uv=False)
 
 

@@ -37,6 +37,7 @@ def transpose(x, axes=None):
 
 
 def swapaxes(a, axis1, axis2):
+    """``a`` with axes axis1 and axis2 exchanged."""
     n = a.ndim if trace.is_traced(a) else np.ndim(a)
     perm = list(range(n))
     perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
@@ -44,6 +45,7 @@ def swapaxes(a, axis1, axis2):
 
 
 def moveaxis(x, source, destination):
+    """``x`` with axis ``source`` moved to position ``destination``."""
     n = x.ndim if trace.is_traced(x) else np.ndim(x)
     perm = [i for i in range(n) if i != source % n]
     perm.insert(destination % n, source % n)
@@ -51,6 +53,7 @@ def moveaxis(x, source, destination):
 
 
 def squeeze(x, axis=None):
+    """``x`` without its axes of length one (or those named, which must have length one)."""
     shape = x.shape if trace.is_traced(x) else np.shape(x)
     axes = [i for i, d in enumerate(shape) if d == 1] if axis is None else ops.normalize_axes(axis, len(shape))
     for a in axes:
@@ -60,6 +63,7 @@ def squeeze(x, axis=None):
 
 
 def expand_dims(x, axis):
+    """``x`` with new axes of length one at ``axis``."""
     shape = list(x.shape if trace.is_traced(x) else np.shape(x))
     for a in sorted(ops.normalize_axes(axis, len(shape) + len(np.atleast_1d(axis)))):
         shape.insert(a, 1)
@@ -67,6 +71,7 @@ def expand_dims(x, axis):
 
 
 def broadcast_to(x, shape):
+    """``x`` broadcast to ``shape`` (NumPy's rules)."""
     if not trace.is_traced(x):
         return _rewrap(np.broadcast_to(_plain(x), shape), x)
     return Tracer(ops.expand(_node(x), tuple(shape)))
@@ -84,6 +89,7 @@ def concatenate(xs, axis=0):
 
 
 def stack(xs, axis=0):
+    """The arrays ``xs`` joined along a new axis."""
     xs = list(xs)
     if not trace.any_traced(xs):
         return _rewrap(np.stack([_plain(x) for x in xs], axis=axis), xs[0])
@@ -91,6 +97,7 @@ def stack(xs, axis=0):
 
 
 def flip(x, axis=None):
+    """``x`` reversed along ``axis`` (every axis when None)."""
     shape = x.shape if trace.is_traced(x) else np.shape(x)
     axes = ops.normalize_axes(axis, len(shape))
     index = tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(len(shape)))
