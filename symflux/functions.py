@@ -345,6 +345,29 @@ def hardsigmoid(x, a=HARDSIGMOID_SLOPE):
     return sympy.Piecewise((0, y <= 0), (1, y >= 1), (y, True))
 
 
+def lisht(x):
+    """x·tanh(x)."""
+    return x * sympy.tanh(x)
+
+
+def mish(x):
+    """x·tanh(softplus(x))."""
+    return x * sympy.tanh(softplus(x))
+
+
+def tanhshrink(x):
+    """x − tanh(x)."""
+    return x - sympy.tanh(x)
+
+
+HALF = sympy.Rational(1, 2)
+
+
+def softshrink(x, lam=HALF):
+    """NNlib's softshrink(x, λ=0.5) = min(max(0, x − λ), x + λ): 0 within λ of 0 (NaN stays NaN)."""
+    return sympy.Piecewise((x - lam, x > lam), (x + lam, x < -lam), (0, sympy.Abs(x) <= lam), (x, True))
+
+
 def hardtanh(x):
     return sympy.Piecewise((-1, x <= -1), (1, x >= 1), (x, True))
 

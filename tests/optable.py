@@ -65,6 +65,10 @@ ACTIVATIONS = {
     "hardtanh": lambda x: np.where(np.isnan(x), x, np.clip(x, -1, 1)),
     "hardsigmoid": lambda x: np.where(np.isnan(x), x, np.clip(0.2 * x + 0.5, 0, 1)),
     "gelu": lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))),
+    "lisht": lambda x: x * np.tanh(x),
+    "mish": lambda x: x * np.tanh(_softplus(x)),
+    "tanhshrink": lambda x: x - np.tanh(x),
+    "softshrink": lambda x: np.where(np.isnan(x), x, np.minimum(np.maximum(0, x - 0.5), x + 0.5)),
 }
 
 

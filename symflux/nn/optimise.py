@@ -9,18 +9,46 @@ in place. State is kept per parameter object.
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import numpy as np
 
 from .. import numpy as F
 
 ϵ = 1e-8
 
+# The keywords people type (PyTorch's, Flux's Greek letters) → the constructors' parameter names.
+KEYWORDS = {"lr": ("eta",), "learning_rate": ("eta",), "η": ("eta",), "betas": ("beta",), "β": ("beta",),
+            "ρ": ("rho",), "momentum": ("rho",), "weight_decay": ("wd", "decay"), "γ": ("gamma",)}
+
+
+def _with_keyword_aliases(init):
+    params = inspect.signature(init).parameters
+
+    @functools.wraps(init)
+    def wrapped(*args, **kwargs):
+        translated = {}
+        for key, value in kwargs.items():
+            name = next((n for n in KEYWORDS.get(key, ()) if n in params), key)
+            if name in translated:
+                raise TypeError(f"{init.__qualname__}: {key}= and {name}= both given")
+            translated[name] = value
+        return init(*args, **translated)
+    return wrapped
+
 
 class Rule:
-    """Base of the optimisers: per-parameter state arrays keyed by identity."""
+    """Base of the optimisers: per-parameter state arrays keyed by identity. Constructors take Flux's
+    positional arguments and keywords, including PyTorch's names (``ADAM(lr=1e-3, betas=…)``)."""
 
     #: rules whose step cannot be written per parameter (ExpDecay) run eagerly only
     traceable = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls):
+            cls.__init__ = _with_keyword_aliases(cls.__init__)
 
     def __init__(self):
         self.state = {}
@@ -179,6 +207,34 @@ class ADAM(_Moments):
         return Δ_new, [m, v, advanced]
 
 
+class OADAM(_Moments):
+    """OADAM(η=0.001, β=(0.5, 0.9)): optimistic ADAM — with the ADAM step d = m̂/(√v̂ + ϵ)·η,
+    Δ′ = 2d − d_previous."""
+
+    def __init__(self, eta=0.001, beta=(0.5, 0.9)):
+        super().__init__(eta, beta)
+
+    def init_state(self, x):
+        return super().init_state(x) + [_zeros(x)]
+
+    def update(self, x, Δ, state):
+        m, v, βp, advanced = self.moments(Δ, state[:3])
+        step = F.multiply(F.divide(F.divide(m, 1 - βp[0]), F.add(F.sqrt(F.divide(v, 1 - βp[1])), ϵ)), self.eta)
+        return F.subtract(F.multiply(2, step), state[3]), [m, v, advanced, step]
+
+
+class AdaBelief(_Moments):
+    """AdaBelief(η=0.001, β=(0.9, 0.999)): m ← β₁m + (1−β₁)Δ; s ← β₂s + (1−β₂)(Δ − m)²;
+    Δ′ = η·m/(√s + ϵ)"""
+
+    def update(self, x, Δ, state):
+        m, s, βp = state
+        b1, b2 = self.beta
+        m = F.add(F.multiply(b1, m), F.multiply(1 - b1, Δ))
+        s = F.add(F.multiply(b2, s), F.multiply(1 - b2, F.square(F.subtract(Δ, m))))
+        return F.multiply(self.eta, F.divide(m, F.add(F.sqrt(s), ϵ))), [m, s, βp]
+
+
 class RADAM(_Moments):
     """RADAM(η=0.001, β=(0.9, 0.999)): ADAM with the variance rectification of Liu et al."""
 
@@ -270,6 +326,7 @@ class WeightDecay(Rule):
         return F.add(Δ, F.multiply(self.wd, x)), []
 
 
+@_with_keyword_aliases
 def ADAMW(eta=0.001, beta=(0.9, 0.999), decay=0.0) -> Optimiser:
     """ADAMW(η=0.001, β=(0.9, 0.999), decay=0) = Optimiser(ADAM(η, β), WeightDecay(decay))"""
     return Optimiser(ADAM(eta, beta), WeightDecay(decay))
@@ -341,3 +398,7 @@ class ExpDecay(Rule):
 
 
 OPTIMISERS = (Rule,)
+
+# PyTorch's spellings, where they differ only in case
+Adam, AdamW, NAdam, RAdam, OAdam = ADAM, ADAMW, NADAM, RADAM, OADAM
+Adagrad, Adadelta, RMSprop = ADAGrad, ADADelta, RMSProp

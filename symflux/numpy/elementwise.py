@@ -7,7 +7,7 @@ import numpy as np
 import sympy
 
 from .. import functions as fn
-from .. import ops, trace
+from .. import ops, rng, trace
 from ..array import Array, Tracer
 from ._base import apply_elementwise
 
@@ -85,6 +85,10 @@ ELEMENTWISE = {
     "logcosh": fn.logcosh,
     "hardsigmoid": fn.hardsigmoid,
     "hardtanh": fn.hardtanh,
+    "lisht": fn.lisht,
+    "mish": fn.mish,
+    "tanhshrink": fn.tanhshrink,
+    "softshrink": fn.softshrink,
 }
 
 
@@ -398,9 +402,39 @@ def logcosh(x):
     return apply_elementwise(ELEMENTWISE["logcosh"], x)
 
 
-def hardsigmoid(x):
-    """Elementwise ``hardsigmoid``, on traced and plain arrays."""
-    return apply_elementwise(ELEMENTWISE["hardsigmoid"], x)
+def hardsigmoid(x, a=0.2):
+    """NNlib's hardσ(x, a=0.2) = max(0, min(1, a·x + 0.5))."""
+    return apply_elementwise(lambda v: fn.hardsigmoid(v, sympy.nsimplify(a)), x)
+
+
+def lisht(x):
+    """lisht(x) = x·tanh(x)."""
+    return apply_elementwise(ELEMENTWISE["lisht"], x)
+
+
+def mish(x):
+    """mish(x) = x·tanh(softplus(x))."""
+    return apply_elementwise(ELEMENTWISE["mish"], x)
+
+
+def tanhshrink(x):
+    """tanhshrink(x) = x − tanh(x)."""
+    return apply_elementwise(ELEMENTWISE["tanhshrink"], x)
+
+
+def softshrink(x, lam=0.5):
+    """softshrink(x, λ=0.5) = min(max(0, x − λ), x + λ)."""
+    return apply_elementwise(lambda v: fn.softshrink(v, sympy.nsimplify(lam)), x)
+
+
+def rrelu(x, lo=1 / 8, hi=1 / 3):
+    """Randomised leaky relu: x > 0 ? x : a·x with a drawn from U[lo, hi] for every element and call."""
+    if trace.is_traced(x):
+        slope = Tracer(ops.rand(tuple(x.shape), np.float64 if x.dtype.kind != "f" else x.dtype))
+    else:
+        slope = rng.generator().random(np.shape(x))
+    a = add(lo, multiply(hi - lo, slope))
+    return where(greater(x, 0), x, multiply(a, x))
 
 
 def hardtanh(x):

@@ -223,3 +223,28 @@ def test_float32_gradients_stay_float32():
     assert g.dtype == np.float32
     s = 1 / (1 + np.exp(-x.astype(np.float64)))
     np.testing.assert_allclose(g, 2.5 * s * (1 - s), rtol=1e-6)
+
+
+NEW_ACTIVATIONS = {  # Flux v0.11's additions: three orders against FD, and PyTorch where it has them
+    "lisht": (sf.lisht, lambda x: x * T.tanh(x)),
+    "mish": (sf.mish, lambda x: F.mish(x)),
+    "tanhshrink": (sf.tanhshrink, lambda x: F.tanhshrink(x)),
+    "softshrink 0.3": (lambda x: sf.softshrink(x, 0.3), lambda x: F.softshrink(x, 0.3)),
+    "hardσ slope 0.3": (lambda x: sf.hardσ(x, 0.3), lambda x: T.clamp(0.3 * x + 0.5, 0, 1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEW_ACTIVATIONS))
+def test_new_activations(name):
+    op, ref = NEW_ACTIVATIONS[name]
+    check_all_orders(op, ref if T else None, away_from_zero((3, 4), 0.35, 1.4))
+
+
+def test_rrelu_is_leaky_with_random_slopes_in_its_range():
+    x = -np.ones(2000)
+    y = sf.rrelu(x, 0.1, 0.3)
+    assert -0.3 <= y.min() and y.max() <= -0.1 and y.std() > 0.03
+    np.testing.assert_array_equal(sf.rrelu(np.array([2.0, 0.5])), [2.0, 0.5])
+    assert np.isnan(sf.rrelu(np.array([np.nan]))[0])
+    (g,) = sf.gradient(lambda v: sf.sum(sf.rrelu(v)), np.array([1.0, -1.0]))
+    assert g[0] == 1.0 and 1 / 8 <= g[1] <= 1 / 3

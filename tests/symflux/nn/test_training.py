@@ -381,3 +381,19 @@ def test_weight_updates_fused_into_the_gradient_contraction(shape, opt):
         np.testing.assert_allclose(steps[0](x, y), steps[1](x, y), rtol=1e-5)
     for p, q in zip(params(models[0]), params(models[1])):
         np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_new_optimisers_follow_flux_and_take_pytorch_keywords():
+    w, g = np.array([1.0, -2.0]), np.array([0.5, 0.25])
+    opt = sf.OADAM()  # v0.11.1 defaults: η = 0.001, β = (0.5, 0.9)
+    m, v = 0.5 * g, 0.1 * g**2
+    step = 0.001 * (m / 0.5) / (np.sqrt(v / 0.1) + 1e-8)
+    np.testing.assert_allclose(opt.apply(w, g.copy()), 2 * step)  # Δ′ = 2d − d_prev, d_prev = 0
+    opt = sf.AdaBelief()
+    m = 0.1 * g
+    s = 0.001 * (g - m) ** 2
+    np.testing.assert_allclose(opt.apply(w, g.copy()), 0.001 * m / (np.sqrt(s) + 1e-8))
+    assert sf.ADAM(lr=0.01, betas=(0.8, 0.9)).beta == (0.8, 0.9) and sf.Adam(0.01).eta == 0.01
+    assert sf.Momentum(lr=0.2, momentum=0.5).rho == 0.5 and sf.RMSprop is sf.RMSProp
+    with pytest.raises(TypeError, match="both given"):
+        sf.ADAM(lr=0.1, eta=0.2)
