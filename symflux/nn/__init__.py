@@ -15,7 +15,7 @@ from .conv import (
                    SamePad,
                    outdims,
 )
-from .init import glorot_normal, glorot_uniform, nfan
+from .init import glorot_normal, glorot_uniform, kaiming_normal, kaiming_uniform, nfan
 from .layers import (
                    Affine,
                    Chain,
@@ -47,8 +47,10 @@ from .losses import (
                    poisson_loss,
                    squared_hinge_loss,
                    tversky_loss,
+                   xlogx,
+                   xlogy,
 )
-from .normalise import BatchNorm, Dropout, LayerNorm
+from .normalisation import BatchNorm, Dropout, LayerNorm, dropout, normalise
 from .optimise import (
                    ADAM,
                    ADAMW,
@@ -79,7 +81,8 @@ from .optimise import (
                    RMSprop,
                    WeightDecay,
 )
-from .recurrent import LSTM, RNN, LSTMCell, Recur, RNNCell, reset
-from .train import StopTraining, TrainStep, stop, throttle, train, train_step, update
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, Recur, RNNCell, reset
+from .train import SkipStep, StopTraining, TrainStep, skip, stop, throttle, train, train_step, update
+from .utils import DataLoader, batch, batchseq, destructure, epochs, loadparams, onecold, onehot, onehotbatch, unstack
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in ("functional", "losses")]

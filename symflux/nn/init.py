@@ -43,6 +43,20 @@ def glorot_normal(*shape, dtype=np.float32) -> Array:
     return (rng.generator().standard_normal(shape) * math.sqrt(2.0 / (fan_in + fan_out))).astype(dtype).view(Array)
 
 
+SQRT2 = math.sqrt(2)  # the gain for relu
+
+
+def kaiming_uniform(*shape, gain=SQRT2, dtype=np.float32) -> Array:
+    """U(−b, b) with b = gain·√(3/fan_in) (He et al.), Float32."""
+    bound = gain * math.sqrt(3.0 / _fans(shape)[0])
+    return ((rng.generator().random(shape) - 0.5) * 2 * bound).astype(dtype).view(Array)
+
+
+def kaiming_normal(*shape, gain=SQRT2, dtype=np.float32) -> Array:
+    """N(0, (gain/√fan_in)²) (He et al.), Float32."""
+    return (rng.generator().standard_normal(shape) * (gain / math.sqrt(_fans(shape)[0]))).astype(dtype).view(Array)
+
+
 def zeros32(*shape) -> Array:
     return np.zeros(shape, dtype=np.float32).view(Array)
 

@@ -60,6 +60,32 @@ class LSTMCell(Layer):
         return f"LSTMCell({self.Wi.shape[1]}, {self.h.shape[0]})"
 
 
+class GRUCell(Layer):
+    """GRUCell(in, out) — Flux's gates [r; z; h̃]: r = σ(Wi_r·x + Wh_r·h + b_r), z likewise,
+    h̃ = tanh(Wi_h·x + r·(Wh_h·h) + b_h), h′ = (1 − z)·h̃ + z·h; the output is h′. (PyTorch's nn.GRU
+    with b_ih = b and the hidden bias b_hh = 0.)"""
+
+    def __init__(self, n_in, n_out, init=glorot_uniform):
+        self.Wi, self.Wh = init(3 * n_out, n_in), init(3 * n_out, n_out)
+        self.b, self.h = zeros32(3 * n_out), zeros32(n_out)
+
+    def initial_state(self):
+        return self.h
+
+    def step(self, h, x):
+        n = self.h.shape[0]
+        gx, gh = F.add(F.matmul(x, F.transpose(self.Wi)), self.b), F.matmul(h, F.transpose(self.Wh))
+        part = lambda g, k: g[..., k * n:(k + 1) * n]  # noqa: E731
+        r = F.sigmoid(F.add(part(gx, 0), part(gh, 0)))
+        z = F.sigmoid(F.add(part(gx, 1), part(gh, 1)))
+        candidate = F.tanh(F.add(part(gx, 2), F.multiply(r, part(gh, 2))))
+        h_new = F.add(F.multiply(F.subtract(1, z), candidate), F.multiply(z, h))
+        return h_new, h_new
+
+    def signature(self):
+        return f"GRUCell({self.Wi.shape[1]}, {self.h.shape[0]})"
+
+
 class Recur(Layer):
     """Recur(cell) — calls ``cell.step(state, x)`` and keeps the new state for the next call."""
 
@@ -93,6 +119,11 @@ def RNN(n_in, n_out, σ=F.tanh, init=glorot_uniform) -> Recur:
 def LSTM(n_in, n_out, init=glorot_uniform) -> Recur:
     """LSTM(in, out) = Recur(LSTMCell(in, out)); gate order input, forget, cell, output."""
     return Recur(LSTMCell(n_in, n_out, init))
+
+
+def GRU(n_in, n_out, init=glorot_uniform) -> Recur:
+    """GRU(in, out) = Recur(GRUCell(in, out)); gate order reset, update, candidate."""
+    return Recur(GRUCell(n_in, n_out, init))
 
 
 def reset(model):

@@ -232,6 +232,15 @@ def stop():
     raise StopTraining()
 
 
+class SkipStep(Exception):
+    """Raised by ``skip()`` to go on with ``train``'s next batch."""
+
+
+def skip():
+    """Call from a callback (or an eagerly run loss) to go on with the next batch (Flux.skip())."""
+    raise SkipStep()
+
+
 def throttle(f, timeout: float):
     """A version of ``f`` that runs at most once every ``timeout`` seconds."""
     last = [-float("inf")]
@@ -296,10 +305,13 @@ def train(loss: Callable[..., Any], ps: Any, data: Iterable, opt: Rule, epochs: 
     try:
         for _ in range(epochs):
             for d in data:
-                history.append(float(step(*(d if isinstance(d, tuple) else (d,)))))
-                display.show(len(history), history[-1])
-                for f in callbacks:
-                    f()
+                try:
+                    history.append(float(step(*(d if isinstance(d, tuple) else (d,)))))
+                    display.show(len(history), history[-1])
+                    for f in callbacks:
+                        f()
+                except SkipStep:
+                    continue
     except StopTraining:
         pass
     finally:

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import sympy
+from gradcheck import torch
 
 import symflux as sf
 from symflux import Chain, Conv, Dense, gradient, params, softmax, σ
@@ -119,3 +120,32 @@ def test_non_integer_and_bad_sizes():
 def test_layer_formula_is_sympy():
     f = Dense(4, 3, sf.tanh).expr()
     assert isinstance(f.expr, sympy.MatrixExpr) and f.expr.shape == (3, 1)
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+def test_gru_matches_pytorch_after_mapping_weights():
+    rng = np.random.default_rng(4)
+    m = sf.f64(sf.GRU(3, 4))
+    for p in sf.params(m):
+        p[...] = rng.standard_normal(p.shape) * 0.5
+    ref = torch.nn.GRU(3, 4, batch_first=True).double()
+    with torch.no_grad():
+        ref.weight_ih_l0.copy_(torch.tensor(np.asarray(m.cell.Wi)))
+        ref.weight_hh_l0.copy_(torch.tensor(np.asarray(m.cell.Wh)))
+        ref.bias_ih_l0.copy_(torch.tensor(np.asarray(m.cell.b)))
+        ref.bias_hh_l0.zero_()
+    xs = rng.standard_normal((2, 5, 3))
+    h0 = np.tile(np.asarray(m.cell.h), (2, 1))
+    m.state = h0
+    ours = np.stack([m(xs[:, t]) for t in range(5)], axis=1)
+    theirs, _ = ref(torch.tensor(xs), torch.tensor(h0)[None])
+    np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-10)
+    m.state = h0
+
+    def loss(x):
+        m.state = h0
+        return sf.sum(sf.stack([m(x[:, t]) for t in range(5)]) ** 2)
+    (g,) = sf.gradient(loss, xs)
+    xt = torch.tensor(xs, requires_grad=True)
+    (ref(xt, torch.tensor(h0)[None])[0] ** 2).sum().backward()
+    np.testing.assert_allclose(g, xt.grad.numpy(), rtol=1e-9)

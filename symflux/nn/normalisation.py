@@ -29,22 +29,36 @@ class Dropout(Layer):
         return f"Dropout({self.p}{'' if self.dims is None else f', dims={self.dims}'})"
 
     def __call__(self, x):
-        if not is_training(self) or self.p == 0:
-            return x
-        shape = shape_of(x)
-        if self.dims is None:
-            mask_shape = shape
-        else:
-            dims = {d % len(shape) for d in np.atleast_1d(self.dims)}
-            mask_shape = tuple(n if i in dims else 1 for i, n in enumerate(shape))
-        scale = 0.0 if self.p == 1 else 1.0 / (1.0 - self.p)
-        dtype = x.dtype if hasattr(x, "dtype") and x.dtype.kind == "f" else np.float64
-        if isinstance(x, Tracer):  # a random node: a cached graph draws a new mask every step
-            uniform = Tracer(ops.rand(mask_shape, dtype))
-        else:
-            uniform = rng.generator().random(mask_shape).astype(dtype)
-        mask = F.where(F.greater(uniform, self.p), scale, 0.0)
-        return F.multiply(x, F.astype(mask, dtype))
+        return dropout(x, self.p, self.dims, active=is_training(self))
+
+
+def dropout(x, p, dims=None, active=True):
+    """Flux's ``dropout(x, p; dims, active)``: x .* mask with mask = (U[0,1) > p) / (1 − p) when
+    ``active``; ``dims`` (an axis or tuple) gets independent mask values, other axes share them."""
+    if not active or p == 0:
+        return x
+    shape = shape_of(x)
+    if dims is None:
+        mask_shape = shape
+    else:
+        axes = {d % len(shape) for d in np.atleast_1d(dims)}
+        mask_shape = tuple(n if i in axes else 1 for i, n in enumerate(shape))
+    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
+    dtype = x.dtype if hasattr(x, "dtype") and x.dtype.kind == "f" else np.float64
+    if isinstance(x, Tracer):  # a random node: a cached graph draws a new mask every step
+        uniform = Tracer(ops.rand(mask_shape, dtype))
+    else:
+        uniform = rng.generator().random(mask_shape).astype(dtype)
+    mask = F.where(F.greater(uniform, p), scale, 0.0)
+    return F.multiply(x, F.astype(mask, dtype))
+
+
+def normalise(x, axis=-1, eps=1e-5):
+    """Flux's ``normalise(x; dims, ϵ)``: (x − μ)/(σ + ϵ) with the mean and uncorrected standard
+    deviation along ``axis`` (the feature axis, last in symflux's batch-first layout)."""
+    mu = F.mean(x, axis=axis, keepdims=True)
+    sigma = F.sqrt(F.mean(F.square(F.subtract(x, mu)), axis=axis, keepdims=True))
+    return F.divide(F.subtract(x, mu), F.add(sigma, eps))
 
 
 class BatchNorm(Layer):
