@@ -50,7 +50,7 @@ from .losses import (
                    xlogx,
                    xlogy,
 )
-from .normalisation import BatchNorm, Dropout, LayerNorm, dropout, normalise
+from .normalisation import AlphaDropout, BatchNorm, Dropout, GroupNorm, InstanceNorm, LayerNorm, dropout, normalise
 from .optimise import (
                    ADAM,
                    ADAMW,

@@ -70,8 +70,17 @@ class _Conv(Layer):
 
     flipped = True
 
-    def __init__(self, *args, stride=1, pad=0, dilation=1, init=glorot_uniform, bias=True, weight=None):
-        if args and isinstance(args[0], np.ndarray):
+    def __init__(self, *args, stride=1, pad=0, dilation=1, init=glorot_uniform, bias=True, weight=None,
+                 activation=None):
+        if not args and weight is None:
+            name = type(self).__name__
+            raise TypeError(f"{name}(kernel, (in, out), σ; …), {name}(weight, bias, σ; …) "
+                            f"or {name}(weight=…, bias=…, activation=…, …)")
+        if not args:  # Flux v0.11's keyword constructor
+            args = (np.asarray(weight), bias) + ((activation,) if activation is not None else ())
+        elif activation is not None:
+            args = args[:2] + (activation,)
+        if isinstance(args[0], np.ndarray):
             weight, b, *rest = args + (True,) * (2 - len(args))
             self.σ = rest[0] if rest else identity
         else:

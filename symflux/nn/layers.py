@@ -73,13 +73,14 @@ def _check_size(name, value):
 
 
 class Dense(Layer):
-    """Dense(in, out, σ=identity; initW=glorot_uniform, initb=zeros) — y = σ.(W·x .+ b)
+    """Dense(in, out, σ=identity; initW=glorot_uniform, initb=zeros, bias=True) — y = σ.(W·x .+ b)
 
     ``Dense(W, b, σ)`` builds it from arrays. W has shape (out, in); x is (in,) or batch-first
-    (N, in), giving (out,) or (N, out). Weights are Float32 like Flux.
+    (N, in), giving (out,) or (N, out). Weights are Float32 like Flux. ``bias=False`` (or b = False)
+    leaves the bias out (Flux's ``Zeros``): it is not a parameter.
     """
 
-    def __init__(self, *args, initW=glorot_uniform, initb=zeros32):
+    def __init__(self, *args, initW=glorot_uniform, initb=zeros32, bias=True):
         if len(args) >= 2 and not isinstance(args[0], np.ndarray):
             n_in, n_out, *rest = args
             _check_size("Dense", n_in)
@@ -87,17 +88,18 @@ class Dense(Layer):
             W, b = F.asarray(initW(n_out, n_in)), F.asarray(initb(n_out))
         elif len(args) >= 2:
             (W, b, *rest) = args
-            W, b = F.asarray(W), F.asarray(b)
+            bias = bias and b is not False and b is not None
+            W, b = F.asarray(W), F.asarray(b if bias else 0.0)
             if W.ndim != 2:
                 raise ValueError(f"Dense(W, b): W must be a matrix of shape (out, in), got shape {W.shape}")
-            if b.shape not in ((W.shape[0],), ()):
+            if bias and b.shape not in ((W.shape[0],), ()):
                 raise ValueError(f"Dense(W, b): b must have shape ({W.shape[0]},) to match W of shape {W.shape}, "
                                  f"got {b.shape}")
         else:
             raise TypeError("Dense(in, out, σ) or Dense(W, b, σ)")
         if len(rest) > 1:
             raise TypeError("Dense takes at most one activation")
-        self.W, self.b, self.σ = W, b, rest[0] if rest else identity
+        self.W, self.b, self.σ = W, b if bias else None, rest[0] if rest else identity
 
     @property
     def sizes(self):
@@ -116,7 +118,8 @@ class Dense(Layer):
             raise ValueError(f"{self.signature()}: expected {self.sizes[0]} input features (last axis), "
                              f"got an input of shape {shape}")
         x = match_precision(x, self.W)
-        return self.σ(F.add(F.matmul(x, F.transpose(self.W)), self.b))
+        y = F.matmul(x, F.transpose(self.W))
+        return self.σ(y if self.b is None else F.add(y, self.b))
 
 
 class Chain(Layer):

@@ -149,3 +149,48 @@ def test_gru_matches_pytorch_after_mapping_weights():
     xt = torch.tensor(xs, requires_grad=True)
     (ref(xt, torch.tensor(h0)[None])[0] ** 2).sum().backward()
     np.testing.assert_allclose(g, xt.grad.numpy(), rtol=1e-9)
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+@pytest.mark.parametrize("make,ref", [
+    (lambda: sf.InstanceNorm(4), lambda x, m: torch.nn.functional.instance_norm(x, eps=1e-5)),
+    (lambda: sf.GroupNorm(4, 2), lambda x, m: torch.nn.functional.group_norm(x, 2, eps=1e-5)),
+], ids=["InstanceNorm", "GroupNorm"])
+def test_instance_and_group_norm_match_pytorch(make, ref):
+    rng = np.random.default_rng(6)
+    m = sf.f64(make())
+    m.γ[...] = rng.uniform(0.5, 1.5, 4)
+    m.β[...] = rng.standard_normal(4)
+    x = rng.standard_normal((2, 4, 3, 5))
+    xt = torch.tensor(x, requires_grad=True)
+    gamma, beta = (torch.tensor(np.asarray(a)).reshape(1, 4, 1, 1) for a in (m.γ, m.β))
+    want = ref(xt, m) * gamma + beta
+    np.testing.assert_allclose(sf.trainmode(m)(x), want.detach().numpy(), rtol=1e-10)
+    (g,) = sf.gradient(lambda v: sf.sum(m(v) ** 3), x)
+    (want**3).sum().backward()
+    np.testing.assert_allclose(g, xt.grad.numpy(), rtol=1e-8, atol=1e-10)
+    assert not np.allclose(m.μ, 0)  # running statistics moved; test mode uses them
+    sf.testmode(m)
+    np.testing.assert_allclose(m(x)[0, :, 0, 0], ((x[0, :, 0, 0].reshape(m.groups, -1)
+                                                   - m.μ[:, None]) / np.sqrt(m.σ2[:, None] + 1e-5)).ravel()
+                               * m.γ + m.β, rtol=1e-10)
+
+
+def test_alpha_dropout_keeps_mean_and_variance():
+    x = np.random.default_rng(0).standard_normal(200_000)
+    y = sf.trainmode(sf.AlphaDropout(0.2))(x)
+    assert abs(y.mean()) < 0.01 and abs(y.std() - 1) < 0.01 and (y != x).mean() > 0.15
+    assert sf.AlphaDropout(0.5)(x) is x  # not training: the identity
+
+
+def test_keyword_constructors_and_bias_free_dense():
+    w = np.random.default_rng(1).standard_normal((4, 3, 2, 2)).astype(np.float32)
+    c = sf.Conv(weight=w, bias=np.zeros(4, np.float32), activation=sf.relu, stride=2, pad=1)
+    assert c.σ is sf.relu and c.stride == (2, 2) and c(np.ones((1, 3, 5, 5), np.float32)).shape == (1, 4, 3, 3)
+    assert sf.CrossCor(weight=w, bias=False).bias is None
+    d = sf.Dense(3, 2, bias=False)
+    assert d.b is None and len(sf.params(d)) == 1
+    np.testing.assert_allclose(d(np.ones(3, np.float32)), np.asarray(d.W).sum(1), rtol=1e-6)
+    assert sf.Dense(np.ones((2, 3)), False).b is None
+    with pytest.raises(TypeError, match="weight=…, bias=…"):
+        sf.Conv(stride=2)
