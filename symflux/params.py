@@ -36,6 +36,11 @@ class Params:
     def __contains__(self, a):
         return id(a) in self._ids
 
+    def __setstate__(self, state):
+        """Identities are re-linked after pickle or deepcopy (the arrays are new objects)."""
+        self.__dict__.update(state)
+        self._ids = {id(a) for a in self._items}
+
     def __eq__(self, other):
         return isinstance(other, (Params, list)) and len(self) == len(other) and all(
             a is b for a, b in zip(self, other))
@@ -85,6 +90,14 @@ class Grads:
 
     def __contains__(self, p):
         return id(p) in self._grads
+
+    def __getstate__(self):
+        return {"params": self.params, "values": self.values()}
+
+    def __setstate__(self, state):
+        """Gradients are re-keyed by the unpickled parameters (pickled together, they are the same objects)."""
+        self.params = state["params"]
+        self._grads = {id(p): g for p, g in zip(self.params, state["values"])}
 
     def __iter__(self):
         return iter(self.params)

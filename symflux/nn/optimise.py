@@ -59,6 +59,12 @@ class Rule:
     def update(self, x, Δ, state):
         raise TypeError(f"{type(self).__name__} defines no update rule")
 
+    def __setstate__(self, state):
+        """After pickle or deepcopy the parameters are new objects: the state is keyed by their new
+        identities (each entry holds its parameter, so they come back linked)."""
+        self.__dict__.update(state)
+        self.state = {id(x): (x, s) for x, s in state.get("state", {}).values()}
+
     def state_for(self, x) -> list:
         """The state arrays of parameter ``x`` (created on first use)."""
         entry = self.state.get(id(x))
