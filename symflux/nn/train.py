@@ -8,6 +8,7 @@ tracing. Like ``jax.jit``, it assumes the loss is a pure function of the paramet
 from __future__ import annotations
 
 import sys
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -241,16 +242,37 @@ def skip():
     raise SkipStep()
 
 
-def throttle(f, timeout: float):
-    """A version of ``f`` that runs at most once every ``timeout`` seconds."""
-    last = [-float("inf")]
+def throttle(f, timeout: float, leading: bool = True, trailing: bool = False):
+    """Flux's ``throttle``: a version of ``f`` that runs at most once every ``timeout`` seconds —
+    at the first call of a window (``leading``), and/or once at its end with the latest arguments
+    (``trailing``, from a timer thread)."""
+    state = {"last": -float("inf"), "pending": None, "timer": None}
+    lock = threading.Lock()
+
+    def fire():
+        with lock:
+            pending, state["pending"], state["timer"] = state["pending"], None, None
+            state["last"] = time.monotonic()
+        if pending is not None:
+            f(*pending[0], **pending[1])
 
     def throttled(*args, **kwargs):
-        now = time.monotonic()
-        if now - last[0] >= timeout:
-            last[0] = now
-            return f(*args, **kwargs)
-        return None
+        with lock:
+            now = time.monotonic()
+            if now - state["last"] >= timeout and state["timer"] is None:
+                state["last"] = now
+                run_now = leading
+                if not leading and trailing:
+                    state["pending"] = (args, kwargs)
+            else:
+                run_now = False
+                if trailing:
+                    state["pending"] = (args, kwargs)
+            if trailing and state["pending"] is not None and state["timer"] is None:
+                state["timer"] = threading.Timer(max(0.0, state["last"] + timeout - now), fire)
+                state["timer"].daemon = True
+                state["timer"].start()
+        return f(*args, **kwargs) if run_now else None
     return throttled
 
 

@@ -99,3 +99,24 @@ def test_kaiming_init():
     bound = np.sqrt(2) * np.sqrt(3 / 100)
     assert w.dtype == np.float32 and np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
     assert abs(sf.kaiming_normal(400, 100).std() - np.sqrt(2 / 100)) < 0.01
+
+
+def test_throttle_leading_and_trailing():
+    import time
+    calls = []
+    f = sf.throttle(lambda x: calls.append(x), 0.2)
+    for i in range(5):
+        f(i)
+    assert calls == [0]
+    calls.clear()
+    g = sf.throttle(lambda x: calls.append(x), 0.2, leading=False, trailing=True)
+    for i in range(5):
+        g(i)
+    time.sleep(0.4)
+    assert calls == [4]
+    calls.clear()
+    h = sf.throttle(lambda x: calls.append(x), 0.2, leading=True, trailing=True)
+    for i in range(3):
+        h(i)
+    time.sleep(0.4)
+    assert calls == [0, 2]
