@@ -44,7 +44,8 @@ FUNCTIONS.update({"abs": sympy.Abs, "ln": sympy.log, "arcsin": sympy.asin, "arcc
                   "arctan": sympy.atan, "σ": sf.functions.sigmoid})
 FUNCTIONS.update({name: ELEMENTWISE[name] for name in (
     "sigmoid", "softplus", "logsigmoid", "gelu", "swish", "logcosh", "relu", "leakyrelu", "elu", "selu",
-    "softsign", "hardtanh")})
+    "softsign", "hardtanh", "relu6", "celu", "trelu", "hardsigmoid", "lisht", "mish", "tanhshrink", "softshrink",
+    "hypot", "logaddexp", "sinc")})
 CONSTANTS = {"pi": sympy.pi, "E": sympy.E, "oo": sympy.oo}
 # what SymPy's tokeniser writes for literals and unknown names
 LITERALS = {"Symbol": sympy.Symbol, "Integer": sympy.Integer, "Float": sympy.Float, "Rational": sympy.Rational}
@@ -164,8 +165,21 @@ def derivative_function(expr, symbols, wrt, order):
     return f
 
 
+def _variables(args) -> list:
+    """--wrt as given, else the expression's one free symbol (an expression without any: x)."""
+    if args.wrt:
+        return args.wrt
+    # names used as values somewhere (not only as calls: foo(x) is an unknown function, x(x+1) a product)
+    words = [w for w in re.findall(r"([^\W\d]\w*)(?!\w|\s*\()", args.expression)
+             if w not in FUNCTIONS and w not in CONSTANTS]
+    free = sorted(str(s) for s in parse(args.expression, list(dict.fromkeys(words))).free_symbols)
+    if len(free) > 1:
+        raise CommandError(f"the expression has several variables ({', '.join(free)}): say which with --wrt")
+    return free or ["x"]
+
+
 def diff(args) -> str:
-    names = args.wrt
+    names = _variables(args)
     expr = parse(args.expression, names)
     free = sorted(expr.free_symbols, key=str)
     unknown = [str(s) for s in free if str(s) not in names]
@@ -214,10 +228,12 @@ def repl(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="symflux", description="Exact derivatives and compiled code.")
+    parser.add_argument("--version", action="version", version=f"symflux {sf.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("diff", help="print the closed-form derivative of an expression")
     d.add_argument("expression", help='e.g. "sin(x)*exp(x)" (^ and implicit products allowed)')
-    d.add_argument("--wrt", nargs="+", default=["x"], metavar="VAR", help="variable(s) to differentiate by")
+    d.add_argument("--wrt", nargs="+", metavar="VAR",
+                   help="variable(s) to differentiate by (default: the expression's only variable)")
     d.add_argument("--order", type=int, default=1, help="derivative order (default 1)")
     form = d.add_mutually_exclusive_group()
     form.add_argument("--latex", action="store_true", help="print LaTeX")

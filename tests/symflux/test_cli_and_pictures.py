@@ -141,3 +141,12 @@ def test_the_command_line_accepts_known_functions_and_implicit_products(capsys):
 def test_command_line_limits(args, message):
     result = run(*args)
     assert result.returncode == 2 and message in result.stderr
+
+
+def test_cli_infers_the_variable_and_reports_its_version(capsys):
+    from symflux.cli import main
+    assert main(["diff", "t^2"]) == 0 and capsys.readouterr().out.strip() == "2*t"
+    assert main(["diff", "x*y"]) == 2 and "several variables (x, y)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"symflux {sf.__version__}"
