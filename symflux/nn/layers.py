@@ -244,6 +244,10 @@ class Affine(Layer):
         init = init or (lambda *shape: F.randn(*shape) / 100)
         self.W, self.b = F.asarray(init(n_in, n_out)), F.asarray(init(1, n_out))
 
+    @property
+    def sizes(self):
+        return self.W.shape[0], self.W.shape[1]
+
     def signature(self):
         return f"Affine({self.W.shape[0]}, {self.W.shape[1]})"
 

@@ -58,7 +58,10 @@ class Formula:
     __repr__ = __str__
 
     def _repr_latex_(self):
-        return f"$\\\\displaystyle {sympy.latex(self.expr)}$"
+        return f"$\\displaystyle {sympy.latex(self.expr)}$"
+
+    def _sympy_(self):  # sf.latex(formula), sympy.sympify(formula)
+        return self.expr
 
     def __eq__(self, other):
         return str(self) == str(other) if isinstance(other, (str, Formula)) else NotImplemented
@@ -90,6 +93,9 @@ def _symbol(name, shape):
 
 def template(layer, input_shape=None) -> Formula:
     """The formula of ``layer`` applied to a symbolic input ``x`` (a vector of its input size)."""
+    sizes = getattr(layer, "sizes", None)
+    if input_shape is None and sizes is not None:
+        input_shape = (sizes[0],)
     if input_shape is None:
         weight = next(iter(params(layer)), None)
         if weight is None or weight.ndim > 2:
