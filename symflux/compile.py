@@ -254,8 +254,10 @@ class Compiled:
         return Compiled(self.f, self.backend, self.static, self.donate)
 
     def __reduce__(self):
-        raise TypeError(f"{self!r} cannot be pickled: its native code lives in this process. Pickle the "
-                        "function (or model) itself and call sf.compile on it in the other process.")
+        """A compiled function pickles as its function and options (the function must pickle: a
+        model, a module-level function, or any function under cloudpickle, which Dask uses); the
+        other process compiles it again on its first call, from the disk cache when it can."""
+        return Compiled, (self.f, self.backend, self.static, self.donate)
 
 
 def compile(f: Callable[..., Any], backend: str = "llvm", static_argnums=(), donate_argnums=()) -> Compiled:  # noqa: A001
