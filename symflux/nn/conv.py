@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import numpy as F
 from .. import ops
+from ..graph import make_graph
 from . import functional as fn
 from .init import glorot_uniform, zeros32
 from .layers import (
@@ -345,6 +346,21 @@ def _dense_outdims(layer: Dense, isize):
     return (n_out,)
 
 
+def _has_outdims(layer) -> bool:
+    return isinstance(layer, (Chain, Dense, Diagonal, Maxout)) or hasattr(layer, "outdims")
+
+
+def _traced_outdims(layer, k, isize, channels) -> tuple:
+    """The per-sample output size of a plain function in a Chain, from tracing it on (1, C, *isize)."""
+    if channels is None or not all(isinstance(d, (int, np.integer)) for d in isize):
+        raise TypeError(f"outdims: layer {k} ({getattr(layer, '__name__', layer)!r}) is a plain function and the "
+                        f"channels before it are unknown; it stops the computation of output sizes")
+    graph = make_graph(layer, np.zeros((1, channels) + tuple(isize), np.float32))
+    if len(graph.outputs) != 1:
+        raise TypeError(f"outdims: layer {k} ({getattr(layer, '__name__', layer)!r}) does not return one array")
+    return tuple(graph.outputs[0].shape[1:])
+
+
 def outdims(model: Any, isize: Sequence) -> tuple:
     """outdims(m, isize): the output size of ``m`` for input size ``isize`` without running it.
 
@@ -352,8 +368,13 @@ def outdims(model: Any, isize: Sequence) -> tuple:
     SymPy symbols, giving formulas. Defined for Chain, Dense, Diagonal, Maxout and the conv/pool
     layers; a dimension mismatch raises ValueError naming the layer."""
     if isinstance(model, Chain):
-        for layer in model.layers:
-            isize = outdims(layer, isize)
+        channels = None
+        for k, layer in enumerate(model.layers):
+            if _has_outdims(layer):
+                isize = outdims(layer, isize)
+                channels = getattr(layer, "out_channels", channels)
+            else:  # flatten, a reshaping lambda: traced on one sample of the current shape
+                isize, channels = _traced_outdims(layer, k, isize, channels), None
         return tuple(isize)
     if isinstance(model, Dense):
         return _dense_outdims(model, isize)

@@ -218,3 +218,12 @@ def test_second_derivative_through_a_conv_net():
     eps = 1e-6
     g = lambda p: np.asarray(sf.gradient(f, p)[0])
     np.testing.assert_allclose(hv, (g(x + eps * v) - g(x - eps * v)) / (2 * eps), rtol=1e-4, atol=1e-6)
+
+
+def test_outdims_passes_through_flatten_and_reshaping_functions():
+    stack = sf.Chain(sf.Conv((3, 3), (1, 4)), sf.MaxPool((2, 2)), sf.flatten)
+    assert sf.outdims(stack, (10, 10)) == (64,)
+    sized = sf.Chain(sf.Conv((3, 3), (1, 4)), lambda x: x.reshape(x.shape[0], -1), sf.Dense(256, 10))
+    assert sf.outdims(sized, (10, 10)) == (10,)
+    with pytest.raises(TypeError, match="layer 0 .* plain function"):
+        sf.outdims(sf.Chain(lambda x: x, sf.Dense(3, 2)), (3,))
