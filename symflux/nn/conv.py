@@ -355,7 +355,8 @@ def _traced_outdims(layer, k, isize, channels) -> tuple:
     if channels is None or not all(isinstance(d, (int, np.integer)) for d in isize):
         raise TypeError(f"outdims: layer {k} ({getattr(layer, '__name__', layer)!r}) is a plain function and the "
                         f"channels before it are unknown; it stops the computation of output sizes")
-    graph = make_graph(layer, np.zeros((1, channels) + tuple(isize), np.float32))
+    channel_axis = () if channels == () else (channels,)
+    graph = make_graph(layer, np.zeros((1,) + channel_axis + tuple(isize), np.float32))
     if len(graph.outputs) != 1:
         raise TypeError(f"outdims: layer {k} ({getattr(layer, '__name__', layer)!r}) does not return one array")
     return tuple(graph.outputs[0].shape[1:])
@@ -368,13 +369,15 @@ def outdims(model: Any, isize: Sequence) -> tuple:
     SymPy symbols, giving formulas. Defined for Chain, Dense, Diagonal, Maxout and the conv/pool
     layers; a dimension mismatch raises ValueError naming the layer."""
     if isinstance(model, Chain):
-        channels = None
+        channels = None  # (): a feature vector (after Dense), an int: image channels, None: unknown
         for k, layer in enumerate(model.layers):
             if _has_outdims(layer):
                 isize = outdims(layer, isize)
-                channels = getattr(layer, "out_channels", channels)
+                vector = isinstance(layer, (Dense, Diagonal, Maxout))
+                channels = getattr(layer, "out_channels", () if vector else channels)
             else:  # flatten, a reshaping lambda: traced on one sample of the current shape
-                isize, channels = _traced_outdims(layer, k, isize, channels), None
+                isize = _traced_outdims(layer, k, isize, channels)
+                channels = () if len(isize) == 1 else None
         return tuple(isize)
     if isinstance(model, Dense):
         return _dense_outdims(model, isize)

@@ -70,8 +70,9 @@ def test_outdims_errors_and_channels():
     assert outdims(Conv((3, 3), (3, 16)), (2, 3, 10, 10)) == (8, 8)
     with pytest.raises(ValueError, match="channels"):
         outdims(Conv((3, 3), (3, 16)), (2, 1, 10, 10))
+    assert outdims(Chain(Dense(10, 5), sf.softmax), (10,)) == (5,)  # a function passes through
     with pytest.raises(TypeError, match="outdims is not defined"):
-        outdims(Chain(Dense(10, 5), sf.softmax), (10,))
+        outdims(sf.softmax, (10,))
 
 
 def test_flux_cnn_shapes():
