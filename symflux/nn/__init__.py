@@ -82,6 +82,7 @@ from .optimise import (
                    WeightDecay,
 )
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, Recur, RNNCell, reset
+from .saving import load, save
 from .state import load_state_dict, state_dict
 from .train import SkipStep, StopTraining, TrainStep, skip, stop, throttle, train, train_step, update
 from .utils import DataLoader, batch, batchseq, destructure, epochs, loadparams, onecold, onehot, onehotbatch, unstack
