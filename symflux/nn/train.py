@@ -7,7 +7,6 @@ tracing. Like ``jax.jit``, it assumes the loss is a pure function of the paramet
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 import weakref
@@ -15,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .. import backends, interp, pytree, trace
 from .. import numpy as F
@@ -276,24 +276,11 @@ def throttle(f, timeout: float, leading: bool = True, trailing: bool = False):
     return throttled
 
 
-class _Progress:
-    """A one-line progress display on stderr, shown once a run has taken more than a second."""
-
-    def __init__(self, total, enabled):
-        self.total, self.enabled, self.start, self.last = total, enabled, time.monotonic(), 0.0
-
-    def show(self, done, loss):
-        now = time.monotonic()
-        if self.enabled is False or (self.enabled is None and now - self.start < 1.0) or now - self.last < 0.25:
-            return
-        self.last = now
-        total = f"/{self.total}" if self.total else ""
-        sys.stderr.write(f"\rtraining: step {done}{total}  loss {loss:.6g}  {now - self.start:.1f}s")
-        sys.stderr.flush()
-
-    def close(self):
-        if self.last:
-            sys.stderr.write("\n")
+def _progress(total, enabled):
+    """A tqdm progress bar (terminals and notebooks alike): the compile phase, then steps with their
+    rate and the loss; by default it appears only once a run has taken more than a second."""
+    return tqdm(total=total, desc="compiling", unit="step", disable=enabled is False,
+                delay=0.0 if enabled else 1.0, leave=True, dynamic_ncols=True)
 
 
 _steps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -323,13 +310,15 @@ def train(loss: Callable[..., Any], ps: Any, data: Iterable, opt: Rule, epochs: 
     step = _cached_step(loss, ps, opt)
     callbacks = cb if isinstance(cb, (list, tuple)) else [cb] if cb else []
     total = len(data) * epochs if hasattr(data, "__len__") else None
-    display, history = _Progress(total, progress), []
+    display, history = _progress(total, progress), []
     try:
         for _ in range(epochs):
             for d in data:
                 try:
                     history.append(float(step(*(d if isinstance(d, tuple) else (d,)))))
-                    display.show(len(history), history[-1])
+                    display.set_description("training", refresh=False)
+                    display.set_postfix(loss=f"{history[-1]:.6g}", refresh=False)
+                    display.update(1)
                     for f in callbacks:
                         f()
                 except SkipStep:

@@ -120,3 +120,13 @@ def test_throttle_leading_and_trailing():
         h(i)
     time.sleep(0.4)
     assert calls == [0, 2]
+
+
+def test_train_shows_a_progress_bar_with_loss_and_rate(capsys):
+    W = sf.array(np.zeros(2))
+    data = [(np.ones(2), 1.0)] * 5
+    sf.train(lambda x, y: (sf.sum(W * x) - y) ** 2, sf.params(W), data, sf.Descent(0.1), progress=True)
+    err = capsys.readouterr().err
+    assert "training" in err and "5/5" in err and "loss=" in err and "step/s" in err
+    sf.train(lambda x, y: (sf.sum(W * x) - y) ** 2, sf.params(W), data, sf.Descent(0.1), progress=False)
+    assert capsys.readouterr().err == ""
