@@ -286,28 +286,30 @@ def _progress(total, enabled):
 _steps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _cached_step(loss, ps, opt) -> TrainStep:
+def _cached_step(loss, ps, opt, backend="llvm") -> TrainStep:
     """The training step for (loss, parameters, optimiser), kept while ``loss`` lives: calling
     ``train`` once per epoch (the Flux idiom) reuses the traced and compiled step."""
     ps = params(ps)
-    key = (tuple(id(p) for p in ps), id(opt))
+    key = (tuple(id(p) for p in ps), id(opt), backend)
     try:
         steps = _steps.setdefault(loss, {})
     except TypeError:  # a loss that cannot be weakly referenced: no reuse
-        return train_step(loss, ps, opt)
+        return train_step(loss, ps, opt, backend)
     if key not in steps:
-        steps[key] = train_step(loss, ps, opt)
+        steps[key] = train_step(loss, ps, opt, backend)
     return steps[key]
 
 
 def train(loss: Callable[..., Any], ps: Any, data: Iterable, opt: Rule, epochs: int = 1,
           cb: Callable[[], Any] | Sequence[Callable[[], Any]] | None = None,
-          progress: bool | None = None) -> list[float]:
-    """train(loss, ps, data, opt; epochs=1, cb=None, progress=None) — for each batch d in data,
-    take the gradient of loss(*d) (a non-tuple d is passed as one argument) and update ``ps`` with
-    ``opt``; then call ``cb`` (a function or list of them; ``stop()`` ends training). Shows a
-    progress line on long runs (``progress=True/False`` forces it). Returns the loss history."""
-    step = _cached_step(loss, ps, opt)
+          progress: bool | None = None, backend: str | None = "llvm") -> list[float]:
+    """train(loss, ps, data, opt; epochs=1, cb=None, progress=None, backend="llvm") — for each batch d
+    in data (a list, a ``DataLoader``, …), take the gradient of loss(*d) (a non-tuple d is passed as
+    one argument) and update ``ps`` with ``opt``; then call ``cb`` (a function or list of them;
+    ``stop()`` ends training, ``skip()`` goes on with the next batch). The step is traced and compiled
+    once per loss and signature (``backend`` as in ``train_step``; None: the interpreter). Shows a
+    progress bar on long runs (``progress=True/False`` forces it). Returns the loss history."""
+    step = _cached_step(loss, ps, opt, backend)
     callbacks = cb if isinstance(cb, (list, tuple)) else [cb] if cb else []
     total = len(data) * epochs if hasattr(data, "__len__") else None
     display, history = _progress(total, progress), []

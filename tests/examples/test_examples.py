@@ -30,3 +30,10 @@ def test_digits_reach_97_percent(tmp_path):
     accuracies = load("train_digits").main(["--epochs", "30", "--plot", str(tmp_path / "loss.png")])
     assert accuracies["MLP"] >= 0.97 and accuracies["CNN"] >= 0.97
     assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_char_gru_trains_saves_loads_and_keeps_training(tmp_path):
+    result = load("char_gru").main(["--epochs", "6", "--save", str(tmp_path / "gru.npz")])
+    assert result["resumed"] == result["half"]  # the reloaded model (and ADAM state) is the saved one
+    assert result["final"] < result["half"] < result["start"] / 2
+    assert result["sample"].startswith("Alice ") and (tmp_path / "gru.npz").exists()
