@@ -111,12 +111,24 @@ def png(graph: Graph, path: str) -> None:
     plt.close(fig)
 
 
+class Picture(str):
+    """The text of a drawing (SVG, dot or plain text) that Jupyter shows as a picture when it is SVG."""
+
+    def __new__(cls, text, format):
+        picture = super().__new__(cls, text)
+        picture.format = format
+        return picture
+
+    def _repr_svg_(self):
+        return str(self) if self.format == "svg" else None
+
+
 def draw(f: Callable[..., Any], *args: Any, path: str | None = None, gradient: bool = False,
          format: str | None = None) -> str:
     """draw(f, *args; path=None, gradient=False, format=None): a picture of the traced graph of f
     (of its gradient with ``gradient=True``). ``format`` is "svg", "png", "dot" or "text" (default:
-    from ``path``, else "svg"); returns the SVG/dot/text, or the path written. graphviz renders when
-    it is installed, the built-in layout otherwise."""
+    from ``path``, else "svg"); returns the SVG/dot/text (a ``str`` that notebooks show as the
+    picture), or the path written. graphviz renders when it is installed, the built-in layout otherwise."""
     graph = _graph(f, args, gradient)
     format = format or (path.rsplit(".", 1)[-1].lower() if path and "." in path else "svg")
     if format == "text":
@@ -141,7 +153,7 @@ def draw(f: Callable[..., Any], *args: Any, path: str | None = None, gradient: b
         with open(path, "w") as fh:
             fh.write(out)
         return path
-    return out
+    return Picture(out, format)
 
 
 def plot_history(history: Sequence[float], path: str | None = None, title: str = "training loss") -> Any:

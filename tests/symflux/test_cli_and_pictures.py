@@ -150,3 +150,9 @@ def test_cli_infers_the_variable_and_reports_its_version(capsys):
     with pytest.raises(SystemExit):
         main(["--version"])
     assert capsys.readouterr().out.strip() == f"symflux {sf.__version__}"
+
+
+def test_draw_returns_a_picture_notebooks_show():
+    picture = sf.draw(lambda x: sf.sin(x) * x, 1.0)
+    assert isinstance(picture, str) and picture._repr_svg_().startswith("<") and "svg" in picture[:200]
+    assert sf.draw(lambda x: x * 2, 1.0, format="text")._repr_svg_() is None
