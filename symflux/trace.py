@@ -58,10 +58,10 @@ def is_differentiating() -> bool:
 
 
 def set_state(obj, attr: str, value) -> None:
-    """``setattr(obj, attr, value)`` for layer state (running statistics, recurrent state). A traced
-    value assigned inside a trace is recorded, so the trace can produce its concrete value."""
-    parts = value if isinstance(value, tuple) else (value,)
-    if _recorders and any(isinstance(v, Tracer) for v in parts):
+    """``setattr(obj, attr, value)`` for layer state (running statistics, recurrent state). A value
+    assigned inside a trace is recorded, so the trace can produce its concrete value (and knows a
+    state it overwrote before reading it, as ``reset`` does, is not one of its inputs)."""
+    if _recorders:
         before = next((u[3] for u in _recorders[-1] if u[0] is obj and u[1] == attr), getattr(obj, attr, None))
         _recorders[-1].append((obj, attr, value, before))
     setattr(obj, attr, value)
@@ -94,11 +94,16 @@ def state_parts(value) -> list:
     return list(enumerate(value)) if isinstance(value, tuple) else [(None, value)]
 
 
-def state_sources(updates, arrays) -> list:
+def state_sources(updates, arrays, params=()) -> list:
     """Where each recorded state's value at trace time went: (position in ``arrays`` — the arrays a
-    trace read as inputs — or None, obj, attr, tuple index, the value)."""
-    return [(next((k for k, a in enumerate(arrays) if a is part), None), obj, attr, i, part)
-            for obj, attr, _, before in updates for i, part in state_parts(before)]
+    trace read as inputs — or None, obj, attr, tuple index, the value). A trackable array that is
+    neither read nor one of the ``params`` was overwritten before any read: its position is "unread"."""
+    def source(part):
+        k = next((k for k, a in enumerate(arrays) if a is part), None)
+        if k is None and isinstance(part, Trackable) and not any(part is p for p in params):
+            return "unread"
+        return k
+    return [(source(part), obj, attr, i, part) for obj, attr, _, before in updates for i, part in state_parts(before)]
 
 
 def current_arrays(arrays, sources):
@@ -106,6 +111,8 @@ def current_arrays(arrays, sources):
     fits it: the state changed shape or dtype, or state that was not an input is another object."""
     out = list(arrays)
     for k, obj, attr, i, before in sources:
+        if k == "unread":
+            continue
         value = getattr(obj, attr)
         value = value[i] if i is not None else value
         if k is None:

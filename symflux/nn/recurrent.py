@@ -108,7 +108,7 @@ class Recur(Layer):
         return y
 
     def reset(self):
-        self.state = self.cell.initial_state()
+        trace.set_state(self, "state", self.cell.initial_state())
 
 
 def RNN(n_in, n_out, σ=F.tanh, init=glorot_uniform) -> Recur:

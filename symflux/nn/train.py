@@ -82,9 +82,9 @@ class _Plan:
         self.batch_inputs = batch_inputs
         self.has_grad = [g is not None for g in grads]
         self.updates = trace.last_assignments(t.updates)
-        self.state_sources = trace.state_sources(self.updates, t.arrays)
+        self.state_sources = trace.state_sources(self.updates, t.arrays, ps)
         # state arrays are new objects after every step: passed per call, never bound once
-        self.per_call = sorted({len(ps) + k for k, *_ in self.state_sources if k is not None})
+        self.per_call = sorted({len(ps) + k for k, *_ in self.state_sources if isinstance(k, int)})
         state = [trace.operand_node(v) for _, _, value, _ in self.updates for _, v in trace.state_parts(value)]
         self.in_graph_update = rule is not None
         self.state_arrays, self.in_place = [], {}

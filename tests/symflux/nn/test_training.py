@@ -1,7 +1,9 @@
 """Normalisation, dropout, recurrent layers, losses, activations, optimisers, training and the
 2017 API (flux_spec.md §4.6–4.9, §5), against PyTorch where it has the layer."""
 
+import copy
 import math
+import time
 
 import numpy as np
 import pytest
@@ -397,3 +399,29 @@ def test_new_optimisers_follow_flux_and_take_pytorch_keywords():
     assert sf.Momentum(lr=0.2, momentum=0.5).rho == 0.5 and sf.RMSprop is sf.RMSProp
     with pytest.raises(TypeError, match="both given"):
         sf.ADAM(lr=0.1, eta=0.2)
+
+
+def test_reset_inside_the_loss_does_not_retrace_every_step():
+    sf.seed(2)
+    model = sf.f64(sf.Chain(sf.GRU(3, 4), sf.Dense(4, 1)))
+    twin = copy.deepcopy(model)
+    xs, y = np.random.default_rng(3).standard_normal((3, 5, 3)), np.random.default_rng(4).standard_normal((5, 1))
+
+    def loss_of(m):
+        def loss(x, target):
+            sf.reset(m)  # Flux's reset! at the start of each sequence
+            for t in range(3):
+                out = m(x[t])
+            return sf.mse(out, target)
+        return loss
+
+    step = sf.train_step(loss_of(model), sf.params(model), sf.Descent(0.1))
+    for _ in range(4):
+        step(xs, y)
+        gs = sf.gradient(lambda: loss_of(twin)(xs, y), sf.params(twin))
+        sf.update(sf.Descent(0.1), sf.params(twin), gs)
+    for a, b in zip(sf.params(model), sf.params(twin)):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+    start = time.perf_counter()
+    step(xs, y)
+    assert time.perf_counter() - start < 0.1  # the traced step is reused, not traced again
