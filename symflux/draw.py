@@ -89,12 +89,12 @@ def dot_source(graph: Graph) -> str:
 
 
 def png(graph: Graph, path: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the user's backend is left alone
+    from matplotlib.patches import Rectangle
 
     pos, width, height = _positions(graph)
-    fig, ax = plt.subplots(figsize=(width / 100, height / 100), dpi=100)
+    fig = Figure(figsize=(width / 100, height / 100), dpi=100)
+    ax = fig.subplots()
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)
     ax.axis("off")
@@ -103,12 +103,11 @@ def png(graph: Graph, path: str) -> None:
         for arg in node.args:
             ax0, ay0 = pos[id(arg)]
             ax.annotate("", (x + BOX_W / 2, y), (ax0 + BOX_W / 2, ay0 + BOX_H), arrowprops={"arrowstyle": "->"})
-        ax.add_patch(plt.Rectangle((x, y), BOX_W, BOX_H, fill=True, facecolor="#f2f2f2", edgecolor="#333"))
+        ax.add_patch(Rectangle((x, y), BOX_W, BOX_H, fill=True, facecolor="#f2f2f2", edgecolor="#333"))
         op, detail = node_label(node)
         ax.text(x + BOX_W / 2, y + BOX_H / 2, f"{op}\n{_short(detail)}", ha="center", va="center",
                 fontsize=7, family="monospace")
     fig.savefig(path)
-    plt.close(fig)
 
 
 class Picture(str):
@@ -158,13 +157,12 @@ def draw(f: Callable[..., Any], *args: Any, path: str | None = None, gradient: b
 
 def plot_history(history: Sequence[float], path: str | None = None, title: str = "training loss") -> Any:
     """plot_history(history, path=None): the loss curve of ``sf.train``'s history (matplotlib);
-    saved to ``path`` (PNG, SVG, PDF by extension) when given; returns the figure."""
-    import matplotlib
-    if path:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    saved to ``path`` (PNG, SVG, PDF by extension) when given; returns the figure, which a notebook
+    shows once. The global matplotlib backend is left as it is."""
+    from matplotlib.figure import Figure  # no pyplot: nothing switches backends or shows twice
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     ax.plot(range(1, len(history) + 1), list(history))
     ax.set(xlabel="step", ylabel="loss", title=title)
     if min(history) > 0:
@@ -172,5 +170,4 @@ def plot_history(history: Sequence[float], path: str | None = None, title: str =
     fig.tight_layout()
     if path:
         fig.savefig(path)
-        plt.close(fig)
     return fig

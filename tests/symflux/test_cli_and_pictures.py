@@ -156,3 +156,16 @@ def test_draw_returns_a_picture_notebooks_show():
     picture = sf.draw(lambda x: sf.sin(x) * x, 1.0)
     assert isinstance(picture, str) and picture._repr_svg_().startswith("<") and "svg" in picture[:200]
     assert sf.draw(lambda x: x * 2, 1.0, format="text")._repr_svg_() is None
+
+
+def test_pictures_leave_the_matplotlib_backend_alone(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        fig = sf.plot_history([3.0, 2.0, 1.0], str(tmp_path / "loss.png"))
+        sf.draw(lambda x: sf.sin(x) * x, 1.0, path=str(tmp_path / "graph.png"))
+        assert matplotlib.get_backend() == "svg"
+        assert type(fig).__name__ == "Figure" and (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    finally:
+        matplotlib.use(before)
