@@ -150,10 +150,3 @@ def flatten_like(treedef: TreeDef, tree) -> list:
     else:
         children = list(tree)
     return [leaf for sub, child in zip(treedef.children, children) for leaf in flatten_like(sub, child)]
-
-
-def tree_map(f, tree, *rest):
-    """``f`` applied leaf by leaf to ``tree`` and trees of the same shape."""
-    leaves, treedef = flatten(tree)
-    others = [flatten(r)[0] for r in rest]
-    return unflatten(treedef, [f(*xs) for xs in zip(leaves, *others)])

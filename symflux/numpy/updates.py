@@ -16,12 +16,13 @@ class _Ref:
 
     def __init__(self, x, index):
         self.x, self.index = x, index
+        # the adjoint of reading x[index], traced once for every update this reference makes
+        self._read, self._place = vjp(lambda y: getitem(y, index), zeros_like(x))
 
     def _scatter(self, values):
         """``values`` (broadcast to the shape of x[index]) placed at index in zeros shaped like x;
         repeated indices add up."""
-        read, place = vjp(lambda y: getitem(y, self.index), zeros_like(self.x))
-        return place(broadcast_to(values, np.shape(read)))[0]
+        return self._place(broadcast_to(values, np.shape(self._read)))[0]
 
     def get(self):
         return getitem(self.x, self.index)
