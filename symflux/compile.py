@@ -32,15 +32,13 @@ from .tracing import Trace, arg_names
 THREADS = min(os.cpu_count() or 1, 8)
 
 
-class Executable:
-    """A graph compiled for fixed input shapes: ``exe(arrays)`` → output arrays.
+class Executable(backends.Executable):
+    """A graph compiled to native CPU code for fixed input shapes: ``exe(arrays)`` → output arrays.
+    Outputs written over donated inputs are computed after every other kernel."""
 
-    ``in_place`` maps output positions to input positions whose arrays those outputs overwrite
-    (a training step updating its parameters); they are computed after every other kernel."""
-
-    def __init__(self, inputs: list[Node], outputs: list[Node], in_place: dict | None = None):
-        self.in_place = dict(in_place or {})
-        self.lowered = lower(inputs, outputs, self.in_place)
+    def __init__(self, inputs: list[Node], outputs: list[Node], donate=()):
+        super().__init__(inputs, outputs, donate)
+        self.lowered = lower(self.inputs, self.outputs, self.in_place)
         program = self.lowered.program
         self.ir = LLVMRenderer(threads=THREADS).render(program)
         self.code = default_runtime().link(self.ir, [program.name, program.name + "_packed"])
@@ -68,7 +66,7 @@ class Executable:
         self.function(*[a.ctypes.data for a in buffers])
         return outputs
 
-    def bound(self, fixed: dict):
+    def bound(self, fixed: dict) -> BoundExecutable:
         """A fast caller for repeated calls: inputs at positions in ``fixed`` are always the given
         arrays (their pointers are taken once), the others are copied into persistent buffers,
         and outputs go to persistent buffers (valid until the next call; not re-entrant)."""
@@ -81,9 +79,9 @@ class Executable:
 backends.register("llvm", Executable)
 
 
-class BoundExecutable:
+class BoundExecutable(backends.Bound):
     def __init__(self, exe: Executable, fixed: dict):
-        self.exe = exe
+        super().__init__(exe, fixed)
         nodes = exe.lowered.inputs
         self.inputs = [fixed[k] if k in fixed else np.empty(n.shape, n.dtype) for k, n in enumerate(nodes)]
         self.copied = [(k, self.inputs[k]) for k in range(len(nodes)) if k not in fixed]
@@ -184,23 +182,10 @@ class _Signature:
         return pytree.unflatten(t.structure, outputs[:t.n_results])
 
 
-def _donated(t: Traced, donate) -> dict:
-    """{output position: input position} for donated arguments: each output takes the buffer of
-    the first donated input leaf of its shape and dtype not taken yet, in order (JAX's
-    ``donate_argnums``: the donated arrays are overwritten, and returned when the shapes fit)."""
-    positions, k = [], 0
-    for lf, owner in zip(t.leaves, t.leaf_args):
-        if lf is not None:
-            if owner in donate:
-                positions.append(k)
-            k += 1
-    pairs = {}
-    for out, node in enumerate(t.outputs[:t.n_results]):
-        j = next((j for j in positions if t.arg_inputs[j].shape == node.shape
-                  and t.arg_inputs[j].dtype == node.dtype and j not in pairs.values()), None)
-        if j is not None:
-            pairs[out] = j
-    return pairs
+def _donated(t: Traced, donate) -> list[int]:
+    """The graph input positions of the array leaves of the arguments at ``donate``."""
+    arg_leaves = [owner for lf, owner in zip(t.leaves, t.leaf_args) if lf is not None]
+    return [k for k, owner in enumerate(arg_leaves) if owner in donate]
 
 
 class Compiled:
@@ -262,10 +247,11 @@ class Compiled:
 
 def compile(f: Callable[..., Any], backend: str = "llvm", static_argnums=(), donate_argnums=()) -> Compiled:  # noqa: A001
     """compile(f, backend="llvm", static_argnums=(), donate_argnums=()): f as native code, specialised
-    lazily on argument shapes and dtypes, as with ``jax.jit``. Arguments at ``static_argnums`` (shapes,
-    sizes, flags) are passed as they are and compiled for each value; the arrays of arguments at
-    ``donate_argnums`` may be overwritten by results of their shape and dtype, which are then
-    returned in them (an update in place: ``w = step(w, x)`` allocates nothing)."""
+    lazily on argument shapes and dtypes, as with ``jax.jit``. ``backend`` names a registered backend:
+    ``"llvm"`` (CPU), ``"cuda"`` (GPU) or ``"interpreter"`` (the NumPy reference, for debugging).
+    Arguments at ``static_argnums`` (shapes, sizes, flags) are passed as they are and compiled for
+    each value; the arrays of arguments at ``donate_argnums`` may be overwritten by results of their
+    shape and dtype, which are then returned in them (an update in place: ``w = step(w, x)`` allocates nothing)."""
     return Compiled(f, backend, static_argnums, donate_argnums)
 
 

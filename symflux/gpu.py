@@ -47,17 +47,17 @@ def cpu(x: Any) -> Any:
     return move(x) if isinstance(x, GPUArray) else fmap(move, x)
 
 
-class CUDAExecutable:
+class CUDAExecutable(backends.Executable):
     """A graph compiled for fixed input shapes as CUDA kernels: ``exe(values)`` → outputs.
 
     Inputs may be host arrays (copied in) or ``GPUArray``s (used in place). When any input is on
     the GPU the outputs stay there (``GPUArray``); otherwise they are copied back to the host.
-    ``in_place`` outputs overwrite their inputs' memory (a host input gets the new values copied
-    back)."""
+    Outputs written over donated inputs overwrite their memory (a host input gets the new values
+    copied back)."""
 
-    def __init__(self, inputs: list[Node], outputs: list[Node], in_place: dict | None = None):
-        self.in_place = dict(in_place or {})
-        self.lowered = lower(inputs, outputs, self.in_place, target="gpu")
+    def __init__(self, inputs: list[Node], outputs: list[Node], donate=()):
+        super().__init__(inputs, outputs, donate)
+        self.lowered = lower(self.inputs, self.outputs, self.in_place, target="gpu")
         self.module = CUDARenderer().render(self.lowered.program)
         self.program = None
 

@@ -1,4 +1,5 @@
-"""Inspecting traced graphs: ``make_graph(f, *example_args)``."""
+"""Inspecting traced graphs (``make_graph(f, *example_args)``), and running them in the reference
+interpreter as a backend (``backend="interpreter"``: NumPy op by op, the graph as its source)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from . import ir
+from . import backends, ir
 from .functions import evaluated
+from .interp import evaluate
 from .ops import fmt_shape
 from .simplify import fuse
 from .tracing import Trace
@@ -64,3 +66,20 @@ def make_graph(f: Callable[..., Any], *example_args: Any) -> Graph:
     """Trace ``f`` on inputs shaped like ``example_args``; the outputs may be a tuple."""
     t = Trace(f, example_args)
     return Graph([lf.node for lf in t.leaves], [n for n in t.nodes if n is not None])
+
+
+class Interpreted(backends.Executable):
+    """A graph run by the reference interpreter; donated inputs receive their outputs' values."""
+
+    def __call__(self, values) -> list:
+        results = evaluate(self.outputs, dict(zip(self.inputs, values)))
+        for k, j in self.in_place.items():
+            values[j][...] = results[k]
+            results[k] = values[j]
+        return results
+
+    def source(self) -> str:
+        return str(Graph(self.inputs, self.outputs))
+
+
+backends.register("interpreter", Interpreted)

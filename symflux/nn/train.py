@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import backends, interp, pytree, trace
+from .. import backends, pytree, trace
 from .. import numpy as F
 from ..array import Tracer, copied
 from ..compile import cycle_collection_paused
@@ -61,10 +61,11 @@ def _parameter_gradients(target, grads):
 
 class _Plan:
     """A traced training step for one input signature. When the optimiser's rule is elementwise
-    and stateless, the update is part of the graph and the compiled step writes the parameters
-    in place; otherwise the gradients are outputs and the update runs in NumPy."""
+    and stateless, the update is part of the graph: the step donates the parameters and the
+    optimiser state to their new values, which are written over them. Otherwise the gradients are
+    outputs and the update runs in NumPy."""
 
-    def __init__(self, loss, ps, batch, opt, compiled, aliases):
+    def __init__(self, loss, ps, batch, opt, aliases):
         batch_inputs = [new_input(*_shape_dtype(b), f"batch{i}") for i, b in enumerate(batch)]
         # a parameter passed as data is that parameter, as in Flux: train!(loss, params(r), (r,), opt)
         t = Trace(lambda: loss(*[trace.tracked(ps[a]) if a is not None else Tracer(n)
@@ -74,7 +75,6 @@ class _Plan:
         node = _scalar_output(out, "train_step")
         node, grads = _differentiate(node, [lf.node for lf in leaves]) if node is not None else \
             (trace.operand_node(out), [None] * len(leaves))
-        rule = self._traced_rule(leaves, grads, ps, opt) if compiled else None
         # Arrays the loss reads besides the parameters (layer state such as BatchNorm's running
         # statistics, captured data) are inputs bound at every call, never constants of the trace.
         self.param_inputs = [lf.node for lf in leaves] + t.array_inputs
@@ -86,24 +86,23 @@ class _Plan:
         # state arrays are new objects after every step: passed per call, never bound once
         self.per_call = sorted({len(ps) + k for k, *_ in self.state_sources if isinstance(k, int)})
         state = [trace.operand_node(v) for _, _, value, _ in self.updates for _, v in trace.state_parts(value)]
+        rule = self._traced_rule(leaves, grads, ps, opt)
         self.in_graph_update = rule is not None
-        self.state_arrays, self.in_place = [], {}
+        self.state_arrays, self.state_inputs, replacing, self.donate = [], [], [], []
         if self.in_graph_update:
             new_params, state_inputs, new_states = rule
             self.state_arrays = [a for _, a in state_inputs]
             self.state_inputs = [n for n, _ in state_inputs]
-            updated = [(k, p) for k, p in enumerate(new_params) if p is not None]
-            self.outputs = fuse([node, *state, *[p for _, p in updated], *new_states])
-            self.n_grads = 0
-            first = 1 + len(state)
-            self.in_place = {first + j: k for j, (k, _) in enumerate(updated)}
-            n_inputs = len(self.param_inputs) + len(batch_inputs)
-            first_state = first + len(updated)
-            self.in_place.update({first_state + j: n_inputs + j for j in range(len(new_states))})
+            updated = [k for k, p in enumerate(new_params) if p is not None]
+            # the new values first, in the order of the arrays they replace: each is written over its own
+            replacing = [new_params[k] for k in updated] + new_states
+            first_state = len(self.param_inputs) + len(batch_inputs)
+            self.donate = updated + list(range(first_state, first_state + len(new_states)))
+            results = [node]
         else:
-            self.state_inputs = []
-            self.outputs = fuse([node, *[g for g in grads if g is not None], *state])
-            self.n_grads = sum(self.has_grad)
+            results = [node, *[g for g in grads if g is not None]]
+        self.outputs = fuse([*replacing, *results, *state])
+        self.first, self.n_grads = len(replacing), len(results) - 1
         self.bound = self.fast = None
 
     @staticmethod
@@ -133,31 +132,22 @@ class _Plan:
         arrays = trace.current_arrays(self.read_arrays, self.state_sources)
         return None if arrays is None else [*ps, *arrays]
 
-    def run(self, ps, batch, backend):
+    def run(self, ps, batch, backend) -> list:
+        """The loss, the gradients (when the update is not in the graph), then the new layer state."""
         ps = self.bound_arrays(ps)
-        if backend == "cuda":
-            if self.bound is None:
-                inputs = self.param_inputs + self.batch_inputs + self.state_inputs
-                exe = backends.executable("cuda")(inputs, self.outputs, self.in_place)
-                on_gpu = any(isinstance(p, GPUArray) for p in ps)  # then the optimiser state lives there too
-                state = [gpu(a) if on_gpu else a for a in self.state_arrays]
-                self.bound = lambda ps, batch: exe([*ps, *batch, *state])
-            return self.bound(ps, batch)
-        if backend == "llvm":
-            if self.bound is None:
-                inputs = self.param_inputs + self.batch_inputs + self.state_inputs
-                exe = backends.executable("llvm")(inputs, self.outputs, self.in_place)
-                n = len(ps) + len(self.batch_inputs)
-                fixed = {k: a for k, a in enumerate(ps) if k not in self.per_call}
-                fixed |= {n + j: a for j, a in enumerate(self.state_arrays)}
-                bound = exe.bound(fixed)
-                self.bound = lambda ps, batch: bound([*[ps[k] for k in self.per_call], *batch])
-                if self.in_graph_update and not self.updates:  # the step's only result is the loss
-                    self.fast = bound.fast(0)
-            return self.bound(ps, batch)
-        bindings = dict(zip(self.param_inputs, ps))
-        bindings.update(zip(self.batch_inputs, batch))
-        return interp.evaluate(self.outputs, bindings)
+        if self.bound is None:
+            inputs = self.param_inputs + self.batch_inputs + self.state_inputs
+            exe = backends.executable(backend, "train_step")(inputs, self.outputs, self.donate)
+            assert exe.in_place == dict(enumerate(self.donate)), "each new value goes over its own array"
+            on_gpu = any(isinstance(p, GPUArray) for p in ps)  # then the optimiser state lives there too
+            n = len(ps) + len(self.batch_inputs)
+            fixed = {k: a for k, a in enumerate(ps) if k not in self.per_call}
+            fixed |= {n + j: gpu(a) if on_gpu else a for j, a in enumerate(self.state_arrays)}
+            bound = exe.bound(fixed)
+            self.bound = lambda ps, batch: bound([*[ps[k] for k in self.per_call], *batch])
+            if self.in_graph_update and not self.updates:  # the step's only result is the loss
+                self.fast = bound.fast(self.first)
+        return self.bound(ps, batch)[self.first:]
 
 
 class TrainStep:
@@ -167,8 +157,7 @@ class TrainStep:
     through the interpreter. A step is not re-entrant: it updates shared parameters."""
 
     def __init__(self, loss, ps, opt, backend="llvm"):
-        if backend is not None:
-            backends.executable(backend, "train_step")  # an unknown name fails here
+        backends.executable(backend, "train_step")  # an unknown name fails here
         self.loss, self.params, self.opt, self.backend = loss, params(ps), opt, backend
         self._plans: dict = {}
         self._fast = None  # the last plan's C-level caller: step(*batch) with no Python in between
@@ -188,8 +177,7 @@ class TrainStep:
         plan = self._plans.get(key)
         if plan is None or plan.state_sources and plan.bound_arrays(self.params) is None:
             with cycle_collection_paused():
-                plan = self._plans[key] = _Plan(self.loss, self.params, batch, self.opt, self.backend is not None,
-                                                aliases)
+                plan = self._plans[key] = _Plan(self.loss, self.params, batch, self.opt, aliases)
         values = plan.run(self.params, batch, self.backend)
         self._fast = plan.fast
         if not plan.in_graph_update:
@@ -210,7 +198,8 @@ class TrainStep:
 def train_step(loss: Callable[..., Any], ps: Any, opt: Rule, backend: str | None = "llvm") -> TrainStep:
     """train_step(loss, ps, opt, backend="llvm"): a callable ``step(*batch)`` doing loss + gradient +
     update in place, traced once per input signature and compiled (``"cuda"``: GPU kernels;
-    ``None``: the reference interpreter)."""
+    ``"interpreter"`` or ``None``: the reference interpreter). The parameters and the optimiser state
+    are donated to their new values, as ``sf.compile(…, donate_argnums=…)`` donates arguments."""
     return TrainStep(loss, ps, opt, backend)
 
 

@@ -130,9 +130,9 @@ def test_compiled_model_sees_parameter_updates_without_copies():
     m = sf.Dense(4, 3, sf.tanh)
     fast = sf.compile(m)
     x = rng.standard_normal((5, 4)).astype(np.float32)
-    np.testing.assert_allclose(fast(x), m(x), rtol=1e-6)
+    np.testing.assert_allclose(fast(x), m(x), rtol=1e-6, atol=1e-6)  # sums in another order near 0
     m.W *= 2
-    np.testing.assert_allclose(fast(x), m(x), rtol=1e-6)
+    np.testing.assert_allclose(fast(x), m(x), rtol=1e-6, atol=1e-6)
     assert sf.llvm(m)(x).shape == (5, 3)
     with pytest.raises(sf.BackendUnavailable, match="CUDA"):
         sf.cuda(m)(x)
@@ -261,7 +261,7 @@ def test_outputs_written_over_inputs_read_every_input_before_it_is_overwritten()
     """new_a = a + 1 may go straight over a, but new_b reads a (at another index): it must see the
     old a, and the arguments that share memory are not declared noalias to LLVM."""
     graph = sf.make_graph(lambda a, b: (a + 1, b + sf.flip(a, axis=0) * 2), np.ones(5), np.ones(5))
-    exe = Executable(graph.inputs, graph.outputs, in_place={0: 0, 1: 1})
+    exe = Executable(graph.inputs, graph.outputs, donate=(0, 1))
     a, b = np.arange(5.0), np.full(5, 10.0)
     expected_a, expected_b = a + 1, b + a[::-1] * 2
     exe([a, b])
