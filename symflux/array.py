@@ -15,7 +15,6 @@ import sympy
 
 from .ir import Node
 from .ops import fmt_shape
-from .printing import latex
 
 
 class TracingError(TypeError):
@@ -43,12 +42,6 @@ class Array(np.ndarray, Trackable):
             # compact integer vectors, as in the seed sessions: array([0, -2])
             return "array(" + np.array2string(plain, separator=", ", formatter={"int": str}) + ")"
         return repr(plain)
-
-    def _repr_latex_(self):
-        """Jupyter: arrays of exact/SymPy values render as matrices."""
-        if self.dtype != object or self.ndim > 2:
-            return None
-        return f"$\\displaystyle {latex(self.view(np.ndarray))}$"
 
 
 def copied(value) -> Array:

@@ -12,6 +12,7 @@ from . import trace
 from .array import Array, Tracer
 from .numpy.dispatch import apply_function, apply_ufunc
 from .numpy.manipulation import getitem
+from .printing import latex
 
 # -- Tracer ---------------------------------------------------------------------------------------
 
@@ -176,8 +177,16 @@ def _tracked_method(name):
     return method
 
 
+def _repr_latex(self):
+    """Jupyter: arrays of exact/SymPy values render as matrices."""
+    if self.dtype != object or self.ndim > 2:
+        return None
+    return f"$\\displaystyle {latex(self.view(np.ndarray))}$"
+
+
 def _install_array_methods():
     Array.__array_ufunc__ = _array_ufunc
+    Array._repr_latex_ = _repr_latex
     Array.__array_function__ = _array_function
     Array.T = _maybe_traced("T")
     Array.mT = _maybe_traced("mT")

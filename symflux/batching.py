@@ -15,7 +15,7 @@ import string
 import numpy as np
 
 from . import contract, linalg_ops, ops
-from .ir import Node, toposort
+from .ir import Node, size_of, toposort
 from .simplify import rebuild
 
 
@@ -102,7 +102,7 @@ RULES = {
     "max": batch_reduce,
     "min": batch_reduce,
     "einsum": batch_einsum,
-    "detach": lambda n, args, size: ops.detach(args[0]),
+    "detach": lambda n, args, size: ops.detach(args[0], n.attrs),
     "reshape": lambda n, args, size: ops.reshape(args[0], (size,) + n.attrs[0]),
     "permute": lambda n, args, size: ops.permute(args[0], (0,) + tuple(p + 1 for p in n.attrs[0])),
     "expand": batch_expand,
@@ -139,4 +139,4 @@ def move_axis(node: Node, source: int, destination: int) -> Node:
 
 def one_hot_rows(shape, dtype) -> Node:
     """The identity as a batch: row k is the k-th unit array of ``shape`` (shape (n, *shape))."""
-    return ops.identity((int(np.prod(shape, dtype=np.int64)),) + tuple(shape), dtype)
+    return ops.identity((size_of(shape),) + tuple(shape), dtype)

@@ -82,6 +82,12 @@ class Const:
         return f"Const({v if not isinstance(v, np.ndarray) or v.size <= 6 else f'<{v.shape}>'})"
 
 
+def size_of(shape) -> int | sympy.Expr:
+    """The number of elements of ``shape``: an int, or a SymPy expression for symbolic sizes."""
+    size = sympy.Mul(*shape) if shape else sympy.Integer(1)
+    return int(size) if size.is_Integer else size
+
+
 class Identity(Const):
     """The identity matrix n × n read as shape (n, *S) (one-hot rows: the seeds of Jacobians). Its
     key is its shape, and its values are made only if something evaluates them: contractions with

@@ -341,9 +341,10 @@ def fold(cols: Node, spatial, kernel, stride, dilation, pad) -> Node:
     return make("fold", (cols,), attrs, cols.shape[:2] + tuple(spatial), cols.dtype)
 
 
-def detach(x: Node) -> Node:
-    """``x`` as a constant for differentiation (stop_gradient)."""
-    return x if x.op in ("const", "detach") or is_fill(x) else make("detach", (x,), (), x.shape, x.dtype)
+def detach(x: Node, why: tuple = ()) -> Node:
+    """``x`` as a constant for differentiation (stop_gradient). ``why=("shift",)`` marks a shift the
+    result does not depend on (softmax's max), which formulas leave out."""
+    return x if x.op in ("const", "detach") or is_fill(x) else make("detach", (x,), why, x.shape, x.dtype)
 
 
 def concat(xs, axis: int) -> Node:

@@ -17,7 +17,7 @@ from . import ops, pytree
 from .array import Tracer
 from .batching import batch, move_axis, one_hot_rows
 from .grad import finalize
-from .ir import Node, new_input
+from .ir import Node, new_input, size_of
 from .jvp import push_forward
 from .simplify import fuse, substitute
 from .tracing import Leaf, Trace
@@ -196,7 +196,7 @@ def _seed_dtype(node: Node):
 def _jacrev_nodes(out: Node, wrt: list[Node]) -> list[Node | None]:
     """∂out/∂w for each w, shape out.shape + w.shape: a batch of one-hot cotangents of ``out``."""
     dtype = _seed_dtype(out)
-    size = int(np.prod(out.shape, dtype=np.int64))
+    size = size_of(out.shape)
     if size == 1:
         grads = backprop([out], [ops.fill(1, out.shape, dtype)], wrt)
         return [ops.reshape(g, out.shape + w.shape) if g is not None else None for g, w in zip(grads, wrt)]
@@ -214,7 +214,7 @@ def _jacfwd_nodes(out: Node, wrt: list[Node]) -> list[Node | None]:
         dtype = _seed_dtype(w)
         tangent = new_input(w.shape, dtype, "tangent")
         (t,) = push_forward([out], {w: tangent})
-        size = int(np.prod(w.shape, dtype=np.int64))
+        size = size_of(w.shape)
         if t is None:
             jac.append(None)
         elif size == 1:

@@ -98,14 +98,20 @@ def std(x, axis=None, ddof=0, keepdims=False):
 
 def logsumexp(x, axis=None, keepdims=False):
     """logsumexp(x, axis) = m + log(sum(exp(x − m))), m = max(x): stable in float32."""
-    m = stop_gradient(max(x, axis=axis, keepdims=True))
+    m = _shift(x, axis)
     out = add(m, log(sum(exp(subtract(x, m)), axis=axis, keepdims=True)))
     return out if keepdims else squeeze(out, axis=ops.normalize_axes(axis, ndim(x)))
 
 
+def _shift(x, axis):
+    """max(x, axis), subtracted for stability by functions that do not depend on it (not differentiated)."""
+    m = max(x, axis=axis, keepdims=True)
+    return Tracer(ops.detach(m.node, ("shift",))) if isinstance(m, Tracer) else stop_gradient(m)
+
+
 def softmax(x, axis=-1):
     """softmax(x, axis=-1) = exp(x − m) / sum(exp(x − m)), m = max(x, axis) (batch-first)."""
-    e = exp(subtract(x, stop_gradient(max(x, axis=axis, keepdims=True))))
+    e = exp(subtract(x, _shift(x, axis)))
     return divide(e, sum(e, axis=axis, keepdims=True))
 
 
