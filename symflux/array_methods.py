@@ -10,6 +10,7 @@ import numpy as np
 from . import numpy as F
 from . import trace
 from .array import Array, Tracer
+from .functions import Vector, VectorSymbol
 from .numpy.dispatch import apply_function, apply_ufunc
 from .numpy.manipulation import getitem
 from .printing import latex
@@ -194,5 +195,19 @@ def _install_array_methods():
         setattr(Array, name, _tracked_method(name))
 
 
+_VECTOR_OPERATORS = {"add": F.add, "sub": F.subtract, "mul": F.multiply, "truediv": F.divide,
+                     "pow": F.power, "matmul": F.matmul}
+
+
+def _install_vector_operators():
+    """Vector symbols are 1-D arrays: ``x * y``, ``x ** 2``, ``x @ A @ x`` as in NumPy."""
+    for cls in (VectorSymbol, Vector):
+        for name, f in _VECTOR_OPERATORS.items():
+            setattr(cls, f"__{name}__", lambda a, b, f=f: f(a, b))
+            setattr(cls, f"__r{name}__", lambda a, b, f=f: f(b, a))
+        cls.__neg__ = lambda a: F.negative(a)
+
+
 _install_tracer_methods()
 _install_array_methods()
+_install_vector_operators()

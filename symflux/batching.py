@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import string
 
-import numpy as np
-
 from . import contract, linalg_ops, ops
 from .ir import Node, size_of, toposort
 from .simplify import rebuild

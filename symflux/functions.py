@@ -274,6 +274,10 @@ def sign(x):
     return sympy.sign(x)
 
 
+ACTIVATIONS = ("relu", "leakyrelu", "relu6", "elu", "celu", "selu", "hardsigmoid", "hardtanh", "trelu",
+               "softshrink")  # bodies that are not one SymPy function: formulas print them by name
+
+
 def relu(x):
     return sympy.Piecewise((0, x <= 0), (x, True))
 
@@ -482,9 +486,36 @@ class VectorSymbol(sympy.MatrixSymbol):
     (so ``x @ A @ x`` traces as NumPy would and its gradient is a vector)."""
 
 
+class Vector(sympy.MatrixExpr):
+    """A 1-D array value of a formula (``-y``, ``A @ x`` for vector symbols): a column to SymPy,
+    printed as that column, 1-D to symflux (NumPy semantics, as for a ``VectorSymbol``)."""
+
+    def __new__(cls, column):
+        return column if isinstance(column, (Vector, VectorSymbol)) else sympy.Basic.__new__(cls, column)
+
+    shape = property(lambda self: self.args[0].shape)
+    precedence = property(lambda self: getattr(self.args[0], "precedence", None) or
+                          sympy.printing.precedence.precedence(self.args[0]))
+
+    def _entry(self, i, j, **kwargs):
+        return self.args[0]._entry(i, j, **kwargs)
+
+    def doit(self, **hints):
+        return self.args[0].doit(**hints)
+
+    def _eval_transpose(self):
+        return sympy.Transpose(self.args[0]).doit(deep=False)
+
+    def _sympystr(self, printer):
+        return printer._print(self.args[0])
+
+    def _latex(self, printer):
+        return printer._print(self.args[0])
+
+
 def shape_of(value) -> tuple:
-    """The array shape symflux gives a SymPy matrix value (a ``VectorSymbol`` is 1-D)."""
-    return (value.shape[0],) if isinstance(value, VectorSymbol) else tuple(value.shape)
+    """The array shape symflux gives a SymPy matrix value (a ``VectorSymbol`` or ``Vector`` is 1-D)."""
+    return (value.shape[0],) if isinstance(value, (VectorSymbol, Vector)) else tuple(value.shape)
 
 
 # -- more NumPy functions as bodies -------------------------------------------------------------

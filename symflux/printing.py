@@ -19,10 +19,10 @@ import sympy
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
+from . import functions
 from .contract import parse_spec
-from .functions import VectorSymbol, evaluated
+from .functions import Vector, VectorSymbol, evaluated
 from .ir import ARG, Identity, Node, size_of, toposort
-from .numpy.elementwise import ELEMENTWISE
 
 
 class NoMatrixForm(ValueError):
@@ -132,7 +132,8 @@ class _Activation(sympy.Function):
 
     def _latex(self, printer):
         name = self.name.rstrip("'")
-        return rf"\operatorname{{{name}}}{self.name[len(name):]}\left({', '.join(printer._print(a) for a in self.args)}\right)"
+        args = ", ".join(printer._print(a) for a in self.args)
+        return rf"\operatorname{{{name}}}{self.name[len(name):]}\left({args}\right)"
 
 
 class _Spelled(sympy.Symbol):
@@ -237,13 +238,10 @@ def _named_bodies() -> dict:
     Piecewise), and their derivatives as ``name'``."""
     named = {}
     d = _DUMMIES[0]
-    for name, builder in ELEMENTWISE.items():
-        try:
-            body = sympy.sympify(builder(d))
-        except TypeError:  # functions of two arguments
-            continue
+    for name in functions.ACTIVATIONS:
+        body = sympy.sympify(getattr(functions, name)(d))
         if body.has(sympy.Piecewise, sympy.Max, sympy.Min):
-            named.setdefault(body, "σ" if name == "sigmoid" else name)
+            named.setdefault(body, name)
             named.setdefault(body.diff(d), f"{name}'")
     return named
 
@@ -257,13 +255,21 @@ def _is_matrix(x) -> bool:
     return isinstance(x, sympy.MatrixExpr)
 
 
+def _split_scalar(m):
+    """(scalar, matrix) with m = scalar·matrix."""
+    if isinstance(m, sympy.MatMul) and not _is_matrix(m.args[0]):
+        return m.args[0], sympy.MatMul(*m.args[1:], evaluate=False) if len(m.args) > 2 else m.args[1]
+    return sympy.Integer(1), m
+
+
 def _scaled(scalar, m):
     """scalar·m without distributing: 2*(W*x + b) stays as written."""
     if scalar == 1:
         return m
-    if isinstance(m, sympy.MatMul) and not _is_matrix(m.args[0]):
-        scalar, m = scalar * m.args[0], sympy.MatMul(*m.args[1:], evaluate=False) if len(m.args) > 2 else m.args[1]
-    return sympy.MatMul(scalar, m, evaluate=False)
+    c, m = _split_scalar(m)
+    scalar *= c
+    factors = m.args if isinstance(m, sympy.MatMul) else (m,)
+    return sympy.MatMul(scalar, *factors, evaluate=False)
 
 
 def _linear_coefficient(body, d):
@@ -294,10 +300,24 @@ def _entrywise(expr, env):
         return sympy.MatAdd(*[p for p in parts if _is_matrix(p)], *ones)
     if isinstance(expr, sympy.Mul):
         parts = [_entrywise(a, env) for a in _grouped(expr, env)]
-        matrices = [p for p in parts if _is_matrix(p)]
-        product = matrices[0] if len(matrices) == 1 else Hadamard(*matrices)
-        return _scaled(sympy.Mul(*[p for p in parts if not _is_matrix(p)]), product)
+        return _hadamard(parts)
     return _apply(expr, [env[s] for s in matrix_args], matrix_args, scalars)
+
+
+def _hadamard(parts):
+    """The entrywise product of matrices and scalars, scalars in front and 𝟙 factors dropped."""
+    scalar, matrices = sympy.Integer(1), []
+    for p in parts:
+        if _is_matrix(p):
+            c, p = _split_scalar(p)
+            scalar *= c
+        if not _is_matrix(p):
+            scalar *= p
+        elif not isinstance(p, sympy.OneMatrix) or p is parts[-1] and not matrices:
+            matrices.append(p)
+    if not matrices:
+        matrices = [next(p for p in parts if _is_matrix(p))]
+    return _scaled(scalar, matrices[0] if len(matrices) == 1 else Hadamard(*matrices))
 
 
 def _grouped(expr, env):
@@ -327,8 +347,8 @@ def _apply(body, matrices, variables, scalars):
         c = _linear_coefficient(body, variables[0])
         if c is not None:
             return _scaled(c, matrices[0])
-        if isinstance(matrices[0], Entrywise) and len(matrices[0].matrices) == 1 and not isinstance(body, sympy.Function):
-            inner = matrices[0]
+        inner = matrices[0]
+        if isinstance(inner, Entrywise) and len(inner.matrices) == 1 and not isinstance(body, sympy.Function):
             return Entrywise(sympy.Lambda(inner.body.variables, body.xreplace({variables[0]: inner.body.expr})),
                              *inner.matrices)
     dummies = _DUMMIES[:len(matrices)]
@@ -345,7 +365,7 @@ def _as_matrix(value, letters):
 
 
 def _transpose(m):
-    return m.T.doit(deep=False) if not isinstance(m, (Entrywise, Hadamard)) else sympy.Transpose(m)
+    return sympy.Transpose(m).doit(deep=False) if not isinstance(m, (Entrywise, Hadamard)) else sympy.Transpose(m)
 
 
 def _product(*factors):
@@ -387,6 +407,8 @@ def _contract(spec, a, b):
         right = (_transpose(right[0]), right[2], right[1]) if right[2] is None else right
     product = _product(left[0], right[0])
     row, col = left[1], right[2]
+    if row is None and col is not None:  # a row: 1-D results are columns
+        product, row, col = _transpose(product), col, None
     if not so:
         return product[0, 0] if not isinstance(product, sympy.MatMul) else sympy.Trace(product).doit()
     return _relabel(product, "".join(x for x in (row, col) if x is not None), so)
@@ -405,13 +427,13 @@ def _keep_shared(left, right, kept, out):
     """Products that keep a shared index: x ⊙ y, diag(x)·A, A·diag(x), A ⊙ B."""
     (ma, ra, ca), (mb, rb, cb) = left, right
     if ca is None and cb is None:  # i,i->i
-        return Hadamard(ma, mb)
+        return _hadamard([ma, mb])
     if cb is None:  # A_ij x_j or A_ij x_i
         return _relabel(_product(ma, Diag(mb)) if rb == ca else _product(Diag(mb), ma), ra + ca, out)
     if ca is None:
         return _relabel(_product(mb, Diag(ma)) if ra == cb else _product(Diag(ma), mb), rb + cb, out)
     mb = mb if (rb, cb) == (ra, ca) else _transpose(mb)
-    return _relabel(Hadamard(ma, mb), ra + ca, out)
+    return _relabel(_hadamard([ma, mb]), ra + ca, out)
 
 
 def _sum(x, node: Node):
@@ -419,6 +441,9 @@ def _sum(x, node: Node):
     if not _is_matrix(x):
         return x * sympy.Mul(*[node.args[0].shape[a] for a in axes])
     if len(axes) == node.args[0].ndim:
+        if isinstance(x, sympy.MatMul) and not _is_matrix(x.args[0]):  # sum(c·M) = c·sum(M)
+            rest = x.args[1:]
+            return x.args[0] * Total(rest[0] if len(rest) == 1 else sympy.MatMul(*rest, evaluate=False))
         return Total(x)
     if axes == (1,):  # row sums
         return _product(x, Ones(x.shape[1], 1))
@@ -445,6 +470,12 @@ def _matrix_shape(shape):
     return {2: shape, 1: (shape[0], 1)}.get(len(shape), (1, 1))
 
 
+def formula(node: Node):
+    """The value of a graph over constant matrix expressions, as one (a 1-D result as a ``Vector``)."""
+    (value,) = to_matexpr([node], {})
+    return Vector(value) if node.ndim == 1 and _is_matrix(value) else value
+
+
 def to_matexpr(outputs, bindings: dict) -> list:
     """Evaluate ``outputs`` with MatrixExpr/SymPy values bound to the inputs."""
     values: dict[int, object] = {}
@@ -462,8 +493,10 @@ def to_matexpr(outputs, bindings: dict) -> list:
 def _matexpr_op(node: Node, args):
     op = node.op
     if op == "map":
-        value = _entrywise(evaluated(node.body), {ARG[i]: a for i, a in enumerate(args)})
-        return _scaled(value, Ones(*_matrix_shape(node.shape))) if node.ndim and not _is_matrix(value) else value
+        args = [_broadcast(v, a.shape, node.shape) for v, a in zip(args, node.args)]
+        value = _entrywise(sympy.factor_terms(evaluated(node.body)), {ARG[i]: a for i, a in enumerate(args)})
+        spread = size_of(node.shape) != 1 and not _is_matrix(value)
+        return _scaled(value, Ones(*_matrix_shape(node.shape))) if spread else value
     if op == "einsum":
         return _contract(node.attrs[0], *args)
     if op == "permute" and node.ndim == 2:
@@ -479,7 +512,7 @@ def _matexpr_op(node: Node, args):
     if op == "max" and len(node.attrs[0]) == node.args[0].ndim:
         return Largest(args[0]) if _is_matrix(args[0]) else args[0]
     if op == "expand":
-        return _expanded(args[0], node)
+        return _broadcast(args[0], node.args[0].shape, node.shape)
     raise NoMatrixForm(f"no matrix-expression form for the {op} node {node}")
 
 
@@ -498,20 +531,23 @@ def _reshaped(x, node: Node):
     raise NoMatrixForm(f"no matrix form for reshaping {old} to {node.shape}")
 
 
-def _expanded(x, node: Node):
-    shape = _matrix_shape(node.shape)
-    if not _is_matrix(x):
-        return _scaled(x, Ones(*shape))
-    old = node.args[0].shape
-    if node.ndim == 2 and len(old) == 1:  # a vector broadcast over rows: 𝟙·xᵀ
+def _broadcast(x, old, new):
+    """``x`` of array shape ``old`` broadcast to ``new`` (NumPy's rules, vectors as columns)."""
+    if not _is_matrix(x) or tuple(old) == tuple(new):
+        return x
+    old = (1,) * (len(new) - len(old)) + tuple(old) if len(old) == 1 and len(new) == 2 and old[0] == 1 else old
+    shape = _matrix_shape(new)
+    if len(new) == 2 and len(old) == 1 and new[0] == 1:  # a vector read as a row
+        return _transpose(x)
+    if len(new) == 2 and len(old) == 1:  # a vector broadcast over rows: 𝟙·xᵀ
         return _product(Ones(shape[0], 1), _transpose(x))
-    if node.ndim == 2 and old[1] == 1:  # a column broadcast over columns
+    if len(new) == 2 and old[1] == 1:  # a column broadcast over columns
         return _product(x, Ones(1, shape[1]))
-    if node.ndim == 2 and old[0] == 1:
+    if len(new) == 2 and old[0] == 1:
         return _product(Ones(shape[0], 1), x)
     if tuple(x.shape) == shape:
         return x
-    raise NoMatrixForm(f"no matrix form for broadcasting {old} to {node.shape}")
+    raise NoMatrixForm(f"no matrix form for broadcasting {old} to {new}")
 
 
 def latex(obj: Any, **settings: Any) -> str:

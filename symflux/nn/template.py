@@ -12,38 +12,23 @@ import sympy
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
+from ..functions import VectorSymbol
 from ..functor import children
-from ..numpy.elementwise import ELEMENTWISE
 from ..params import params
-from ..printing import to_matexpr
+from ..printing import Entrywise, to_matexpr
 from ..tracing import Trace
-
-_D = sympy.Dummy("d", real=True)
-_NAMES = {}
-for _name, _builder in ELEMENTWISE.items():
-    try:
-        _NAMES.setdefault(sympy.sympify(_builder(_D)), "σ" if _name == "sigmoid" else _name)
-    except TypeError:  # binary functions
-        pass
 
 
 class FormulaPrinter(StrPrinter):
-    """Matrix products as ``W·x``, elementwise functions by their activation names."""
+    """Matrix products as ``W·x``, entrywise functions as plain calls: ``σ(W·x + b)``."""
+
+    def _print(self, expr, **kwargs):
+        if isinstance(expr, Entrywise):
+            return super()._print(expr._spelled(self), **kwargs)
+        return super()._print(expr, **kwargs)
 
     def _print_MatMul(self, expr):
         return "·".join(self.parenthesize(a, precedence(expr)) for a in expr.args)
-
-    def _print_ElementwiseApplyFunction(self, expr):
-        lam = expr.function
-        body = lam.expr.xreplace({lam.variables[0]: _D})
-        name = _NAMES.get(body)
-        inner = self._print(expr.expr)
-        if name is None:
-            return self._print(body.xreplace({_D: sympy.Symbol(f"({inner})")}))
-        return f"{name}({inner})"
-
-    def _print_HadamardProduct(self, expr):
-        return " .* ".join(self.parenthesize(a, precedence(expr)) for a in expr.args)
 
 
 class Formula:
@@ -88,7 +73,9 @@ def _field_names(model) -> dict:
 
 
 def _symbol(name, shape):
-    return sympy.MatrixSymbol(name, *(shape if len(shape) == 2 else (shape[0], 1) if shape else (1, 1)))
+    if len(shape) == 1:
+        return VectorSymbol(name, shape[0], 1)
+    return sympy.MatrixSymbol(name, *(shape if len(shape) == 2 else (1, 1)))
 
 
 def template(layer, input_shape=None) -> Formula:

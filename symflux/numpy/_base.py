@@ -9,6 +9,7 @@ import sympy
 from .. import interp, ops, trace
 from ..array import Array, Tracer
 from ..ir import ARG, OBJECT, Node
+from ..symbolic import on_symbols
 
 
 def _is_array_like(x) -> bool:
@@ -36,6 +37,7 @@ def _concrete_elementwise(body, operands, dtype=None):
     return out.view(Array) if any(_is_array_like(o) for o in operands) else out[()]
 
 
+@on_symbols
 def apply_elementwise(builder, *operands, dtype=None):
     """One NumPy-style elementwise function: like a ufunc, a float function converts integer operands
     to its float type first (so ``rad2deg`` of int32 does not overflow in 180·x)."""

@@ -9,12 +9,14 @@ import numpy as np
 
 from .. import contract, ops, trace
 from ..array import Tracer
+from ..symbolic import on_symbols
 from ._base import _both_plain, _node, _plain, _rewrap, ndim, shape
 from .arrangement import diagonal
 from .elementwise import multiply, subtract
 from .manipulation import broadcast_to, moveaxis, reshape, stack
 
 
+@on_symbols
 def matmul(a, b):
     """a @ b with NumPy's rules (1-D operands promoted, batch dimensions broadcast)."""
     if _both_plain(a, b):
@@ -44,6 +46,7 @@ def matmul(a, b):
     return Tracer(out)
 
 
+@on_symbols
 def dot(a, b):
     """NumPy's dot: scaling for scalars, matmul up to 2-D, sum over last/second-to-last beyond."""
     if _both_plain(a, b):

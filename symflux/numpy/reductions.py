@@ -9,6 +9,7 @@ from .. import functions as fn
 from .. import interp, ops, trace
 from ..array import Tracer
 from ..ir import ARG, OBJECT
+from ..symbolic import on_symbols
 from ._base import _node, _plain, _rewrap, ndim, shape
 from .elementwise import add, astype, divide, exp, log, sqrt, square, stop_gradient, subtract
 from .manipulation import broadcast_to, concatenate, reshape, squeeze, transpose
@@ -21,6 +22,7 @@ def _keep(result, x_shape, axis, keepdims):
     return reshape(result, tuple(1 if i in axes else d for i, d in enumerate(x_shape)))
 
 
+@on_symbols
 def sum(x, axis=None, keepdims=False, dtype=None):
     """sum(x, axis=None, keepdims=False): NumPy's sum, differentiable."""
     if not trace.is_traced(x):
@@ -29,6 +31,7 @@ def sum(x, axis=None, keepdims=False, dtype=None):
     return _keep(Tracer(ops.reduce("sum", node, axis)), node.shape, axis, keepdims)
 
 
+@on_symbols
 def mean(x, axis=None, keepdims=False, dtype=None):
     """mean(x, axis=None, keepdims=False) = sum(x, axis) / count."""
     shape = np.shape(x) if not trace.is_traced(x) else x.shape
@@ -51,11 +54,13 @@ def _extremum(kind, x, axis, keepdims):
     return _keep(Tracer(ops.reduce(kind, node, axis)), node.shape, axis, keepdims)
 
 
+@on_symbols
 def max(x, axis=None, keepdims=False):
     """max(x, axis=None, keepdims=False); ties share the gradient equally."""
     return _extremum("max", x, axis, keepdims)
 
 
+@on_symbols
 def min(x, axis=None, keepdims=False):
     """min(x, axis=None, keepdims=False); ties share the gradient equally."""
     return _extremum("min", x, axis, keepdims)
@@ -96,6 +101,7 @@ def std(x, axis=None, ddof=0, keepdims=False):
     return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
 
 
+@on_symbols
 def logsumexp(x, axis=None, keepdims=False):
     """logsumexp(x, axis) = m + log(sum(exp(x − m))), m = max(x): stable in float32."""
     m = _shift(x, axis)
@@ -109,12 +115,14 @@ def _shift(x, axis):
     return Tracer(ops.detach(m.node, ("shift",))) if isinstance(m, Tracer) else stop_gradient(m)
 
 
+@on_symbols
 def softmax(x, axis=-1):
     """softmax(x, axis=-1) = exp(x − m) / sum(exp(x − m)), m = max(x, axis) (batch-first)."""
     e = exp(subtract(x, _shift(x, axis)))
     return divide(e, sum(e, axis=axis, keepdims=True))
 
 
+@on_symbols
 def logsoftmax(x, axis=-1):
     """logsoftmax(x, axis=-1) = x − logsumexp(x, axis)."""
     return subtract(x, logsumexp(x, axis=axis, keepdims=True))
