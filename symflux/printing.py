@@ -198,6 +198,18 @@ class _Whole(sympy.Expr):
         return type(self)(m)
 
 
+class Entry(_Whole):
+    """The one entry of a 1 × 1 product: ``x.T*A*x``."""
+
+    def _sympystr(self, printer):
+        return printer._print(self.args[0])
+
+    def _latex(self, printer):
+        return printer._print(self.args[0])
+
+    reduce = staticmethod(lambda entries: entries[0])
+
+
 class Total(_Whole):
     name = "sum"
     reduce = staticmethod(sympy.Add.fromiter)
@@ -410,7 +422,7 @@ def _contract(spec, a, b):
     if row is None and col is not None:  # a row: 1-D results are columns
         product, row, col = _transpose(product), col, None
     if not so:
-        return product[0, 0] if not isinstance(product, sympy.MatMul) else sympy.Trace(product).doit()
+        return Entry(product)
     return _relabel(product, "".join(x for x in (row, col) if x is not None), so)
 
 

@@ -8,6 +8,7 @@ import sympy
 
 from .. import interp, ops, trace
 from ..array import Array, Tracer
+from ..functions import shape_of
 from ..ir import ARG, OBJECT, Node
 from ..symbolic import on_symbols
 
@@ -75,11 +76,13 @@ def _both_plain(a, b):
 
 
 def shape(x):
+    if isinstance(x, sympy.MatrixExpr):  # a vector symbol is 1-D
+        return shape_of(x)
     return x.shape if trace.is_traced(x) else np.shape(x)
 
 
 def ndim(x):
-    return x.ndim if trace.is_traced(x) else np.ndim(x)
+    return len(shape(x)) if isinstance(x, sympy.MatrixExpr) else x.ndim if trace.is_traced(x) else np.ndim(x)
 
 
 def size(x):

@@ -1,0 +1,104 @@
+"""Matrix-calculus formulas: readable (no Lambda, *1, x*I), and right — each printed form, with
+concrete matrices substituted, equals the numeric gradient."""
+
+import numpy as np
+import pytest
+import sympy
+
+import symflux as sf
+
+rng = np.random.default_rng(3)
+m, n, k = 3, 2, 2
+W, V = sf.symbols("W", shape=(m, n)), sf.symbols("V", shape=(k, m))
+x, w = sf.symbols("x", shape=(n,)), sf.symbols("w", shape=(n,))
+b, y = sf.symbols("b", shape=(m,)), sf.symbols("y", shape=(m,))
+X, A = sf.symbols("X", shape=(m, n)), sf.symbols("A", shape=(n, n))
+v = sf.symbols("v", shape=(n,))
+SYMBOLS = [W, V, x, w, b, y, X, A, v]
+VALUES = {s: rng.integers(-3, 4, size=(s.shape[0],) if isinstance(s, sf.functions.VectorSymbol) else s.shape) / 4
+          for s in SYMBOLS}
+
+
+def numeric(f, *args):
+    """f's result on the concrete values, with symbols replaced by arrays."""
+    return f(*[VALUES[a] if isinstance(a, sympy.MatrixSymbol) else a for a in args])
+
+
+def evaluated(formula) -> np.ndarray:
+    rules = {s: sympy.ImmutableMatrix(np.asarray(VALUES[s]).reshape(s.shape).tolist()) for s in SYMBOLS}
+    value = sympy.sympify(formula).subs(rules).doit()
+    value = value.doit() if hasattr(value, "doit") else value
+    return np.array(sympy.Matrix(value).tolist() if isinstance(value, sympy.MatrixBase) else value, dtype=float)
+
+
+CASES = {
+    "tanh layer": (lambda W: sf.sum(sf.tanh(W @ x + b)), W),
+    "sigmoid layer": (lambda W: sf.sum(sf.σ(W @ x + b)), W),
+    "relu layer": (lambda W: sf.sum(sf.relu(W @ x + b)), W),
+    "mean loss": (lambda W: sf.mean(sf.tanh(W @ x + b)), W),
+    "least squares": (lambda W: sf.sum((W @ x + b - y) ** 2), W),
+    "logistic regression": (lambda w: sf.sum(sf.log(1 + sf.exp(-y * (X @ w)))), w),
+    "softmax cross-entropy": (lambda W: -sf.sum(y * sf.logsoftmax(W @ x)), W),
+    "two-layer MLP": (lambda W: sf.sum(V @ sf.tanh(W @ x + b)), W),
+    "sum of 2W": (lambda W: sf.sum(2 * W), W),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_gradient_formulas_are_readable_and_right(name):
+    f, wrt = CASES[name]
+    (formula,) = sf.gradient(f, wrt)
+    text = str(formula)
+    for ugly in ("Lambda", "*1", "x*I", "HadamardPower", "ElementwiseApplyFunction"):
+        assert ugly not in text, text
+    # the same function on arrays: symbols captured by f are replaced by their values
+    values = {s: VALUES[s] for s in SYMBOLS}
+    numeric_f = _on_values(f, values)
+    (expected,) = sf.gradient(numeric_f, VALUES[wrt].astype(float))
+    got = evaluated(formula).reshape(np.shape(expected))
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+def _on_values(f, values):
+    """f with the matrix symbols it closes over bound to arrays."""
+    free = f.__code__.co_names
+    g = dict(f.__globals__)
+    g.update({name: values[obj] for name, obj in f.__globals__.items() if name in free and obj in values
+              if isinstance(obj, sympy.MatrixSymbol)})
+    return type(f)(f.__code__, g, f.__name__, f.__defaults__, f.__closure__)
+
+
+def test_layer_formulas_print_entrywise_functions_by_name():
+    assert str(sf.tanh(W @ x + b)) == "tanh.(W*x + b)"
+    assert "relu'.(W*x + b)" in str(sf.gradient(CASES["relu layer"][0], W)[0])
+    assert str(sf.gradient(CASES["least squares"][0], W)[0]) == "2*(W*x + b - y)*x.T"
+
+
+def test_vector_symbols_are_one_dimensional_arrays():
+    xs = sf.symbols("x", shape=(3,))
+    assert str(sf.sum(sf.exp(xs))) == "sum(exp.(x))"  # not the matrix exponential
+    assert str(sf.sum(xs**2)) == "sum(x.^2)"
+    q = sf.symbols("Q", shape=(3, 3))
+    assert str(xs @ q @ xs) == "x.T*Q*x" and str(-xs) == "-x" and sf.shape(-xs) == (3,)
+    assert str(xs * xs) == "x.^2" and str(xs * sf.exp(xs)) == "x ⊙ exp.(x)"
+
+
+def test_hessians_and_hvps_are_matrix_expressions():
+    nn = sympy.Symbol("n", integer=True, positive=True)
+    xs, As = sf.symbols("x", shape=(nn,)), sf.symbols("A", shape=(nn, nn))
+    assert str(sf.hessian(lambda z: z @ As @ z, xs)) == "A + A.T"
+    Xs, ys = sf.symbols("X", shape=("m", nn)), sf.symbols("y", shape=("m",))
+    assert str(sf.hessian(lambda z: sf.sum((Xs @ z - ys) ** 2), xs)) == "2*X.T*X"
+    vs = sf.symbols("v", shape=(nn,))
+    assert str(sf.hvp(lambda z: z @ As @ z, xs, vs)) == "A*v + A.T*v"
+    (hv,) = [sf.hvp(lambda z: z @ A @ z, w, v)]
+    a, vv = VALUES[A], VALUES[v]
+    np.testing.assert_allclose(evaluated(hv).ravel(), (a + a.T) @ vv)
+
+
+def test_layer_formulas():
+    assert str(sf.Dense(3, 2, sf.σ).expr()) == "σ(W·x + b)"
+    assert sf.latex(sf.Dense(3, 2, sf.σ).expr()) == r"\sigma\left(W x + b\right)"
+    assert sf.Dense(3, 2, sf.σ).expr()._repr_latex_().startswith(r"$\displaystyle \sigma")
+    assert "exp(relu(" in str(sf.Chain(sf.Dense(3, 2, sf.relu), sf.softmax).expr())
+    assert "Max(" in str(sf.Maxout(lambda: sf.Dense(3, 2), 2).expr())
