@@ -7,6 +7,8 @@ restores the initial state.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import numpy as F
 from .. import trace
 from ..functor import children
@@ -87,7 +89,8 @@ class GRUCell(Layer):
 
 
 class Recur(Layer):
-    """Recur(cell) — calls ``cell.step(state, x)`` and keeps the new state for the next call."""
+    """Recur(cell) — calls ``cell.step(state, x)`` and keeps the new state for the next call; a list
+    of inputs is a sequence, giving the list of outputs (Flux's ``m.(seq)``)."""
 
     def __init__(self, cell):
         self.cell = cell
@@ -100,6 +103,8 @@ class Recur(Layer):
         return self.cell.signature().replace("Cell", "")
 
     def __call__(self, x):
+        if isinstance(x, (list, tuple)) and x and all(np.ndim(step) >= 1 for step in x):
+            return [self(step) for step in x]  # a sequence, one step after another (Flux's m.(seq))
         n_in = self.cell.Wi.shape[1]
         if shape_of(x)[-1] != n_in:
             raise ValueError(f"{self.signature()}: expected {n_in} input features, got shape {shape_of(x)}")

@@ -130,3 +130,14 @@ def test_train_shows_a_progress_bar_with_loss_and_rate(capsys):
     assert "training" in err and "5/5" in err and "loss=" in err and "step/s" in err
     sf.train(lambda x, y: (sf.sum(W * x) - y) ** 2, sf.params(W), data, sf.Descent(0.1), progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_a_recurrent_layer_runs_over_a_sequence_given_as_a_list():
+    m = sf.RNN(2, 3)
+    seq = [np.ones((4, 2)), np.zeros((4, 2)), np.full((4, 2), 0.5)]
+    outs = m(seq)
+    sf.reset(m)
+    expected = [m(x) for x in seq]
+    assert len(outs) == 3
+    for got, want in zip(outs, expected):
+        np.testing.assert_allclose(got, want)
