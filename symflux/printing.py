@@ -109,7 +109,7 @@ class Entrywise(sympy.MatrixExpr):
     def _spelled(self, printer):
         """The body with each variable replaced by its matrix as printed (and named activations)."""
         body, variables = self.body.expr, self.body.variables
-        name = _NAMED.get(body.xreplace(dict(zip(variables, _DUMMIES))))
+        name = _NAMED.get(body.xreplace(dict(zip(variables, _dummies(len(variables))))))
         if name is not None:
             body = _Activation(name, *variables)
         spelled = {v: _Spelled(printer._print(m), _is_atom(m)) for v, m in zip(variables, self.matrices)}
@@ -176,20 +176,25 @@ class _DottedPrinter(StrPrinter):
         return text if fixed == 1 else f"{self.parenthesize(fixed, PRECEDENCE['Mul'])}*{text}"
 
 
-class _Whole(sympy.Expr):
-    """A scalar reduction over every entry of a matrix: ``sum(M)``, ``max(M)``."""
+class _Named:
+    """Printed as a function of its one argument: ``sum(M)``, ``diag(v)``."""
 
-    is_commutative = True
     name = ""
-
-    def __new__(cls, matrix):
-        return sympy.Expr.__new__(cls, matrix)
 
     def _sympystr(self, printer):
         return f"{self.name}({printer._print(self.args[0])})"
 
     def _latex(self, printer):
         return rf"\operatorname{{{self.name}}}\left({printer._print(self.args[0])}\right)"
+
+
+class _Whole(_Named, sympy.Expr):
+    """A scalar reduction over every entry of a matrix: ``sum(M)``, ``max(M)``."""
+
+    is_commutative = True
+
+    def __new__(cls, matrix):
+        return sympy.Expr.__new__(cls, matrix)
 
     def doit(self, **hints):
         m = self.args[0].doit(**hints)
@@ -220,8 +225,10 @@ class Largest(_Whole):
     reduce = staticmethod(lambda entries: sympy.Max(*entries))
 
 
-class Diag(sympy.MatrixExpr):
+class Diag(_Named, sympy.MatrixExpr):
     """diag(v): the square matrix with the column v on its diagonal."""
+
+    name = "diag"
 
     def __new__(cls, vector):
         return sympy.Basic.__new__(cls, vector)
@@ -231,25 +238,21 @@ class Diag(sympy.MatrixExpr):
     def _entry(self, i, j, **kwargs):
         return sympy.KroneckerDelta(i, j) * self.args[0][i, 0]
 
-    def _sympystr(self, printer):
-        return f"diag({printer._print(self.args[0])})"
-
-    def _latex(self, printer):
-        return rf"\operatorname{{diag}}\left({printer._print(self.args[0])}\right)"
-
     def doit(self, **hints):
         v = self.args[0].doit(**hints)
         return sympy.ImmutableMatrix(sympy.diag(*list(v))) if isinstance(v, sympy.MatrixBase) else Diag(v)
 
 
-_DUMMIES = sympy.symbols("_e0:4", real=True)
+def _dummies(n: int) -> tuple:
+    """The variables of entrywise bodies (the same symbols each time, so bodies compare equal)."""
+    return sympy.symbols(f"_e0:{n}", real=True)
 
 
 def _named_bodies() -> dict:
     """{body of one variable: name} for activations that are not one SymPy function (relu is a
     Piecewise), and their derivatives as ``name'``."""
     named = {}
-    d = _DUMMIES[0]
+    (d,) = _dummies(1)
     for name in functions.ACTIVATIONS:
         body = sympy.sympify(getattr(functions, name)(d))
         if body.has(sympy.Piecewise, sympy.Max, sympy.Min):
@@ -363,7 +366,7 @@ def _apply(body, matrices, variables, scalars):
         if isinstance(inner, Entrywise) and len(inner.matrices) == 1 and not isinstance(body, sympy.Function):
             return Entrywise(sympy.Lambda(inner.body.variables, body.xreplace({variables[0]: inner.body.expr})),
                              *inner.matrices)
-    dummies = _DUMMIES[:len(matrices)]
+    dummies = _dummies(len(matrices))
     return Entrywise(sympy.Lambda(dummies, body.xreplace(dict(zip(variables, dummies)))), *matrices)
 
 

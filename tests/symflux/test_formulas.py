@@ -6,6 +6,7 @@ import pytest
 import sympy
 
 import symflux as sf
+from symflux.printing import to_matexpr
 
 rng = np.random.default_rng(3)
 m, n, k = 3, 2, 2
@@ -102,3 +103,15 @@ def test_layer_formulas():
     assert sf.Dense(3, 2, sf.σ).expr()._repr_latex_().startswith(r"$\displaystyle \sigma")
     assert "exp(relu(" in str(sf.Chain(sf.Dense(3, 2, sf.relu), sf.softmax).expr())
     assert "Max(" in str(sf.Maxout(lambda: sf.Dense(3, 2), 2).expr())
+
+
+def test_an_entrywise_function_of_many_matrices_keeps_every_one():
+    vs = sf.symbols("a b c d e", shape=(2,))
+    graph = sf.make_graph(lambda a, b, c, d, e: sf.maximum(sf.maximum(a, b), sf.maximum(c, sf.maximum(d, e))),
+                          *[np.ones(2)] * 5).fused()
+    assert len(graph.nodes) == 6  # one map of five arrays
+    (formula,) = to_matexpr(graph.outputs, dict(zip(graph.inputs, vs)))
+    values = [np.array([k, 5 - k]) for k in range(5)]
+    rules = {s: sympy.ImmutableMatrix(v.reshape(2, 1).tolist()) for s, v in zip(vs, values)}
+    got = np.array(sympy.Matrix(formula.subs(rules).doit()).tolist(), dtype=float).ravel()
+    np.testing.assert_array_equal(got, np.max(values, axis=0))
