@@ -23,6 +23,32 @@ def functor(cls=None, *, fields=None):
     return register(cls) if cls is not None else register
 
 
+def field_names(model, prefix: str = "") -> dict:
+    """{id(array): name} for the arrays inside ``model`` (``named_arrays``)."""
+    names: dict = {}
+    for name, array in named_arrays(model, prefix):
+        names.setdefault(id(array), name)
+    return names
+
+
+def named_arrays(model, prefix: str = "") -> list:
+    """[(name, array)] for the arrays inside ``model``, named by the path of fields to them
+    (``layers[0].W``; below ``prefix`` when given)."""
+    found: list = []
+
+    def visit(obj, at, depth):
+        if isinstance(obj, np.ndarray):
+            found.append((at, obj))
+            return
+        if depth > 20:  # a cycle or a very deep structure: named as far as it goes
+            return
+        for key, child in children(obj).items():
+            visit(child, f"{at}.{key}" if isinstance(key, str) and at else key if isinstance(key, str)
+                  else f"{at}[{key}]", depth + 1)
+    visit(model, prefix, 0)
+    return found
+
+
 def is_functor(obj) -> bool:
     return hasattr(type(obj), "__functor_fields__")
 

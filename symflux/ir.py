@@ -33,6 +33,7 @@ fold           (spatial, kernel, stride, dilation,    the adjoint of unfold: win
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import weakref
 
@@ -151,7 +152,39 @@ def make(op: str, args: tuple, attrs: tuple, shape: tuple, dtype) -> Node:
     if node is None:
         node = Node(op, tuple(args), attrs, shape, dtype)
         _interned[key] = node
+        if _origins is not None and _layer_path:
+            _origins[node] = tuple(_layer_path)
     return node
+
+
+# -- where nodes come from (for pictures) ------------------------------------------------------------
+
+_origins: weakref.WeakKeyDictionary | None = None  # node → the path of layers that made it, while recording
+_layer_path: list[str] = []
+
+
+@contextlib.contextmanager
+def recording_origins():
+    """Within: each new node remembers the layers (``layer_scope``) it was made in; yields that map."""
+    global _origins
+    saved, _origins = _origins, weakref.WeakKeyDictionary()
+    try:
+        yield _origins
+    finally:
+        _origins = saved
+
+
+@contextlib.contextmanager
+def layer_scope(name: str):
+    """Nodes made within belong to layer ``name`` (nested in the enclosing ones), when recording."""
+    if _origins is None:
+        yield
+        return
+    _layer_path.append(name)
+    try:
+        yield
+    finally:
+        _layer_path.pop()
 
 
 def new_input(shape, dtype, name: str = "x") -> Node:

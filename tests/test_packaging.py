@@ -1,6 +1,7 @@
 """The metadata a user checks first: a LICENSE file that matches the declared license, authors, URLs."""
 
 import pathlib
+
 import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import ir, trace
 from .. import numpy as F
-from .. import trace
 from ..array import Tracer
 from ..functor import children
 from ..params import params
@@ -129,8 +129,9 @@ class Chain(Layer):
         self.layers = tuple(layers)
 
     def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
+        for i, layer in enumerate(self.layers):
+            with ir.layer_scope(f"[{i}] {_short(layer)}"):  # clusters in sf.draw
+                x = layer(x)
         return x
 
     def __getitem__(self, i):

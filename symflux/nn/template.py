@@ -13,7 +13,7 @@ from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
 from ..functions import VectorSymbol
-from ..functor import children
+from ..functor import field_names
 from ..params import params
 from ..printing import Entrywise, to_matexpr
 from ..tracing import Trace
@@ -54,24 +54,6 @@ class Formula:
     __hash__ = None
 
 
-def _field_names(model) -> dict:
-    """{id(array): field name} for the parameters of ``model`` (nested names joined by dots)."""
-    names = {}
-
-    def visit(obj, prefix):
-        for key, child in children(obj).items():
-            if isinstance(key, str):
-                name = f"{prefix}.{key}" if prefix else key
-            else:
-                name = f"{prefix}[{key}]"
-            if isinstance(child, np.ndarray):
-                names.setdefault(id(child), name)
-            else:
-                visit(child, name)
-    visit(model, "")
-    return names
-
-
 def _symbol(name, shape):
     if len(shape) == 1:
         return VectorSymbol(name, shape[0], 1)
@@ -90,7 +72,7 @@ def template(layer, input_shape=None) -> Formula:
         input_shape = (weight.shape[-1],) if weight.ndim == 2 else (weight.shape[0],)
     ps = params(layer)
     t = Trace(layer, (np.zeros(tuple(input_shape), np.float32),), params=ps)
-    names = _field_names(layer)
+    names = field_names(layer)
     bindings = {t.leaves[0].node: _symbol("x", input_shape)}
     for i, (leaf, p) in enumerate(zip(t.param_leaves, ps)):
         bindings[leaf.node] = _symbol(names.get(id(p), f"p{i}"), p.shape)
