@@ -8,7 +8,9 @@ of a ``Chain``; without ``dot`` a built-in layered layout writes the SVG and mat
 
 from __future__ import annotations
 
+import functools
 import html
+import io
 import itertools
 import shutil
 from collections.abc import Callable, Sequence
@@ -234,4 +236,11 @@ def plot_history(history: Sequence[float], path: str | None = None, title: str =
     fig.tight_layout()
     if path:
         fig.savefig(path)
+    fig._repr_png_ = functools.partial(_png_bytes, fig)  # shown by notebooks without pyplot's inline hook
     return fig
+
+
+def _png_bytes(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()

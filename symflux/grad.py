@@ -150,7 +150,7 @@ def _value_and_grads(f, args, argnums, what, has_aux=False):
     grads = [None] * len(args)
     for i, g in zip(t.argnums, t.per_argument(gs)):
         grads[i] = g
-    return value, tuple(grads)
+    return value, printing.Gradients(grads)
 
 
 def apply_state(assignments):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,15 @@ def params(*xs: Any) -> Params:
     return out
 
 
+def _norm(g) -> str:
+    if g is None:
+        return "None"
+    try:
+        return f"{float(np.linalg.norm(np.asarray(g, dtype=float))):.6g}"
+    except (TypeError, ValueError):  # exact or symbolic values
+        return html.escape(str(g))
+
+
 class Grads:
     """Gradients indexed by parameter object (``gs[W]``); ``None`` for unused parameters."""
 
@@ -116,3 +126,10 @@ class Grads:
 
     def __repr__(self):
         return f"Grads(<{len(self.params)} parameters>)"
+
+    def _repr_html_(self):
+        """Jupyter: a table of the parameters' shapes and their gradients' sizes (‖g‖, None if unused)."""
+        rows = "".join(f"<tr><td>{k}</td><td>{html.escape(str(tuple(p.shape)))}</td><td>{p.dtype}</td>"
+                       f"<td>{_norm(g)}</td></tr>" for k, (p, g) in enumerate(self.items()))
+        return ("<table><thead><tr><th>parameter</th><th>shape</th><th>dtype</th><th>‖gradient‖</th></tr>"
+                f"</thead><tbody>{rows}</tbody></table>")

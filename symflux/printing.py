@@ -565,6 +565,19 @@ def _broadcast(x, old, new):
     raise NoMatrixForm(f"no matrix form for broadcasting {old} to {new}")
 
 
+class Gradients(tuple):
+    """The tuple ``gradient`` returns, shown by Jupyter as LaTeX when it holds formulas or exact values."""
+
+    def _repr_latex_(self):
+        if not any(_is_exact(g) for g in self):
+            return None
+        return f"$\\displaystyle \\left( {latex(tuple(self))} \\right)$"
+
+
+def _is_exact(value) -> bool:
+    return isinstance(value, sympy.Basic) or isinstance(value, np.ndarray) and value.dtype == object
+
+
 def latex(obj: Any, **settings: Any) -> str:
     """LaTeX for SymPy expressions, matrix expressions, formulas and arrays (as matrices)."""
     if isinstance(obj, np.ndarray):
