@@ -317,9 +317,12 @@ def logsigmoid(x):
     return -softplus(-x)
 
 
+GELU_CUBIC = sympy.Rational(44715, 10**6)  # exact, so printed derivatives stay exact
+
+
 def gelu(x):
     """NNlib's tanh approximation: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
-    return x / 2 * (1 + sympy.tanh(sympy.sqrt(2 / sympy.pi) * (x + sympy.Float(0.044715) * x**3)))
+    return x / 2 * (1 + sympy.tanh(sympy.sqrt(2 / sympy.pi) * (x + GELU_CUBIC * x**3)))
 
 
 def swish(x):

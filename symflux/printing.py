@@ -225,6 +225,28 @@ class Largest(_Whole):
     reduce = staticmethod(lambda entries: sympy.Max(*entries))
 
 
+class Softmax(_Named, sympy.MatrixExpr):
+    """softmax(a) = exp.(a)/sum(exp.(a)) over every entry of a."""
+
+    name = "softmax"
+
+    def __new__(cls, matrix):
+        return sympy.Basic.__new__(cls, matrix)
+
+    shape = property(lambda self: self.args[0].shape)
+
+    def doit(self, **hints):
+        a = self.args[0].doit(**hints)
+        if not isinstance(a, sympy.MatrixBase):
+            return Softmax(a)
+        e = a.applyfunc(sympy.exp)
+        return sympy.ImmutableMatrix(e / sum(e))
+
+
+def _is_exp(m) -> bool:
+    return isinstance(m, Entrywise) and len(m.matrices) == 1 and m.body.expr == sympy.exp(m.body.variables[0])
+
+
 class Diag(_Named, sympy.MatrixExpr):
     """diag(v): the square matrix with the column v on its diagonal."""
 
@@ -278,9 +300,11 @@ def _split_scalar(m):
 
 
 def _scaled(scalar, m):
-    """scalar·m without distributing: 2*(W*x + b) stays as written."""
+    """scalar·m without distributing: 2*(W*x + b) stays as written; exp.(a)/sum(exp.(a)) is softmax(a)."""
     if scalar == 1:
         return m
+    if _is_exp(m) and not (k := scalar * Total(m)).has(Total(m)):
+        return _scaled(k, Softmax(m.matrices[0]))
     c, m = _split_scalar(m)
     scalar *= c
     factors = m.args if isinstance(m, sympy.MatMul) else (m,)
@@ -312,7 +336,8 @@ def _entrywise(expr, env):
         constant = sympy.Add(*[p for p in parts if not _is_matrix(p)])
         shape = env[matrix_args[0]].shape
         ones = [_scaled(constant, Ones(*shape))] if constant != 0 else []
-        return sympy.MatAdd(*[p for p in parts if _is_matrix(p)], *ones)
+        terms = [t for p in parts if _is_matrix(p) for t in (p.args if isinstance(p, sympy.MatAdd) else (p,))]
+        return sympy.MatAdd(*terms, *ones)
     if isinstance(expr, sympy.Mul):
         parts = [_entrywise(a, env) for a in _grouped(expr, env)]
         return _hadamard(parts)
@@ -355,9 +380,20 @@ def _core(expr, symbols):
     return None
 
 
+_W = sympy.Wild("w")
+_SIGMOID_FORMS = (sympy.exp(_W) / (sympy.exp(_W) + 1), 1 / (sympy.exp(-_W) + 1))
+
+
+def _named_forms(body):
+    """Known functions spelled out by differentiation, named again: eᵃ/(eᵃ + 1) is σ(a)."""
+    for form in _SIGMOID_FORMS:
+        body = body.replace(form, functions.sigmoid(_W))
+    return body
+
+
 def _apply(body, matrices, variables, scalars):
     """body(matrices) entrywise, composing with an entrywise argument: tanh.(tanh.(x))."""
-    body = body.xreplace(scalars)
+    body = _named_forms(body).xreplace(scalars)
     if len(matrices) == 1:
         c = _linear_coefficient(body, variables[0])
         if c is not None:
@@ -528,7 +564,16 @@ def _matexpr_op(node: Node, args):
         return Largest(args[0]) if _is_matrix(args[0]) else args[0]
     if op == "expand":
         return _broadcast(args[0], node.args[0].shape, node.shape)
+    if op == "slice" and _is_matrix(args[0]) and all(step == 1 for _, _, step in node.attrs[0]):
+        return _sliced(args[0], node.attrs[0])
     raise NoMatrixForm(f"no matrix-expression form for the {op} node {node}")
+
+
+def _sliced(x, ranges):
+    """x[a:b] of a vector (a column), x[a:b, c:d] of a matrix: LSTM's gates cut from one product."""
+    rows = (ranges[0][0], ranges[0][1])
+    cols = (ranges[1][0], ranges[1][1]) if len(ranges) == 2 else (0, 1)
+    return sympy.MatrixSlice(x, rows, cols)
 
 
 def _reshaped(x, node: Node):

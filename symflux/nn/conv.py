@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import sympy
 
 from .. import numpy as F
 from .. import ops
@@ -29,6 +30,7 @@ from .layers import (
     match_precision,
     shape_of,
 )
+from .template import Formula, applied
 
 
 class SamePad:
@@ -142,6 +144,17 @@ class _Conv(Layer):
         n_in = self.in_channels * self.groups
         return f"{type(self).__name__}({self.kernel}, {n_in} => {self.out_channels}{act}{extra})"
 
+    def expr(self, input_shape=None):
+        """``σ(conv(x, weight, stride=…, pad=…, dilation=…) + bias)`` (options that differ from the
+        default); ``input_shape``, when given, is checked against the layer."""
+        if input_shape is not None:
+            self._check_input(np.zeros(tuple(input_shape), np.float32))
+        options = {"stride": self.stride, "pad": self.pad, "dilation": self.dilation}
+        shown = {k: v for k, v in options.items() if v != _DEFAULTS[k](len(self.kernel))}
+        y = applied(type(self).__name__.lower(), "x", "weight", **shown).expr
+        y = sympy.Add(y, sympy.Symbol("bias"), evaluate=False) if self.bias is not None else y
+        return Formula(sympy.Function(activation_name(self.σ))(y) if self.σ is not identity else y)
+
     def _check_input(self, x):
         shape = shape_of(x)
         nd = len(self.kernel)
@@ -247,8 +260,19 @@ class ConvTranspose(_Conv):
         return fn.conv_transpose_size(spatial, self.kernel, self.stride, self.dilation, self.pad)
 
 
+_DEFAULTS = {"stride": lambda nd: (1,) * nd, "pad": lambda nd: ((0, 0),) * nd, "dilation": lambda nd: (1,) * nd}
+
+
 class _Pool(Layer):
     kind = "max"
+
+    def expr(self, input_shape=None):
+        """``maxpool(x, window=…, stride=…, pad=…)`` (stride and pad when not the default)."""
+        if input_shape is not None:
+            self(np.zeros(tuple(input_shape), np.float32))  # the shape is checked
+        shown = {"window": self.k} | ({"stride": self.stride} if self.stride != self.k else {})
+        shown |= {"pad": self.pad} if any(map(any, self.pad)) else {}
+        return applied(f"{self.kind}pool", "x", **shown)
 
     def __init__(self, kernel, pad=0, stride=None):
         self.k = (kernel,) if isinstance(kernel, int) else tuple(kernel)
@@ -288,6 +312,10 @@ class MeanPool(_Pool):
 class _GlobalPool(Layer):
     kind = "max"
 
+    def expr(self, input_shape=None):
+        """``max(x, spatial axes)`` (or ``mean``): one value per example and channel."""
+        return applied(self.kind, "x", axes="spatial")
+
     def signature(self):
         return f"{type(self).__name__}()"
 
@@ -309,6 +337,10 @@ class GlobalMeanPool(_GlobalPool):
 
 class _AdaptivePool(Layer):
     kind = "max"
+
+    def expr(self, input_shape=None):
+        """``maxpool(x, out=…)``: windows sized to give spatial size ``out``."""
+        return applied(f"{self.kind}pool", "x", out=self.out)
 
     def __init__(self, out):
         self.out = (out,) if isinstance(out, int) else tuple(out)

@@ -50,9 +50,10 @@ class Layer:
         n = parameter_count(self)
         return f"{self.signature()}  # {n:,} parameters" if n else self.signature()
 
-    def expr(self):
-        """The layer's formula over symbols named after its fields, e.g. ``σ(W·x + b)``."""
-        return template(self)
+    def expr(self, input_shape=None):
+        """The layer's formula over symbols named after its fields, e.g. ``σ(W·x + b)``; for layers
+        whose input size is not in their weights (convolutions, pooling) pass ``input_shape``."""
+        return template(self, input_shape)
 
 
 def shape_of(x) -> tuple:

@@ -28,7 +28,13 @@ class FormulaPrinter(StrPrinter):
         return super()._print(expr, **kwargs)
 
     def _print_MatMul(self, expr):
-        return "·".join(self.parenthesize(a, precedence(expr)) for a in expr.args)
+        scalar = sympy.Mul(*[a for a in expr.args if not a.is_Matrix])
+        product = "·".join(self.parenthesize(a, precedence(expr)) for a in expr.args if a.is_Matrix)
+        if scalar == 1:
+            return product
+        if scalar == -1:
+            return "-" + product
+        return f"{self.parenthesize(scalar, precedence(expr))}*{product}"
 
 
 class Formula:
@@ -71,10 +77,20 @@ def template(layer, input_shape=None) -> Formula:
             raise ValueError(f"{layer!r}: pass input_shape to show its formula")
         input_shape = (weight.shape[-1],) if weight.ndim == 2 else (weight.shape[0],)
     ps = params(layer)
-    t = Trace(layer, (np.zeros(tuple(input_shape), np.float32),), params=ps)
+    t = Trace(layer, (np.zeros(tuple(input_shape), np.float32),), params=ps, read_as_inputs=True)
     names = field_names(layer)
     bindings = {t.leaves[0].node: _symbol("x", input_shape)}
-    for i, (leaf, p) in enumerate(zip(t.param_leaves, ps)):
-        bindings[leaf.node] = _symbol(names.get(id(p), f"p{i}"), p.shape)
+    arrays = [(leaf.node, p) for leaf, p in zip(t.param_leaves, ps)] + list(zip(t.array_inputs, t.arrays))
+    for i, (node, a) in enumerate(arrays):  # parameters, then state such as running statistics
+        bindings[node] = _symbol(names.get(id(a), f"p{i}"), a.shape)
     (expr,) = to_matexpr([t.out.node], bindings)
     return Formula(expr)
+
+
+def applied(name: str, *args, activation: str | None = None, **options) -> Formula:
+    """The formula ``activation(name(args, options…))`` of a layer whose operation has no matrix form
+    (a convolution, a pooling): ``relu(conv(x, weight, stride=(2, 2)) + bias)``. ``args`` are SymPy
+    expressions or names; options print as ``key=value``."""
+    symbols = [sympy.Symbol(a) if isinstance(a, str) else a for a in args]
+    expr = sympy.Function(name)(*symbols, *[sympy.Symbol(f"{k}={v}") for k, v in options.items()])
+    return Formula(sympy.Function(activation)(expr) if activation else expr)

@@ -101,7 +101,7 @@ def test_layer_formulas():
     assert str(sf.Dense(3, 2, sf.σ).expr()) == "σ(W·x + b)"
     assert sf.latex(sf.Dense(3, 2, sf.σ).expr()) == r"\sigma\left(W x + b\right)"
     assert sf.Dense(3, 2, sf.σ).expr()._repr_latex_().startswith(r"$\displaystyle \sigma")
-    assert "exp(relu(" in str(sf.Chain(sf.Dense(3, 2, sf.relu), sf.softmax).expr())
+    assert str(sf.Chain(sf.Dense(3, 2, sf.relu), sf.softmax).expr()) == "softmax(relu(layers[0].W·x + layers[0].b))"
     assert "Max(" in str(sf.Maxout(lambda: sf.Dense(3, 2), 2).expr())
 
 
@@ -115,3 +115,21 @@ def test_an_entrywise_function_of_many_matrices_keeps_every_one():
     rules = {s: sympy.ImmutableMatrix(v.reshape(2, 1).tolist()) for s, v in zip(vs, values)}
     got = np.array(sympy.Matrix(formula.subs(rules).doit()).tolist(), dtype=float).ravel()
     np.testing.assert_array_equal(got, np.max(values, axis=0))
+
+
+def test_formulas_of_every_kind_of_layer():
+    assert str(sf.Conv((3, 3), (1, 2), sf.relu).expr(input_shape=(1, 1, 5, 5))) == "relu(bias + conv(x, weight))"
+    assert "stride=(2, 2)" in str(sf.Conv((3, 3), (1, 2), stride=2).expr())
+    with pytest.raises(ValueError, match="input channels"):
+        sf.Conv((3, 3), (1, 2)).expr(input_shape=(1, 3, 5, 5))
+    assert str(sf.MaxPool((2, 2)).expr(input_shape=(1, 1, 4, 4))) == "maxpool(x, window=(2, 2))"
+    assert str(sf.GlobalMeanPool().expr()) == "mean(x, axes=spatial)"
+    assert str(sf.BatchNorm(3).expr(input_shape=(1, 3))) == "γ.T ⊙ ((x - μ.T) ⊙ 1/sqrt(σ2.T + 1.0e-5)) + β.T"
+    assert str(sf.RNN(3, 2).expr()) == "tanh(cell.Wh·cell.h + cell.Wi·x + cell.b)"
+    assert "σ((cell.Wh·cell.h + cell.Wi·x + cell.b)[:2, :])" in str(sf.LSTM(3, 2).expr())
+    assert "Lambda" not in str(sf.GRU(3, 2).expr())
+
+
+def test_logistic_regression_names_the_sigmoid():
+    (formula,) = sf.gradient(CASES["logistic regression"][0], w)
+    assert str(formula) == "X.T*((-y) ⊙ σ.((-y) ⊙ (X*w)))"
