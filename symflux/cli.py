@@ -214,13 +214,18 @@ def repl(args) -> int:
     namespace.update(zip(("x", "y", "z", "t"), sympy.symbols("x y z t")))
     banner = ("symflux REPL — sf, np, sympy, gradient, grad, params and the symbols x, y, z, t are ready.\n"
               "Try: gradient(lambda v: sf.sin(v)**2, x)")
-    sympy.init_printing(use_unicode=True)
     if not args.plain:
         try:
             from IPython import start_ipython
-            return start_ipython(argv=["--no-banner"], user_ns=namespace, display_banner=False) or 0
+            from traitlets.config import Config
         except ImportError:
             pass
+        else:  # IPython's own pretty printing is switched on inside its shell, where it applies
+            config = Config()
+            config.TerminalInteractiveShell.banner2 = banner + "\n"
+            config.InteractiveShellApp.exec_lines = ["sympy.init_printing(use_unicode=True)"]
+            return start_ipython(argv=[], user_ns=namespace, config=config) or 0
+    sympy.init_printing(use_unicode=True)
     import code
     code.interact(banner=banner, local=namespace, exitmsg="")
     return 0

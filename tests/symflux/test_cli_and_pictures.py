@@ -58,10 +58,15 @@ def test_python_dash_m_and_console_script_agree():
     assert run("diff", "x**2").stdout.strip() == "2*x"
 
 
-def test_repl_through_a_pseudo_terminal():
+@pytest.mark.parametrize("shell", ["plain", "ipython"])
+def test_repl_through_a_pseudo_terminal(shell):
+    if shell == "ipython":
+        pytest.importorskip("IPython")
+    prompt = b">>> " if shell == "plain" else b"In ["
     pid, fd = pty.fork()
     if pid == 0:  # the child: the REPL on the pseudo-terminal
-        os.execv(sys.executable, [sys.executable, "-m", "symflux", "repl", "--plain"])
+        options = ["--plain"] if shell == "plain" else []
+        os.execv(sys.executable, [sys.executable, "-m", "symflux", "repl", *options])
     output = b""
 
     def read_until(*tokens, timeout=60):
@@ -75,10 +80,12 @@ def test_repl_through_a_pseudo_terminal():
                     break
         return any(t in output for t in tokens)
 
-    assert read_until(b">>> ")
+    assert read_until(prompt)
     os.write(fd, b"gradient(lambda v: v**3, x)[0]\n")
     assert read_until(b"3*x**2", "3⋅x".encode())  # pretty printing is on: the 2 sits above the line
     os.write(fd, b"exit()\n")
+    read_until(b"Do you really want to exit", timeout=3)
+    os.write(fd, b"y\n")
     os.waitpid(pid, 0)
     assert b"symflux REPL" in output
 
