@@ -12,6 +12,7 @@ import functools
 
 import numpy as np
 import sympy
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 
 class sigmoid(sympy.Function):
@@ -487,6 +488,32 @@ def is_boolean(body: sympy.Basic) -> bool:
 class VectorSymbol(sympy.MatrixSymbol):
     """A vector symbol: an n × 1 column to SymPy's matrix algebra, a 1-D array of n to symflux
     (so ``x @ A @ x`` traces as NumPy would and its gradient is a vector)."""
+
+    def _entry(self, i, j, **kwargs):
+        return VectorElement(self, i, j)
+
+
+class ArrayElement(MatrixElement):
+    """An entry of a matrix; 0 when read outside it, which index notation's [conditions] rely on
+    (x[i − 1]·[i ≥ 1] at i = 0)."""
+
+    def __new__(cls, name, n, m):
+        n, m = sympy.sympify(n), sympy.sympify(m)
+        if isinstance(name, sympy.MatrixBase) and n.is_Integer and m.is_Integer:
+            rows, cols = name.shape
+            if not (0 <= n < rows and 0 <= m < cols):
+                return sympy.Integer(0)
+        return super().__new__(cls, name, n, m)
+
+
+class VectorElement(ArrayElement):
+    """An entry of a vector symbol, printed ``x[i]`` (not ``x[i, 0]``)."""
+
+    def _sympystr(self, printer):
+        return f"{printer._print(self.parent)}[{printer._print(self.i)}]"
+
+    def _latex(self, printer):
+        return f"{{{printer._print(self.parent)}}}_{{{printer._print(self.i)}}}"
 
 
 class Vector(sympy.MatrixExpr):

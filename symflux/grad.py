@@ -88,7 +88,7 @@ def finalize(nodes: list, leaves: list):
         return [Tracer(next(spliced)) if n is not None else None for n in nodes]
     values = list(bindings.values())
     if any(isinstance(v, sympy.MatrixExpr) for v in values):
-        results = iter(printing.to_matexpr(present, bindings))
+        results = iter(printing.formulas(present, bindings))
         return [next(results) if n is not None else None for n in nodes]
     exact = any(_is_exact_value(v) for v in values)
     python_numbers = not any(trace.is_symbolic(v) for v in values)

@@ -22,6 +22,7 @@ from sympy.printing.str import StrPrinter
 from . import functions
 from .contract import parse_spec
 from .functions import Vector, VectorSymbol, evaluated
+from .index_notation import to_indexed
 from .ir import ARG, Identity, Node, size_of, toposort
 
 
@@ -375,7 +376,8 @@ def _core(expr, symbols):
     of ``1 − tanh(a + b)²``, wherever it occurs), or None."""
     d = sympy.Dummy()
     for sub in sympy.postorder_traversal(expr):
-        if sub != expr and symbols <= sub.free_symbols and not expr.xreplace({sub: d}).free_symbols & symbols:
+        if (sub != expr and isinstance(sub, sympy.Expr) and symbols <= sub.free_symbols
+                and not expr.xreplace({sub: d}).free_symbols & symbols):
             return sub
     return None
 
@@ -511,6 +513,8 @@ def _constant(node: Node):
         return v
     if v.ndim == 0:
         return v[()]
+    if v.dtype == bool:
+        raise NoMatrixForm("no matrix form for a constant mask")
     flat = v.reshape(-1)
     if v.size and (flat == flat[0]).all():
         return _scaled(sympy.sympify(flat[0]), Ones(*_matrix_shape(node.shape)))
@@ -523,8 +527,17 @@ def _matrix_shape(shape):
 
 def formula(node: Node):
     """The value of a graph over constant matrix expressions, as one (a 1-D result as a ``Vector``)."""
-    (value,) = to_matexpr([node], {})
+    (value,) = formulas([node], {})
     return Vector(value) if node.ndim == 1 and _is_matrix(value) else value
+
+
+def formulas(outputs, bindings: dict) -> list:
+    """``outputs`` as matrix expressions (``to_matexpr``), or in index notation where a graph has no
+    matrix form (``index_notation``)."""
+    try:
+        return to_matexpr(outputs, bindings)
+    except NoMatrixForm:
+        return to_indexed(outputs, bindings)
 
 
 def to_matexpr(outputs, bindings: dict) -> list:

@@ -15,7 +15,7 @@ from sympy.printing.str import StrPrinter
 from ..functions import VectorSymbol
 from ..functor import field_names
 from ..params import params
-from ..printing import Entrywise, to_matexpr
+from ..printing import Entrywise, formulas
 from ..tracing import Trace
 
 
@@ -83,7 +83,7 @@ def template(layer, input_shape=None) -> Formula:
     arrays = [(leaf.node, p) for leaf, p in zip(t.param_leaves, ps)] + list(zip(t.array_inputs, t.arrays))
     for i, (node, a) in enumerate(arrays):  # parameters, then state such as running statistics
         bindings[node] = _symbol(names.get(id(a), f"p{i}"), a.shape)
-    (expr,) = to_matexpr([t.out.node], bindings)
+    (expr,) = formulas([t.out.node], bindings)
     return Formula(expr)
 
 

@@ -133,3 +133,28 @@ def test_formulas_of_every_kind_of_layer():
 def test_logistic_regression_names_the_sigmoid():
     (formula,) = sf.gradient(CASES["logistic regression"][0], w)
     assert str(formula) == "X.T*((-y) ⊙ σ.((-y) ⊙ (X*w)))"
+
+
+INDEX_CASES = {
+    "cumulative sum": lambda v: sf.sum(sf.cumsum(v) ** 2),
+    "slices": lambda v: sf.sum(v[1:] ** 2) + v[0] * v[2],
+    "differences": lambda v: sf.sum(sf.diff(v) ** 2),
+    "concatenation": lambda v: sf.sum(sf.concatenate([v, v**2]) * sf.arange(8.0)),
+}
+
+
+@pytest.mark.parametrize("name", INDEX_CASES)
+def test_graphs_without_a_matrix_form_print_in_index_notation(name):
+    vs = sf.symbols("v", shape=(4,))
+    (formula,) = sf.gradient(INDEX_CASES[name], vs)
+    assert str(formula).startswith("(i) ↦ ") and "Lambda" not in str(formula)
+    values = np.array([1.0, -2.0, 3.0, 0.5])
+    got = np.array(formula.subs(vs, sympy.ImmutableMatrix(values)).doit(), dtype=float)
+    np.testing.assert_allclose(got, sf.gradient(INDEX_CASES[name], values)[0])
+
+
+def test_index_notation_reads_like_the_sums_it_stands_for():
+    vs = sf.symbols("v", shape=(4,))
+    assert str(sf.gradient(INDEX_CASES["cumulative sum"], vs)[0]) == "(i) ↦ Σ_{r}(2*Σ_{s}(v[s]*[s <= r])*[i <= r])"
+    assert str(sf.gradient(lambda v: sf.sum(v[1:] ** 2), vs)[0]) == "(i) ↦ 2*v[i]*[i >= 1]"
+    assert r"\sum_{r=0}^{3}" in sf.latex(sf.gradient(INDEX_CASES["cumulative sum"], vs)[0])
