@@ -26,3 +26,16 @@ def test_api_reference_is_current():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert (ROOT / "docs" / "api.md").read_text() == module.render(), "run: python tools/api_reference.py"
+
+
+def test_the_closed_form_picture_is_current(tmp_path):
+    import html
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("formula_pictures", ROOT / "tools" / "formula_pictures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert "(images/closed_forms.svg)" in (ROOT / "docs" / "guide.md").read_text()
+    committed = (ROOT / "docs" / "images" / "closed_forms.svg").read_text()
+    expected = html.escape(module.describe(module.formulas()), quote=False)
+    assert f"<dc:description>{expected}</dc:description>" in committed, "run: python tools/formula_pictures.py"
+    assert module.render(tmp_path / "f.svg").read_text().startswith("<?xml")
