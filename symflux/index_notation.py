@@ -104,8 +104,22 @@ def to_indexed(outputs: list[Node], bindings: dict) -> list:
             results.append(values[id(out)](()))
             continue
         indices = tuple(sympy.Symbol(OUTPUT_LETTERS[k], integer=True) for k in range(out.ndim))
-        results.append(IndexForm(indices, values[id(out)](indices), out.shape))
+        at = tuple(sympy.Integer(0) if n == 1 else i for i, n in zip(indices, out.shape))  # one entry: index 0
+        entry = _within_ranges(values[id(out)](at), dict(zip(indices, out.shape)))
+        results.append(IndexForm(indices, entry, out.shape))
     return results
+
+
+def _within_ranges(entry, sizes: dict):
+    """Index arithmetic that the ranges decide: i mod n = i and ⌊i/n⌋ = 0 for 0 ≤ i < n."""
+    sizes = sizes | {limit[0]: limit[2] + 1 for s in entry.atoms(sympy.Sum) for limit in s.limits}
+
+    def fits(e, n):
+        return e in sizes and sympy.Le(sizes[e], n) == sympy.true
+
+    entry = entry.replace(lambda e: isinstance(e, sympy.Mod) and fits(*e.args), lambda e: e.args[0])
+    return entry.replace(lambda e: isinstance(e, sympy.floor) and e.args[0].is_Mul and len(e.args[0].args) == 2
+                         and fits(e.args[0].args[1], 1 / e.args[0].args[0]), lambda e: sympy.Integer(0))
 
 
 def _entry_function(node: Node, args, bindings, fresh):
@@ -203,15 +217,48 @@ def _contracted(node, args, fresh):
 
 
 def _reshaped(node, arg):
-    """Reshapes that add or drop axes of length 1 (others have no simple index form)."""
-    old, new = node.args[0].shape, node.shape
-    if [n for n in old if n != 1] != [n for n in new if n != 1]:
-        raise NoIndexForm(f"no index form for reshaping {old} to {new}")
+    """A reshape as index arithmetic, group by group of axes with equal sizes: split axes combine
+    as i·n + j, merged ones come apart as (i // n, i % n)."""
+    groups = _axis_groups(node.args[0].shape, node.shape)
 
     def entry(at):
-        kept = iter([i for i, n in zip(at, new) if n != 1])
-        return arg(tuple(0 if n == 1 else next(kept) for n in old))
+        old, position = [], 0
+        for old_sizes, new_sizes in groups:
+            flat = sympy.Integer(0)
+            for i, n in zip(at[position:position + len(new_sizes)], new_sizes):
+                flat = flat * n + i
+            position += len(new_sizes)
+            strides = [sympy.Mul(*old_sizes[k + 1:]) for k in range(len(old_sizes))]
+            old += [flat if len(old_sizes) == 1 else sympy.Mod(sympy.floor(flat / st), n)
+                    for st, n in zip(strides, old_sizes)]
+        return arg(tuple(old))
     return entry
+
+
+def _axis_groups(old, new):
+    """[(old sizes, new sizes)]: the shortest runs of axes whose sizes multiply to the same number."""
+    groups, i, j = [], 0, 0
+    while i < len(old) or j < len(new):
+        a, b = [old[i]] if i < len(old) else [], [new[j]] if j < len(new) else []
+        i, j = i + len(a), j + len(b)
+        while sympy.Mul(*a) != sympy.Mul(*b):
+            if i < len(old) and (j >= len(new) or _smaller(sympy.Mul(*a), sympy.Mul(*b))):
+                a.append(old[i])
+                i += 1
+            elif j < len(new):
+                b.append(new[j])
+                j += 1
+            else:
+                raise NoIndexForm(f"no index form for reshaping {old} to {new}")
+        groups.append((a, b))
+    return groups
+
+
+def _smaller(x, y) -> bool:
+    comparison = sympy.Lt(x, y)
+    if comparison not in (sympy.true, sympy.false):
+        raise NoIndexForm("no index form for a reshape of symbolic sizes")
+    return bool(comparison)
 
 
 def _unsliced(node, arg):

@@ -545,6 +545,8 @@ def to_matexpr(outputs, bindings: dict) -> list:
     values: dict[int, object] = {}
     for node in toposort(outputs):
         if node.op == "input":
+            if node.ndim > 2:
+                raise NoMatrixForm(f"no matrix form for an input of {node.ndim} dimensions")
             v = bindings[node]
         elif node.op == "const":
             v = _constant(node)

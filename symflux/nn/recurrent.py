@@ -14,9 +14,21 @@ from .. import trace
 from ..functor import children
 from .init import glorot_uniform, zeros32
 from .layers import Layer, activation_name, match_precision, shape_of
+from .template import template
 
 
-class RNNCell(Layer):
+class _Cell(Layer):
+    """A recurrent cell: ``cell(state, x) -> (new state, output)`` (Flux's ``m(h, x)``)."""
+
+    def __call__(self, state, x):
+        return self.step(state, x)
+
+    def expr(self, input_shape=None):
+        """The output of one step from the initial state, e.g. ``tanh(Wh·h + Wi·x + b)``."""
+        return template(self, input_shape, call=lambda x: self.step(self.initial_state(), x)[1])
+
+
+class RNNCell(_Cell):
     """RNNCell(in, out, σ=tanh) — h′ = σ.(Wi·x .+ Wh·h .+ b); the output is h′."""
 
     def __init__(self, n_in, n_out, σ=F.tanh, init=glorot_uniform):
@@ -36,7 +48,7 @@ class RNNCell(Layer):
         return f"RNNCell({self.Wi.shape[1]}, {self.Wi.shape[0]}{act})"
 
 
-class LSTMCell(Layer):
+class LSTMCell(_Cell):
     """LSTMCell(in, out) — gates [i; f; c; o] = Wi·x .+ Wh·h .+ b (forget bias starts at 1);
     c′ = σ(f)·c + σ(i)·tanh(c̃), h′ = σ(o)·tanh(c′); the output is h′."""
 
@@ -62,7 +74,7 @@ class LSTMCell(Layer):
         return f"LSTMCell({self.Wi.shape[1]}, {self.h.shape[0]})"
 
 
-class GRUCell(Layer):
+class GRUCell(_Cell):
     """GRUCell(in, out) — Flux's gates [r; z; h̃]: r = σ(Wi_r·x + Wh_r·h + b_r), z likewise,
     h̃ = tanh(Wi_h·x + r·(Wh_h·h) + b_h), h′ = (1 − z)·h̃ + z·h; the output is h′. (PyTorch's nn.GRU
     with b_ih = b and the hidden bias b_hh = 0.)"""

@@ -61,13 +61,16 @@ class Formula:
 
 
 def _symbol(name, shape):
+    if len(shape) > 2:  # an array: formulas in index notation
+        return sympy.IndexedBase(name, shape=shape)
     if len(shape) == 1:
         return VectorSymbol(name, shape[0], 1)
     return sympy.MatrixSymbol(name, *(shape if len(shape) == 2 else (1, 1)))
 
 
-def template(layer, input_shape=None) -> Formula:
-    """The formula of ``layer`` applied to a symbolic input ``x`` (a vector of its input size)."""
+def template(layer, input_shape=None, call=None) -> Formula:
+    """The formula of ``layer`` (or of ``call``, a function of the input using the layer) applied to a
+    symbolic input ``x`` (a vector of its input size)."""
     sizes = getattr(layer, "sizes", None)
     if input_shape is None and sizes is not None:
         input_shape = (sizes[0],)
@@ -77,7 +80,7 @@ def template(layer, input_shape=None) -> Formula:
             raise ValueError(f"{layer!r}: pass input_shape to show its formula")
         input_shape = (weight.shape[-1],) if weight.ndim == 2 else (weight.shape[0],)
     ps = params(layer)
-    t = Trace(layer, (np.zeros(tuple(input_shape), np.float32),), params=ps, read_as_inputs=True)
+    t = Trace(call or layer, (np.zeros(tuple(input_shape), np.float32),), params=ps, read_as_inputs=True)
     names = field_names(layer)
     bindings = {t.leaves[0].node: _symbol("x", input_shape)}
     arrays = [(leaf.node, p) for leaf, p in zip(t.param_leaves, ps)] + list(zip(t.array_inputs, t.arrays))

@@ -158,3 +158,14 @@ def test_index_notation_reads_like_the_sums_it_stands_for():
     assert str(sf.gradient(INDEX_CASES["cumulative sum"], vs)[0]) == "(i) ↦ Σ_{r}(2*Σ_{s}(v[s]*[s <= r])*[i <= r])"
     assert str(sf.gradient(lambda v: sf.sum(v[1:] ** 2), vs)[0]) == "(i) ↦ 2*v[i]*[i >= 1]"
     assert r"\sum_{r=0}^{3}" in sf.latex(sf.gradient(INDEX_CASES["cumulative sum"], vs)[0])
+
+
+def test_recurrent_cells_and_per_example_normalisation_have_formulas():
+    assert str(sf.RNNCell(3, 2).expr()) == "tanh(Wh·h + Wi·x + b)"
+    assert "⊙ c)" in str(sf.LSTMCell(3, 2).expr()) and "⊙ h" in str(sf.GRUCell(3, 2).expr())
+    cell = sf.RNNCell(3, 2)
+    state, out = cell(cell.initial_state(), np.ones(3))  # Flux's m(h, x)
+    np.testing.assert_allclose(out, state)
+    assert str(sf.InstanceNorm(3).expr(input_shape=(1, 3, 4))) == \
+        "(i, j, k) ↦ (x[0, j, k] - μ[j])*γ[j]/sqrt(σ2[j] + 1.0e-5) + β[j]"
+    assert str(sf.GroupNorm(4, 2).expr(input_shape=(1, 4, 3))).startswith("(i, j, k) ↦ ")
