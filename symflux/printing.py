@@ -338,7 +338,11 @@ def _entrywise(expr, env):
         shape = env[matrix_args[0]].shape
         ones = [_scaled(constant, Ones(*shape))] if constant != 0 else []
         terms = [t for p in parts if _is_matrix(p) for t in (p.args if isinstance(p, sympy.MatAdd) else (p,))]
-        return sympy.MatAdd(*terms, *ones)
+        counts: dict = {}
+        for t in terms:  # X + X is 2*X
+            counts[t] = counts.get(t, 0) + 1
+        terms = [_scaled(k, t) for t, k in counts.items()] + ones
+        return terms[0] if len(terms) == 1 else sympy.MatAdd(*terms)
     if isinstance(expr, sympy.Mul):
         parts = [_entrywise(a, env) for a in _grouped(expr, env)]
         return _hadamard(parts)

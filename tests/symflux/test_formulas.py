@@ -169,3 +169,8 @@ def test_recurrent_cells_and_per_example_normalisation_have_formulas():
     assert str(sf.InstanceNorm(3).expr(input_shape=(1, 3, 4))) == \
         "(i, j, k) ↦ (x[0, j, k] - μ[j])*γ[j]/sqrt(σ2[j] + 1.0e-5) + β[j]"
     assert str(sf.GroupNorm(4, 2).expr(input_shape=(1, 4, 3))).startswith("(i, j, k) ↦ ")
+
+
+def test_repeated_terms_are_collected():
+    column = sf.symbols("X", shape=(3, 1))
+    assert str(sf.gradient(lambda u: (u.T @ u)[0, 0], column)[0]) == "2*X"
