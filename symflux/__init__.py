@@ -9,7 +9,7 @@
 from . import array_methods  # noqa: F401  (installs the NumPy surface on Array and Tracer)
 from . import numpy as _np_api
 from .array import Array, Tracer, TracingError
-from .compile import BackendUnavailable, Compiled, compile, cuda, export_c, llvm
+from .compile import BackendUnavailable, Compiled, compile, cuda, export_c, llvm, set_num_threads
 from .device import GPUArray
 from .draw import draw, plot_history
 from .functor import children, f32, f64, fmap, functor, trainable

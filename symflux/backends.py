@@ -57,6 +57,8 @@ class Executable:
         self.inputs, self.outputs = list(inputs), list(outputs)
         self.in_place = donation(self.inputs, self.outputs, donate)
 
+    n_inputs = property(lambda self: len(self.inputs))
+
     def bound(self, fixed: dict) -> Bound:
         """A caller for repeated calls whose inputs at the positions in ``fixed`` are always the
         given arrays: ``bound(values)`` passes ``values`` for the other inputs, in order."""
@@ -66,11 +68,11 @@ class Executable:
 class Bound:
     def __init__(self, exe: Executable, fixed: dict):
         self.exe, self.fixed = exe, fixed
-        self.varying = [k for k in range(len(exe.inputs)) if k not in fixed]
+        self.varying = [k for k in range(exe.n_inputs) if k not in fixed]
 
     def __call__(self, values) -> list:
         given = dict(zip(self.varying, values))
-        return self.exe([self.fixed[k] if k in self.fixed else given[k] for k in range(len(self.exe.inputs))])
+        return self.exe([self.fixed[k] if k in self.fixed else given[k] for k in range(self.exe.n_inputs)])
 
     def fast(self, result: int):
         """A C-level caller returning output ``result``; None where the backend has none."""

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from codegen import CRenderer, LLVMRenderer, default_runtime
+from codegen.runtime import pool
 from codegen.runtime.cuda import BackendUnavailable  # noqa: F401  (sf.BackendUnavailable)
 from codegen.runtime.fastcall import dispatcher
 
@@ -29,39 +30,75 @@ from .rng import new_seed
 from .simplify import fuse, substitute
 from .tracing import Trace, arg_names
 
-THREADS = min(os.cpu_count() or 1, 8)
+THREADS = min(os.cpu_count() or 1, 8)  # the most threads a parallel loop is compiled for
+
+
+def set_num_threads(n: int | None) -> None:
+    """set_num_threads(n): compiled code runs its parallel loops on at most ``n`` threads from now on;
+    None goes back to the default — ``OMP_NUM_THREADS`` when it is set (read at every call, so a Dask
+    worker or an MPI rank that sets it is not oversubscribed), else up to the cores (at most 8)."""
+    pool.set_num_threads(n)
 
 
 class Executable(backends.Executable):
     """A graph compiled to native CPU code for fixed input shapes: ``exe(arrays)`` → output arrays.
-    Outputs written over donated inputs are computed after every other kernel."""
+    Outputs written over donated inputs are computed after every other kernel.
+
+    It pickles as its object code, its LLVM IR (recompiled where the object code does not fit the
+    machine: another CPU or LLVM) and its constants — no graph; unpickling links the code, once per
+    process for the same bytes. Loading object code runs it: unpickle only what you trust."""
 
     def __init__(self, inputs: list[Node], outputs: list[Node], donate=()):
         super().__init__(inputs, outputs, donate)
-        self.lowered = lower(self.inputs, self.outputs, self.in_place)
-        program = self.lowered.program
+        lowered = lower(self.inputs, self.outputs, self.in_place)
+        program = lowered.program
+        self.input_specs = [(n.shape, n.dtype) for n in lowered.inputs]
+        self.output_specs = [(o.shape, o.dtype) for o in lowered.outputs]
+        self.has_seed, self.n_args, self.entry = lowered.seed is not None, len(program.args), program.name
+        self.consts = [np.ascontiguousarray(c.value, dtype=c.dtype) for c in lowered.consts]
         self.ir = LLVMRenderer(threads=THREADS).render(program)
-        self.code = default_runtime().link(self.ir, [program.name, program.name + "_packed"])
-        self.function = self.code.function(0, len(program.args))
+        self._load(default_runtime().object_code(self.ir))
+
+    def _load(self, object_code: bytes):
+        self.object_code = object_code
+        self.code = default_runtime().link_object(object_code, [self.entry, self.entry + "_packed"])
+        self.function = self.code.function(0, self.n_args)
         self.packed_address = self.code.addresses[1]
-        self.consts = [np.ascontiguousarray(c.value, dtype=c.dtype) for c in self.lowered.consts]
+
+    n_inputs = property(lambda self: len(self.input_specs))
+
+    def __getstate__(self):
+        state = {k: v for k, v in vars(self).items() if k not in ("inputs", "outputs", "code", "function",
+                                                                  "packed_address")}
+        state["toolchain"] = default_runtime().toolchain
+        state["pool"] = pool.library_code() if pool.SYMBOL.encode() in self.object_code else None
+        return state
+
+    def __setstate__(self, state):
+        toolchain, shipped_pool = state.pop("toolchain"), state.pop("pool")
+        self.__dict__.update(state)
+        self.inputs = self.outputs = None  # the graph stays where it was traced
+        if shipped_pool is not None:
+            pool.provide(shipped_pool)
+        runtime = default_runtime()
+        self._load(self.object_code if toolchain == runtime.toolchain else runtime.object_code(self.ir))
 
     def _arguments(self, arrays) -> list[np.ndarray]:
         args = []
-        for node, value in zip(self.lowered.inputs, arrays):
-            arr = np.asarray(value, dtype=node.dtype, order="C")
-            if arr.shape != node.shape:
-                raise ValueError(f"compiled for an input of shape {node.shape}, got {arr.shape}")
+        for (shape, dtype), value in zip(self.input_specs, arrays):
+            arr = np.asarray(value, dtype=dtype, order="C")
+            if arr.shape != shape:
+                raise ValueError(f"compiled for an input of shape {shape}, got {arr.shape}")
             args.append(arr)
         return args + self.consts
 
     def _seed(self) -> list:
-        return [] if self.lowered.seed is None else [np.array([new_seed()], dtype=np.uint64)]
+        return [np.array([new_seed()], dtype=np.uint64)] if self.has_seed else []
 
     def __call__(self, arrays) -> list[np.ndarray]:
         args = self._arguments(arrays)
-        outputs = [args[self.in_place[k]] if k in self.in_place else np.empty(o.shape, dtype=o.dtype)
-                   for k, o in enumerate(self.lowered.outputs)]
+        outputs = [args[self.in_place[k]] if k in self.in_place else np.empty(shape, dtype=dtype)
+                   for k, (shape, dtype) in enumerate(self.output_specs)]
         buffers = args + self._seed() + outputs
         self.function(*[a.ctypes.data for a in buffers])
         return outputs
@@ -82,11 +119,11 @@ backends.register("llvm", Executable)
 class BoundExecutable(backends.Bound):
     def __init__(self, exe: Executable, fixed: dict):
         super().__init__(exe, fixed)
-        nodes = exe.lowered.inputs
-        self.inputs = [fixed[k] if k in fixed else np.empty(n.shape, n.dtype) for k, n in enumerate(nodes)]
-        self.copied = [(k, self.inputs[k]) for k in range(len(nodes)) if k not in fixed]
-        self.outputs = [self.inputs[exe.in_place[k]] if k in exe.in_place else np.empty(o.shape, o.dtype)
-                        for k, o in enumerate(exe.lowered.outputs)]
+        specs = exe.input_specs
+        self.inputs = [fixed[k] if k in fixed else np.empty(shape, dtype) for k, (shape, dtype) in enumerate(specs)]
+        self.copied = [(k, self.inputs[k]) for k in range(len(specs)) if k not in fixed]
+        self.outputs = [self.inputs[exe.in_place[k]] if k in exe.in_place else np.empty(shape, dtype)
+                        for k, (shape, dtype) in enumerate(exe.output_specs)]
         self.seed = exe._seed()
         buffers = self.inputs + exe.consts + self.seed + self.outputs
         self.buffers = buffers
@@ -166,20 +203,36 @@ def cycle_collection_paused():
 
 
 class _Signature:
-    """A traced and compiled function for one signature of arguments."""
+    """A function compiled for one signature of arguments: its executable, and what a call binds and
+    rebuilds (which argument leaves are inputs, the arrays it reads, its layer state, the result
+    structure). It holds no graph, so it pickles with the executable's object code."""
 
     def __init__(self, f, args, backend="llvm", static=(), donate=()):
         with cycle_collection_paused():
-            self.traced = t = Traced(f, args, static)
+            t = Traced(f, args, static)
             inputs = t.arg_inputs + t.array_inputs
             self.executable = backends.executable(backend)(inputs, t.outputs, _donated(t, donate))
+        self.leaf_mask = [lf is not None for lf in t.leaves]
+        self.structure, self.arrays, self.n_results = t.structure, t.arrays, t.n_results
+        self.state_sources = t.state_sources
+        # what assign_state needs of each assignment: the object, the attribute, one slot per part
+        self.state = [(obj, attr, tuple(None for _ in value) if isinstance(value, tuple) else None, None)
+                      for obj, attr, value, _ in t.state]
+
+    def current_arrays(self):
+        """The arrays to bind at a call (``trace.current_arrays``); None when the trace no longer fits."""
+        return trace.current_arrays(self.arrays, self.state_sources)
 
     def run(self, args, arrays):
-        t = self.traced
-        values = [v for v, lf in zip(pytree.flatten(args)[0], t.leaves) if lf is not None]
+        values = [v for v, bound in zip(pytree.flatten(args)[0], self.leaf_mask) if bound]
         outputs = _as_results(self.executable(values + arrays))
-        trace.assign_state(t.state, outputs[t.n_results:], copied)
-        return pytree.unflatten(t.structure, outputs[:t.n_results])
+        trace.assign_state(self.state, outputs[self.n_results:], copied)
+        return pytree.unflatten(self.structure, outputs[:self.n_results])
+
+    @property
+    def portable(self) -> bool:
+        """Whether it pickles as compiled code (the CPU backend's executables do)."""
+        return isinstance(self.executable, Executable)
 
 
 def _donated(t: Traced, donate) -> list[int]:
@@ -207,10 +260,10 @@ class Compiled:
         key = tuple(("static", a) if i in self.static else _key(a) for i, a in enumerate(args))
         key += (pytree.flatten(args)[1],)
         sig = self._signatures.get(key)
-        arrays = sig.traced.current_arrays() if sig is not None else None
+        arrays = sig.current_arrays() if sig is not None else None
         if arrays is None:  # new arguments, or state of a new shape
             sig = self._signatures[key] = _Signature(self.f, args, self.backend, self.static, self.donate)
-            arrays = sig.traced.current_arrays()
+            arrays = sig.current_arrays()
         self._last = sig
         return sig, arrays
 
@@ -240,9 +293,17 @@ class Compiled:
 
     def __reduce__(self):
         """A compiled function pickles as its function and options (the function must pickle: a
-        model, a module-level function, or any function under cloudpickle, which Dask uses); the
-        other process compiles it again on its first call, from the disk cache when it can."""
-        return Compiled, (self.f, self.backend, self.static, self.donate)
+        model, a module-level function, or any function under cloudpickle, which Dask uses) with
+        the object code of the signatures it has compiled, so the other process runs them without
+        tracing or compiling again. The arrays the function reads travel once, as data, with it."""
+        compiled = {key: sig for key, sig in self._signatures.items() if sig.portable}
+        return _restored, (self.f, self.backend, self.static, self.donate, compiled)
+
+
+def _restored(f, backend, static, donate, signatures) -> Compiled:
+    compiled = Compiled(f, backend, static, donate)
+    compiled._signatures.update(signatures)
+    return compiled
 
 
 def compile(f: Callable[..., Any], backend: str = "llvm", static_argnums=(), donate_argnums=()) -> Compiled:  # noqa: A001

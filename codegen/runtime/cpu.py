@@ -10,15 +10,20 @@ it alive, and it is released with the last of them (500 compiles no longer keep 
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import threading
+import weakref
 
 import llvmlite
 import llvmlite.binding as llvm
 
 from ..cache import DiskCache
+from . import pool
+from .pool import SYMBOL as POOL_SYMBOL
 
 _lock = threading.Lock()
 _initialised = False
+_linked: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # (code hash, names) → NativeCode
 
 
 def _target_machine():
@@ -92,10 +97,25 @@ class CPURuntime:
     def link(self, ir_text: str, names: list[str]) -> NativeCode:
         """``ir_text`` loaded as native code, with the addresses of its entry points ``names``."""
         try:
-            return self._link(self.object_code(ir_text), names)
+            return self.link_object(self.object_code(ir_text), names)
         except RuntimeError:  # an unloadable (damaged) cache entry: rebuild from the IR
             self.cache.discard(DiskCache.key(ir_text, self.toolchain))
-            return self._link(self.object_code(ir_text), names)
+            return self.link_object(self.object_code(ir_text), names)
+
+    def link_object(self, code: bytes, names: list[str]) -> NativeCode:
+        """Object code (from ``object_code``, possibly made by another process with the same
+        ``toolchain``) loaded once per process while it is in use: the same bytes give the same
+        ``NativeCode``. The thread pool it may call is loaded first."""
+        key = (hashlib.sha256(code).digest(), tuple(names))
+        with _lock:
+            loaded = _linked.get(key)
+        if loaded is None:
+            if POOL_SYMBOL.encode() in code:
+                pool.thread_pool()
+            loaded = self._link(code, names)
+            with _lock:
+                _linked[key] = loaded
+        return loaded
 
     def _link(self, code: bytes, names: list[str]) -> NativeCode:
         machine = _target_machine()  # the engine owns (and frees with itself) its target machine: a fresh one

@@ -5,10 +5,15 @@
  * calls, poll briefly for the next job and then sleep, so a parallel loop costs a wake-up instead
  * of a pthread_create/join (~30 µs). One job at a time: a caller that finds the pool busy (another
  * Python thread's loop) runs its loop alone. A forked child starts its own workers.
+ *
+ * The number of threads is decided at each call: codegen_set_num_threads(n) when set, else
+ * OMP_NUM_THREADS (so a Dask worker or an MPI rank that sets it is not oversubscribed), else the
+ * chunks the code was compiled for.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #define MAX_WORKERS 63
 #define SPINS 100000 /* polls (tens of µs) before a worker or the caller sleeps */
@@ -80,7 +85,21 @@ static void start_workers(int64_t wanted) {
     }
 }
 
+static atomic_long thread_setting; /* 0: not set */
+
+void codegen_set_num_threads(int64_t n) { atomic_store(&thread_setting, n); }
+
+static int64_t thread_limit(int64_t chunks) {
+    long n = atomic_load(&thread_setting);
+    if (n <= 0) {
+        const char *env = getenv("OMP_NUM_THREADS");
+        n = env ? atol(env) : 0;
+    }
+    return n > 0 && n < chunks ? n : chunks;
+}
+
 void codegen_parallel_for(body_fn body, void *ctx, int64_t extent, int64_t chunks) {
+    chunks = thread_limit(chunks);
     if (chunks <= 1 || extent <= 1 || pthread_mutex_trylock(&busy) != 0) {
         body(ctx, 0, extent);
         return;

@@ -194,6 +194,11 @@ class TrainStep:
     def __repr__(self):
         return f"train_step(<{len(self.params)} parameters>, {self.opt!r})"
 
+    def __reduce__(self):
+        """Pickles as its loss, parameters, optimiser (with its state) and backend; the other process
+        traces and compiles the step again on its first call (object code from the disk cache)."""
+        return TrainStep, (self.loss, self.params, self.opt, self.backend)
+
 
 def train_step(loss: Callable[..., Any], ps: Any, opt: Rule, backend: str | None = "llvm") -> TrainStep:
     """train_step(loss, ps, opt, backend="llvm"): a callable ``step(*batch)`` doing loss + gradient +
