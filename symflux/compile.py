@@ -21,7 +21,7 @@ from codegen.runtime import pool
 from codegen.runtime.cuda import BackendUnavailable  # noqa: F401  (sf.BackendUnavailable)
 from codegen.runtime.fastcall import dispatcher
 
-from . import backends, ops, pytree, trace
+from . import backends, dask_arrays, ops, pytree, trace
 from .array import Array, Tracer, TracingError, copied
 from .device import GPUArray
 from .ir import Node
@@ -75,13 +75,20 @@ class Executable(backends.Executable):
         return state
 
     def __setstate__(self, state):
-        toolchain, shipped_pool = state.pop("toolchain"), state.pop("pool")
         self.__dict__.update(state)
         self.inputs = self.outputs = None  # the graph stays where it was traced
+
+    def __getattr__(self, name):
+        """The code is linked at the first call after unpickling, not before: a pickle may carry
+        signatures this process never calls."""
+        if name not in ("code", "function", "packed_address") or "toolchain" not in self.__dict__:
+            raise AttributeError(name)
+        toolchain, shipped_pool = self.__dict__.pop("toolchain"), self.__dict__.pop("pool")
         if shipped_pool is not None:
             pool.provide(shipped_pool)
         runtime = default_runtime()
         self._load(self.object_code if toolchain == runtime.toolchain else runtime.object_code(self.ir))
+        return getattr(self, name)
 
     def _arguments(self, arrays) -> list[np.ndarray]:
         args = []
@@ -271,6 +278,8 @@ class Compiled:
         if trace._scopes or trace.any_traced(pytree.flatten(args)[0]):
             # inside gradient, compile, vmap…: a compiled function is its function, traced through
             return self.f(*args)
+        if any(trace.is_dask(a) for a in pytree.flatten(args)[0]):
+            return dask_arrays.call(self, args)
         sig, arrays = self._signature(args)
         return sig.run(args, arrays)
 

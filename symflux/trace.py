@@ -208,8 +208,22 @@ def operand_node(x) -> Node:
     return ops.map_(op, [], shape=())
 
 
+def is_dask(x) -> bool:
+    """A dask array (recognised without importing dask, which is optional)."""
+    return type(x).__module__.startswith("dask.array")
+
+
+def refuse_dask(x, what: str) -> None:
+    """A clear error instead of computing a whole dask array here, silently."""
+    if is_dask(x):
+        raise TypeError(f"{what} got a dask array: symflux does not compute dask arrays implicitly (that "
+                        "would load the whole array here). Compile the function, sf.compile(f), and call it on the "
+                        "dask arrays: the result is a lazy dask array computed block by block")
+
+
 def as_numpy(x) -> np.ndarray:
     """``x`` as a NumPy array; nested lists holding SymPy values become object arrays."""
+    refuse_dask(x, "a symflux function")
     arr = np.asarray(x)
     if arr.dtype == OBJECT:
         return arr

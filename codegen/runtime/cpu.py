@@ -9,6 +9,7 @@ it alive, and it is released with the last of them (500 compiles no longer keep 
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import hashlib
 import threading
@@ -24,6 +25,8 @@ from .pool import SYMBOL as POOL_SYMBOL
 _lock = threading.Lock()
 _initialised = False
 _linked: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # (code hash, names) → NativeCode
+_recent: collections.OrderedDict = collections.OrderedDict()  # the last RECENT ones, kept loaded
+RECENT = 32  # code that comes and goes (a Dask worker unpickling each task's function) is linked once
 
 
 def _target_machine():
@@ -63,6 +66,7 @@ class CPURuntime:
     def __init__(self, cache: DiskCache | None = None):
         self.machine = _target_machine()
         self.cache = cache if cache is not None else DiskCache()
+        self.links = 0  # pieces of object code loaded by this process
         self.toolchain = "|".join([llvmlite.__version__, ".".join(map(str, llvm.llvm_version_info)),
                                    self.machine.triple, llvm.get_host_cpu_name(),
                                    llvm.get_host_cpu_features().flatten()])
@@ -113,11 +117,16 @@ class CPURuntime:
             if POOL_SYMBOL.encode() in code:
                 pool.thread_pool()
             loaded = self._link(code, names)
-            with _lock:
-                _linked[key] = loaded
+        with _lock:
+            _linked[key] = loaded
+            _recent[key] = loaded
+            _recent.move_to_end(key)
+            while len(_recent) > RECENT:
+                _recent.popitem(last=False)
         return loaded
 
     def _link(self, code: bytes, names: list[str]) -> NativeCode:
+        self.links += 1
         machine = _target_machine()  # the engine owns (and frees with itself) its target machine: a fresh one
         with _lock:
             engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), machine)

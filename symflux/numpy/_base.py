@@ -18,6 +18,8 @@ def _is_array_like(x) -> bool:
 
 
 def _concrete_elementwise(body, operands, dtype=None):
+    for o in operands:
+        trace.refuse_dask(o, "a symflux function")
     if any(trace.is_symbolic(o) or _is_array_like(o) and trace.as_numpy(o).dtype == OBJECT
            for o in operands):
         if not any(_is_array_like(o) or isinstance(o, sympy.MatrixBase) for o in operands):

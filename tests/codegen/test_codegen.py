@@ -187,9 +187,14 @@ def test_a_failed_cache_write_leaves_no_temporary_file(tmp_path, monkeypatch):
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
 
 
-def test_machine_code_is_released_with_its_functions():
+def test_machine_code_is_released_with_its_functions(monkeypatch):
+    """Once no function uses it and it is not among the RECENT codes kept for reuse (set to none here)."""
     import gc
     import weakref
+
+    from codegen.runtime import cpu
+    monkeypatch.setattr(cpu, "RECENT", 0)
+    cpu._recent.clear()
     program = Program("twice", [Buffer("x", "float64", 4), Buffer("y", "float64", 4)])
     i = loop_var("i")
     program.body = [Loop(i, 4, (Store(program.args[1], i, 2 * program.args[0][i]),))]
@@ -202,3 +207,17 @@ def test_machine_code_is_released_with_its_functions():
     del function
     gc.collect()
     assert alive() is None
+
+
+def test_recently_loaded_code_is_kept_for_reuse_and_bounded():
+    from codegen.runtime import cpu
+    program = Program("thrice", [Buffer("x", "float64", 4), Buffer("y", "float64", 4)])
+    i = loop_var("i")
+    program.body = [Loop(i, 4, (Store(program.args[1], i, 3 * program.args[0][i]),))]
+    ir_text = LLVMRenderer().render(program)
+    runtime = default_runtime()
+    first = runtime.link(ir_text, ["thrice"])
+    links = runtime.links
+    del first  # gone from every function, but loaded again without linking (a Dask worker's next task)
+    assert runtime.link(ir_text, ["thrice"]) is not None and runtime.links == links
+    assert len(cpu._recent) <= cpu.RECENT
