@@ -66,33 +66,41 @@ def _warn_if_small(leaves, lazy, rows):
                       stacklevel=4)
 
 
+PROBE_ROWS = 8  # rows of the small blocks that tell how each output combines
+
+
 class _Plan:
-    """How each output of the compiled function combines over blocks."""
+    """How each output of the compiled function combines over blocks, and the tasks: one call of the
+    compiled function per block, whose outputs the output arrays then take apart."""
 
     def __init__(self, compiled, tree, leaves, lazy, rows):
-        self.compiled, self.tree, self.lazy, self.rows = compiled, tree, lazy, rows
-        self.leaves = leaves
+        self.compiled, self.tree, self.lazy, self.rows, self.leaves = compiled, tree, lazy, rows, leaves
         self.fixed = [None if k in lazy else a for k, a in enumerate(leaves)]  # no dask array inside tasks
         for n in sorted(set(rows)):  # compiled here, once per block shape: the tasks carry the code
-            compiled(*self._arguments([np.zeros((n,) + leaves[k].shape[1:], leaves[k].dtype) for k in lazy]))
-        example = self._arguments([np.zeros((rows[0],) + leaves[k].shape[1:], leaves[k].dtype) for k in lazy])
-        outs, self.out_tree = pytree.flatten(compiled(*example))
-        self.outs = [np.asarray(o) for o in outs]
+            outs, self.out_tree = pytree.flatten(compiled(*self._arguments(self._zeros(n))))
+        self.probe = type(compiled)(compiled.f, "interpreter", compiled.static)  # cheap calls on tiny blocks
+        self.outs = [np.asarray(o) for o in pytree.flatten(compiled(*self._arguments(self._zeros(rows[0]))))[0]]
         self.kinds = [self._kind(k, o) for k, o in enumerate(self.outs)]
+        self.blocks = self._blocks()
+
+    def _zeros(self, n):
+        return [np.zeros((n,) + self.leaves[k].shape[1:], self.leaves[k].dtype) for k in self.lazy]
 
     def _arguments(self, blocks):
         return _arguments(self.tree, self.fixed, self.lazy, blocks)
 
+    def _probe(self, k, blocks) -> np.ndarray:
+        return np.asarray(pytree.flatten(self.probe(*self._arguments(blocks)))[0][k], dtype=float)
+
     def _kind(self, k, out):
         """"rows" (one entry per row), or how a reduction over rows combines: sum, mean, max, min."""
-        n = self.rows[0]
+        n = PROBE_ROWS
         rng = np.random.default_rng(0)
         block = [rng.uniform(0.5, 1.5, (n,) + self.leaves[j].shape[1:]).astype(self.leaves[j].dtype)
                  for j in self.lazy]
-        if out.ndim and out.shape[0] == n and n > 1:
-            half = n // 2  # row by row only if two halves give the two halves of the whole
-            whole = self._output(k, block)
-            parts = [self._output(k, [b[:half] for b in block]), self._output(k, [b[half:] for b in block])]
+        if out.ndim and out.shape[0] == self.rows[0] and self.rows[0] > 1:
+            whole = self._probe(k, block)  # row by row only if two halves give the two halves of the whole
+            parts = [self._probe(k, [b[:n // 2] for b in block]), self._probe(k, [b[n // 2:] for b in block])]
             if np.allclose(np.concatenate(parts), whole, rtol=1e-6, atol=1e-12, equal_nan=True):
                 return "rows"
             raise ValueError(f"compiled call on dask arrays: output {k} has a row per input row, but each row "
@@ -101,8 +109,7 @@ class _Plan:
         reduction = self._reduction_op(k)
         if reduction is not None:
             return reduction
-        once = self._output(k, block)
-        twice = self._output(k, [np.concatenate([b, b]) for b in block])
+        once, twice = self._probe(k, block), self._probe(k, [np.concatenate([b, b]) for b in block])
         if np.allclose(twice, 2 * once, rtol=1e-4, atol=1e-12):
             return "sum"
         if np.allclose(twice, once, rtol=1e-4, atol=1e-12):
@@ -111,14 +118,9 @@ class _Plan:
                          "row nor a sum, mean, maximum or minimum over the rows, so it cannot be computed block "
                          "by block; compute the inputs (or a smaller part) first")
 
-    def _output(self, k, blocks) -> np.ndarray:
-        return np.asarray(pytree.flatten(self.compiled(*self._arguments(blocks)))[0][k], dtype=float)
-
     def _reduction_op(self, k):
         """max or min when output k is one of those over the rows (seen in the graph)."""
-        example = self._arguments([np.zeros((self.rows[0],) + self.leaves[j].shape[1:], self.leaves[j].dtype)
-                                   for j in self.lazy])
-        graph = make_graph(self.compiled.f, *example)
+        graph = make_graph(self.compiled.f, *self._arguments(self._zeros(PROBE_ROWS)))
         if k >= len(graph.outputs):
             return None
         node = graph.outputs[k]
@@ -126,27 +128,30 @@ class _Plan:
             node = node.args[0]
         return node.op if node.op in ("max", "min") else None
 
-    def output(self, k):
-        out, kind = self.outs[k], self.kinds[k]
+    def _blocks(self):
+        """Per block, one call: a 1-element object array holding the outputs (means weighted by rows)."""
         inputs = []
         for j, pos in enumerate(self.lazy):  # rows are index "i"; every other axis has its own name
             a = self.leaves[pos]
             inputs += [a, ("i",) + tuple(f"in{j}.{d}" for d in range(1, a.ndim))]
-        extra = {f"out.{d}": n for d, n in enumerate(out.shape[1 if kind == "rows" else 0:])}
-        index = ("i",) + tuple(extra)
-        meta = np.empty((0,) * (len(extra) + 1), out.dtype)
+        task = _block_function(self.compiled, self.tree, self.fixed, self.lazy, [kind == "mean" for kind in self.kinds])
+        return da.blockwise(task, ("i",), *inputs, dtype=object, meta=np.empty((0,), object), concatenate=True,
+                            adjust_chunks={"i": 1})
+
+    def output(self, k):
+        out, kind = self.outs[k], self.kinds[k]
+        rest = out.shape[1:] if kind == "rows" else out.shape
+        chunks = ((self.rows if kind == "rows" else (1,) * len(self.rows)),) + tuple((n,) for n in rest)
+        part = self.blocks.map_blocks(_take, k, kind == "rows", dtype=out.dtype, chunks=chunks,
+                                      new_axis=list(range(1, 1 + len(rest))) or None,
+                                      meta=np.empty((0,) * (1 + len(rest)), out.dtype))
         if kind == "rows":
-            task = _block_function(self.compiled, self.tree, self.fixed, self.lazy, k, None)
-            return da.blockwise(task, index, *inputs, new_axes=extra, dtype=out.dtype,
-                                meta=meta, concatenate=True)
-        task = _block_function(self.compiled, self.tree, self.fixed, self.lazy, k, kind == "mean")
-        per_block = da.blockwise(task, index, *inputs, new_axes=extra,
-                                 dtype=out.dtype, meta=meta, concatenate=True, adjust_chunks={"i": 1})
+            return part
         if kind == "sum":
-            return per_block.sum(axis=0, dtype=out.dtype)
+            return part.sum(axis=0, dtype=out.dtype)
         if kind == "mean":
-            return (per_block.sum(axis=0) / sum(self.rows)).astype(out.dtype)
-        return per_block.max(axis=0) if kind == "max" else per_block.min(axis=0)
+            return (part.sum(axis=0) / sum(self.rows)).astype(out.dtype)
+        return part.max(axis=0) if kind == "max" else part.min(axis=0)
 
 
 def _arguments(tree, fixed, lazy, blocks):
@@ -157,12 +162,19 @@ def _arguments(tree, fixed, lazy, blocks):
     return pytree.unflatten(tree, values)
 
 
-def _block_function(compiled, tree, fixed, lazy, k, weighted):
-    """One block's output ``k`` (the task Dask runs: it holds no dask array). For reductions, shaped
-    (1, …) to be combined, and a mean weighted by the block's rows."""
+def _block_function(compiled, tree, fixed, lazy, weighted):
+    """The task Dask runs per block (it holds no dask array): every output of one call, means weighted
+    by the block's rows, in a 1-element object array."""
     def block(*blocks):
-        out = np.asarray(pytree.flatten(compiled(*_arguments(tree, fixed, lazy, blocks)))[0][k])
-        if weighted is None:
-            return out
-        return (out * len(blocks[0]) if weighted else out)[None]
+        outs = pytree.flatten(compiled(*_arguments(tree, fixed, lazy, blocks)))[0]
+        outs = [np.asarray(o) * len(blocks[0]) if w else np.asarray(o) for o, w in zip(outs, weighted)]
+        holder = np.empty(1, dtype=object)
+        holder[0] = outs
+        return holder
     return block
+
+
+def _take(holder, k, rows):
+    """Output ``k`` of a block's call: as it is when it has a row per row, else with a leading axis of 1."""
+    out = holder[0][k]
+    return out if rows else out[None]
