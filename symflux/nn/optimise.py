@@ -65,6 +65,11 @@ class Rule:
         self.__dict__.update(state)
         self.state = {id(x): (x, s) for x, s in state.get("state", {}).values()}
 
+    def reduce(self, loss, grads: list) -> tuple:
+        """(loss, gradients) as the update sees them: these ones here; averaged over the ranks of a
+        data-parallel job by ``symflux.distributed.DistributedOptimizer``."""
+        return loss, grads
+
     def state_for(self, x) -> list:
         """The state arrays of parameter ``x`` (created on first use)."""
         entry = self.state.get(id(x))

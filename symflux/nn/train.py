@@ -40,9 +40,10 @@ def update(*args):
         if isinstance(target, np.ndarray):
             target -= opt.apply(target, grads)
             return target
-        for p, g in _parameter_gradients(target, grads):
-            if g is not None:
-                p -= opt.apply(p, g)
+        pairs = [(p, g) for p, g in _parameter_gradients(target, grads) if g is not None]
+        _, reduced = opt.reduce(0.0, [g for _, g in pairs])
+        for (p, _), g in zip(pairs, reduced):
+            p -= opt.apply(p, g)
         return target
     if isinstance(first, np.ndarray) and len(args) == 2 and isinstance(args[1], np.ndarray):
         first -= args[1]
@@ -180,16 +181,19 @@ class TrainStep:
                 plan = self._plans[key] = _Plan(self.loss, self.params, batch, self.opt, aliases)
         values = plan.run(self.params, batch, self.backend)
         self._fast = plan.fast
+        loss = values[0]
         if not plan.in_graph_update:
             if any(isinstance(p, GPUArray) for p in self.params):
                 raise TypeError(f"train_step: {self.opt!r} cannot update parameters on the GPU (its rule is not "
                                 "traceable into the compiled step); train on the CPU or use a traceable optimiser")
-            grads = iter(values[1:1 + plan.n_grads])
+            # the gradients as every process sees them (averaged over ranks by a DistributedOptimizer)
+            loss, grads = self.opt.reduce(loss, [np.array(g) for g in values[1:1 + plan.n_grads]])
+            grads = iter(grads)
             for p, has in zip(self.params, plan.has_grad):
                 if has:
-                    p -= self.opt.apply(p, np.array(next(grads)))
+                    p -= self.opt.apply(p, next(grads))
         trace.assign_state(plan.updates, values[1 + plan.n_grads:], copied)
-        return np.asarray(values[0])[()]
+        return np.asarray(loss)[()]
 
     def __repr__(self):
         return f"train_step(<{len(self.params)} parameters>, {self.opt!r})"
