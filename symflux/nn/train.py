@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .. import backends, pytree, trace
 from .. import numpy as F
 from ..array import Tracer, copied
-from ..compile import cycle_collection_paused
+from ..compile import Executable, cycle_collection_paused
 from ..device import GPUArray
 from ..gpu import gpu
 from ..grad import _differentiate, _scalar_output
@@ -66,7 +66,7 @@ class _Plan:
     optimiser state to their new values, which are written over them. Otherwise the gradients are
     outputs and the update runs in NumPy."""
 
-    def __init__(self, loss, ps, batch, opt, aliases):
+    def __init__(self, loss, ps, batch, opt, aliases, backend):
         batch_inputs = [new_input(*_shape_dtype(b), f"batch{i}") for i, b in enumerate(batch)]
         # a parameter passed as data is that parameter, as in Flux: train!(loss, params(r), (r,), opt)
         t = Trace(lambda: loss(*[trace.tracked(ps[a]) if a is not None else Tracer(n)
@@ -78,33 +78,46 @@ class _Plan:
             (trace.operand_node(out), [None] * len(leaves))
         # Arrays the loss reads besides the parameters (layer state such as BatchNorm's running
         # statistics, captured data) are inputs bound at every call, never constants of the trace.
-        self.param_inputs = [lf.node for lf in leaves] + t.array_inputs
+        param_inputs = [lf.node for lf in leaves] + t.array_inputs
         self.read_arrays = t.arrays
-        self.batch_inputs = batch_inputs
         self.has_grad = [g is not None for g in grads]
-        self.updates = trace.last_assignments(t.updates)
-        self.state_sources = trace.state_sources(self.updates, t.arrays, ps)
+        updates = trace.last_assignments(t.updates)
+        self.state_sources = trace.state_sources(updates, t.arrays, ps)
+        # what assign_state needs of each layer-state assignment: the object, the attribute, its parts
+        self.updates = [(obj, attr, tuple(None for _ in value) if isinstance(value, tuple) else None, None)
+                        for obj, attr, value, _ in updates]
         # state arrays are new objects after every step: passed per call, never bound once
         self.per_call = sorted({len(ps) + k for k, *_ in self.state_sources if isinstance(k, int)})
-        state = [trace.operand_node(v) for _, _, value, _ in self.updates for _, v in trace.state_parts(value)]
+        state = [trace.operand_node(v) for _, _, value, _ in updates for _, v in trace.state_parts(value)]
         rule = self._traced_rule(leaves, grads, ps, opt)
         self.in_graph_update = rule is not None
-        self.state_arrays, self.state_inputs, replacing, self.donate = [], [], [], []
+        self.state_arrays, state_inputs, replacing, donate = [], [], [], []
+        self.first_state = len(param_inputs) + len(batch_inputs)
         if self.in_graph_update:
-            new_params, state_inputs, new_states = rule
-            self.state_arrays = [a for _, a in state_inputs]
-            self.state_inputs = [n for n, _ in state_inputs]
+            new_params, state_pairs, new_states = rule
+            self.state_arrays = [a for _, a in state_pairs]
+            state_inputs = [n for n, _ in state_pairs]
             updated = [k for k, p in enumerate(new_params) if p is not None]
             # the new values first, in the order of the arrays they replace: each is written over its own
             replacing = [new_params[k] for k in updated] + new_states
-            first_state = len(self.param_inputs) + len(batch_inputs)
-            self.donate = updated + list(range(first_state, first_state + len(new_states)))
+            donate = updated + list(range(self.first_state, self.first_state + len(new_states)))
             results = [node]
         else:
             results = [node, *[g for g in grads if g is not None]]
-        self.outputs = fuse([*replacing, *results, *state])
         self.first, self.n_grads = len(replacing), len(results) - 1
+        outputs = fuse([*replacing, *results, *state])
+        self.exe = backends.executable(backend, "train_step")(param_inputs + batch_inputs + state_inputs, outputs,
+                                                              donate)
+        assert self.exe.in_place == dict(enumerate(donate)), "each new value goes over its own array"
         self.bound = self.fast = None
+
+    def __getstate__(self):
+        """No graph and no callers: the executable (object code) and what binds its arrays."""
+        return {k: v for k, v in vars(self).items() if k not in ("bound", "fast")} | {"bound": None, "fast": None}
+
+    @property
+    def portable(self) -> bool:
+        return isinstance(self.exe, Executable)
 
     @staticmethod
     def _traced_rule(leaves, grads, ps, opt):
@@ -133,18 +146,14 @@ class _Plan:
         arrays = trace.current_arrays(self.read_arrays, self.state_sources)
         return None if arrays is None else [*ps, *arrays]
 
-    def run(self, ps, batch, backend) -> list:
+    def run(self, ps, batch) -> list:
         """The loss, the gradients (when the update is not in the graph), then the new layer state."""
         ps = self.bound_arrays(ps)
         if self.bound is None:
-            inputs = self.param_inputs + self.batch_inputs + self.state_inputs
-            exe = backends.executable(backend, "train_step")(inputs, self.outputs, self.donate)
-            assert exe.in_place == dict(enumerate(self.donate)), "each new value goes over its own array"
             on_gpu = any(isinstance(p, GPUArray) for p in ps)  # then the optimiser state lives there too
-            n = len(ps) + len(self.batch_inputs)
             fixed = {k: a for k, a in enumerate(ps) if k not in self.per_call}
-            fixed |= {n + j: gpu(a) if on_gpu else a for j, a in enumerate(self.state_arrays)}
-            bound = exe.bound(fixed)
+            fixed |= {self.first_state + j: gpu(a) if on_gpu else a for j, a in enumerate(self.state_arrays)}
+            bound = self.exe.bound(fixed)
             self.bound = lambda ps, batch: bound([*[ps[k] for k in self.per_call], *batch])
             if self.in_graph_update and not self.updates:  # the step's only result is the loss
                 self.fast = bound.fast(self.first)
@@ -178,8 +187,8 @@ class TrainStep:
         plan = self._plans.get(key)
         if plan is None or plan.state_sources and plan.bound_arrays(self.params) is None:
             with cycle_collection_paused():
-                plan = self._plans[key] = _Plan(self.loss, self.params, batch, self.opt, aliases)
-        values = plan.run(self.params, batch, self.backend)
+                plan = self._plans[key] = _Plan(self.loss, self.params, batch, self.opt, aliases, self.backend)
+        values = plan.run(self.params, batch)
         self._fast = plan.fast
         loss = values[0]
         if not plan.in_graph_update:
@@ -199,9 +208,16 @@ class TrainStep:
         return f"train_step(<{len(self.params)} parameters>, {self.opt!r})"
 
     def __reduce__(self):
-        """Pickles as its loss, parameters, optimiser (with its state) and backend; the other process
-        traces and compiles the step again on its first call (object code from the disk cache)."""
-        return TrainStep, (self.loss, self.params, self.opt, self.backend)
+        """Pickles as its loss, parameters, optimiser (with its state) and backend, with the object code
+        of the steps it has compiled for the CPU: the other process goes on without tracing again."""
+        plans = {key: plan for key, plan in self._plans.items() if plan.portable}
+        return _restored_step, (self.loss, self.params, self.opt, self.backend, plans)
+
+
+def _restored_step(loss, ps, opt, backend, plans) -> TrainStep:
+    step = TrainStep(loss, ps, opt, backend)
+    step._plans.update(plans)
+    return step
 
 
 def train_step(loss: Callable[..., Any], ps: Any, opt: Rule, backend: str | None = "llvm") -> TrainStep:

@@ -69,13 +69,15 @@ def test_code_for_another_toolchain_is_rebuilt_from_its_ir(monkeypatch):
     assert rebuilt
 
 
-def test_training_steps_pickle_and_resume():
+def test_training_steps_pickle_with_their_compiled_step_and_resume():
     m = sf.Dense(3, 1)
     step = sf.train_step(lambda x, y: sf.mse(m(x), y), sf.params(m), sf.ADAM(0.01))
     x, y = np.ones((4, 3), np.float32), np.zeros((4, 1), np.float32)
     step(x, y)
     copy = pickle.loads(cloudpickle.dumps(step))
+    (plan,) = copy._plans.values()  # the compiled step came along: no tracing on the other side
     assert copy(x, y) == step(x, y)
+    assert list(copy._plans.values()) == [plan]
 
 
 THREADS_CHILD = textwrap.dedent("""
