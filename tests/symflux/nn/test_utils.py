@@ -1,6 +1,7 @@
 """Flux's utilities, batch-first: dropout/normalise functions, one-hot, stacking, sequences,
 destructure/loadparams, DataLoader, epochs, skip, kaiming init."""
 
+import importlib
 import logging
 
 import numpy as np
@@ -141,3 +142,21 @@ def test_a_recurrent_layer_runs_over_a_sequence_given_as_a_list():
     assert len(outs) == 3
     for got, want in zip(outs, expected):
         np.testing.assert_allclose(got, want)
+
+
+def test_train_once_per_epoch_traces_once():
+    """Flux's idiom — calling train once per epoch — reuses the traced and compiled step."""
+    training = importlib.import_module("symflux.nn.train")  # the module (sf.train is the function)
+    W = sf.array(np.zeros(2))
+    data = [(np.ones(2), 1.0)] * 3
+
+    def loss(x, y):
+        return (sf.sum(W * x) - y) ** 2
+
+    ps, opt = sf.params(W), sf.Descent(0.1)
+    sf.train(loss, ps, data, opt, progress=False)
+    (step,) = training._steps[loss].values()
+    (plan,) = step._plans.values()
+    for _ in range(3):
+        sf.train(loss, ps, data, opt, progress=False)
+    assert list(training._steps[loss].values()) == [step] and list(step._plans.values()) == [plan]
