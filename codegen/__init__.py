@@ -5,7 +5,20 @@ One shared kernel language (``kernel``), one renderer per target (``renderer.llv
 ``codegen.lambdify`` is a fast ``sympy.lambdify`` for expressions over arrays.
 """
 
-from .kernel import Buffer, If, Let, Loop, Program, Store, UnsupportedExpression, Update, flat_index, loop_var, loops
+from .kernel import (
+    Buffer,
+    Call,
+    If,
+    Let,
+    Loop,
+    Program,
+    Store,
+    UnsupportedExpression,
+    Update,
+    flat_index,
+    loop_var,
+    loops,
+)
 from .lambdify import lambdify
 from .renderer.c import CRenderer
 from .renderer.cuda import CUDARenderer

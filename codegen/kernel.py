@@ -83,6 +83,18 @@ class If:
     body: tuple
 
 
+@dataclass(frozen=True)
+class Call:
+    """``function(inputs…, outputs…, sizes…)``: an external routine (a LAPACK-backed matrix function,
+    ``codegen.runtime.lapack``) that reads ``inputs`` and writes ``outputs`` whole; ``sizes`` are
+    passed as int64."""
+
+    function: str
+    inputs: tuple
+    outputs: tuple
+    sizes: tuple
+
+
 @dataclass
 class Program:
     """An entry point ``name(arg pointers…, size parameters…)``. Buffer sizes and loop extents are
@@ -105,6 +117,29 @@ def loads(expr) -> set:
     iteration shares each step twice), so every distinct subexpression is visited once; SymPy's
     ``atoms`` walks the tree, which is exponential in the depth of such a DAG."""
     return dag_atoms(expr, sympy.Indexed)
+
+
+def dag_replace(expr, rule: dict):
+    """``expr.xreplace(rule)``, rebuilding each distinct subexpression once (``xreplace`` walks the
+    tree: exponential in the depth of a DAG whose steps are shared)."""
+    done: dict = {}
+    stack = [sympy.sympify(expr)]
+    while stack:
+        e = stack[-1]
+        if e in done:
+            stack.pop()
+        elif e in rule or not e.args:
+            done[e] = rule.get(e, e)
+            stack.pop()
+        else:
+            pending = [a for a in e.args if a not in done]
+            if pending:
+                stack.extend(pending)
+                continue
+            args = tuple(done[a] for a in e.args)
+            done[e] = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+            stack.pop()
+    return done[sympy.sympify(expr)]
 
 
 def dag_atoms(expr, cls) -> set:

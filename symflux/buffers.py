@@ -6,14 +6,16 @@ import dataclasses
 
 import sympy
 
-from codegen import Buffer, If, Let, Program, Store, Update
-from codegen.kernel import loads
+from codegen import Buffer, Call, If, Let, Program, Store, Update
+from codegen.kernel import dag_replace, loads
 
 
 def _names_used(stmt) -> set:
     """Names of the buffers a statement (and its body) reads or writes."""
     names = set()
     exprs = []
+    if isinstance(stmt, Call):
+        names |= {b.name for b in stmt.inputs + stmt.outputs}
     if isinstance(stmt, Store):
         names.add(stmt.buffer.name)
         exprs += [stmt.index, stmt.value]
@@ -30,7 +32,10 @@ def _names_used(stmt) -> set:
 
 def _rename(stmt, buffers: dict, bases: dict):
     """``stmt`` with temporaries renamed to their shared buffers."""
-    fix = lambda e: sympy.sympify(e).xreplace(bases)
+    fix = lambda e: dag_replace(e, bases)
+    if isinstance(stmt, Call):
+        return dataclasses.replace(stmt, inputs=tuple(buffers.get(b.name, b) for b in stmt.inputs),
+                                   outputs=tuple(buffers.get(b.name, b) for b in stmt.outputs))
     if isinstance(stmt, Store):
         return Store(buffers.get(stmt.buffer.name, stmt.buffer), fix(stmt.index), fix(stmt.value))
     if isinstance(stmt, Let):

@@ -256,6 +256,8 @@ class Compiled:
 
     def __init__(self, f, backend="llvm", static_argnums=(), donate_argnums=()):
         backends.executable(backend)  # an unknown name fails here, not at the first call
+        if backend == "llvm":
+            default_runtime()  # starts LLVM's optimiser process while the first call traces
         self.f, self.backend = f, backend
         self.static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
         self.donate = (donate_argnums,) if isinstance(donate_argnums, int) else tuple(donate_argnums)

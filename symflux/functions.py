@@ -14,6 +14,8 @@ import numpy as np
 import sympy
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from codegen.kernel import dag_replace
+
 
 class sigmoid(sympy.Function):
     """σ(x) = 1 / (1 + exp(-x))."""
@@ -419,7 +421,7 @@ def substitute(body: sympy.Expr, subs: dict) -> sympy.Expr:
             if not all(im.is_Symbol for im in images) or len(set(images)) < len(images):
                 body = evaluated(body)
                 break
-    body = body.xreplace(subs)
+    body = dag_replace(body, subs)
     return _truths_restored(body) if truths else body
 
 

@@ -6,7 +6,8 @@ One op, ``linalg``, with the function's name as its attribute: evaluated by NumP
 (SymPy's exact ones for object arrays), differentiated by the rules of the literature (Giles 2008,
 "An extended collection of matrix derivative results"; Murray 2016 for Cholesky) written with graph
 ops — including ``linalg`` nodes themselves, so derivatives of any order work — and batched by
-adding a leading axis. Compiled backends do not run these yet (``lower`` says so).
+adding a leading axis. Compiled CPU code calls the same LAPACK routines through SciPy
+(``codegen.runtime.lapack``; ``lower`` emits a ``Call``); C export and CUDA refuse them.
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ Every graph node has a value at each multi-index (``Lowering.value``). Movement 
 arithmetic and never touch memory. Elementwise maps are inlined into their consumers: a map feeding
 a reduction becomes its prologue, a map consuming a contraction its epilogue, and elementwise
 outputs of one shape share one loop (horizontal fusion with a joint CSE). A node gets a buffer
-only when it is an output, a reduction or contraction, or elementwise work a contraction would
-otherwise recompute in its inner loop; temporaries with disjoint lifetimes share memory.
+only when it is an output, a reduction or contraction, elementwise work a contraction would
+otherwise recompute in its inner loop, or the end of a chain of maps that would inline more than
+``MAX_INLINED_OPS`` operations (so compile time stays linear in the chain's length); temporaries
+with disjoint lifetimes share memory.
 Contractions pick their innermost loop by stride: a vectorised dot product with a 4×4 register
 tile, or (packing the operands first, for large products) the same; big outer loops run threaded.
 For a GPU (``target="gpu"``) contractions stay plain dot products (the CUDA renderer tiles them
@@ -20,8 +22,9 @@ import dataclasses
 import numpy as np
 import sympy
 
-from codegen import Buffer, If, Let, Loop, Program, Store, Update, flat_index, loop_var, loops
+from codegen import Buffer, Call, If, Let, Loop, Program, Store, Update, flat_index, loop_var, loops
 from codegen.kernel import dag_size, dtype_name, idiv, imod, loads, uniform
+from codegen.runtime import lapack
 from codegen.runtime.pool import thread_pool
 
 from .buffers import reuse_buffers
@@ -32,9 +35,11 @@ from .fusion import fuse_rows
 from .ir import ARG, OBJECT, Node, toposort
 
 MOVEMENT = {"reshape", "permute", "expand", "slice", "unslice", "concat", "take", "detach", "unfold"}
-KERNELS = {"sum", "max", "min", "einsum", "fold", "scatter_add"}
+KERNELS = {"sum", "max", "min", "einsum", "fold", "scatter_add", "linalg"}
 INNER_LOOP_CONSUMERS = {"einsum", "fold", "scatter_add"}
 CHEAP_SHARED_OPS = 4
+MAX_INLINED_OPS = 64  # a chain of maps inlined past this gets a buffer: SymPy's rebuilding of ever
+# larger bodies would make compile time quadratic in the chain's length (Newton's x = (x + a/x)/2)
 
 
 class LoweringError(TypeError):
@@ -83,6 +88,7 @@ class Lowering:
         self.program = Program("graph", args + out_buffers)
         self.consts = consts
         self.counter = 0
+        self.inlined: dict[int, int] = {}
         hot = self._feeds_inner_loops()
         first_output = {}
         for node, buf in zip(outputs, out_buffers):
@@ -172,10 +178,22 @@ class Lowering:
             return True
         if node.op != "map" or not node.args:
             return False
-        if id(node) in hot:
+        if id(node) in hot or self._inlined_ops(node) > MAX_INLINED_OPS:
             return True
         shared = len(self.consumers.get(id(node), [])) > 1
         return shared and dag_size(evaluated(node.body), CHEAP_SHARED_OPS) > CHEAP_SHARED_OPS
+
+    def _inlined_ops(self, node) -> int:
+        """About how many operations ``node``'s value has once the maps it reads without a buffer are
+        inlined (each counted once: SymPy shares repeated subexpressions)."""
+        if id(node) in self.buffers or not node.args:
+            return 1
+        known = self.inlined.get(id(node))
+        if known is None:
+            own = dag_size(evaluated(node.body), MAX_INLINED_OPS) if node.op == "map" else 1
+            known = own + sum(self._inlined_ops(a) for a in {id(a): a for a in node.args}.values())
+            self.inlined[id(node)] = known
+        return known
 
     def _temp(self, dtype, size) -> Buffer:
         """A new temporary buffer of the program."""
@@ -372,6 +390,23 @@ class Lowering:
             return
         v = self._vars(node.ndim)
         self._emit(loops(v, node.shape, [Store(buf, flat_index(v, node.shape), self.compute(node, v))]))
+
+    def _kernel_linalg(self, node, buf):
+        """A call of the LAPACK-backed routine (``codegen.runtime.lapack``) on its arguments' buffers
+        (copied into one first where an argument has none: a transpose, an elementwise map)."""
+        name = node.attrs[0]
+        args = []
+        for a in node.args:
+            if id(a) not in self.buffers:
+                self.buffers[id(a)] = self._temp(_storage(a), _size(a))
+                self._kernel(a, self.buffers[id(a)])
+            args.append(self.buffers[id(a)])
+        a = node.args[0]
+        batch = int(np.prod(a.shape[:-2], dtype=np.int64))
+        sizes = (batch, *a.shape[-2:]) if name.startswith("svd") else (batch, a.shape[-1])
+        if name == "solve":
+            sizes += (node.args[1].shape[-1],)
+        self._emit([Call(lapack.symbol(name, buf.dtype), tuple(args), (buf,), sizes)])
 
     def _zero(self, node, buf):
         v = self._vars(node.ndim, "z")
@@ -597,9 +632,9 @@ def lower(inputs, outputs, in_place=None, target="cpu") -> Lowered:
     "gpu"). ``in_place`` maps output positions to the input positions whose memory they overwrite
     (computed after every read)."""
     matrix = next((n for n in toposort(outputs) if n.op == "linalg"), None)
-    if matrix is not None:
-        raise TypeError(f"linalg.{matrix.attrs[0].split('_')[0]} runs in the interpreter (NumPy's LAPACK); compiled "
-                        "code does not support matrix factorisations yet: call the function without sf.compile")
+    if matrix is not None and target == "gpu":
+        raise TypeError(f"linalg.{matrix.attrs[0].split('_')[0]} runs on the CPU (LAPACK): the CUDA backend has no "
+                        "matrix factorisations; use sf.compile without a GPU, or call the function uncompiled")
     lowering = Lowering(list(inputs), list(outputs), in_place, gpu=target == "gpu")
     fuse_rows(lowering.program)
     reuse_buffers(lowering.program)

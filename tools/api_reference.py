@@ -46,13 +46,15 @@ LEFT_OUT = """## The NumPy surface: what is left out, and why
 
 Every function above works on plain values (it is NumPy's), on traced values (a graph), through
 `np.<name>` on traced arrays (`__array_function__`), in the interpreter and — except `sf.linalg` —
-in `sf.compile` and `sf.export_c`. Not (yet) there:
+in `sf.compile` and `sf.export_c` (`sf.linalg` in `sf.compile` only, through SciPy's LAPACK). Not (yet) there:
 
 - `np.linalg.eig`/`eigvals` (general, complex eigensystems), `qr`, `lstsq`'s LAPACK driver choice:
   not implemented on traced arrays (a clear `TypeError` names them); `eigh`, `svd`, `pinv` cover the
   symmetric and least-squares cases.
-- `sf.linalg` in compiled code: the factorisations run in the interpreter (NumPy's LAPACK);
-  `sf.compile` refuses them by name rather than computing something slower or different.
+- `sf.linalg` in exported C and CUDA code: the factorisations are calls into SciPy's LAPACK, which
+  only `sf.compile` on the CPU links (`codegen/runtime/lapack.c`); `export_c` and the CUDA backend
+  refuse them by name. Where NumPy raises `LinAlgError` (a singular matrix, one that is not
+  positive definite), compiled code returns NaN, as JAX does.
 - `np.fft`: not implemented on traced arrays.
 - Complex arrays: the interpreter computes with them and `|z|` is real as in NumPy; compiled code
   refuses complex dtypes with a `TypeError` naming them; derivatives are for real inputs.

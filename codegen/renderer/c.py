@@ -12,7 +12,7 @@ import sympy
 from sympy.codegen.ast import real as real_type
 from sympy.printing.c import C99CodePrinter
 
-from ..kernel import Program
+from ..kernel import Program, UnsupportedExpression
 
 CTYPE = {"float32": "float", "float64": "double", "bool": "uint8_t", "int8": "int8_t", "int16": "int16_t",
          "int32": "int32_t", "int64": "int64_t", "uint8": "uint8_t", "uint16": "uint16_t", "uint32": "uint32_t",
@@ -257,3 +257,7 @@ class CRenderer:
 
     def _stmt_If(self, stmt):
         return [f"if ({self.printer.doprint(stmt.cond)}) {{", *self._block(stmt.body), "}"]
+
+    def _stmt_Call(self, call):
+        raise UnsupportedExpression(f"{call.function}: matrix functions call symflux's LAPACK runtime, which C "
+                                    "and CUDA code do not include (use sf.compile on the CPU)")

@@ -2,8 +2,12 @@
 
 Statements dispatch to ``_stmt_<Class>``, SymPy expressions to ``_emit_<Class>`` (as SymPy's
 printers do). Types are inferred bottom-up: loads have their buffer's type, loop variables are
-i64, literals adapt to their context; floats win over integers. Float arithmetic carries the
-``contract`` fast-math flag (FMA); reductions also ``reassoc`` so they vectorise.
+i64, literals adapt to their context; floats win over integers. Elementwise float arithmetic has
+no fast-math flags: each operation rounds as NumPy's does, so a value does not depend on whether
+it was computed in the vector body or the scalar tail of a loop (LLVM fuses ``contract``
+multiply–adds where it sees fit, which differs between the two). Accumulations (``Update``, or a
+store of ``buf[i] + …`` into ``buf``) carry ``contract`` (FMA) and sums also ``reassoc`` so they
+vectorise: their order is the compiler's anyway.
 """
 
 from __future__ import annotations
@@ -93,6 +97,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self.values = dict(zip(program.sizes, fn.args[n:]))
         self.sizes, self.program, self.n_parallel = list(program.sizes), program, 0
         self.locals, self.kinds, self.memo, self.kind_memo = {}, {}, {}, {}
+        self.arithmetic = ()  # fast-math flags of float arithmetic: CONTRACT while accumulating
         self.ptrs = {b.name: a for b, a in zip(program.args, fn.args)}
         heap = self._allocate_temps(program.temps)
         for stmt in program.body:
@@ -168,7 +173,9 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     def _stmt_Store(self, store):
         kind = KIND[store.buffer.dtype]
-        value = self._emit(store.value, kind)
+        accumulates = isinstance(store.value, sympy.Add) and any(
+            isinstance(a, sympy.Indexed) and a.base.name == store.buffer.name for a in store.value.args)
+        value = self._accumulating(store.value, kind) if accumulates else self._emit(store.value, kind)
         self.memo.clear()  # loads emitted so far may read what this store writes
         if store.buffer.dtype == "bool":
             value = self.builder.zext(value, I8)
@@ -188,13 +195,21 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         kind = self.kinds[update.var]
         slot = self.locals[update.var]
         b = self.builder
-        old, new = b.load(slot, typ=TYPES[kind]), self._emit(update.value, kind)
+        old, new = b.load(slot, typ=TYPES[kind]), self._accumulating(update.value, kind)
         if update.op == "add":
             result = b.fadd(old, new, flags=self._reduction_flags(update.value)) if kind in FLOATS else b.add(old, new)
         else:
             result = self._extremum(update.op, kind, old, new)
         b.store(result, slot)
         self._forget(update.var)
+
+    def _accumulating(self, value, kind):
+        """``value`` emitted with ``contract`` on its arithmetic (multiply–adds may become FMAs)."""
+        self.arithmetic = CONTRACT
+        try:
+            return self._emit(value, kind)
+        finally:
+            self.arithmetic = ()
 
     @staticmethod
     def _reduction_flags(value):
@@ -208,6 +223,13 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         """Drop memoised values that read local ``var`` (it was just reassigned)."""
         for key in [k for k in self.memo if k[0].has(var)]:
             del self.memo[key]
+
+    def _stmt_Call(self, call):
+        buffers = call.inputs + call.outputs
+        fn = self._declare(call.function, ir.VoidType(), [PTR] * len(buffers) + [I64] * len(call.sizes))
+        self.builder.call(fn, [self.ptrs[b.name] for b in buffers]
+                          + [self._emit(sympy.sympify(n), "i64") for n in call.sizes])
+        self.memo.clear()  # it wrote its outputs
 
     def _stmt_If(self, stmt):
         cond = self._emit(stmt.cond, "i1")
@@ -353,7 +375,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         values = [self._emit(a, kind) for a in e.args]
         out = values[0]
         for v in values[1:]:
-            out = float_op(out, v, flags=CONTRACT) if kind in FLOATS else int_op(out, v)
+            out = float_op(out, v, flags=self.arithmetic) if kind in FLOATS else int_op(out, v)
         return out
 
     def _emit_Add(self, e, kind):
@@ -363,10 +385,10 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     def _emit_Mul(self, e, kind):
         if kind in FLOATS and e.args[0] == -1:
-            return self.builder.fneg(self._emit(sympy.Mul(*e.args[1:]), kind), flags=CONTRACT)
+            return self.builder.fneg(self._emit(sympy.Mul(*e.args[1:]), kind), flags=self.arithmetic)
         numerator, denominator = sympy.fraction(e, exact=True)
         if kind in FLOATS and not denominator.is_Number:  # a true division: x·(1/y) overflows for subnormal y
-            return self.builder.fdiv(self._emit(numerator, kind), self._emit(denominator, kind), flags=CONTRACT)
+            return self.builder.fdiv(self._emit(numerator, kind), self._emit(denominator, kind), flags=self.arithmetic)
         return self._fold(e, kind, self.builder.fmul, self.builder.mul)
 
     def _float_class(self, e, test):
@@ -463,10 +485,10 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         x = self._emit(base, kind)
         if exp.is_Integer and abs(int(exp)) <= 8:
             out = self._power(x, abs(int(exp)), kind)
-            return b.fdiv(self._constant(1, kind), out, flags=CONTRACT) if exp < 0 else out
+            return b.fdiv(self._constant(1, kind), out, flags=self.arithmetic) if exp < 0 else out
         if exp == sympy.Rational(1, 2) or exp == sympy.Rational(-1, 2):
             root = self._intrinsic("llvm.sqrt", kind, [x])
-            return root if exp > 0 else b.fdiv(self._constant(1, kind), root, flags=CONTRACT)
+            return root if exp > 0 else b.fdiv(self._constant(1, kind), root, flags=self.arithmetic)
         return self._intrinsic("llvm.pow", kind, [x, self._emit(exp, kind)])
 
     def _power(self, x, n, kind):
@@ -474,10 +496,10 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         result, square = None, x
         while n:
             if n & 1:
-                result = square if result is None else self.builder.fmul(result, square, flags=CONTRACT)
+                result = square if result is None else self.builder.fmul(result, square, flags=self.arithmetic)
             n >>= 1
             if n:
-                square = self.builder.fmul(square, square, flags=CONTRACT)
+                square = self.builder.fmul(square, square, flags=self.arithmetic)
         return result if result is not None else self._constant(1, kind)
 
     def _select_chain(self, pairs, default, kind):

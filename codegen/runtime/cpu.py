@@ -1,5 +1,7 @@
 """The CPU runtime: LLVM IR → optimised native code (MCJIT) → a ctypes function per program.
 
+LLVM's optimiser runs in a child process (``llvm_worker.py``, see ``Optimiser``): llvmlite's pass
+pipeline leaks ~50 kB per run, which a process that compiles thousands of programs cannot afford.
 Object code is cached on disk (``codegen.cache``); a cached object that fails to load is
 discarded and rebuilt. Compiled programs are re-entrant (temporaries live on the callee's heap)
 and ctypes releases the GIL during the call, so they can run from several threads at once.
@@ -9,9 +11,14 @@ it alive, and it is released with the last of them (500 compiles no longer keep 
 
 from __future__ import annotations
 
+import atexit
 import collections
 import ctypes
 import hashlib
+import os
+import struct
+import subprocess
+import sys
 import threading
 import weakref
 
@@ -19,7 +26,7 @@ import llvmlite
 import llvmlite.binding as llvm
 
 from ..cache import DiskCache
-from . import pool
+from . import lapack, pool
 from .pool import SYMBOL as POOL_SYMBOL
 
 _lock = threading.Lock()
@@ -60,6 +67,60 @@ class NativeCode:
         return ctypes_function(self.addresses[k], n_args, n_sizes, owner=self)
 
 
+class Optimiser:
+    """The LLVM optimiser process: one at a time, started ahead of its first request and replaced
+    after ``RECYCLE`` programs (that bounds the memory LLVM leaves behind to its lifetime)."""
+
+    RECYCLE = 256
+    WORKER = os.path.join(os.path.dirname(__file__), "llvm_worker.py")
+
+    def __init__(self, cpu: str, features: str):
+        self.argv = [sys.executable, self.WORKER, cpu, features]
+        self.process, self.served, self.owner = None, 0, os.getpid()
+        self.lock = threading.Lock()
+        atexit.register(self.stop)
+
+    def start(self) -> None:
+        """Start the process if none runs (it loads LLVM while the caller traces and lowers)."""
+        if self.owner != os.getpid():  # a forked child must not share its parent's pipes
+            self.process, self.served, self.owner, self.lock = None, 0, os.getpid(), threading.Lock()
+        if self.process is None:
+            self.process = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            self.ready = False
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is not None and self.owner == os.getpid():
+            process.stdin.close()
+            process.wait()
+            process.stdout.close()
+
+    def request(self, kind: bytes, ir_text: str) -> bytes:
+        """``kind`` o (object code), i (optimised IR) or a (assembly) of ``ir_text``."""
+        self.start()
+        with self.lock:
+            self.start()
+            process, payload = self.process, ir_text.encode()
+            try:
+                if not self.ready:
+                    self.ready = process.stdout.readline() == b"ready\n"
+                process.stdin.write(kind + struct.pack("<Q", len(payload)) + payload)
+                process.stdin.flush()
+                status = process.stdout.read(1)
+                reply = process.stdout.read(struct.unpack("<Q", process.stdout.read(8))[0])
+            except (OSError, struct.error):
+                status = b""
+            if status not in (b"+", b"-"):
+                self.process = None
+                raise RuntimeError(f"LLVM's optimiser stopped (exit status {process.wait()}) compiling this program")
+            self.served += 1
+            if self.served % self.RECYCLE == 0:
+                self.stop()
+        if status == b"-":
+            raise RuntimeError(reply.decode())
+        return reply
+
+
 class CPURuntime:
     """Compiles LLVM IR text to native functions, through the disk cache."""
 
@@ -67,30 +128,22 @@ class CPURuntime:
         self.machine = _target_machine()
         self.cache = cache if cache is not None else DiskCache()
         self.links = 0  # pieces of object code loaded by this process
+        cpu, features = llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
         self.toolchain = "|".join([llvmlite.__version__, ".".join(map(str, llvm.llvm_version_info)),
-                                   self.machine.triple, llvm.get_host_cpu_name(),
-                                   llvm.get_host_cpu_features().flatten()])
+                                   self.machine.triple, cpu, features])
+        self.optimiser = Optimiser(cpu, features)
+        self.optimiser.start()
 
-    def optimise(self, ir_text: str):
-        # a context per module: types and constants interned in LLVM's global context are never freed
-        # (+11 MiB per 100 distinct compiles)
-        module = llvm.parse_assembly(ir_text, llvm.create_context())
-        module.triple = self.machine.triple
-        module.data_layout = str(self.machine.target_data)
-        module.verify()
-        options = llvm.create_pipeline_tuning_options(speed_level=3)
-        options.loop_vectorization = True
-        options.slp_vectorization = True
-        builder = llvm.create_pass_builder(self.machine, options)
-        builder.getModulePassManager().run(module, builder)
-        return module
+    def optimised_ir(self, ir_text: str) -> str:
+        """``ir_text`` after LLVM's O3 pipeline (what ``object_code`` compiles)."""
+        return self.optimiser.request(b"i", ir_text).decode()
 
     def object_code(self, ir_text: str) -> bytes:
         key = DiskCache.key(ir_text, self.toolchain)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        code = self.machine.emit_object(self.optimise(ir_text))
+        code = self.optimiser.request(b"o", ir_text)
         self.cache.put(key, code)
         return code
 
@@ -109,13 +162,15 @@ class CPURuntime:
     def link_object(self, code: bytes, names: list[str]) -> NativeCode:
         """Object code (from ``object_code``, possibly made by another process with the same
         ``toolchain``) loaded once per process while it is in use: the same bytes give the same
-        ``NativeCode``. The thread pool it may call is loaded first."""
+        ``NativeCode``. The thread pool and LAPACK library it may call are loaded first."""
         key = (hashlib.sha256(code).digest(), tuple(names))
         with _lock:
             loaded = _linked.get(key)
         if loaded is None:
             if POOL_SYMBOL.encode() in code:
                 pool.thread_pool()
+            if lapack.called_by(code):
+                lapack.library()
             loaded = self._link(code, names)
         with _lock:
             _linked[key] = loaded
@@ -139,7 +194,7 @@ class CPURuntime:
         return NativeCode(engine, addresses)
 
     def assembly(self, ir_text: str) -> str:
-        return self.machine.emit_assembly(self.optimise(ir_text))
+        return self.optimiser.request(b"a", ir_text).decode()
 
 
 _default: CPURuntime | None = None

@@ -1,0 +1,207 @@
+/* Matrix functions that compiled programs call: LAPACK, through the function pointers SciPy exports
+   (scipy.linalg.cython_lapack; lapack.py sets them with codegen_lapack_set), on stacks of row-major
+   matrices.
+
+   LAPACK is column-major: it sees a row-major matrix as its transpose. Each function below says
+   how it uses that. Where NumPy raises LinAlgError (a singular matrix for inv/solve, one that is
+   not positive definite for cholesky, no convergence) the result is NaN, as in JAX.
+   Entry points: codegen_<name>_<f64|f32>(inputs..., output, sizes...), sizes as int64. */
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int lapack_int; /* SciPy's LAPACK is LP64 */
+
+#define ROUTINES(X) X(getrf) X(getri) X(getrs) X(potrf) X(syevd) X(gesdd)
+#define SLOT(name) static void *d##name, *s##name;
+ROUTINES(SLOT)
+
+int codegen_lapack_set(const char *name, void *function) {
+#define SET(routine)                                                                                  \
+    if (!strcmp(name, "d" #routine)) { d##routine = function; return 1; }                             \
+    if (!strcmp(name, "s" #routine)) { s##routine = function; return 1; }
+    ROUTINES(SET)
+    return 0;
+}
+
+static lapack_int lead(int64_t n) { return n > 1 ? (lapack_int)n : 1; }
+
+#define DEFINE(T, P, SUFFIX)                                                                          \
+typedef void (*P##getrf_t)(lapack_int *, lapack_int *, T *, lapack_int *, lapack_int *, lapack_int *); \
+typedef void (*P##getri_t)(lapack_int *, T *, lapack_int *, lapack_int *, T *, lapack_int *, lapack_int *); \
+typedef void (*P##getrs_t)(char *, lapack_int *, lapack_int *, T *, lapack_int *, lapack_int *, T *,  \
+                           lapack_int *, lapack_int *);                                               \
+typedef void (*P##potrf_t)(char *, lapack_int *, T *, lapack_int *, lapack_int *);                    \
+typedef void (*P##syevd_t)(char *, char *, lapack_int *, T *, lapack_int *, T *, T *, lapack_int *,   \
+                           lapack_int *, lapack_int *, lapack_int *);                                 \
+typedef void (*P##gesdd_t)(char *, lapack_int *, lapack_int *, T *, lapack_int *, T *, T *,           \
+                           lapack_int *, T *, lapack_int *, T *, lapack_int *, lapack_int *,          \
+                           lapack_int *);                                                             \
+                                                                                                      \
+static void P##fill_nan(T *x, int64_t n) { for (int64_t i = 0; i < n; i++) x[i] = (T)NAN; }           \
+                                                                                                      \
+/* inv(Aᵀ) = inv(A)ᵀ: inverting what LAPACK sees inverts A in row-major terms */                     \
+void codegen_inv_##SUFFIX(const T *a, T *out, int64_t batch, int64_t n) {                            \
+    lapack_int N = (lapack_int)n, ld = lead(n), info, lwork = -1;                                     \
+    lapack_int *pivots = malloc(sizeof(lapack_int) * (n + 1));                                        \
+    T query = 0;                                                                                      \
+    ((P##getri_t)P##getri)(&N, out, &ld, pivots, &query, &lwork, &info);                              \
+    lwork = (lapack_int)query > 1 ? (lapack_int)query : 1;                                            \
+    T *work = malloc(sizeof(T) * lwork);                                                              \
+    for (int64_t b = 0; b < batch; b++) {                                                             \
+        T *m = out + b * n * n;                                                                       \
+        memcpy(m, a + b * n * n, sizeof(T) * n * n);                                                  \
+        ((P##getrf_t)P##getrf)(&N, &N, m, &ld, pivots, &info);                                        \
+        if (info == 0) ((P##getri_t)P##getri)(&N, m, &ld, pivots, work, &lwork, &info);              \
+        if (info != 0) P##fill_nan(m, n * n);                                                         \
+    }                                                                                                 \
+    free(work);                                                                                       \
+    free(pivots);                                                                                     \
+}                                                                                                     \
+                                                                                                      \
+/* A X = B: factor Aᵀ (what LAPACK sees), solve with its transpose; B and X are transposed into and \
+   out of column-major */                                                                             \
+void codegen_solve_##SUFFIX(const T *a, const T *rhs, T *out, int64_t batch, int64_t n, int64_t k) { \
+    lapack_int N = (lapack_int)n, K = (lapack_int)k, ld = lead(n), info;                              \
+    lapack_int *pivots = malloc(sizeof(lapack_int) * (n + 1));                                        \
+    T *lu = malloc(sizeof(T) * (n * n + 1)), *x = malloc(sizeof(T) * (n * k + 1));                    \
+    char trans = 'T';                                                                                 \
+    for (int64_t b = 0; b < batch; b++) {                                                             \
+        const T *bb = rhs + b * n * k;                                                                \
+        T *ob = out + b * n * k;                                                                      \
+        memcpy(lu, a + b * n * n, sizeof(T) * n * n);                                                 \
+        for (int64_t i = 0; i < n; i++)                                                               \
+            for (int64_t j = 0; j < k; j++) x[i + j * n] = bb[i * k + j];                             \
+        ((P##getrf_t)P##getrf)(&N, &N, lu, &ld, pivots, &info);                                       \
+        if (info == 0 && n > 0 && k > 0)                                                              \
+            ((P##getrs_t)P##getrs)(&trans, &N, &K, lu, &ld, pivots, x, &ld, &info);                   \
+        if (info != 0) { P##fill_nan(ob, n * k); continue; }                                          \
+        for (int64_t i = 0; i < n; i++)                                                               \
+            for (int64_t j = 0; j < k; j++) ob[i * k + j] = x[i + j * n];                             \
+    }                                                                                                 \
+    free(x);                                                                                          \
+    free(lu);                                                                                         \
+    free(pivots);                                                                                     \
+}                                                                                                     \
+                                                                                                      \
+/* det Aᵀ = det A: the product of U's diagonal, negated for each row swap; an exactly singular        \
+   matrix has sign 0 and log |det| −inf, as in NumPy. Either output may be NULL. */                   \
+static void P##slogdet(const T *a, T *sign, T *logabs, int64_t batch, int64_t n) {                   \
+    lapack_int N = (lapack_int)n, ld = lead(n), info;                                                 \
+    lapack_int *pivots = malloc(sizeof(lapack_int) * (n + 1));                                        \
+    T *lu = malloc(sizeof(T) * (n * n + 1));                                                          \
+    for (int64_t b = 0; b < batch; b++) {                                                             \
+        memcpy(lu, a + b * n * n, sizeof(T) * n * n);                                                 \
+        ((P##getrf_t)P##getrf)(&N, &N, lu, &ld, pivots, &info);                                       \
+        T s = 1, l = 0;                                                                               \
+        for (int64_t i = 0; i < n; i++) {                                                             \
+            T d = lu[i * n + i];                                                                      \
+            if (pivots[i] != i + 1) s = -s;                                                           \
+            if (d < 0) s = -s;                                                                        \
+            l += (T)log(fabs((double)d));                                                             \
+        }                                                                                             \
+        if (info > 0) { s = 0; l = (T)-INFINITY; }                                                    \
+        if (sign) sign[b] = s;                                                                        \
+        if (logabs) logabs[b] = l;                                                                    \
+    }                                                                                                 \
+    free(lu);                                                                                         \
+    free(pivots);                                                                                     \
+}                                                                                                     \
+void codegen_slogdet_sign_##SUFFIX(const T *a, T *out, int64_t batch, int64_t n) {                   \
+    P##slogdet(a, out, NULL, batch, n);                                                               \
+}                                                                                                     \
+void codegen_slogdet_log_##SUFFIX(const T *a, T *out, int64_t batch, int64_t n) {                    \
+    P##slogdet(a, NULL, out, batch, n);                                                               \
+}                                                                                                     \
+                                                                                                      \
+/* NumPy reads A's lower triangle: LAPACK's upper one. Its U (A = UᵀU) read row-major is L. */        \
+void codegen_cholesky_##SUFFIX(const T *a, T *out, int64_t batch, int64_t n) {                       \
+    lapack_int N = (lapack_int)n, ld = lead(n), info;                                                 \
+    char upper = 'U';                                                                                 \
+    for (int64_t b = 0; b < batch; b++) {                                                             \
+        T *m = out + b * n * n;                                                                       \
+        memcpy(m, a + b * n * n, sizeof(T) * n * n);                                                  \
+        ((P##potrf_t)P##potrf)(&upper, &N, m, &ld, &info);                                            \
+        if (info != 0) { P##fill_nan(m, n * n); continue; }                                           \
+        for (int64_t i = 0; i < n; i++)                                                               \
+            for (int64_t j = i + 1; j < n; j++) m[i * n + j] = 0;                                     \
+    }                                                                                                 \
+}                                                                                                     \
+                                                                                                      \
+/* eigh (NumPy's UPLO='L': LAPACK's 'U'); the eigenvectors come back as rows of the column-major    \
+   result, transposed into columns. Either output may be NULL. */                                     \
+static void P##eigh(const T *a, T *w, T *v, int64_t batch, int64_t n) {                              \
+    lapack_int N = (lapack_int)n, ld = lead(n), info, lwork = -1, liwork = -1, iquery = 0;            \
+    char jobz = 'V', upper = 'U';                                                                     \
+    T query = 0, *m = malloc(sizeof(T) * (n * n + 1)), *values = malloc(sizeof(T) * (n + 1));         \
+    ((P##syevd_t)P##syevd)(&jobz, &upper, &N, m, &ld, values, &query, &lwork, &iquery, &liwork, &info); \
+    lwork = (lapack_int)query > 1 ? (lapack_int)query : 1;                                            \
+    liwork = iquery > 1 ? iquery : 1;                                                                 \
+    T *work = malloc(sizeof(T) * lwork);                                                              \
+    lapack_int *iwork = malloc(sizeof(lapack_int) * liwork);                                          \
+    for (int64_t b = 0; b < batch; b++) {                                                             \
+        memcpy(m, a + b * n * n, sizeof(T) * n * n);                                                  \
+        ((P##syevd_t)P##syevd)(&jobz, &upper, &N, m, &ld, values, work, &lwork, iwork, &liwork, &info); \
+        if (info != 0) { P##fill_nan(values, n); P##fill_nan(m, n * n); }                             \
+        if (w) memcpy(w + b * n, values, sizeof(T) * n);                                              \
+        if (v)                                                                                        \
+            for (int64_t i = 0; i < n; i++)                                                           \
+                for (int64_t j = 0; j < n; j++) v[b * n * n + i * n + j] = m[j * n + i];              \
+    }                                                                                                 \
+    free(iwork);                                                                                      \
+    free(work);                                                                                       \
+    free(values);                                                                                     \
+    free(m);                                                                                          \
+}                                                                                                     \
+void codegen_eigh_w_##SUFFIX(const T *a, T *out, int64_t batch, int64_t n) {                         \
+    P##eigh(a, out, NULL, batch, n);                                                                  \
+}                                                                                                     \
+void codegen_eigh_v_##SUFFIX(const T *a, T *out, int64_t batch, int64_t n) {                         \
+    P##eigh(a, NULL, out, batch, n);                                                                  \
+}                                                                                                     \
+                                                                                                      \
+/* The reduced SVD of an m × n row-major A is that of Aᵀ = V S Uᵀ: LAPACK's U is V (read row-major,  \
+   Vᴴ) and its Vᵀ is Uᵀ (read row-major, U), so nothing is transposed. Any output may be NULL. */     \
+static void P##svd(const T *a, T *u, T *s, T *vh, int64_t batch, int64_t m, int64_t n) {             \
+    int64_t k = m < n ? m : n;                                                                        \
+    lapack_int M = (lapack_int)n, N = (lapack_int)m, K = (lapack_int)k, info, lwork = -1;            \
+    lapack_int ldm = lead(n), ldk = lead(k);                                                          \
+    char jobz = (u || vh) ? 'S' : 'N';                                                                \
+    T query = 0, *x = malloc(sizeof(T) * (m * n + 1)), *sv = malloc(sizeof(T) * (k + 1));             \
+    T *left = malloc(sizeof(T) * (n * k + 1)), *right = malloc(sizeof(T) * (k * m + 1));              \
+    lapack_int *iwork = malloc(sizeof(lapack_int) * (8 * k + 1));                                     \
+    ((P##gesdd_t)P##gesdd)(&jobz, &M, &N, x, &ldm, sv, left, &ldm, right, &ldk, &query, &lwork, iwork, &info); \
+    lwork = (lapack_int)query > 1 ? (lapack_int)query : 1;                                            \
+    T *work = malloc(sizeof(T) * lwork);                                                              \
+    (void)K;                                                                                          \
+    for (int64_t b = 0; b < batch; b++) {                                                             \
+        memcpy(x, a + b * m * n, sizeof(T) * m * n);                                                  \
+        if (k > 0)                                                                                    \
+            ((P##gesdd_t)P##gesdd)(&jobz, &M, &N, x, &ldm, sv, left, &ldm, right, &ldk, work, &lwork, iwork, &info); \
+        else info = 0;                                                                                \
+        if (info != 0) { P##fill_nan(sv, k); P##fill_nan(left, n * k); P##fill_nan(right, k * m); }   \
+        if (s) memcpy(s + b * k, sv, sizeof(T) * k);                                                  \
+        if (vh) memcpy(vh + b * k * n, left, sizeof(T) * k * n);                                      \
+        if (u) memcpy(u + b * m * k, right, sizeof(T) * m * k);                                       \
+    }                                                                                                 \
+    free(work);                                                                                       \
+    free(iwork);                                                                                      \
+    free(right);                                                                                      \
+    free(left);                                                                                       \
+    free(sv);                                                                                         \
+    free(x);                                                                                          \
+}                                                                                                     \
+void codegen_svd_s_##SUFFIX(const T *a, T *out, int64_t batch, int64_t m, int64_t n) {               \
+    P##svd(a, NULL, out, NULL, batch, m, n);                                                          \
+}                                                                                                     \
+void codegen_svd_u_##SUFFIX(const T *a, T *out, int64_t batch, int64_t m, int64_t n) {               \
+    P##svd(a, out, NULL, NULL, batch, m, n);                                                          \
+}                                                                                                     \
+void codegen_svd_vh_##SUFFIX(const T *a, T *out, int64_t batch, int64_t m, int64_t n) {              \
+    P##svd(a, NULL, NULL, out, batch, m, n);                                                          \
+}
+
+DEFINE(double, d, f64)
+DEFINE(float, s, f32)

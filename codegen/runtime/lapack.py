@@ -1,0 +1,69 @@
+"""LAPACK for compiled programs (``lapack.c``): matrix functions a kernel calls by name.
+
+Built on first use with the system C compiler and cached on disk like the thread pool; it calls
+the LAPACK that SciPy ships, through the function pointers ``scipy.linalg.cython_lapack`` exports
+(as numba does), so no factorisation is written here. Its entry points are registered with LLVM
+as ``codegen_<name>_<f64|f32>`` (``symbol``), which compiled code declares and calls.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+
+import llvmlite.binding as llvm
+
+from ..cache import DiskCache
+from .native import compile_with, load_library
+
+NAMES = ("inv", "solve", "slogdet_sign", "slogdet_log", "cholesky", "eigh_w", "eigh_v", "svd_s", "svd_u",
+         "svd_vh")
+ROUTINES = ("getrf", "getri", "getrs", "potrf", "syevd", "gesdd")
+
+_state: dict = {"library": None}
+
+
+def symbol(name: str, dtype: str) -> str:
+    """The entry point computing linalg ``name`` (see ``NAMES``) in ``dtype`` (float32/float64)."""
+    return f"codegen_{name}_{'f32' if dtype == 'float32' else 'f64'}"
+
+
+def called_by(code: bytes) -> bool:
+    """Whether object code calls an entry point of this library."""
+    return any(symbol(name, dtype).encode() in code for name in NAMES for dtype in ("float32", "float64"))
+
+
+def _capsule_address(capsule) -> int:
+    get_name, get_pointer = ctypes.pythonapi.PyCapsule_GetName, ctypes.pythonapi.PyCapsule_GetPointer
+    get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
+    get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    return get_pointer(capsule, get_name(capsule))
+
+
+def library() -> ctypes.CDLL:
+    """The loaded library (built on first use), its LAPACK pointers set and its entry points known
+    to LLVM. RuntimeError without a C compiler or SciPy."""
+    if _state["library"] is None:
+        compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+        if compiler is None:
+            raise RuntimeError("compiled linear algebra needs a C compiler (cc) to build its LAPACK calls")
+        try:
+            from scipy.linalg import cython_lapack  # SciPy loads only for programs that need it
+        except ImportError as e:
+            raise RuntimeError("compiled linear algebra calls SciPy's LAPACK: pip install scipy") from e
+        with open(os.path.join(os.path.dirname(__file__), "lapack.c")) as f:
+            source = f.read()
+        lib = load_library(compile_with([compiler, "-O2", "-shared", "-fPIC"], source, ".c", DiskCache(),
+                                        "lapack.so"))
+        lib.codegen_lapack_set.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+        for routine in ROUTINES:
+            for prefix in "ds":
+                name = prefix + routine
+                lib.codegen_lapack_set(name.encode(), _capsule_address(cython_lapack.__pyx_capi__[name]))
+        for name in NAMES:
+            for dtype in ("float32", "float64"):
+                entry = symbol(name, dtype)
+                llvm.add_symbol(entry, ctypes.cast(getattr(lib, entry), ctypes.c_void_p).value)
+        _state["library"] = lib
+    return _state["library"]
