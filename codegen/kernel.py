@@ -86,7 +86,7 @@ class If:
 @dataclass(frozen=True)
 class Call:
     """``function(inputs…, outputs…, sizes…)``: an external routine (a LAPACK-backed matrix function,
-    ``codegen.runtime.lapack``) that reads ``inputs`` and writes ``outputs`` whole; ``sizes`` are
+    ``codegen.runtime.linalg``) that reads ``inputs`` and writes ``outputs`` whole; ``sizes`` are
     passed as int64."""
 
     function: str

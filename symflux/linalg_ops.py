@@ -7,7 +7,7 @@ One op, ``linalg``, with the function's name as its attribute: evaluated by NumP
 "An extended collection of matrix derivative results"; Murray 2016 for Cholesky) written with graph
 ops — including ``linalg`` nodes themselves, so derivatives of any order work — and batched by
 adding a leading axis. Compiled CPU code calls the same LAPACK routines through SciPy
-(``codegen.runtime.lapack``; ``lower`` emits a ``Call``); C export and CUDA refuse them.
+(``codegen.runtime.linalg``; ``lower`` emits a ``Call``); C export and CUDA refuse them.
 """
 
 from __future__ import annotations

@@ -24,12 +24,12 @@ import sympy
 
 from codegen import Buffer, Call, If, Let, Loop, Program, Store, Update, flat_index, loop_var, loops
 from codegen.kernel import dag_size, dtype_name, idiv, imod, loads, uniform
-from codegen.runtime import lapack
+from codegen.runtime import linalg
 from codegen.runtime.pool import thread_pool
 
 from .buffers import reuse_buffers
 from .contract import parse_spec
-from .contraction import PACK_WORK, innermost, product_size, tile
+from .contraction import BLAS_WORK, PACK_WORK, gemm_roles, innermost, product_size, tile
 from .functions import evaluated, substitute
 from .fusion import fuse_rows
 from .ir import ARG, OBJECT, Node, toposort
@@ -392,7 +392,7 @@ class Lowering:
         self._emit(loops(v, node.shape, [Store(buf, flat_index(v, node.shape), self.compute(node, v))]))
 
     def _kernel_linalg(self, node, buf):
-        """A call of the LAPACK-backed routine (``codegen.runtime.lapack``) on its arguments' buffers
+        """A call of the LAPACK-backed routine (``codegen.runtime.linalg``) on its arguments' buffers
         (copied into one first where an argument has none: a transpose, an elementwise map)."""
         name = node.attrs[0]
         args = []
@@ -406,7 +406,7 @@ class Lowering:
         sizes = (batch, *a.shape[-2:]) if name.startswith("svd") else (batch, a.shape[-1])
         if name == "solve":
             sizes += (node.args[1].shape[-1],)
-        self._emit([Call(lapack.symbol(name, buf.dtype), tuple(args), (buf,), sizes)])
+        self._emit([Call(linalg.symbol(name, buf.dtype), tuple(args), (buf,), sizes)])
 
     def _zero(self, node, buf):
         v = self._vars(node.ndim, "z")
@@ -439,6 +439,11 @@ class Lowering:
         sa, sb, so = parse_spec(node.attrs[0])
         a, b = node.args
         sizes = dict(zip(sa, a.shape)) | dict(zip(sb, b.shape))
+        roles = gemm_roles(sa, sb, so)
+        if (roles and not self.gpu and buf.dtype in ("float32", "float64") and product_size(sizes) >= BLAS_WORK
+                and linalg.available()):
+            self._gemm(node, buf, epilogue, roles, sizes)
+            return
         contracted = [c for c in dict.fromkeys(sa + sb) if c not in so]
         var = dict(zip(so + "".join(contracted), self._vars(len(so) + len(contracted))))
         product = self.value(a, [var[c] for c in sa]) * self.value(b, [var[c] for c in sb])
@@ -492,6 +497,46 @@ class Lowering:
             v = self._vars(node.ndim, "e")
             at = flat_index(v, node.shape)
             self._emit(loops(v, node.shape, [Store(buf, at, self._epilogue(node, epilogue, sums[at], v))]))
+
+    def _gemm(self, node, buf, epilogue, roles, sizes):
+        """The contraction as BLAS GEMM calls (one per batch entry), each operand read where it lies
+        when its memory is batch + rows + contracted or batch + contracted + rows (a transposed
+        operand), else copied into that layout first; an epilogue runs over the result after."""
+        batch, left, right, contracted, swapped = roles
+        operands = list(zip(node.args, parse_spec(node.attrs[0])[:2]))
+        (x, sx), (y, sy) = operands[::-1] if swapped else operands
+        first, first_transposed = self._matrix_operand(x, sx, batch, left, contracted, buf.dtype, sizes)
+        second, second_transposed = self._matrix_operand(y, sy, batch, contracted, right, buf.dtype, sizes)
+        sums = buf
+        if epilogue is not None and buf.name in self.program.aliased:  # buf holds what the epilogue reads
+            sums = self._temp(buf.dtype, buf.size)
+        extent = lambda letters: int(np.prod([sizes[c] for c in letters], dtype=np.int64))
+        self._emit([Call(linalg.symbol("gemm", buf.dtype), (first, second), (sums,),
+                         (extent(batch), extent(left), extent(right), extent(contracted),
+                          int(first_transposed), int(second_transposed)))])
+        if epilogue is not None:
+            v = self._vars(node.ndim, "e")
+            at = flat_index(v, node.shape)
+            self._emit(loops(v, node.shape, [Store(buf, at, self._epilogue(node, epilogue, sums[at], v))]))
+
+    def _matrix_operand(self, node, letters, batch, rows, cols, dtype, sizes):
+        """(buffer, transposed): ``node`` (indexed by ``letters``) as a buffer laid out batch + rows +
+        cols, or batch + cols + rows (transposed); through permutations of a buffer without copying."""
+        base, order = node, letters
+        while base.op == "permute" and id(base) not in self.buffers:
+            inner = [""] * base.ndim
+            for out_axis, in_axis in enumerate(base.attrs[0]):
+                inner[in_axis] = order[out_axis]
+            base, order = base.args[0], "".join(inner)
+        buf = self.buffers.get(id(base))
+        if buf is not None and buf.dtype == dtype and order in (batch + rows + cols, batch + cols + rows):
+            return buf, order != batch + rows + cols
+        layout = batch + rows + cols
+        copy = self._temp(dtype, int(np.prod([sizes[c] for c in layout], dtype=np.int64)))
+        v = dict(zip(layout, self._vars(len(layout), "g")))
+        shape, at = [sizes[c] for c in layout], [v[c] for c in layout]
+        self._emit(loops(at, shape, [Store(copy, flat_index(at, shape), self.value(node, [v[c] for c in letters]))]))
+        return copy, False
 
     def _packed(self, node, letters, contracted, var, sizes):
         """``node`` (indexed by ``letters``) copied to a buffer with its contracted axes last; the

@@ -52,7 +52,7 @@ in `sf.compile` and `sf.export_c` (`sf.linalg` in `sf.compile` only, through Sci
   not implemented on traced arrays (a clear `TypeError` names them); `eigh`, `svd`, `pinv` cover the
   symmetric and least-squares cases.
 - `sf.linalg` in exported C and CUDA code: the factorisations are calls into SciPy's LAPACK, which
-  only `sf.compile` on the CPU links (`codegen/runtime/lapack.c`); `export_c` and the CUDA backend
+  only `sf.compile` on the CPU links (`codegen/runtime/linalg.c`); `export_c` and the CUDA backend
   refuse them by name. Where NumPy raises `LinAlgError` (a singular matrix, one that is not
   positive definite), compiled code returns NaN, as JAX does.
 - `np.fft`: not implemented on traced arrays.

@@ -26,7 +26,7 @@ import llvmlite
 import llvmlite.binding as llvm
 
 from ..cache import DiskCache
-from . import lapack, pool
+from . import linalg, pool
 from .pool import SYMBOL as POOL_SYMBOL
 
 _lock = threading.Lock()
@@ -162,15 +162,15 @@ class CPURuntime:
     def link_object(self, code: bytes, names: list[str]) -> NativeCode:
         """Object code (from ``object_code``, possibly made by another process with the same
         ``toolchain``) loaded once per process while it is in use: the same bytes give the same
-        ``NativeCode``. The thread pool and LAPACK library it may call are loaded first."""
+        ``NativeCode``. The thread pool and BLAS/LAPACK library it may call are loaded first."""
         key = (hashlib.sha256(code).digest(), tuple(names))
         with _lock:
             loaded = _linked.get(key)
         if loaded is None:
             if POOL_SYMBOL.encode() in code:
                 pool.thread_pool()
-            if lapack.called_by(code):
-                lapack.library()
+            if linalg.called_by(code):
+                linalg.library()
             loaded = self._link(code, names)
         with _lock:
             _linked[key] = loaded

@@ -1,9 +1,10 @@
-"""LAPACK for compiled programs (``lapack.c``): matrix functions a kernel calls by name.
+"""BLAS and LAPACK for compiled programs (``linalg.c``): matrix functions a kernel calls by name.
 
 Built on first use with the system C compiler and cached on disk like the thread pool; it calls
-the LAPACK that SciPy ships, through the function pointers ``scipy.linalg.cython_lapack`` exports
-(as numba does), so no factorisation is written here. Its entry points are registered with LLVM
-as ``codegen_<name>_<f64|f32>`` (``symbol``), which compiled code declares and calls.
+the BLAS and LAPACK that SciPy ships, through the function pointers ``scipy.linalg.cython_blas``
+and ``cython_lapack`` export (as numba does), so no factorisation or GEMM kernel is written here.
+Its entry points are registered with LLVM as ``codegen_<name>_<f64|f32>`` (``symbol``), which
+compiled code declares and calls.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import llvmlite.binding as llvm
 from ..cache import DiskCache
 from .native import compile_with, load_library
 
-NAMES = ("inv", "solve", "slogdet_sign", "slogdet_log", "cholesky", "eigh_w", "eigh_v", "svd_s", "svd_u",
+NAMES = ("gemm", "inv", "solve", "slogdet_sign", "slogdet_log", "cholesky", "eigh_w", "eigh_v", "svd_s", "svd_u",
          "svd_vh")
+BLAS = ("gemm",)
 ROUTINES = ("getrf", "getri", "getrs", "potrf", "syevd", "gesdd")
 
 _state: dict = {"library": None}
@@ -47,23 +49,31 @@ def library() -> ctypes.CDLL:
     if _state["library"] is None:
         compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
         if compiler is None:
-            raise RuntimeError("compiled linear algebra needs a C compiler (cc) to build its LAPACK calls")
+            raise RuntimeError("compiled linear algebra needs a C compiler (cc) to build its BLAS/LAPACK calls")
         try:
-            from scipy.linalg import cython_lapack  # SciPy loads only for programs that need it
+            from scipy.linalg import cython_blas, cython_lapack  # SciPy loads only for programs that need it
         except ImportError as e:
-            raise RuntimeError("compiled linear algebra calls SciPy's LAPACK: pip install scipy") from e
-        with open(os.path.join(os.path.dirname(__file__), "lapack.c")) as f:
+            raise RuntimeError("compiled linear algebra calls SciPy's BLAS and LAPACK: pip install scipy") from e
+        with open(os.path.join(os.path.dirname(__file__), "linalg.c")) as f:
             source = f.read()
         lib = load_library(compile_with([compiler, "-O2", "-shared", "-fPIC"], source, ".c", DiskCache(),
-                                        "lapack.so"))
-        lib.codegen_lapack_set.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
-        for routine in ROUTINES:
-            for prefix in "ds":
-                name = prefix + routine
-                lib.codegen_lapack_set(name.encode(), _capsule_address(cython_lapack.__pyx_capi__[name]))
+                                        "linalg.so"))
+        lib.codegen_linalg_set.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+        for module, routines in ((cython_blas, BLAS), (cython_lapack, ROUTINES)):
+            for name in (prefix + routine for routine in routines for prefix in "ds"):
+                lib.codegen_linalg_set(name.encode(), _capsule_address(module.__pyx_capi__[name]))
         for name in NAMES:
             for dtype in ("float32", "float64"):
                 entry = symbol(name, dtype)
                 llvm.add_symbol(entry, ctypes.cast(getattr(lib, entry), ctypes.c_void_p).value)
         _state["library"] = lib
     return _state["library"]
+
+
+def available() -> bool:
+    """Whether compiled code can call this library here (a C compiler and SciPy)."""
+    try:
+        library()
+    except RuntimeError:
+        return False
+    return True

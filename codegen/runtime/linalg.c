@@ -1,10 +1,10 @@
-/* Matrix functions that compiled programs call: LAPACK, through the function pointers SciPy exports
-   (scipy.linalg.cython_lapack; lapack.py sets them with codegen_lapack_set), on stacks of row-major
-   matrices.
+/* Matrix functions that compiled programs call: BLAS's GEMM and LAPACK, through the function
+   pointers SciPy exports (scipy.linalg.cython_blas / cython_lapack; linalg.py sets them with
+   codegen_linalg_set), on stacks of row-major matrices.
 
-   LAPACK is column-major: it sees a row-major matrix as its transpose. Each function below says
-   how it uses that. Where NumPy raises LinAlgError (a singular matrix for inv/solve, one that is
-   not positive definite for cholesky, no convergence) the result is NaN, as in JAX.
+   BLAS and LAPACK are column-major: they see a row-major matrix as its transpose. Each function
+   below says how it uses that. Where NumPy raises LinAlgError (a singular matrix for inv/solve,
+   one that is not positive definite for cholesky, no convergence) the result is NaN, as in JAX.
    Entry points: codegen_<name>_<f64|f32>(inputs..., output, sizes...), sizes as int64. */
 
 #include <math.h>
@@ -14,11 +14,11 @@
 
 typedef int lapack_int; /* SciPy's LAPACK is LP64 */
 
-#define ROUTINES(X) X(getrf) X(getri) X(getrs) X(potrf) X(syevd) X(gesdd)
+#define ROUTINES(X) X(gemm) X(getrf) X(getri) X(getrs) X(potrf) X(syevd) X(gesdd)
 #define SLOT(name) static void *d##name, *s##name;
 ROUTINES(SLOT)
 
-int codegen_lapack_set(const char *name, void *function) {
+int codegen_linalg_set(const char *name, void *function) {
 #define SET(routine)                                                                                  \
     if (!strcmp(name, "d" #routine)) { d##routine = function; return 1; }                             \
     if (!strcmp(name, "s" #routine)) { s##routine = function; return 1; }
@@ -29,6 +29,8 @@ int codegen_lapack_set(const char *name, void *function) {
 static lapack_int lead(int64_t n) { return n > 1 ? (lapack_int)n : 1; }
 
 #define DEFINE(T, P, SUFFIX)                                                                          \
+typedef void (*P##gemm_t)(char *, char *, lapack_int *, lapack_int *, lapack_int *, T *, T *, lapack_int *, \
+                          T *, lapack_int *, T *, T *, lapack_int *);                                 \
 typedef void (*P##getrf_t)(lapack_int *, lapack_int *, T *, lapack_int *, lapack_int *, lapack_int *); \
 typedef void (*P##getri_t)(lapack_int *, T *, lapack_int *, lapack_int *, T *, lapack_int *, lapack_int *); \
 typedef void (*P##getrs_t)(char *, lapack_int *, lapack_int *, T *, lapack_int *, lapack_int *, T *,  \
@@ -41,6 +43,20 @@ typedef void (*P##gesdd_t)(char *, lapack_int *, lapack_int *, T *, lapack_int *
                            lapack_int *);                                                             \
                                                                                                       \
 static void P##fill_nan(T *x, int64_t n) { for (int64_t i = 0; i < n; i++) x[i] = (T)NAN; }           \
+                                                                                                      \
+/* C = op(A) op(B) for each of ``batch`` row-major products, C m × n; op(A) is A (stored m × k) or,  \
+   with ``ta``, Aᵀ (A stored k × m); likewise B. Column-major, that is Cᵀ = op(B)ᵀ op(A)ᵀ. */        \
+void codegen_gemm_##SUFFIX(const T *a, const T *b, T *c, int64_t batch, int64_t m, int64_t n, int64_t k, \
+                           int64_t ta, int64_t tb) {                                                  \
+    lapack_int M = (lapack_int)m, N = (lapack_int)n, K = (lapack_int)k;                               \
+    lapack_int lda = lead(ta ? m : k), ldb = lead(tb ? k : n), ldc = lead(n);                         \
+    char opa = ta ? 'T' : 'N', opb = tb ? 'T' : 'N';                                                  \
+    T one = 1, zero = 0;                                                                              \
+    if (m == 0 || n == 0) return;                                                                     \
+    for (int64_t i = 0; i < batch; i++)                                                               \
+        ((P##gemm_t)P##gemm)(&opb, &opa, &N, &M, &K, &one, (T *)b + i * k * n, &ldb,                  \
+                             (T *)a + i * m * k, &lda, &zero, c + i * m * n, &ldc);                   \
+}                                                                                                     \
                                                                                                       \
 /* inv(Aᵀ) = inv(A)ᵀ: inverting what LAPACK sees inverts A in row-major terms */                     \
 void codegen_inv_##SUFFIX(const T *a, T *out, int64_t batch, int64_t n) {                            \
