@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import string
 
-from . import contract, linalg_ops, ops
+from . import contract, fft_ops, linalg_ops, ops
 from .ir import Node, size_of, toposort
 from .simplify import rebuild
 
@@ -112,6 +112,7 @@ RULES = {
     "unfold": batch_unfold,
     "fold": batch_fold,
     "linalg": linalg_ops.batch,
+    "fft": fft_ops.batch,
 }
 
 

@@ -237,6 +237,59 @@ def _cast(x, dtype):
     return np.asarray(x).astype(str(dtype) if isinstance(dtype, sympy.Basic) else dtype)
 
 
+class _OfComplex(sympy.Function):
+    """A function of a complex value. Bodies' symbols are real-assumed placeholders for values NumPy
+    may hold as complex, so these never simplify on them (SymPy's ``re(x)`` would be ``x``); on
+    numbers and on the user's own SymPy expressions they are SymPy's."""
+
+    sympy_function = None
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_Number or not any(_placeholder(x) for x in z.free_symbols):
+            return cls.sympy_function(z)
+        return None
+
+
+def _placeholder(symbol) -> bool:
+    """Whether ``symbol`` is a body's argument (``ir.ARG``: _0, _1, …) rather than the user's."""
+    return symbol.name[:1] == "_" and symbol.name[1:].isdigit()
+
+
+class real_part(_OfComplex):
+    sympy_function = sympy.re
+
+
+class imag_part(_OfComplex):
+    sympy_function = sympy.im
+
+
+class conj(_OfComplex):
+    sympy_function = sympy.conjugate
+
+
+class angle(_OfComplex):
+    sympy_function = sympy.arg
+
+
+# Wirtinger partials (∂f/∂z, ∂f/∂z̄) of the functions that are not holomorphic, in a value z;
+# |z|'s at 0 are 0 (abs'(0) = 0)
+def _abs_partials(z):
+    safe = sympy.Piecewise((0, sympy.Eq(z, 0)), (1 / (2 * sympy.Abs(z)), True))
+    return conj(z) * safe, z * safe
+
+
+WIRTINGER = {
+    sympy.Abs: _abs_partials,
+    real_part: lambda z: (sympy.Rational(1, 2), sympy.Rational(1, 2)),
+    imag_part: lambda z: (-sympy.I / 2, sympy.I / 2),
+    conj: lambda z: (sympy.Integer(0), sympy.Integer(1)),
+    angle: lambda z: (-sympy.I / (2 * z), sympy.I / (2 * conj(z))),
+}
+REAL_OF_COMPLEX = (sympy.Abs, real_part, imag_part, angle)  # complex in, real out
+OF_COMPLEX = (real_part, imag_part, conj, angle)
+
+
 def _stable_sigmoid(x):
     x = np.asarray(x)
     e = np.exp(-np.abs(x))
@@ -251,7 +304,8 @@ NUMPY_IMPLS = {"sigmoid": _stable_sigmoid, "softplus": _stable_softplus, "cbrt":
                "floor_divide": np.floor_divide, "remainder": np.remainder, "hypot": np.hypot, "fmod": np.fmod,
                "cast": _cast,
                "expm1": np.expm1, "log1p": np.log1p, "isnan": np.isnan, "isinf": np.isinf,
-               "isfinite": np.isfinite}
+               "isfinite": np.isfinite, "real_part": np.real, "imag_part": np.imag, "conj": np.conj,
+               "angle": np.angle}
 
 
 # -- body builders: each takes SymPy scalars and returns a SymPy scalar ------------------------

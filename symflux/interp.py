@@ -14,7 +14,7 @@ import numpy as np
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 
-from . import linalg_ops, ops, rng
+from . import fft_ops, linalg_ops, ops, rng
 from .functions import NUMPY_IMPLS, evaluated
 from .ir import ARG, OBJECT, Node, toposort
 
@@ -69,9 +69,17 @@ class _ExactFloatPrinter(NumPyPrinter):
         return super()._print_Pow(expr, rational)
 
 
+class _ComplexPrinter(_ExactFloatPrinter):
+    """For bodies whose values are complex: i is i."""
+
+    def _print_ImaginaryUnit(self, expr):
+        return "1j"
+
+
 @functools.lru_cache(maxsize=4096)
-def body_function(body: sympy.Expr, nargs: int, exact: bool):
-    """``body`` as a Python callable over ``nargs`` positional arrays.
+def body_function(body: sympy.Expr, nargs: int, exact: bool, complex_values: bool = False):
+    """``body`` as a Python callable over ``nargs`` positional arrays (``complex_values``: it computes
+    complex numbers, so i is not NaN).
 
     Exact mode substitutes values into the body (lambdify would print ``Rational(1, 2)`` as the
     float ``1/2``), elementwise over object arrays."""
@@ -79,8 +87,8 @@ def body_function(body: sympy.Expr, nargs: int, exact: bool):
     if exact:
         substitute = lambda *values: body.xreplace(dict(zip(ARG, values)))
         return np.frompyfunc(substitute, nargs, 1) if nargs else substitute
-    printer = _ExactFloatPrinter({"fully_qualified_modules": False, "inline": True,
-                                  "allow_unknown_functions": True, "user_functions": {}})
+    printer = (_ComplexPrinter if complex_values else _ExactFloatPrinter)(
+        {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True, "user_functions": {}})
     # no docstring: it is str(body), which also sorts terms (and costs a second print of big bodies)
     return sympy.lambdify(ARG[:nargs], body, modules=[NUMPY_IMPLS, "numpy"], printer=printer, docstring_limit=0)
 
@@ -94,7 +102,8 @@ def clear_caches() -> None:
 
 
 def eval_map(node: Node, vals, exact: bool):
-    fn = body_function(node.body, len(vals), exact)
+    complex_values = node.dtype.kind == "c" or any(np.iscomplexobj(v) for v in vals)
+    fn = body_function(node.body, len(vals), exact, complex_values)
     if exact:
         out = fn(*vals) if vals else evaluated(node.body)
         return np.broadcast_to(np.asarray(out, dtype=object), node.shape)
@@ -198,6 +207,7 @@ EVAL = {
     "fold": lambda n, v, ex: _fold(v[0], n),
     "map": lambda n, v, ex: eval_map(n, v, ex),
     "linalg": linalg_ops.evaluate,
+    "fft": fft_ops.evaluate,
 }
 
 

@@ -9,20 +9,30 @@ from __future__ import annotations
 
 import sympy
 
-from . import contract, linalg_ops, ops
+from . import contract, fft_ops, linalg_ops, ops
+from . import functions as fn
 from .ir import ARG, Node, arg_symbol, toposort
-from .vjp import add, partial_derivative
+from .vjp import add, complex_symbols, real_partial, wirtinger
 
 
 def jvp_map(node: Node, tangents):
-    """Σᵢ ∂body/∂argᵢ · tᵢ as one elementwise body (the output reused as in reverse mode)."""
+    """Σᵢ ∂body/∂argᵢ · tᵢ as one elementwise body (the output reused as in reverse mode); for a
+    complex argument ∂f/∂z · t + ∂f/∂z̄ · conj(t)."""
     n = len(node.args)
     out_sym = arg_symbol(n)
     present = [(i, t) for i, t in enumerate(tangents) if t is not None]
-    body = sum((arg_symbol(n + 1 + k) * partial_derivative(node.body, ARG[i], out_sym)
-                for k, (i, _) in enumerate(present)), sympy.Integer(0))
+    body = sympy.Integer(0)
+    for k, (i, _) in enumerate(present):
+        t = arg_symbol(n + 1 + k)
+        if node.args[i].dtype.kind == "c":
+            dz, dzbar = wirtinger(node.body, ARG[i], out_sym, complex_symbols(node, out_sym))
+            body += t * dz + (fn.conj(t) * dzbar if dzbar != 0 else 0)
+        else:
+            body += t * real_partial(node.body, ARG[i], out_sym, complex_symbols(node, out_sym))
     if body == 0:
         return None
+    if node.dtype.kind != "c" and any(node.args[i].dtype.kind == "c" for i, _ in present):
+        body = fn.real_part(body)  # |z|, real, imag, angle: real values, real tangents
     return ops.map_(body, [*node.args, node, *(t for _, t in present)], shape=node.shape)
 
 
@@ -70,6 +80,7 @@ RULES = {
     "unfold": _first(lambda n, t: ops.unfold(t, *n.attrs[:4], pad_value=0)),
     "fold": _first(lambda n, t: ops.fold(t, *n.attrs)),
     "linalg": linalg_ops.jvp,
+    "fft": fft_ops.jvp,
 }
 
 

@@ -1,5 +1,5 @@
-"""Matrix functions as graph ops: inverse, solve, log-determinant, Cholesky, symmetric eigensystems and
-singular values, batched over leading axes as NumPy does (the user-facing functions are
+"""Matrix functions as graph ops: inverse, solve, log-determinant, Cholesky, symmetric eigensystems,
+singular values and vectors, QR, batched over leading axes as NumPy does (the user-facing functions are
 ``symflux.numpy.linalg``).
 
 One op, ``linalg``, with the function's name as its attribute: evaluated by NumPy's LAPACK routines
@@ -30,13 +30,15 @@ SHAPES = {
     "svd_s": (1, lambda a: a[:-2] + (min(a[-2:]),)),
     "svd_u": (1, lambda a: a[:-1] + (min(a[-2:]),)),
     "svd_vh": (1, lambda a: a[:-2] + (min(a[-2:]), a[-1])),
+    "qr_q": (1, lambda a: a[:-1] + (min(a[-2:]),)),
+    "qr_r": (1, lambda a: a[:-2] + (min(a[-2:]), a[-1])),
 }
 
 
 def linalg(name: str, *args: Node) -> Node:
     """The ``name`` node of ``args`` (square matrices in the last two axes, except for the SVD)."""
     a = args[0]
-    if a.ndim < 2 or (not name.startswith("svd") and not ops.dims_equal(a.shape[-1], a.shape[-2])):
+    if a.ndim < 2 or (not name.startswith(("svd", "qr")) and not ops.dims_equal(a.shape[-1], a.shape[-2])):
         raise ops.ShapeError(f"linalg.{name.split('_')[0]}: expected a stack of square matrices, got shape "
                              f"{ops.fmt_shape(a.shape)}")
     if name == "solve" and (args[1].ndim < 2 or not ops.dims_equal(args[1].shape[-2], a.shape[-1])
@@ -63,6 +65,8 @@ def _numeric(name, a, b=None):
     if name.startswith("eigh"):
         w, v = np.linalg.eigh(a)
         return w if name == "eigh_w" else v
+    if name.startswith("qr"):
+        return np.linalg.qr(a)[0 if name == "qr_q" else 1]
     u, s, vh = np.linalg.svd(a, full_matrices=False)
     return {"svd_s": s, "svd_u": u, "svd_vh": vh}[name]
 
@@ -119,6 +123,10 @@ def _plus(a, b):
     return ops.map_(ARG[0] + ARG[1], [a, b])
 
 
+def _minus(a, b):
+    return ops.map_(ARG[0] - ARG[1], [a, b])
+
+
 def _diag_embed(w: Node) -> Node:
     n = w.shape[-1]
     return _times(ops.reshape(w, w.shape + (1,)), ops.const(np.eye(n, dtype=w.dtype)))
@@ -165,8 +173,7 @@ def _svd_tangents(a: Node, da: Node):
 
 def _projector(q: Node) -> Node:
     """I − Q Qᵀ: the projector onto the complement of Q's columns."""
-    eye = ops.const(np.eye(q.shape[-2], dtype=q.dtype))
-    return ops.map_(ARG[0] - ARG[1], [eye, mm(q, T(q))])
+    return _minus(ops.const(np.eye(q.shape[-2], dtype=q.dtype)), mm(q, T(q)))
 
 
 def _scalar_per_matrix(g: Node) -> Node:
@@ -197,8 +204,64 @@ def vjp(node: Node, g: Node, i: int):
         return _symmetric(mm(mm(node, inner), T(node)))
     if name == "svd_s":
         return mm(mm(linalg("svd_u", a), _diag_embed(g)), linalg("svd_vh", a))
-    raise TypeError("reverse mode through the singular vectors (U, Vh of linalg.svd) is not supported (forward "
-                    "mode is): differentiate the singular values (linalg.svd(x, compute_uv=False)) or use eigh")
+    if name.startswith("qr"):
+        return _qr_vjp(a, g, name)
+    return _svd_vector_vjp(a, g, name)
+
+
+def _tall(a: Node, what: str) -> None:
+    if not a.shape[-2] >= a.shape[-1]:
+        raise TypeError(f"the derivative of linalg.qr needs m ≥ n (as in JAX); got a matrix of shape "
+                        f"{ops.fmt_shape(a.shape[-2:])} ({what})")
+
+
+def _copy_upper(m: Node) -> Node:
+    """m's upper triangle (diagonal included) mirrored into its strictly lower one."""
+    n = m.shape[-1]
+    upper, strict = (ops.const(np.triu(np.ones((n, n)), k).astype(m.dtype)) for k in (0, 1))
+    return _plus(_times(m, upper), T(_times(m, strict)))
+
+
+def _qr_vjp(a: Node, g: Node, name: str) -> Node:
+    """Ā for a cotangent of Q or R of the reduced QR (m ≥ n), the transpose of ``_qr_tangents``:
+    with M = R̄Rᵀ − QᵀQ̄, Ā = (Q̄ + Q copyltu(M)) R⁻ᵀ."""
+    _tall(a, "reverse mode")
+    q, r = linalg("qr_q", a), linalg("qr_r", a)
+    if name == "qr_q":
+        m = ops.map_(-ARG[0], [mm(T(q), g)])
+        y = _plus(g, mm(q, _copy_upper(m)))
+    else:
+        y = mm(q, _copy_upper(mm(g, T(r))))
+    return T(linalg("solve", r, T(y)))
+
+
+def _qr_tangents(a: Node, da: Node):
+    """(dQ, dR) of the reduced QR (m ≥ n; JAX's rule): with X = dA R⁻¹, C = QᵀX and Ω the
+    skew-symmetric part of C's strictly lower triangle, dQ = Q(Ω − C) + X and dR = (C − Ω) R."""
+    _tall(a, "forward mode")
+    q, r = linalg("qr_q", a), linalg("qr_r", a)
+    x = T(linalg("solve", T(r), T(da)))
+    c = mm(T(q), x)
+    n = c.shape[-1]
+    lower = _times(c, ops.const(np.tril(np.ones((n, n)), -1).astype(c.dtype)))
+    omega = _minus(lower, T(lower))
+    return _plus(mm(q, _minus(omega, c)), x), mm(_minus(c, omega), r)
+
+
+def _svd_vector_vjp(a: Node, g: Node, name: str) -> Node:
+    """Ā for a cotangent of the singular vectors (Townsend 2016; the transpose of ``_svd_tangents``).
+    With F[i, j] = 1/(s_j² − s_i²): from Ū, U (F ∘ (UᵀŪ − ŪᵀU)) S Vᵀ + (I − UUᵀ) Ū S⁻¹ Vᵀ; from V̄
+    (the transpose of Vh's cotangent), U S (F ∘ (VᵀV̄ − V̄ᵀV)) Vᵀ + U S⁻¹ V̄ᵀ (I − VVᵀ)."""
+    u, s, vh = linalg("svd_u", a), linalg("svd_s", a), linalg("svd_vh", a)
+    gaps = _gaps(ops.map_(ARG[0] ** 2, [s]))
+    row = ops.reshape(s, s.shape[:-1] + (1, s.shape[-1]))  # right-multiplying by S scales columns
+    inverse = ops.map_(1 / ARG[0], [row])
+    if name == "svd_u":
+        skew = _times(gaps, _minus(mm(T(u), g), mm(T(g), u)))
+        return _plus(mm(mm(u, _times(skew, row)), vh), mm(_times(mm(_projector(u), g), inverse), vh))
+    v, gv = T(vh), T(g)
+    skew = _times(gaps, _minus(mm(T(v), gv), mm(T(gv), v)))
+    return _plus(mm(mm(u, _times(T(row), skew)), vh), mm(u, mm(_times(T(inverse), T(gv)), _projector(v))))
 
 
 # -- forward mode -----------------------------------------------------------------------------------
@@ -227,6 +290,8 @@ def jvp(node: Node, tangents):
         return _diagonal(rotated) if name == "eigh_w" else mm(v, _times(_gaps(linalg("eigh_w", a)), rotated))
     if name == "svd_s":
         return _diagonal(mm(mm(T(linalg("svd_u", a)), da), T(linalg("svd_vh", a))))
+    if name.startswith("qr"):
+        return _qr_tangents(a, da)[0 if name == "qr_q" else 1]
     return _svd_tangents(a, da)[0 if name == "svd_u" else 1]
 
 

@@ -403,7 +403,7 @@ class Lowering:
             args.append(self.buffers[id(a)])
         a = node.args[0]
         batch = int(np.prod(a.shape[:-2], dtype=np.int64))
-        sizes = (batch, *a.shape[-2:]) if name.startswith("svd") else (batch, a.shape[-1])
+        sizes = (batch, *a.shape[-2:]) if name.startswith(("svd", "qr")) else (batch, a.shape[-1])
         if name == "solve":
             sizes += (node.args[1].shape[-1],)
         self._emit([Call(linalg.symbol(name, buf.dtype), tuple(args), (buf,), sizes)])
@@ -676,6 +676,10 @@ def lower(inputs, outputs, in_place=None, target="cpu") -> Lowered:
     """Lower the graph from ``inputs`` to ``outputs`` into one Program for ``target`` ("cpu" or
     "gpu"). ``in_place`` maps output positions to the input positions whose memory they overwrite
     (computed after every read)."""
+    transform = next((n for n in toposort(outputs) if n.op == "fft"), None)
+    if transform is not None:
+        raise TypeError(f"fft.{transform.attrs[0]} computes complex numbers, which compiled code does not have: it "
+                        "runs in the interpreter (call the function without sf.compile)")
     matrix = next((n for n in toposort(outputs) if n.op == "linalg"), None)
     if matrix is not None and target == "gpu":
         raise TypeError(f"linalg.{matrix.attrs[0].split('_')[0]} runs on the CPU (LAPACK): the CUDA backend has no "

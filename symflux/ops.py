@@ -117,7 +117,7 @@ def result_dtype(body, strong: list, weak: list) -> np.dtype:
     """NumPy's result dtype for ``body`` applied to typed arrays and weak Python scalars."""
     if functions.is_boolean(body):
         return np.dtype(bool)
-    if isinstance(body, sympy.Abs) and OBJECT not in strong:  # |complex| is real, as in NumPy
+    if isinstance(body, functions.REAL_OF_COMPLEX) and OBJECT not in strong:  # |complex| is real, as in NumPy
         kind = np.result_type(*strong, *[_weak_python(w) for w in weak])
         if kind.kind == "c":
             return np.dtype(np.float32 if kind == np.complex64 else np.float64)

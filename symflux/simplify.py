@@ -44,9 +44,13 @@ def _cheap(body) -> bool:
     return dag_size(body, CHEAP_BODY_OPS) <= CHEAP_BODY_OPS and not dag_atoms(body, sympy.Function)
 
 
+def _complex(node: Node) -> bool:
+    return node.dtype.kind == "c" or any(a.dtype.kind == "c" for a in node.args)
+
+
 def _should_inline(new_arg: Node, old_arg: Node, consumer: Node, uses: Counter) -> bool:
-    if new_arg.op != "map":
-        return False
+    if new_arg.op != "map" or _complex(new_arg) or _complex(consumer):
+        return False  # bodies' symbols are real: composed, SymPy would apply real-only identities
     return uses[id(old_arg)] == 1 or _cheap(new_arg.body)
 
 

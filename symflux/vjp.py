@@ -12,7 +12,7 @@ import sympy
 
 from codegen.kernel import dag_size
 
-from . import contract, linalg_ops, ops
+from . import contract, fft_ops, linalg_ops, ops
 from . import functions as fn
 from .ir import ARG, Node, arg_symbol, toposort
 
@@ -47,12 +47,65 @@ def partial_derivative(body: sympy.Expr, sym: sympy.Symbol, out_sym: sympy.Symbo
 def vjp_map(node: Node, g: Node, i: int):
     n = len(node.args)
     grad_sym, out_sym = arg_symbol(n), arg_symbol(n + 1)
-    partial = partial_derivative(node.body, ARG[i], out_sym)
-    if partial == 0:
+    if node.args[i].dtype.kind == "c":  # JAX's convention: g·∂f/∂z + conj(g)·conj(∂f/∂z̄)
+        dz, dzbar = wirtinger(node.body, ARG[i], out_sym, complex_symbols(node, out_sym))
+        body = grad_sym * dz + (fn.conj(grad_sym) * fn.conj(dzbar) if dzbar != 0 else 0)
+    else:
+        partial = real_partial(node.body, ARG[i], out_sym, complex_symbols(node, out_sym))
+        body = grad_sym * partial
+        if partial != 0 and (node.dtype.kind == "c" or g.dtype.kind == "c"):
+            body = fn.real_part(body)  # a real input's cotangent is real (JAX)
+    if body == 0:
         return None
-    body = grad_sym * partial
     contribution = ops.map_(body, [*node.args, g, node])
     return unbroadcast(contribution, node.args[i].shape)
+
+
+def complex_symbols(node: Node, out: sympy.Symbol) -> set:
+    """The symbols of ``node``'s body (and its output ``out``) that hold complex values."""
+    held = {ARG[j] for j, a in enumerate(node.args) if a.dtype.kind == "c"}
+    return held | ({out} if node.dtype.kind == "c" else set())
+
+
+def real_partial(body: sympy.Expr, x: sympy.Symbol, out: sympy.Symbol, complex_symbols=()) -> sympy.Expr:
+    """∂body/∂x for a real ``x``; through conj, real, imag and angle (of complex values elsewhere in
+    the body) it is ∂f/∂z + ∂f/∂z̄ on the real axis."""
+    if not any(body.has(f) for f in fn.OF_COMPLEX):
+        return partial_derivative(body, x, out)
+    return sum(wirtinger(body, x, out, complex_symbols), sympy.Integer(0))
+
+
+def wirtinger(body: sympy.Expr, z: sympy.Symbol, out: sympy.Symbol, complex_symbols=()):
+    """(∂f/∂z, ∂f/∂z̄) of a body of complex ``z``: (f'(z), 0) for holomorphic bodies; |z|, real, imag,
+    conj and angle of z by their partials (``functions.WIRTINGER``); any other body (a derivative's
+    body, say) by Wirtinger calculus: each complex symbol s becomes two independent variables s and
+    s̄, conj(e) swaps them, |e| = √(e·ē), real, imag and angle likewise, and the partials are
+    ordinary ones. ``complex_symbols``: the body's symbols that hold complex values."""
+    if not any(body.has(f) for f in fn.WIRTINGER):
+        return partial_derivative(body, z, out), sympy.Integer(0)
+    if type(body) in fn.WIRTINGER and body.args == (z,):
+        return fn.WIRTINGER[type(body)](z)
+    pairs = {s: (sympy.Symbol(s.name + "_z"), sympy.Symbol(s.name + "_zbar")) for s in {z, *complex_symbols}}
+    swap = {v: w for a, b in pairs.values() for v, w in ((a, b), (b, a))} | {sympy.I: -sympy.I}
+    bar = lambda e: e.xreplace(swap)
+    rules = {fn.conj: lambda e: bar(e), sympy.Abs: lambda e: sympy.sqrt(e * bar(e)),
+             fn.real_part: lambda e: (e + bar(e)) / 2, fn.imag_part: lambda e: (e - bar(e)) / (2 * sympy.I),
+             fn.angle: lambda e: (sympy.log(e) - sympy.log(bar(e))) / (2 * sympy.I)}
+    holds_complex = lambda e: bool(e.free_symbols & set(swap))
+
+    def rewrite(e):
+        if e in pairs:
+            return pairs[e][0]
+        if not e.args:
+            return e
+        args = [rewrite(a) for a in e.args]
+        if type(e) in rules and holds_complex(args[0]):
+            return rules[type(e)](args[0])
+        return e.func(*args)
+    split = rewrite(body)
+    back = {v: w for s, (a, b) in pairs.items() for v, w in ((a, s), (b, fn.conj(s)))}
+    variable, conjugate = pairs[z]
+    return tuple(fn.almost_everywhere(sympy.diff(split, v)).xreplace(back) for v in (variable, conjugate))
 
 
 def vjp_sum(node: Node, g: Node, i: int):
@@ -106,6 +159,7 @@ RULES = {
     "unfold": lambda n, g, i: ops.fold(g, n.args[0].shape[2:], *n.attrs[:4]),
     "fold": lambda n, g, i: ops.unfold(g, *n.attrs[1:], pad_value=0),
     "linalg": linalg_ops.vjp,
+    "fft": fft_ops.vjp,
 }
 
 

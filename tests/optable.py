@@ -212,10 +212,15 @@ PATHS = {"eager": eager, "interpreter": interpreted, "compiled": compiled}
 
 
 def assert_numpy_equal(got, want, rtol, context="", rtol32=4e-6):
-    """NumPy's dtype, shape, integers exact, NaN positions and infinities identical, floats close."""
+    """NumPy's dtype, shape, integers exact, NaN positions and infinities identical, floats close
+    (complex numbers: their real and imaginary parts)."""
     got, want = np.asarray(got), np.asarray(want)
     assert got.dtype == want.dtype, f"{context}: dtype {got.dtype}, NumPy {want.dtype}"
     assert got.shape == want.shape, f"{context}: shape {got.shape}, NumPy {want.shape}"
+    if want.dtype.kind == "c":
+        for part in (np.real, np.imag):
+            assert_numpy_equal(part(got), part(want), rtol, context, rtol32)
+        return
     if want.dtype.kind != "f":
         np.testing.assert_array_equal(got, want, err_msg=context)
         return
@@ -312,6 +317,44 @@ STRUCTURAL = [
     Structural("linspace", lambda m, x: m.linspace(x[0, 0], x[1, 1], 5)),
     Structural("r_/c_", lambda m, x: m.c_[m.r_[x[0], x[1]], m.r_[x[1], x[0]]]),
     Structural("softmax", _softmax, (np.float64, np.float32)),
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Matrix:
+    """A linear-algebra or Fourier function ``f(m, x)`` (m is NumPy or symflux) of a sample input;
+    ``compiled``: sf.compile runs it (the Fourier transforms are complex: interpreter only)."""
+
+    name: str
+    f: Callable
+    sample: Callable
+    compiled: bool = True
+
+
+def _square(dtype):
+    return (np.array([[4.0, 1, 0.5], [1, 3, 0.2], [0.5, 0.2, 2]]) + np.diag([0.0, 0.3, 0.1])).astype(dtype)
+
+
+def _wide(dtype):
+    return np.array([[1.0, -2, 0.5, 3], [0.3, 1, -1, 2], [2, 0.1, 0.4, -0.6]]).astype(dtype)
+
+
+MATRIX = [
+    Matrix("inv", lambda m, x: m.linalg.inv(x), _square),
+    Matrix("solve", lambda m, x: m.linalg.solve(x, x[0] + 1), _square),
+    Matrix("det/slogdet", lambda m, x: m.linalg.det(x) + m.linalg.slogdet(x)[1], _square),
+    Matrix("cholesky", lambda m, x: m.linalg.cholesky(x), _square),
+    Matrix("eigh", lambda m, x: m.linalg.eigh(x)[0] + m.abs(m.linalg.eigh(x)[1][0]), _square),
+    Matrix("eigvalsh", lambda m, x: m.linalg.eigvalsh(x), _square),
+    Matrix("svd", lambda m, x: m.linalg.svd(x, compute_uv=False), _wide),
+    Matrix("qr", lambda m, x: m.linalg.qr(x.T)[1], _wide),
+    Matrix("pinv", lambda m, x: m.linalg.pinv(x), _wide),
+    Matrix("matrix_power", lambda m, x: m.linalg.matrix_power(x, -2), _square),
+    Matrix("norm", lambda m, x: m.linalg.norm(x, "nuc") + m.linalg.norm(x, 2), _wide),
+    Matrix("fft/ifft", lambda m, x: m.fft.ifft(m.fft.fft(x) * 2j, axis=0), _wide, compiled=False),
+    Matrix("rfft/irfft", lambda m, x: m.fft.irfft(m.fft.rfft(x) ** 2, 5), _wide, compiled=False),
+    Matrix("fft2/fftshift", lambda m, x: m.fft.fftshift(m.fft.fft2(x, norm="ortho")), _wide, compiled=False),
+    Matrix("rfftn/irfftn", lambda m, x: m.fft.irfftn(m.fft.rfftn(x), s=(3, 4), axes=(0, 1)), _wide, compiled=False),
 ]
 
 

@@ -35,30 +35,35 @@ SECTIONS = {
                         "numpy.trace", "tril", "triu", "take", "take_along_axis", "select", "sort", "argsort",
                         "partition", "argmax", "argmin", "at", "where", "clip", "astype", "nan_to_num", "hypot",
                         "logaddexp", "logaddexp2", "sinc", "fmod", "deg2rad", "rad2deg", "leakyrelu", "elu", "celu",
-                        "trelu"],
+                        "trelu", "real", "imag", "conj", "angle"],
     "Linear algebra (sf.linalg, np.linalg)": [
         "linalg.inv", "linalg.solve", "linalg.det", "linalg.slogdet", "linalg.cholesky", "linalg.eigh",
-        "linalg.eigvalsh", "linalg.svd", "linalg.svdvals", "linalg.pinv", "linalg.lstsq", "linalg.matrix_power",
-        "linalg.norm"],
+        "linalg.eigvalsh", "linalg.svd", "linalg.svdvals", "linalg.qr", "linalg.pinv", "linalg.lstsq",
+        "linalg.matrix_power", "linalg.norm"],
+    "Fourier transforms (sf.fft, np.fft; in the interpreter)": [
+        "fft.fft", "fft.ifft", "fft.rfft", "fft.irfft", "fft.fft2", "fft.ifft2", "fft.rfft2", "fft.irfft2", "fft.fftn",
+        "fft.ifftn", "fft.rfftn", "fft.irfftn", "fft.fftshift", "fft.ifftshift"],
 }
 
 LEFT_OUT = """## The NumPy surface: what is left out, and why
 
 Every function above works on plain values (it is NumPy's), on traced values (a graph), through
-`np.<name>` on traced arrays (`__array_function__`), in the interpreter and — except `sf.linalg` —
-in `sf.compile` and `sf.export_c` (`sf.linalg` in `sf.compile` only, through SciPy's LAPACK). Not (yet) there:
+`np.<name>` on traced arrays (`__array_function__`), in the interpreter, in `sf.compile` and — except
+`sf.linalg`, which compiled code runs through SciPy's LAPACK — in `sf.export_c`. Not (yet) there:
 
-- `np.linalg.eig`/`eigvals` (general, complex eigensystems), `qr`, `lstsq`'s LAPACK driver choice:
-  not implemented on traced arrays (a clear `TypeError` names them); `eigh`, `svd`, `pinv` cover the
-  symmetric and least-squares cases.
+- `np.linalg.eig`/`eigvals` (general, complex eigensystems), `lstsq`'s LAPACK driver choice: not
+  implemented on traced arrays (a clear `TypeError` names them); `eigh`, `svd`, `qr`, `pinv` cover
+  the symmetric and least-squares cases. Derivatives of `qr` need m ≥ n (as in JAX).
 - `sf.linalg` in exported C and CUDA code: the factorisations are calls into SciPy's LAPACK, which
   only `sf.compile` on the CPU links (`codegen/runtime/linalg.c`); `export_c` and the CUDA backend
   refuse them by name. Where NumPy raises `LinAlgError` (a singular matrix, one that is not
   positive definite), compiled code returns NaN, as JAX does.
-- `np.fft`: not implemented on traced arrays.
-- Complex arrays: the interpreter computes with them and `|z|` is real as in NumPy; compiled code
-  refuses complex dtypes with a `TypeError` naming them; derivatives are for real inputs.
-- Reverse mode through the singular *vectors* of `svd` (forward mode works): use `eigh`.
+- Complex numbers in compiled code: the interpreter computes with complex arrays (values as
+  NumPy's; `abs`, `angle`, `real`, `imag` real) and differentiates them in JAX's convention
+  (holomorphic functions by their complex derivative; a real function's gradient is
+  ∂f/∂x − i·∂f/∂y; a real input's is real), to any order. Compiled code and exported C refuse
+  complex dtypes with a `TypeError` naming them. So `np.fft`, whose values are complex, runs in the
+  interpreter (NumPy's pocketfft), and `sf.compile` of a graph with a transform says so.
 - `np.array([...])`/`np.asarray` of lists holding traced values and `np.r_`/`np.c_`: NumPy converts
   the items itself, which a traced value cannot allow; `sf.array([...])`, `sf.r_`, `sf.c_` do it.
 - `np.put_along_axis` and other in-place writers: traced arrays are immutable; use

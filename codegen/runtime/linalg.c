@@ -14,7 +14,7 @@
 
 typedef int lapack_int; /* SciPy's LAPACK is LP64 */
 
-#define ROUTINES(X) X(gemm) X(getrf) X(getri) X(getrs) X(potrf) X(syevd) X(gesdd)
+#define ROUTINES(X) X(gemm) X(getrf) X(getri) X(getrs) X(potrf) X(syevd) X(gesdd) X(geqrf) X(orgqr)
 #define SLOT(name) static void *d##name, *s##name;
 ROUTINES(SLOT)
 
@@ -40,6 +40,9 @@ typedef void (*P##syevd_t)(char *, char *, lapack_int *, T *, lapack_int *, T *,
                            lapack_int *, lapack_int *, lapack_int *);                                 \
 typedef void (*P##gesdd_t)(char *, lapack_int *, lapack_int *, T *, lapack_int *, T *, T *,           \
                            lapack_int *, T *, lapack_int *, T *, lapack_int *, lapack_int *,          \
+                           lapack_int *);                                                             \
+typedef void (*P##geqrf_t)(lapack_int *, lapack_int *, T *, lapack_int *, T *, T *, lapack_int *, lapack_int *); \
+typedef void (*P##orgqr_t)(lapack_int *, lapack_int *, lapack_int *, T *, lapack_int *, T *, T *, lapack_int *, \
                            lapack_int *);                                                             \
                                                                                                       \
 static void P##fill_nan(T *x, int64_t n) { for (int64_t i = 0; i < n; i++) x[i] = (T)NAN; }           \
@@ -217,6 +220,47 @@ void codegen_svd_u_##SUFFIX(const T *a, T *out, int64_t batch, int64_t m, int64_
 }                                                                                                     \
 void codegen_svd_vh_##SUFFIX(const T *a, T *out, int64_t batch, int64_t m, int64_t n) {              \
     P##svd(a, NULL, NULL, out, batch, m, n);                                                          \
+}                                                                                                     \
+                                                                                                      \
+/* QR of an m × n A: transposed into column-major for geqrf; R (k × n, the factored matrix's upper    \
+   triangle) and Q (m × k, from orgqr) transposed out. Either output may be NULL. */                  \
+static void P##qr(const T *a, T *q, T *r, int64_t batch, int64_t m, int64_t n) {                     \
+    int64_t k = m < n ? m : n;                                                                        \
+    lapack_int M = (lapack_int)m, N = (lapack_int)n, K = (lapack_int)k, ld = lead(m), info = 0, lwork = -1; \
+    T query = 1, more = 1, *x = malloc(sizeof(T) * (m * n + 1)), *tau = malloc(sizeof(T) * (k + 1));  \
+    if (k > 0) {                                                                                      \
+        ((P##geqrf_t)P##geqrf)(&M, &N, x, &ld, tau, &query, &lwork, &info);                           \
+        ((P##orgqr_t)P##orgqr)(&M, &K, &K, x, &ld, tau, &more, &lwork, &info);                        \
+    }                                                                                                 \
+    lwork = (lapack_int)(query > more ? query : more);                                                \
+    lwork = lwork > 1 ? lwork : 1;                                                                    \
+    T *work = malloc(sizeof(T) * lwork);                                                              \
+    for (int64_t b = 0; b < batch && k > 0; b++) {                                                    \
+        for (int64_t i = 0; i < m; i++)                                                               \
+            for (int64_t j = 0; j < n; j++) x[i + j * m] = a[b * m * n + i * n + j];                  \
+        ((P##geqrf_t)P##geqrf)(&M, &N, x, &ld, tau, work, &lwork, &info);                             \
+        if (r)                                                                                        \
+            for (int64_t i = 0; i < k; i++)                                                           \
+                for (int64_t j = 0; j < n; j++) r[b * k * n + i * n + j] = j >= i ? x[i + j * m] : 0; \
+        if (q) {                                                                                      \
+            ((P##orgqr_t)P##orgqr)(&M, &K, &K, x, &ld, tau, work, &lwork, &info);                     \
+            for (int64_t i = 0; i < m; i++)                                                           \
+                for (int64_t j = 0; j < k; j++) q[b * m * k + i * k + j] = x[i + j * m];              \
+        }                                                                                             \
+        if (info != 0) {                                                                              \
+            if (q) P##fill_nan(q + b * m * k, m * k);                                                 \
+            if (r) P##fill_nan(r + b * k * n, k * n);                                                 \
+        }                                                                                             \
+    }                                                                                                 \
+    free(work);                                                                                       \
+    free(tau);                                                                                        \
+    free(x);                                                                                          \
+}                                                                                                     \
+void codegen_qr_q_##SUFFIX(const T *a, T *out, int64_t batch, int64_t m, int64_t n) {                \
+    P##qr(a, out, NULL, batch, m, n);                                                                 \
+}                                                                                                     \
+void codegen_qr_r_##SUFFIX(const T *a, T *out, int64_t batch, int64_t m, int64_t n) {                \
+    P##qr(a, NULL, out, batch, m, n);                                                                 \
 }
 
 DEFINE(double, d, f64)

@@ -19,9 +19,9 @@ from ..cache import DiskCache
 from .native import compile_with, load_library
 
 NAMES = ("gemm", "inv", "solve", "slogdet_sign", "slogdet_log", "cholesky", "eigh_w", "eigh_v", "svd_s", "svd_u",
-         "svd_vh")
+         "svd_vh", "qr_q", "qr_r")
 BLAS = ("gemm",)
-ROUTINES = ("getrf", "getri", "getrs", "potrf", "syevd", "gesdd")
+ROUTINES = ("getrf", "getri", "getrs", "potrf", "syevd", "gesdd", "geqrf", "orgqr")
 
 _state: dict = {"library": None}
 

@@ -35,7 +35,7 @@ def _concrete_elementwise(body, operands, dtype=None):
     if np.dtype(dtype).kind in "fc":  # NumPy's float loops convert integer operands first
         values = [v.astype(dtype) if not p and v.dtype.kind in "biu" else v for v, p in zip(values, python)]
     with np.errstate(all="ignore"):
-        out = interp.body_function(body, len(values), False)(*values)
+        out = interp.body_function(body, len(values), False, np.dtype(dtype).kind == "c")(*values)
     out = np.asarray(out).astype(dtype, copy=False)
     return out.view(Array) if any(_is_array_like(o) for o in operands) else out[()]
 

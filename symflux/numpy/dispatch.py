@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..array import TracingError
-from . import _base, arrangement, contractions, creation, elementwise, linalg, manipulation, reductions, sorting
+from . import _base, arrangement, contractions, creation, elementwise, fft, linalg, manipulation, reductions, sorting
 from .contractions import matmul
 from .elementwise import ELEMENTWISE, where
 from .reductions import max, min, prod, sum
 
 UFUNCS = {getattr(np, name): name for name in ELEMENTWISE if isinstance(getattr(np, name, None), np.ufunc)}
 UFUNCS.update({np.true_divide: "divide", np.absolute: "abs", np.fabs: "abs", np.fmax: "maximum",
-               np.fmin: "minimum", np.ceil: "ceil", np.radians: "deg2rad", np.degrees: "rad2deg"})
+               np.fmin: "minimum", np.ceil: "ceil", np.radians: "deg2rad", np.degrees: "rad2deg",
+               np.conjugate: "conj"})
 
 
 _REDUCERS = {np.add: sum, np.maximum: max, np.minimum: min, np.multiply: prod}
@@ -58,7 +59,10 @@ def _same_named(*modules) -> dict:
 
 FUNCTIONS = _same_named(_base, elementwise, reductions, contractions, manipulation, arrangement, sorting, creation)
 FUNCTIONS.update({getattr(np.linalg, name): getattr(linalg, name) for name in (
-    "inv", "solve", "slogdet", "det", "cholesky", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "lstsq",
+    "inv", "solve", "slogdet", "det", "cholesky", "eigh", "eigvalsh", "svd", "svdvals", "qr", "pinv", "lstsq",
     "matrix_power", "norm")})
+FUNCTIONS.update({getattr(np.fft, name): getattr(fft, name) for name in (
+    "fft", "ifft", "rfft", "irfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn", "rfftn", "irfftn", "fftshift",
+    "ifftshift")})
 FUNCTIONS.update({np.amax: max, np.amin: min, np.row_stack: arrangement.row_stack,
                   np.where: lambda c, a, b: where(c, a, b)})

@@ -252,6 +252,31 @@ def abs(x):
     return apply_elementwise(ELEMENTWISE["abs"], x)
 
 
+def _complex(x) -> bool:
+    return np.result_type(*([trace.operand_node(x).dtype] if trace.is_traced(x) else [np.asarray(x)])).kind == "c"
+
+
+def real(val):
+    """The real part (``val`` itself for real arrays)."""
+    return apply_elementwise(fn.real_part, val) if _complex(val) else val
+
+
+def imag(val):
+    """The imaginary part (zeros for real arrays)."""
+    return apply_elementwise(fn.imag_part, val) if _complex(val) else multiply(val, 0)
+
+
+def conj(x):
+    """The complex conjugate (``x`` itself for real arrays)."""
+    return apply_elementwise(fn.conj, x) if _complex(x) else x
+
+
+def angle(z, deg=False):
+    """The argument of each complex number, in radians (degrees with ``deg``): atan2(imag, real)."""
+    out = apply_elementwise(fn.angle, z) if _complex(z) else apply_elementwise(lambda x: sympy.atan2(0, x), z)
+    return rad2deg(out) if deg else out
+
+
 def sign(x):
     """Elementwise ``sign``, on traced and plain arrays."""
     return apply_elementwise(ELEMENTWISE["sign"], x)
@@ -494,6 +519,7 @@ true_divide = divide
 
 
 absolute = abs
+conjugate = conj
 
 
 mod = remainder

@@ -1,7 +1,7 @@
 """``np.linalg`` / ``sf.linalg``: inverses, solves, determinants, norms, Cholesky, symmetric
-eigensystems, singular values, pseudo-inverses, least squares and matrix powers, batched over
-leading axes and differentiable to any order (``symflux.linalg`` holds the graph op and its rules).
-On plain values they are NumPy's own. They run in the interpreter; ``sf.compile`` refuses them."""
+eigensystems, singular values and vectors, QR, pseudo-inverses, least squares and matrix powers,
+batched over leading axes and differentiable to any order (``symflux.linalg_ops`` holds the graph op
+and its rules). On plain values they are NumPy's own; ``sf.compile`` calls SciPy's LAPACK."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from .reductions import max, min, sum
 SlogdetResult = namedtuple("SlogdetResult", "sign logabsdet")
 EighResult = namedtuple("EighResult", "eigenvalues eigenvectors")
 SVDResult = namedtuple("SVDResult", "U S Vh")
+QRResult = namedtuple("QRResult", "Q R")
 
 
 def _traced(*values) -> bool:
@@ -95,6 +96,19 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     if full_matrices and m != n:
         raise ValueError("linalg.svd of a traced non-square matrix: pass full_matrices=False")
     return SVDResult(_op("svd_u", a), _op("svd_s", a), _op("svd_vh", a))
+
+
+def qr(a, mode="reduced"):
+    """Q, R with a = Q R, Q's columns orthonormal and R upper triangular (reduced: Q is m × k,
+    R k × n, k = min(m, n)); R alone with ``mode='r'``. Derivatives for m ≥ n, as in JAX."""
+    if not _traced(a):
+        out = np.linalg.qr(_plain(a), mode)
+        return QRResult(*out) if mode in ("reduced", "complete") else out
+    m, n = tuple(shape(a))[-2:]
+    if mode not in ("reduced", "complete", "r") or (mode == "complete" and m > n):
+        raise ValueError(f"linalg.qr of a traced array: mode {mode!r} is not supported (use 'reduced' or 'r')")
+    r = _op("qr_r", a)
+    return r if mode == "r" else QRResult(_op("qr_q", a), r)
 
 
 def svdvals(x):

@@ -6,7 +6,17 @@ values included (same NaN positions), and the policy's subgradients hold."""
 
 import numpy as np
 import pytest
-from optable import OPS, PATHS, REDUCTIONS, STRUCTURAL, assert_numpy_equal, exported, samples, structural_input
+from optable import (
+    MATRIX,
+    OPS,
+    PATHS,
+    REDUCTIONS,
+    STRUCTURAL,
+    assert_numpy_equal,
+    exported,
+    samples,
+    structural_input,
+)
 
 import symflux as sf
 
@@ -112,3 +122,19 @@ def test_structural_ops_against_numpy(op, dtype):
     for name in PATHS:
         for label, value in (("C order", x), ("Fortran order", np.asfortranarray(x))):
             assert_numpy_equal(PATHS[name](f, value), want, op.rtol, f"{op.name} {dtype} {label} via {name}")
+
+
+@pytest.mark.parametrize("op,dtype", [pytest.param(op, np.dtype(d), id=f"{op.name}-{np.dtype(d).name}")
+                                      for op in MATRIX for d in (np.float64, np.float32)])
+def test_matrix_functions_against_numpy(op, dtype):
+    """Linear algebra through SciPy's LAPACK when compiled, Fourier transforms in the interpreter;
+    single precision stays single (NumPy's dtype)."""
+    x = op.sample(dtype)
+    want = op.f(np, x)
+    for name in [p for p in PATHS if op.compiled or p != "compiled"]:
+        for label, value in (("C order", x), ("Fortran order", np.asfortranarray(x))):
+            assert_numpy_equal(PATHS[name](lambda v: op.f(sf, v), value), want, 1e-10,
+                               f"{op.name} {dtype} {label} via {name}", rtol32=2e-5)
+    if not op.compiled:
+        with pytest.raises(TypeError, match="complex"):
+            sf.compile(lambda v: op.f(sf, v))(x)

@@ -30,6 +30,12 @@ def tsym(f):
     return (lambda a: f((a + a.transpose(-1, -2)) / 2)) if T else None
 
 
+def _svd_vectors(lib, a):
+    """Sign-invariant functions of U and Vh (each column's sign is arbitrary)."""
+    u, s, vh = lib.linalg.svd(a, full_matrices=False)
+    return lib.sum(u ** 2 * s, axis=-1) + lib.sum(vh ** 4)
+
+
 CASES = {
     "inv": (np.linalg.inv, lambda a: T.linalg.inv(a), well_conditioned),
     "inv batched": (np.linalg.inv, lambda a: T.linalg.inv(a), lambda: well_conditioned(3, (2,))),
@@ -44,6 +50,12 @@ CASES = {
     "eigvalsh": (sym(np.linalg.eigvalsh), tsym(lambda a: T.linalg.eigvalsh(a)), spd),
     "svd values": (lambda a: np.linalg.svd(a, compute_uv=False), lambda a: T.linalg.svdvals(a),
                    lambda: rng.standard_normal((4, 3))),
+    "svd vectors": (lambda a: _svd_vectors(np, a), (lambda a: _svd_vectors(T, a)) if T else None,
+                    lambda: rng.standard_normal((4, 3))),
+    "qr Q": (lambda a: np.linalg.qr(a)[0], (lambda a: T.linalg.qr(a)[0]) if T else None,
+             lambda: rng.standard_normal((5, 3))),
+    "qr R": (lambda a: np.linalg.qr(a)[1], (lambda a: T.linalg.qr(a)[1]) if T else None,
+             lambda: rng.standard_normal((2, 4, 4))),
     "norm fro": (np.linalg.norm, lambda a: T.linalg.norm(a), well_conditioned),
     "norm nuc": (lambda a: np.linalg.norm(a, "nuc"), lambda a: T.linalg.matrix_norm(a, "nuc"), well_conditioned),
     "norm 2": (lambda a: np.linalg.norm(a, 2), lambda a: T.linalg.matrix_norm(a, 2), well_conditioned),
@@ -64,8 +76,7 @@ def test_values_and_derivatives(name):
     a = sample()
     traced = sf.vmap(f)(a[None])[0]
     np.testing.assert_allclose(traced, f(a), rtol=1e-10, atol=1e-12)
-    # third order through the singular vectors needs their reverse rule, which is not there
-    check_all_orders(f, ref if T else None, a, third=name not in ("svd values", "norm 2", "norm nuc"))
+    check_all_orders(f, ref if T else None, a)
 
 
 def test_jvp_matches_vjp():
@@ -93,7 +104,8 @@ def test_exact_inverse_and_determinant_of_symbols():
 
 
 COMPILED = ["inv", "inv batched", "det", "slogdet", "solve vector", "solve matrix", "cholesky", "eigh values",
-            "eigh vectors", "eigvalsh", "svd values", "norm nuc", "norm 2", "pinv", "matrix_power -2"]
+            "eigh vectors", "eigvalsh", "svd values", "svd vectors", "qr Q", "qr R", "norm nuc", "norm 2", "pinv",
+            "matrix_power -2"]
 
 
 @pytest.mark.parametrize("name", COMPILED)
@@ -135,6 +147,16 @@ def test_exported_c_and_cuda_say_linalg_needs_the_cpu_runtime():
         sf.export_c(np.linalg.inv, np.eye(2))
     with pytest.raises(TypeError, match="LAPACK"):
         sf.cuda(np.linalg.inv).lower(np.eye(2)).source()
+
+
+def test_qr_modes_and_wide_matrices():
+    """Values for every shape; derivatives need m ≥ n (as in JAX), and say so."""
+    wide = rng.standard_normal((3, 5))
+    q, r = sf.vmap(np.linalg.qr)(wide[None])
+    np.testing.assert_allclose(q[0] @ r[0], wide, atol=1e-12)
+    np.testing.assert_allclose(sf.vmap(lambda a: np.linalg.qr(a, mode="r"))(wide[None])[0], np.linalg.qr(wide)[1])
+    with pytest.raises(TypeError, match="m ≥ n"):
+        sf.grad(lambda a: np.sum(np.linalg.qr(a)[1]))(wide)
 
 
 def test_linalg_errors_name_shapes():
