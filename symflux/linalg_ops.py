@@ -1,5 +1,5 @@
-"""Matrix functions as graph ops: inverse, solve, log-determinant, Cholesky, symmetric eigensystems,
-singular values and vectors, QR, batched over leading axes as NumPy does (the user-facing functions are
+"""Matrix functions as graph ops: inverse, solve, log-determinant, Cholesky, symmetric and general
+eigensystems, singular values and vectors, QR, batched over leading axes as NumPy does (the user-facing functions are
 ``symflux.numpy.linalg``).
 
 One op, ``linalg``, with the function's name as its attribute: evaluated by NumPy's LAPACK routines
@@ -16,6 +16,7 @@ import numpy as np
 import sympy
 
 from . import contract, ops
+from . import functions as fn
 from .ir import ARG, OBJECT, Node, make
 
 # name → (number of arguments, output shape from the argument shapes)
@@ -32,7 +33,10 @@ SHAPES = {
     "svd_vh": (1, lambda a: a[:-2] + (min(a[-2:]), a[-1])),
     "qr_q": (1, lambda a: a[:-1] + (min(a[-2:]),)),
     "qr_r": (1, lambda a: a[:-2] + (min(a[-2:]), a[-1])),
+    "eig_w": (1, lambda a: a[:-1]),
+    "eig_v": (1, lambda a: a),
 }
+GENERAL_EIGEN = ("eig_w", "eig_v")  # complex results, always (as in JAX)
 
 
 def linalg(name: str, *args: Node) -> Node:
@@ -47,6 +51,8 @@ def linalg(name: str, *args: Node) -> Node:
                              "do not fit")
     dtype = OBJECT if any(x.dtype == OBJECT for x in args) else np.result_type(*[x.dtype for x in args], 1.0)
     args = tuple(ops.cast(x, dtype) for x in args)
+    if name in GENERAL_EIGEN and dtype != OBJECT:
+        dtype = np.result_type(dtype, np.complex64)
     return make("linalg", args, (name,), SHAPES[name][1](*[x.shape for x in args]), dtype)
 
 
@@ -67,6 +73,9 @@ def _numeric(name, a, b=None):
         return w if name == "eigh_w" else v
     if name.startswith("qr"):
         return np.linalg.qr(a)[0 if name == "qr_q" else 1]
+    if name in GENERAL_EIGEN:
+        w, v = np.linalg.eig(a)
+        return (w if name == "eig_w" else v).astype(np.result_type(a.dtype, np.complex64))
     u, s, vh = np.linalg.svd(a, full_matrices=False)
     return {"svd_s": s, "svd_u": u, "svd_vh": vh}[name]
 
@@ -206,7 +215,18 @@ def vjp(node: Node, g: Node, i: int):
         return mm(mm(linalg("svd_u", a), _diag_embed(g)), linalg("svd_vh", a))
     if name.startswith("qr"):
         return _qr_vjp(a, g, name)
+    if name == "eig_w":  # the transpose of dA ↦ diag(V⁻¹ dA V), real for a real A
+        v = linalg("eig_v", a)
+        back = mm(mm(T(linalg("inv", v)), _diag_embed(g)), T(v))
+        return back if a.dtype.kind == "c" else ops.map_(fn.real_part(ARG[0]), [back])
+    if name == "eig_v":
+        raise _EIGENVECTORS
     return _svd_vector_vjp(a, g, name)
+
+
+_EIGENVECTORS = TypeError("the derivative of linalg.eig's eigenvectors is not defined here (as in JAX: they are "
+                          "unique only up to a complex factor); differentiate the eigenvalues (linalg.eigvals), "
+                          "or use eigh for symmetric matrices")
 
 
 def _tall(a: Node, what: str) -> None:
@@ -292,6 +312,11 @@ def jvp(node: Node, tangents):
         return _diagonal(mm(mm(T(linalg("svd_u", a)), da), T(linalg("svd_vh", a))))
     if name.startswith("qr"):
         return _qr_tangents(a, da)[0 if name == "qr_q" else 1]
+    if name == "eig_w":  # eqn 4.60 of Giles, as JAX: diag(V⁻¹ dA V)
+        v = linalg("eig_v", a)
+        return _diagonal(mm(linalg("solve", v, ops.cast(da, v.dtype)), v))
+    if name == "eig_v":
+        raise _EIGENVECTORS
     return _svd_tangents(a, da)[0 if name == "svd_u" else 1]
 
 

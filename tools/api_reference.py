@@ -37,7 +37,8 @@ SECTIONS = {
                         "logaddexp", "logaddexp2", "sinc", "fmod", "deg2rad", "rad2deg", "leakyrelu", "elu", "celu",
                         "trelu", "real", "imag", "conj", "angle"],
     "Linear algebra (sf.linalg, np.linalg)": [
-        "linalg.inv", "linalg.solve", "linalg.det", "linalg.slogdet", "linalg.cholesky", "linalg.eigh",
+        "linalg.inv", "linalg.solve", "linalg.det", "linalg.slogdet", "linalg.cholesky", "linalg.eig",
+        "linalg.eigvals", "linalg.eigh",
         "linalg.eigvalsh", "linalg.svd", "linalg.svdvals", "linalg.qr", "linalg.pinv", "linalg.lstsq",
         "linalg.matrix_power", "linalg.norm"],
     "Fourier transforms (sf.fft, np.fft; in the interpreter)": [
@@ -51,9 +52,10 @@ Every function above works on plain values (it is NumPy's), on traced values (a 
 `np.<name>` on traced arrays (`__array_function__`), in the interpreter, in `sf.compile` and — except
 `sf.linalg`, which compiled code runs through SciPy's LAPACK — in `sf.export_c`. Not (yet) there:
 
-- `np.linalg.eig`/`eigvals` (general, complex eigensystems), `lstsq`'s LAPACK driver choice: not
-  implemented on traced arrays (a clear `TypeError` names them); `eigh`, `svd`, `qr`, `pinv` cover
-  the symmetric and least-squares cases. Derivatives of `qr` need m ≥ n (as in JAX).
+- `lstsq` on traced arrays goes through the pseudo-inverse, not LAPACK's least-squares drivers.
+  Derivatives of `qr` need m ≥ n, and `eig`'s eigenvectors have none (they are unique only up to a
+  complex factor): both as in JAX. `eig`/`eigvals` of traced arrays are complex even where NumPy
+  returns real arrays (every eigenvalue real), as in JAX, and run in the interpreter.
 - `sf.linalg` in exported C and CUDA code: the factorisations are calls into SciPy's LAPACK, which
   only `sf.compile` on the CPU links (`codegen/runtime/linalg.c`); `export_c` and the CUDA backend
   refuse them by name. Where NumPy raises `LinAlgError` (a singular matrix, one that is not

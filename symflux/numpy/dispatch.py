@@ -35,12 +35,18 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
                     "sf.* functions, e.g. sf.exp, sf.sum, sf.where")
 
 
+def _qualified(func) -> str:
+    """numpy.sum, numpy.linalg.inv, numpy.fft.rfft."""
+    module = getattr(func, "__module__", None) or "numpy"
+    return f"{module if module.startswith('numpy.') and module.count('.') == 1 else 'numpy'}.{func.__name__}"
+
+
 def apply_function(func, args, kwargs):
     impl = FUNCTIONS.get(func)
     if impl is None:
-        raise TypeError(f"numpy.{func.__name__} is not supported on traced arrays (while tracing for "
+        raise TypeError(f"{_qualified(func)} is not supported on traced arrays (while tracing for "
                         "gradient/compile); supported NumPy functions: "
-                        + ", ".join(sorted(f.__name__ for f in FUNCTIONS)))
+                        + ", ".join(sorted(_qualified(f).removeprefix("numpy.") for f in FUNCTIONS)))
     kwargs = {k: v for k, v in kwargs.items() if k not in ("dtype", "out", "order") or v is not None}
     return impl(*args, **kwargs)
 
@@ -59,7 +65,8 @@ def _same_named(*modules) -> dict:
 
 FUNCTIONS = _same_named(_base, elementwise, reductions, contractions, manipulation, arrangement, sorting, creation)
 FUNCTIONS.update({getattr(np.linalg, name): getattr(linalg, name) for name in (
-    "inv", "solve", "slogdet", "det", "cholesky", "eigh", "eigvalsh", "svd", "svdvals", "qr", "pinv", "lstsq",
+    "inv", "solve", "slogdet", "det", "cholesky", "eig", "eigvals", "eigh", "eigvalsh", "svd", "svdvals", "qr",
+    "pinv", "lstsq",
     "matrix_power", "norm")})
 FUNCTIONS.update({getattr(np.fft, name): getattr(fft, name) for name in (
     "fft", "ifft", "rfft", "irfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn", "rfftn", "irfftn", "fftshift",

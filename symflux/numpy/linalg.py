@@ -21,6 +21,7 @@ from .reductions import max, min, sum
 
 SlogdetResult = namedtuple("SlogdetResult", "sign logabsdet")
 EighResult = namedtuple("EighResult", "eigenvalues eigenvectors")
+EigResult = namedtuple("EigResult", "eigenvalues eigenvectors")
 SVDResult = namedtuple("SVDResult", "U S Vh")
 QRResult = namedtuple("QRResult", "Q R")
 
@@ -78,6 +79,20 @@ def eigh(a, UPLO="L"):
     if not _traced(a):
         return EighResult(*np.linalg.eigh(_plain(a), UPLO))
     return EighResult(_op("eigh_w", a), _op("eigh_v", a))
+
+
+def eig(a):
+    """Eigenvalues and right eigenvectors (columns, unit length) of square matrices; complex when
+    traced (as in JAX: NumPy gives real arrays when every eigenvalue is real). Derivatives: of the
+    eigenvalues."""
+    if not _traced(a):
+        return EigResult(*np.linalg.eig(_plain(a)))
+    return EigResult(_op("eig_w", a), _op("eig_v", a))
+
+
+def eigvals(a):
+    """The eigenvalues of square matrices (complex when traced, as in JAX)."""
+    return _op("eig_w", a) if _traced(a) else _rewrap(np.linalg.eigvals(_plain(a)), a)
 
 
 def eigvalsh(a, UPLO="L"):

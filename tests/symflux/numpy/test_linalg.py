@@ -162,3 +162,29 @@ def test_qr_modes_and_wide_matrices():
 def test_linalg_errors_name_shapes():
     with pytest.raises(sf.ShapeError, match="square matrices.*\\(2, 3\\)"):
         sf.gradient(lambda v: sf.sum(np.linalg.inv(v)), np.ones((2, 3)))
+
+
+def test_general_eigenvalues_and_their_derivatives():
+    """eig/eigvals of general (non-symmetric) matrices: complex, as in JAX; the eigenvalues'
+    derivatives (Giles 4.60) against finite differences, real for a real matrix; the eigenvectors'
+    derivative is refused, as in JAX; compiled code refuses complex values."""
+    a = rng.standard_normal((4, 4))
+    w, v = sf.vmap(np.linalg.eig)(a[None])
+    np.testing.assert_allclose(np.sort_complex(w[0]), np.sort_complex(np.linalg.eigvals(a)), rtol=1e-12)
+    np.testing.assert_allclose(a @ v[0], v[0] * w[0], atol=1e-12)
+
+    def loss(x):
+        values = np.linalg.eigvals(x)
+        return np.sum(np.abs(values) ** 2 + np.real(values) ** 3)
+    grad = sf.grad(loss)(a)
+    assert grad.dtype == np.float64
+    eps, want = 1e-6, np.zeros_like(a)
+    for i in np.ndindex(a.shape):
+        step = np.zeros_like(a)
+        step[i] = eps
+        want[i] = (loss(a + step) - loss(a - step)) / (2 * eps)
+    np.testing.assert_allclose(grad, want, rtol=1e-6, atol=1e-7)
+    with pytest.raises(TypeError, match="eigenvectors"):
+        sf.grad(lambda x: np.sum(np.abs(np.linalg.eig(x)[1])))(a)
+    with pytest.raises(TypeError, match="complex"):
+        sf.compile(np.linalg.eigvals)(a)
