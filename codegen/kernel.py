@@ -142,8 +142,62 @@ def dag_replace(expr, rule: dict):
     return done[sympy.sympify(expr)]
 
 
-def dag_atoms(expr, cls) -> set:
-    """The subexpressions of ``expr`` of type ``cls``, visiting each distinct one once."""
+def canonical(stmt, known: dict) -> tuple:
+    """(``stmt`` with its buffers renamed p0, p1, … and its loop and local variables v0, v1, … in
+    order of appearance, [(original buffer, its new name's buffer)] in that order); ``known``: name →
+    Buffer. Two
+    statements that differ only in which buffers they run over (the same layer at two depths)
+    usually have equal canonical forms: loads are numbered by where they read, not by name."""
+    buffers: dict = {}
+    symbols: dict = {}
+
+    def buffer(b: Buffer) -> Buffer:
+        if b.name not in buffers:
+            buffers[b.name] = (b, Buffer(f"p{len(buffers)}", b.dtype, b.size))
+        return buffers[b.name][1]
+
+    names = iter(range(1 << 62))
+
+    def bound(var, integer):
+        name = f"v{next(names)}"
+        symbols[var] = loop_var(name) if integer else sympy.Symbol(name)
+        return symbols[var]
+
+    def expr(e):
+        fresh = [load for load in dag_atoms(e, sympy.Indexed, inside=True) if load.base.name not in buffers]
+        order = lambda load: (str(dag_replace(load.indices[0], symbols)), str(known[load.base.name]), load.base.name)
+        for load in sorted(fresh, key=order):
+            buffer(known[load.base.name])
+        rule = {sympy.IndexedBase(name): new.base for name, (_, new) in buffers.items()} | symbols
+        return dag_replace(e, rule)
+
+    def walk(st):
+        if isinstance(st, Loop):  # its variable is bound in its body only (a name may be reused after)
+            outer = symbols.get(st.var)
+            var = bound(st.var, True)
+            body = tuple(walk(x) for x in st.body)
+            if outer is not None:
+                symbols[st.var] = outer
+            return Loop(var, st.extent, body, st.parallel, st.independent)
+        if isinstance(st, Store):
+            target = buffer(st.buffer)
+            return Store(target, expr(st.index), expr(st.value))
+        if isinstance(st, Let):
+            value = expr(st.value)
+            return Let(symbols.get(st.var) or bound(st.var, False), st.dtype, value)
+        if isinstance(st, Update):
+            return Update(symbols[st.var], st.op, expr(st.value))
+        if isinstance(st, If):
+            return If(expr(st.cond), tuple(walk(x) for x in st.body))
+        return Call(st.function, tuple(buffer(b) for b in st.inputs), tuple(buffer(b) for b in st.outputs), st.sizes)
+
+    shape = walk(stmt)
+    return shape, list(buffers.values())
+
+
+def dag_atoms(expr, cls, inside: bool = False) -> set:
+    """The subexpressions of ``expr`` of type ``cls``, visiting each distinct one once; ``inside``:
+    also those within a found one (a load whose index is read from another buffer)."""
     found, seen, stack = set(), set(), [sympy.sympify(expr)]
     while stack:
         e = stack.pop()
@@ -152,8 +206,9 @@ def dag_atoms(expr, cls) -> set:
         seen.add(e)
         if isinstance(e, cls):
             found.add(e)
-        else:
-            stack.extend(e.args)
+            if not inside:
+                continue
+        stack.extend(e.args)
     return found
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import sympy
 from llvmlite import ir
 
-from ..kernel import Program, UnsupportedExpression, idiv, imod, uniform
+from ..kernel import Call, Loop, Program, UnsupportedExpression, canonical, idiv, imod, uniform
 from ..runtime.pool import thread_pool
 from .llvm_math import InlineMath
 from .llvm_parallel import ParallelLoops
@@ -100,8 +100,15 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self.arithmetic = ()  # fast-math flags of float arithmetic: CONTRACT while accumulating
         self.ptrs = {b.name: a for b, a in zip(program.args, fn.args)}
         heap = self._allocate_temps(program.temps)
+        self.kernels: dict = {}
+        # kernels when each top-level statement stands alone (what symflux emits); in line when
+        # loop bounds are parameters or statements share locals (a Let before the loop that updates it)
+        separate = not program.sizes and all(isinstance(stmt, (Loop, Call)) for stmt in program.body)
         for stmt in program.body:
-            self._stmt(stmt)
+            if separate:
+                self._kernel_call(stmt)
+            else:
+                self._stmt(stmt)
         free = self._declare("free", ir.VoidType(), [PTR])
         for name in heap:
             self.builder.call(free, [self.ptrs[name]])
@@ -110,6 +117,43 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         if not program.sizes:
             self._packed_entry(fn, n)
         return str(self.module)
+
+    def _kernel_call(self, stmt):
+        """``stmt`` as a call of a kernel function over the buffers it uses. Statements equal up to
+        their buffers' names (``kernel.canonical``: each hidden layer of a deep model) share one
+        function, so the IR and LLVM's work grow with the distinct kernels, not with depth."""
+        shape, pairs = canonical(stmt, self.buffers)
+        aliased = tuple(b.name in self.program.aliased for b, _ in pairs)
+        fn = self.kernels.get((shape, aliased))
+        if fn is None:
+            fn = self.kernels[shape, aliased] = self._kernel_function(shape, [p for _, p in pairs], aliased)
+        self.builder.call(fn, [self.ptrs[b.name] for b, _ in pairs])
+        self.memo.clear()  # it wrote its buffers
+
+    def _kernel_function(self, shape, params, aliased):
+        saved = (self.fn, self.alloca_builder, self.builder, self.ptrs, self.values, self.locals, self.kinds,
+                 self.memo, self.kind_memo, self.buffers)
+        fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR] * len(params)),
+                         name=f"{self.program.name}.kernel{len(self.kernels)}")
+        fn.linkage = "internal"
+        fn.attributes.add("noinline")  # compiled once, called once per use
+        for arg, shared in zip(fn.args, aliased):
+            if not shared:
+                arg.add_attribute("noalias")
+        self.fn = fn
+        self.alloca_builder = ir.IRBuilder(fn.append_basic_block("entry"))
+        start = fn.append_basic_block("start")
+        self.builder = ir.IRBuilder(start)
+        self.ptrs = {b.name: a for b, a in zip(params, fn.args)}
+        self.buffers = {b.name: b for b in params}
+        # p0, p1, … and v0, v1, … mean other buffers and variables in each kernel: nothing carries over
+        self.values, self.locals, self.kinds, self.memo, self.kind_memo = {}, {}, {}, {}, {}
+        self._stmt(shape)
+        self.builder.ret_void()
+        self.alloca_builder.branch(start)
+        (self.fn, self.alloca_builder, self.builder, self.ptrs, self.values, self.locals, self.kinds, self.memo,
+         self.kind_memo, self.buffers) = saved
+        return fn
 
     def _allocate_temps(self, temps) -> list[str]:
         """Temporaries of a known size go on the stack while they fit in ``STACK_BYTES`` (no malloc on
@@ -173,8 +217,9 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     def _stmt_Store(self, store):
         kind = KIND[store.buffer.dtype]
-        accumulates = isinstance(store.value, sympy.Add) and any(
-            isinstance(a, sympy.Indexed) and a.base.name == store.buffer.name for a in store.value.args)
+        own = [a for a in store.value.args if isinstance(a, sympy.Indexed) and a.base.name == store.buffer.name] \
+            if isinstance(store.value, sympy.Add) else []
+        accumulates = own and all(_product_of_loads(a) for a in store.value.args if a not in own)
         value = self._accumulating(store.value, kind) if accumulates else self._emit(store.value, kind)
         self.memo.clear()  # loads emitted so far may read what this store writes
         if store.buffer.dtype == "bool":
@@ -195,7 +240,9 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         kind = self.kinds[update.var]
         slot = self.locals[update.var]
         b = self.builder
-        old, new = b.load(slot, typ=TYPES[kind]), self._accumulating(update.value, kind)
+        summand = update.op == "add" and _product_of_loads(update.value)
+        old = b.load(slot, typ=TYPES[kind])
+        new = self._accumulating(update.value, kind) if summand else self._emit(update.value, kind)
         if update.op == "add":
             result = b.fadd(old, new, flags=self._reduction_flags(update.value)) if kind in FLOATS else b.add(old, new)
         else:
@@ -204,7 +251,10 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self._forget(update.var)
 
     def _accumulating(self, value, kind):
-        """``value`` emitted with ``contract`` on its arithmetic (multiply–adds may become FMAs)."""
+        """``value`` (a sum's term that is a product of loads: a contraction) emitted with
+        ``contract`` on its arithmetic, so multiply–adds may become FMAs. Nothing else gets it: a
+        value computed twice (a max, then compared with ``Eq`` to route its gradient) must round the
+        same way in every kernel."""
         self.arithmetic = CONTRACT
         try:
             return self._emit(value, kind)
@@ -636,3 +686,8 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         if fn is None:
             fn = ir.Function(self.module, ir.FunctionType(ret, params), name=name)
         return fn
+
+
+def _product_of_loads(e) -> bool:
+    """A product of buffer loads and numbers (the term of a contraction)."""
+    return isinstance(e, sympy.Mul) and all(isinstance(f, sympy.Indexed) or f.is_Number for f in e.args)

@@ -154,7 +154,7 @@ def test_loops_with_transcendental_functions_vectorise(fn):
     a, out = Buffer("a", "float64", 1024), Buffer("out", "float64", 1024)
     program = Program("f", [a, out], body=[Loop(i, 1024, (Store(out, i, fn(a[i])),))])
     optimised = default_runtime().optimised_ir(LLVMRenderer().render(program))
-    body = optimised.split("define void @f(")[1].split("\n}\n")[0]
+    body = re.split(r"define [^\n]*@f\.kernel0\(", optimised)[1].split("\n}\n")[0]  # the loop's kernel function
     assert re.search(r"<\d+ x double>", body)
     assert not re.search(rf"call double @{fn.__name__}\(", body)
     values = rng.uniform(0.1, 0.9, 1024)
@@ -265,3 +265,19 @@ def test_memory_stays_flat_over_distinct_compiles():
         runtime.load(_doubler(f"d{k}"), f"d{k}", 2)(x.ctypes.data, y.ctypes.data)
     gc.collect()
     assert y.tolist() == [0, 2, 4, 6] and rss() - start < 4
+
+
+def test_kernels_of_the_same_shape_over_other_dtypes_stay_apart():
+    """Kernels are functions over p0, p1, …: what a name meant in one (float32) must not carry over
+    to the next (float64), which would round the float64 values to float32."""
+    i = loop_var("i")
+    x32, y32 = Buffer("x32", "float32", 3), Buffer("y32", "float32", 3)
+    x64, y64 = Buffer("x64", "float64", 3), Buffer("y64", "float64", 3)
+    program = Program("mixed", [x32, x64, y32, y64])
+    program.body = [Loop(i, 3, (Store(y32, i, x32[i] / 3),)), Loop(i, 3, (Store(y64, i, x64[i] / 3),))]
+    fn = default_runtime().load(LLVMRenderer().render(program), "mixed", 4)
+    a32, a64 = np.array([1, 2, 4], np.float32), np.array([1.0, 2.0, 4.0])
+    o32, o64 = np.empty(3, np.float32), np.empty(3)
+    fn(a32.ctypes.data, a64.ctypes.data, o32.ctypes.data, o64.ctypes.data)
+    np.testing.assert_array_equal(o32, a32 / np.float32(3))
+    np.testing.assert_array_equal(o64, a64 / 3)

@@ -318,3 +318,24 @@ def test_donated_arguments_are_updated_in_place():
     kept = np.array([1.0, 2.0, 3.0])
     sf.compile(lambda w, x: w * x)(kept, x)
     np.testing.assert_array_equal(kept, [1.0, 2.0, 3.0])  # not donated: untouched
+
+
+def test_repeated_layers_share_their_kernels():
+    """Each hidden layer of a deep model is the same loop nest over other buffers: it is rendered
+    and compiled once (a kernel function called per layer), so the IR does not grow with depth."""
+    import re
+
+    def gradient_ir(extra):
+        model = sf.Chain(sf.Dense(20, 16, sf.tanh), *[sf.Dense(16, 16, sf.tanh) for _ in range(extra)], sf.Dense(16, 3))
+        x, y = rng.random((8, 20)).astype(np.float32), np.eye(3, dtype=np.float32)[rng.integers(0, 3, 8)]
+        loss = lambda x, y: sf.logitcrossentropy(model(x), y)
+        f = sf.compile(lambda x, y: sf.gradient(lambda: loss(x, y), sf.params(model)))
+        got = f(x, y)
+        want = sf.gradient(lambda: loss(x, y), sf.params(model))
+        for p in sf.params(model):
+            np.testing.assert_allclose(got[p], want[p], rtol=1e-4, atol=1e-6)
+        ir = f.lower(x, y).source()
+        count = lambda pattern: len(re.findall(pattern, ir))
+        return count(r'define internal void @"graph\.kernel'), count(r'call void @"graph\.kernel')
+    (shallow, shallow_calls), (deep, deep_calls) = gradient_ir(1), gradient_ir(6)
+    assert deep == shallow and deep_calls > shallow_calls
