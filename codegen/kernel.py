@@ -153,7 +153,7 @@ def canonical(stmt, known: dict) -> tuple:
 
     def buffer(b: Buffer) -> Buffer:
         if b.name not in buffers:
-            buffers[b.name] = (b, Buffer(f"p{len(buffers)}", b.dtype, b.size))
+            buffers[b.name] = (b, Buffer(f"p{len(buffers)}", b.dtype, 0))  # a kernel sees a pointer: no size
         return buffers[b.name][1]
 
     names = iter(range(1 << 62))

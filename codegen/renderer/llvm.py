@@ -18,7 +18,7 @@ import numpy as np
 import sympy
 from llvmlite import ir
 
-from ..kernel import Call, Loop, Program, UnsupportedExpression, canonical, idiv, imod, uniform
+from ..kernel import Call, Let, Loop, Program, UnsupportedExpression, Update, canonical, idiv, imod, uniform
 from ..runtime.pool import thread_pool
 from .llvm_math import InlineMath
 from .llvm_parallel import ParallelLoops
@@ -101,11 +101,12 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self.ptrs = {b.name: a for b, a in zip(program.args, fn.args)}
         heap = self._allocate_temps(program.temps)
         self.kernels: dict = {}
-        # kernels when each top-level statement stands alone (what symflux emits); in line when
-        # loop bounds are parameters or statements share locals (a Let before the loop that updates it)
-        separate = not program.sizes and all(isinstance(stmt, (Loop, Call)) for stmt in program.body)
+        # loops and calls become kernels when each stands alone (what symflux emits); all stays in line
+        # when loop bounds are parameters or top-level locals are shared (a Let before the loop that
+        # updates it)
+        separate = not program.sizes and not any(isinstance(stmt, (Let, Update)) for stmt in program.body)
         for stmt in program.body:
-            if separate:
+            if separate and isinstance(stmt, (Loop, Call)):
                 self._kernel_call(stmt)
             else:
                 self._stmt(stmt)
