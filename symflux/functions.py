@@ -440,12 +440,13 @@ def hardtanh(x):
 
 def almost_everywhere(expr: sympy.Expr) -> sympy.Expr:
     """Derivatives almost everywhere: DiracDelta terms vanish, Heaviside becomes a Piecewise, and
-    derivatives of piecewise-constant functions (floor, ceiling) are zero."""
+    derivatives of piecewise-constant functions (floor, ceiling, sign, even of an argument SymPy
+    cannot tell is real, such as sign(√x)) are zero."""
     if expr.has(sympy.DiracDelta):
         expr = expr.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
     if expr.has(sympy.Derivative):
         expr = expr.replace(lambda e: isinstance(e, sympy.Derivative)
-                            and isinstance(e.expr, (sympy.floor, sympy.ceiling)), lambda e: sympy.S.Zero)
+                            and isinstance(e.expr, (sympy.floor, sympy.ceiling, sympy.sign)), lambda e: sympy.S.Zero)
     if expr.has(sympy.Subs):  # the chain rule through floor(g(x)) leaves Subs(0, ξ, g(x))
         expr = expr.replace(lambda e: isinstance(e, sympy.Subs), lambda e: e.doit())
     if expr.has(sympy.Heaviside):  # from Max/Min: ties split the gradient

@@ -411,3 +411,13 @@ def test_compiled_values_do_not_depend_on_the_position_in_the_array():
     g = sf.compile(lambda a, b, c: a * b + c)
     c = rng.uniform(-2, 2, 1001)
     np.testing.assert_array_equal(g(a, b, c), a * b + c)  # bitwise NumPy's
+
+
+def test_piecewise_constant_of_an_argument_sympy_cannot_tell_is_real():
+    """sign(√x): SymPy leaves d/dx unevaluated (√x may be complex to it); it is 0 almost everywhere,
+    eagerly and compiled (found by the long fuzz run: the interpreter crashed printing it)."""
+    x = np.array([[0.0, 1, 4], [0.5, 2, 0]])
+    loss = lambda a: sf.sum(-sf.sign(sf.sqrt(a)) + sf.floor(sf.sqrt(a)) * a)
+    want = np.floor(np.sqrt(x))
+    np.testing.assert_array_equal(sf.gradient(loss, x)[0], want)
+    np.testing.assert_array_equal(sf.compile(lambda a: sf.gradient(loss, a)[0])(x), want)
