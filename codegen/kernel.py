@@ -9,6 +9,7 @@ integer division, modulo and counter-based random numbers.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -145,9 +146,8 @@ def dag_replace(expr, rule: dict):
 def canonical(stmt, known: dict) -> tuple:
     """(``stmt`` with its buffers renamed p0, p1, … and its loop and local variables v0, v1, … in
     order of appearance, [(original buffer, its new name's buffer)] in that order); ``known``: name →
-    Buffer. Two
-    statements that differ only in which buffers they run over (the same layer at two depths)
-    usually have equal canonical forms: loads are numbered by where they read, not by name."""
+    Buffer. Two statements that differ only in which buffers they run over (the same layer at two
+    depths) usually have equal canonical forms: loads are numbered by where they read, not by name."""
     buffers: dict = {}
     symbols: dict = {}
 
@@ -156,7 +156,7 @@ def canonical(stmt, known: dict) -> tuple:
             buffers[b.name] = (b, Buffer(f"p{len(buffers)}", b.dtype, 0))  # a kernel sees a pointer: no size
         return buffers[b.name][1]
 
-    names = iter(range(1 << 62))
+    names = itertools.count()
 
     def bound(var, integer):
         name = f"v{next(names)}"

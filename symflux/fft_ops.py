@@ -67,10 +67,6 @@ def _resize(g: Node, axes, sizes) -> Node:
     return g
 
 
-def _apply(body, x: Node) -> Node:
-    return ops.map_(body(ARG[0]), [x])
-
-
 def vjp(node: Node, g: Node, i: int):
     kind, axes, lengths, norm = node.attrs
     x = node.args[0]
@@ -79,7 +75,7 @@ def vjp(node: Node, g: Node, i: int):
         return _resize(fft(kind, g, axes, lengths, norm), axes, sizes)
     if kind == "rfft":  # x ↦ fftn(x)[…, :n//2+1]: pad the half spectrum, transform, keep the real part
         full = fft("fft", _resize(g, axes[-1:], lengths[-1:]), axes, lengths, norm)
-        return _resize(_apply(fn.real_part, full), axes, sizes)
+        return _resize(ops.map_(fn.real_part(ARG[0]), [full]), axes, sizes)
     # irfft (JAX's rule): the rfft of the cotangent, the components that the half spectrum stands for
     # twice doubled, scaled as the inverse was, conjugated
     total = float(np.prod(lengths))

@@ -5,8 +5,8 @@ printers do). Types are inferred bottom-up: loads have their buffer's type, loop
 i64, literals adapt to their context; floats win over integers. Elementwise float arithmetic has
 no fast-math flags: each operation rounds as NumPy's does, so a value does not depend on whether
 it was computed in the vector body or the scalar tail of a loop (LLVM fuses ``contract``
-multiply–adds where it sees fit, which differs between the two). Accumulations (``Update``, or a
-store of ``buf[i] + …`` into ``buf``) carry ``contract`` (FMA) and sums also ``reassoc`` so they
+multiply–adds where it sees fit, which differs between the two). Only the terms of contractions (a
+product of loads added to an accumulator) carry ``contract`` (FMA), and sums ``reassoc`` so they
 vectorise: their order is the compiler's anyway.
 """
 

@@ -97,9 +97,9 @@ class Optimiser:
 
     def request(self, kind: bytes, ir_text: str) -> bytes:
         """``kind`` o (object code), i (optimised IR) or a (assembly) of ``ir_text``."""
-        self.start()
+        self.start()  # outside the lock: in a forked child it replaces the parent's lock too
         with self.lock:
-            self.start()
+            self.start()  # another thread may have stopped it to recycle it
             process, payload = self.process, ir_text.encode()
             try:
                 if not self.ready:

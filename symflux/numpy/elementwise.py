@@ -253,7 +253,7 @@ def abs(x):
 
 
 def _complex(x) -> bool:
-    return np.result_type(*([trace.operand_node(x).dtype] if trace.is_traced(x) else [np.asarray(x)])).kind == "c"
+    return (trace.operand_node(x).dtype if trace.is_traced(x) else np.asarray(x).dtype).kind == "c"
 
 
 def real(val):
