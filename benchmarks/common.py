@@ -2,6 +2,8 @@
 
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -57,3 +59,25 @@ def write_result(name, text):
     with open(os.path.join(folder, name + ".md"), "w") as f:
         f.write(text + "\n")
     return text
+
+
+# symflux's runtime libraries (thread pool and temporaries, fast-call extension, BLAS/LAPACK glue) are
+# built with cc once per machine and cached, as jaxlib ships its runtime built
+RUNTIME = ("from codegen.runtime import fastcall, linalg, pool; pool.thread_pool(); fastcall.dispatcher_type(); "
+           "linalg.available()")
+
+
+def cold_process(program: str, runtime_built: bool = False) -> str:
+    """stdout of ``program`` run by a fresh Python with empty compilation caches (symflux's and JAX's);
+    with ``runtime_built``, symflux's runtime libraries are built into that cache first. Raises
+    ModuleNotFoundError when the program needs a peer that is not installed."""
+    env = dict(os.environ, SYMFLUX_CACHE_DIR=tempfile.mkdtemp(prefix="symflux-cold-"),
+               JAX_COMPILATION_CACHE_DIR=tempfile.mkdtemp(prefix="jax-cold-"))
+    if runtime_built:
+        subprocess.run([sys.executable, "-c", RUNTIME], env=env, check=True)
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env)
+    if out.returncode:
+        if "ModuleNotFoundError" in out.stderr:
+            raise ModuleNotFoundError(out.stderr.strip().splitlines()[-1])
+        raise RuntimeError(out.stderr)
+    return out.stdout

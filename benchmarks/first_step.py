@@ -1,15 +1,13 @@
 """The first training step (trace + differentiate + compile + run) of an MLP 784-256-…-10 (tanh),
 batch 32, float32, with 0, 4 and 8 extra 256-wide hidden layers: symflux's train_step against
-jax.jit(value_and_grad + SGD). Each measurement is a fresh process with a cold compilation cache.
-Run: python benchmarks/first_step.py [repeats]"""
+jax.jit(value_and_grad + SGD). Each measurement is a fresh process with a cold compilation cache;
+symflux's twice: with its runtime libraries built (once per machine, as jaxlib ships XLA built) and
+with nothing built at all. Run: python benchmarks/first_step.py [repeats]"""
 
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 
-from common import fmt, table, write_result
+from common import cold_process, fmt, table, write_result
 
 DEPTHS = (0, 4, 8)
 
@@ -45,25 +43,23 @@ t = time.perf_counter(); p, v = step(params, x, y); v.block_until_ready(); print
 """
 
 
-def first_step(program: str, extra: int) -> float:
-    env = dict(os.environ, SYMFLUX_CACHE_DIR=tempfile.mkdtemp(prefix="symflux-first-"),
-               JAX_COMPILATION_CACHE_DIR=tempfile.mkdtemp(prefix="jax-first-"))
-    out = subprocess.run([sys.executable, "-c", program.format(extra=extra)], capture_output=True, text=True,
-                         env=env, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+def first_step(program: str, extra: int, runtime_built: bool = True) -> float:
+    return float(cold_process(program.format(extra=extra), runtime_built).strip().splitlines()[-1])
 
 
 def run(repeats: int) -> str:
     rows = []
     for extra in DEPTHS:
         ours = statistics.median(first_step(SYMFLUX, extra) for _ in range(repeats))
+        nothing_built = statistics.median(first_step(SYMFLUX, extra, False) for _ in range(repeats))
         try:
             theirs = statistics.median(first_step(JAX, extra) for _ in range(repeats))
-        except subprocess.CalledProcessError:  # JAX not installed
+        except ModuleNotFoundError:
             theirs = None
-        rows.append([extra, fmt(ours), fmt(theirs), f"{ours / theirs:.2f}" if theirs else "–"])
+        rows.append([extra, fmt(ours), fmt(nothing_built), fmt(theirs), f"{ours / theirs:.2f}" if theirs else "–"])
         print(rows[-1], flush=True)
-    return table(["extra hidden layers", "symflux first step", "JAX jit first step", "ratio"], rows)
+    return table(["extra hidden layers", "symflux first step", "symflux, runtime not built", "JAX jit first step",
+                  "ratio"], rows)
 
 
 if __name__ == "__main__":

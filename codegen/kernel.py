@@ -9,7 +9,6 @@ integer division, modulo and counter-based random numbers.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -143,56 +142,110 @@ def dag_replace(expr, rule: dict):
     return done[sympy.sympify(expr)]
 
 
-def canonical(stmt, known: dict) -> tuple:
-    """(``stmt`` with its buffers renamed p0, p1, … and its loop and local variables v0, v1, … in
-    order of appearance, [(original buffer, its new name's buffer)] in that order); ``known``: name →
-    Buffer. Two statements that differ only in which buffers they run over (the same layer at two
-    depths) usually have equal canonical forms: loads are numbered by where they read, not by name."""
-    buffers: dict = {}
-    symbols: dict = {}
+COMMUTATIVE = (sympy.Add, sympy.Mul, sympy.Max, sympy.Min, sympy.And, sympy.Or)
 
-    def buffer(b: Buffer) -> Buffer:
-        if b.name not in buffers:
-            buffers[b.name] = (b, Buffer(f"p{len(buffers)}", b.dtype, 0))  # a kernel sees a pointer: no size
-        return buffers[b.name][1]
 
-    names = itertools.count()
+class Shapes:
+    """Structural keys of statements (``key``): two statements get the same key when they are equal
+    up to a one-to-one renaming of their buffers and of their loop and local variables (the same
+    layer at two depths), so one compiled kernel serves both.
 
-    def bound(var, integer):
-        name = f"v{next(names)}"
-        symbols[var] = loop_var(name) if integer else sympy.Symbol(name)
-        return symbols[var]
+    Each subexpression gets two numbers, by hash-consing (so a key costs time linear in the size of
+    the statement's DAG): its *form*, blind to buffer names, which orders the operands of commutative
+    operations (SymPy orders them by name, which differs from layer to layer); and its *shape*, which
+    also numbers buffers where that ordered traversal first meets them. ``order`` keeps each
+    expression's form, so a renderer folds sums and products in that order too: the same
+    expression rounds the same in every kernel, whatever its buffers are called."""
 
-    def expr(e):
-        fresh = [load for load in dag_atoms(e, sympy.Indexed, inside=True) if load.base.name not in buffers]
-        order = lambda load: (str(dag_replace(load.indices[0], symbols)), str(known[load.base.name]), load.base.name)
-        for load in sorted(fresh, key=order):
-            buffer(known[load.base.name])
-        rule = {sympy.IndexedBase(name): new.base for name, (_, new) in buffers.items()} | symbols
-        return dag_replace(e, rule)
+    def __init__(self):
+        self.ids: dict = {}
+        self.order: dict = {}
 
-    def walk(st):
-        if isinstance(st, Loop):  # its variable is bound in its body only (a name may be reused after)
-            outer = symbols.get(st.var)
-            var = bound(st.var, True)
-            body = tuple(walk(x) for x in st.body)
-            if outer is not None:
-                symbols[st.var] = outer
-            return Loop(var, st.extent, body, st.parallel, st.independent)
-        if isinstance(st, Store):
-            target = buffer(st.buffer)
-            return Store(target, expr(st.index), expr(st.value))
-        if isinstance(st, Let):
-            value = expr(st.value)
-            return Let(symbols.get(st.var) or bound(st.var, False), st.dtype, value)
-        if isinstance(st, Update):
-            return Update(symbols[st.var], st.op, expr(st.value))
-        if isinstance(st, If):
-            return If(expr(st.cond), tuple(walk(x) for x in st.body))
-        return Call(st.function, tuple(buffer(b) for b in st.inputs), tuple(buffer(b) for b in st.outputs), st.sizes)
+    def _id(self, node: tuple) -> int:
+        return self.ids.setdefault(node, len(self.ids))
 
-    shape = walk(stmt)
-    return shape, list(buffers.values())
+    def operands(self, e) -> tuple:
+        """``e``'s operands in the order its shape takes them (a commutative operation's by form)."""
+        if isinstance(e, COMMUTATIVE) and all(a in self.order for a in e.args):
+            return tuple(sorted(e.args, key=self.order.__getitem__))
+        return e.args
+
+    def key(self, stmt, known: dict) -> tuple:
+        """(key, the buffers ``stmt`` uses in the order the key numbers them); ``known``: name →
+        Buffer. Variables are numbered where they are bound; nothing is rebuilt, so the statement
+        renders as it is."""
+        buffers: dict = {}
+        symbols: dict = {}
+        memo: dict = {}  # expression → form
+        shapes: dict = {}  # expression → shape
+
+        def buffer(name: str) -> int:
+            if name not in buffers:
+                buffers[name] = len(buffers)
+            return buffers[name]
+
+        def bound(var) -> int:
+            symbols[var] = len(symbols)
+            memo.clear()  # a rebound name means another variable from here on
+            shapes.clear()
+            return symbols[var]
+
+        def form(e) -> int:
+            done = memo.get(e)
+            if done is not None:
+                return done
+            if isinstance(e, sympy.Indexed):
+                node = ("load", known[e.base.name].dtype, form(e.indices[0]))
+            elif isinstance(e, sympy.Symbol):
+                node = ("var", symbols[e]) if e in symbols else ("symbol", e.name, e.assumptions0.get("integer"))
+            elif not e.args:
+                node = (type(e), e)
+            else:
+                forms = [form(a) for a in e.args]
+                node = (e.func, *(sorted(forms) if isinstance(e, COMMUTATIVE) else forms))
+            memo[e] = self.order[e] = self._id(node)
+            return memo[e]
+
+        def shape(e) -> int:
+            if not isinstance(e, sympy.Basic):  # a plain int index
+                e = sympy.sympify(e)
+            done = shapes.get(e)
+            if done is not None:
+                return done
+            form(e)
+            if isinstance(e, sympy.Indexed):
+                shapes[e] = self._id(("load", buffer(e.base.name), memo[e], shape(e.indices[0])))
+            elif not e.args or isinstance(e, sympy.Symbol):
+                shapes[e] = memo[e]
+            else:
+                shapes[e] = self._id((memo[e], *(shape(a) for a in self.operands(e))))
+            return shapes[e]
+
+        def walk(st) -> int:
+            if isinstance(st, Loop):  # its variable is bound in its body only (a name may be reused after)
+                outer = symbols.get(st.var)
+                node = ("loop", bound(st.var), st.extent, st.parallel, st.independent,
+                        *(walk(x) for x in st.body))
+                if outer is not None:
+                    symbols[st.var] = outer
+                    memo.clear()
+                    shapes.clear()
+                return self._id(node)
+            if isinstance(st, Store):
+                return self._id(("store", buffer(st.buffer.name), st.buffer.dtype, shape(st.index), shape(st.value)))
+            if isinstance(st, Let):
+                value = shape(st.value)
+                var = symbols[st.var] if st.var in symbols else bound(st.var)
+                return self._id(("let", var, st.dtype, value))
+            if isinstance(st, Update):
+                return self._id(("update", symbols[st.var], st.op, shape(st.value)))
+            if isinstance(st, If):
+                return self._id(("if", shape(st.cond), *(walk(x) for x in st.body)))
+            return self._id(("call", st.function, *(buffer(b.name) for b in st.inputs + st.outputs),
+                             len(st.inputs), st.sizes))
+
+        key = walk(stmt)
+        return key, [known[name] for name in buffers]
 
 
 def dag_atoms(expr, cls, inside: bool = False) -> set:

@@ -71,7 +71,7 @@ class Executable(backends.Executable):
         state = {k: v for k, v in vars(self).items() if k not in ("inputs", "outputs", "code", "function",
                                                                   "packed_address")}
         state["toolchain"] = default_runtime().toolchain
-        state["pool"] = pool.library_code() if pool.SYMBOL.encode() in self.object_code else None
+        state["pool"] = pool.library_code() if pool.called_by(self.object_code) else None
         return state
 
     def __setstate__(self, state):

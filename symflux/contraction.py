@@ -53,15 +53,27 @@ def product_size(sizes) -> int:
 # 6.4 M (batch 32) run faster as generated loops (630 vs 810 µs a step), 51 M (batch 256) in GEMM
 # (3.4 vs 4.9 ms)
 BLAS_WORK = 1 << 24
+# ... when the GEMM needs its operands or its result copied (a convolution's windows, a transposed
+# output): our loops on such strided reads run at a fraction of their matmul speed (LeNet's convolutions)
+BLAS_WORK_COPIED = 1 << 18
 
 
 def gemm_roles(sa: str, sb: str, so: str):
-    """(batch, left, right, contracted) letter strings when einsum ``sa,sb->so`` is a batched matrix
-    product whose output is laid out batch + left + right, ``left`` the letters of the operand that
-    comes first (``swapped``: that is b); else None (diagonals, sums within one operand, batch axes
-    after the matrix axes). Returns (batch, left, right, contracted, swapped)."""
+    """(batch, left, right, contracted, swapped) when einsum ``sa,sb->so`` is a batched matrix product:
+    the GEMM writes batch + left + right, ``left`` the letters of the operand that comes first
+    (``swapped``: that is b). That layout is ``so`` when it can be, else a permutation of it that the
+    caller copies into place. None for diagonals, or sums within one operand."""
     if len(set(sa)) != len(sa) or len(set(sb)) != len(sb):
         return None
+    batch = "".join(c for c in so if c in sa and c in sb)
+    only_a = "".join(c for c in so if c in sa and c not in sb)
+    only_b = "".join(c for c in so if c in sb and c not in sa)
+    contracted = "".join(c for c in sa if c in sb and c not in so)
+    if set(sa) != set(batch + only_a + contracted) or set(sb) != set(batch + only_b + contracted):
+        return None
+    if so == batch + only_b + only_a:
+        return batch, only_b, only_a, contracted, True
+    return batch, only_a, only_b, contracted, False
     batch = "".join(c for c in so if c in sa and c in sb)
     only_a = "".join(c for c in so if c in sa and c not in sb)
     only_b = "".join(c for c in so if c in sb and c not in sa)

@@ -29,7 +29,7 @@ from codegen.runtime.pool import thread_pool
 
 from .buffers import reuse_buffers
 from .contract import parse_spec
-from .contraction import BLAS_WORK, PACK_WORK, gemm_roles, innermost, product_size, tile
+from .contraction import BLAS_WORK, BLAS_WORK_COPIED, PACK_WORK, gemm_roles, innermost, product_size, tile
 from .functions import evaluated, substitute
 from .fusion import fuse_rows
 from .ir import ARG, OBJECT, Node, toposort
@@ -371,15 +371,17 @@ class Lowering:
 
     # -- kernels --------------------------------------------------------------------------------------------
     def _emit(self, statements, parallel=True):
-        """Append a kernel; its outer loop runs in parallel when the nest holds enough work. A kernel
-        that is not a sequence of loops (a reduction to a scalar: declare, loop, store) is wrapped in
-        one single-iteration loop, so every top-level statement is self-contained."""
+        """Append a kernel; its outer loop runs in parallel when the nest holds enough work and its
+        iterations write disjoint memory (not a loop over summed rows). A kernel that is not a
+        sequence of loops (a reduction to a scalar: declare, loop, store) is wrapped in one
+        single-iteration loop, so every top-level statement is self-contained."""
         statements = list(statements)
         if len(statements) > 1 and not all(isinstance(s, Loop) for s in statements):
             statements = [Loop(loop_var(f"once{self.counter}"), 1, tuple(statements))]
             self.counter += 1
         for stmt in statements:
-            if parallel and isinstance(stmt, Loop) and stmt.extent > 1 and _work(stmt) >= _parallel_work():
+            if (parallel and isinstance(stmt, Loop) and stmt.independent and stmt.extent > 1
+                    and _work(stmt) >= _parallel_work()):
                 stmt = dataclasses.replace(stmt, parallel=True)
             self.program.body.append(stmt)
 
@@ -439,10 +441,8 @@ class Lowering:
         sa, sb, so = parse_spec(node.attrs[0])
         a, b = node.args
         sizes = dict(zip(sa, a.shape)) | dict(zip(sb, b.shape))
-        roles = gemm_roles(sa, sb, so)
-        if (roles and not self.gpu and buf.dtype in ("float32", "float64") and product_size(sizes) >= BLAS_WORK
-                and linalg.available()):
-            self._gemm(node, buf, epilogue, roles, sizes)
+        if self._gemm_worthwhile(node, buf, sizes):
+            self._gemm(node, buf, epilogue, gemm_roles(sa, sb, so), sizes)
             return
         contracted = [c for c in dict.fromkeys(sa + sb) if c not in so]
         var = dict(zip(so + "".join(contracted), self._vars(len(so) + len(contracted))))
@@ -498,30 +498,57 @@ class Lowering:
             at = flat_index(v, node.shape)
             self._emit(loops(v, node.shape, [Store(buf, at, self._epilogue(node, epilogue, sums[at], v))]))
 
+    def _gemm_worthwhile(self, node, buf, sizes) -> bool:
+        """Whether BLAS beats our loops on this contraction: from ``BLAS_WORK`` multiply–adds when its
+        operands and result lie as GEMM reads and writes them, from ``BLAS_WORK_COPIED`` when some
+        must be copied (our loops are slowest on exactly those strided reads)."""
+        sa, sb, so = parse_spec(node.attrs[0])
+        roles = gemm_roles(sa, sb, so)
+        if not roles or self.gpu or buf.dtype not in ("float32", "float64") or product_size(sizes) < BLAS_WORK_COPIED:
+            return False
+        batch, left, right, contracted, _ = roles
+        (x, sx), (y, sy) = self._gemm_operands(node, roles)
+        direct = (batch + left + right == so and self._matrix_in_place(x, sx, batch, left, contracted, buf.dtype)
+                  and self._matrix_in_place(y, sy, batch, contracted, right, buf.dtype))
+        # SciPy and the BLAS library load only for programs that call them
+        return product_size(sizes) >= (BLAS_WORK if direct else BLAS_WORK_COPIED) and linalg.available()
+
+    @staticmethod
+    def _gemm_operands(node, roles) -> list:
+        operands = list(zip(node.args, parse_spec(node.attrs[0])[:2]))
+        return operands[::-1] if roles[-1] else operands
+
     def _gemm(self, node, buf, epilogue, roles, sizes):
         """The contraction as BLAS GEMM calls (one per batch entry), each operand read where it lies
         when its memory is batch + rows + contracted or batch + contracted + rows (a transposed
-        operand), else copied into that layout first; an epilogue runs over the result after."""
-        batch, left, right, contracted, swapped = roles
-        operands = list(zip(node.args, parse_spec(node.attrs[0])[:2]))
-        (x, sx), (y, sy) = operands[::-1] if swapped else operands
+        operand), else copied into that layout first. The product lands in batch + left + right order;
+        when that is not the output's order, or an epilogue follows, a loop over the output puts it
+        in place."""
+        batch, left, right, contracted, _ = roles
+        (x, sx), (y, sy) = self._gemm_operands(node, roles)
         first, first_transposed = self._matrix_operand(x, sx, batch, left, contracted, buf.dtype, sizes)
         second, second_transposed = self._matrix_operand(y, sy, batch, contracted, right, buf.dtype, sizes)
+        layout = batch + left + right
+        so = parse_spec(node.attrs[0])[2]
         sums = buf
-        if epilogue is not None and buf.name in self.program.aliased:  # buf holds what the epilogue reads
-            sums = self._temp(buf.dtype, buf.size)
+        if layout != so or (epilogue is not None and buf.name in self.program.aliased):
+            sums = self._temp(buf.dtype, buf.size)  # buf holds what the epilogue reads, or is in so's order
         extent = lambda letters: int(np.prod([sizes[c] for c in letters], dtype=np.int64))
         self._emit([Call(linalg.symbol("gemm", buf.dtype), (first, second), (sums,),
                          (extent(batch), extent(left), extent(right), extent(contracted),
                           int(first_transposed), int(second_transposed)))])
+        if sums is buf and epilogue is None:
+            return
+        v = self._vars(node.ndim, "e")
+        at, var = flat_index(v, node.shape), dict(zip(so, v))
+        value = sums[flat_index([var[c] for c in layout], [sizes[c] for c in layout])]
         if epilogue is not None:
-            v = self._vars(node.ndim, "e")
-            at = flat_index(v, node.shape)
-            self._emit(loops(v, node.shape, [Store(buf, at, self._epilogue(node, epilogue, sums[at], v))]))
+            value = self._epilogue(node, epilogue, value, v)
+        self._emit(loops(v, node.shape, [Store(buf, at, value)]))
 
-    def _matrix_operand(self, node, letters, batch, rows, cols, dtype, sizes):
-        """(buffer, transposed): ``node`` (indexed by ``letters``) as a buffer laid out batch + rows +
-        cols, or batch + cols + rows (transposed); through permutations of a buffer without copying."""
+    def _matrix_in_place(self, node, letters, batch, rows, cols, dtype):
+        """(buffer, transposed) when ``node`` (indexed by ``letters``) is a buffer, or a permutation of
+        one, laid out batch + rows + cols or batch + cols + rows (transposed); else None."""
         base, order = node, letters
         while base.op == "permute" and id(base) not in self.buffers:
             inner = [""] * base.ndim
@@ -531,6 +558,13 @@ class Lowering:
         buf = self.buffers.get(id(base))
         if buf is not None and buf.dtype == dtype and order in (batch + rows + cols, batch + cols + rows):
             return buf, order != batch + rows + cols
+        return None
+
+    def _matrix_operand(self, node, letters, batch, rows, cols, dtype, sizes):
+        """(buffer, transposed): ``node`` as a matrix operand, in place or copied to batch + rows + cols."""
+        in_place = self._matrix_in_place(node, letters, batch, rows, cols, dtype)
+        if in_place is not None:
+            return in_place
         layout = batch + rows + cols
         copy = self._temp(dtype, int(np.prod([sizes[c] for c in layout], dtype=np.int64)))
         v = dict(zip(layout, self._vars(len(layout), "g")))

@@ -18,8 +18,8 @@ import numpy as np
 import sympy
 from llvmlite import ir
 
-from ..kernel import Call, Let, Loop, Program, UnsupportedExpression, Update, canonical, idiv, imod, uniform
-from ..runtime.pool import thread_pool
+from ..kernel import Call, Let, Loop, Program, Shapes, UnsupportedExpression, Update, idiv, imod, uniform
+from ..runtime.pool import TEMP_ALLOC, TEMP_FREE, thread_pool
 from .llvm_math import InlineMath
 from .llvm_parallel import ParallelLoops
 from .llvm_trig import InlineTrig
@@ -101,6 +101,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self.ptrs = {b.name: a for b, a in zip(program.args, fn.args)}
         heap = self._allocate_temps(program.temps)
         self.kernels: dict = {}
+        self.shapes = Shapes()
         # loops and calls become kernels when each stands alone (what symflux emits); all stays in line
         # when loop bounds are parameters or top-level locals are shared (a Let before the loop that
         # updates it)
@@ -110,7 +111,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
                 self._kernel_call(stmt)
             else:
                 self._stmt(stmt)
-        free = self._declare("free", ir.VoidType(), [PTR])
+        free = self._declare(TEMP_FREE if thread_pool() else "free", ir.VoidType(), [PTR])
         for name in heap:
             self.builder.call(free, [self.ptrs[name]])
         self.builder.ret_void()
@@ -121,17 +122,19 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     def _kernel_call(self, stmt):
         """``stmt`` as a call of a kernel function over the buffers it uses. Statements equal up to
-        their buffers' names (``kernel.canonical``: each hidden layer of a deep model) share one
+        their buffers' names (``kernel.Shapes``: each hidden layer of a deep model) share one
         function, so the IR and LLVM's work grow with the distinct kernels, not with depth."""
-        shape, pairs = canonical(stmt, self.buffers)
-        aliased = tuple(b.name in self.program.aliased for b, _ in pairs)
+        shape, used = self.shapes.key(stmt, self.buffers)
+        aliased = tuple(b.name in self.program.aliased for b in used)
         fn = self.kernels.get((shape, aliased))
         if fn is None:
-            fn = self.kernels[shape, aliased] = self._kernel_function(shape, [p for _, p in pairs], aliased)
-        self.builder.call(fn, [self.ptrs[b.name] for b, _ in pairs])
+            fn = self.kernels[shape, aliased] = self._kernel_function(stmt, used, aliased)
+        self.builder.call(fn, [self.ptrs[b.name] for b in used])
         self.memo.clear()  # it wrote its buffers
 
-    def _kernel_function(self, shape, params, aliased):
+    def _kernel_function(self, stmt, params, aliased):
+        """The function of ``params`` (buffers) that runs ``stmt``; equal-shaped statements call it
+        with their own buffers in the same order."""
         saved = (self.fn, self.alloca_builder, self.builder, self.ptrs, self.values, self.locals, self.kinds,
                  self.memo, self.kind_memo, self.buffers)
         fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR] * len(params)),
@@ -147,9 +150,8 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self.builder = ir.IRBuilder(start)
         self.ptrs = {b.name: a for b, a in zip(params, fn.args)}
         self.buffers = {b.name: b for b in params}
-        # p0, p1, … and v0, v1, … mean other buffers and variables in each kernel: nothing carries over
         self.values, self.locals, self.kinds, self.memo, self.kind_memo = {}, {}, {}, {}, {}
-        self._stmt(shape)
+        self._stmt(stmt)
         self.builder.ret_void()
         self.alloca_builder.branch(start)
         (self.fn, self.alloca_builder, self.builder, self.ptrs, self.values, self.locals, self.kinds, self.memo,
@@ -158,9 +160,10 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     def _allocate_temps(self, temps) -> list[str]:
         """Temporaries of a known size go on the stack while they fit in ``STACK_BYTES`` (no malloc on
-        small, frequent calls); the rest on the heap. Returns the names to free."""
+        small, frequent calls); the rest on the heap, from the runtime's cache of temporaries when it
+        is there (``pool.c``). Returns the names to free."""
         heap, on_stack = [], 0
-        malloc = self._declare("malloc", PTR, [I64])
+        malloc = self._declare(TEMP_ALLOC if thread_pool() else "malloc", PTR, [I64])
         for t in temps:
             size = sympy.sympify(t.size)
             nbytes = int(size) * ITEMSIZE[t.dtype] if size.is_Integer else None
@@ -423,7 +426,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         return self._convert(value, KIND[dtype], kind)
 
     def _fold(self, e, kind, float_op, int_op):
-        values = [self._emit(a, kind) for a in e.args]
+        values = [self._emit(a, kind) for a in self.shapes.operands(e)]
         out = values[0]
         for v in values[1:]:
             out = float_op(out, v, flags=self.arithmetic) if kind in FLOATS else int_op(out, v)

@@ -27,7 +27,6 @@ import llvmlite.binding as llvm
 
 from ..cache import DiskCache
 from . import linalg, pool
-from .pool import SYMBOL as POOL_SYMBOL
 
 _lock = threading.Lock()
 _initialised = False
@@ -167,7 +166,7 @@ class CPURuntime:
         with _lock:
             loaded = _linked.get(key)
         if loaded is None:
-            if POOL_SYMBOL.encode() in code:
+            if pool.called_by(code):
                 pool.thread_pool()
             if linalg.called_by(code):
                 linalg.library()

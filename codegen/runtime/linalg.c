@@ -5,8 +5,15 @@
    BLAS and LAPACK are column-major: they see a row-major matrix as its transpose. Each function
    below says how it uses that. Where NumPy raises LinAlgError (a singular matrix for inv/solve,
    one that is not positive definite for cholesky, no convergence) the result is NaN, as in JAX.
-   Entry points: codegen_<name>_<f64|f32>(inputs..., output, sizes...), sizes as int64. */
+   Entry points: codegen_<name>_<f64|f32>(inputs..., output, sizes...), sizes as int64.
 
+   GEMM runs on the compiled code's thread pool (codegen_linalg_parallel), each thread a block of
+   the product with BLAS limited to one thread on it: BLAS's own threads spin after each call and
+   would take the cores from the pool's next parallel loop. That needs OpenBLAS's thread-local
+   setting (openblas_set_num_threads_local, found beside GEMM); without it BLAS threads itself. */
+
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,7 +25,26 @@ typedef int lapack_int; /* SciPy's LAPACK is LP64 */
 #define SLOT(name) static void *d##name, *s##name;
 ROUTINES(SLOT)
 
+typedef int (*set_threads_t)(int);
+typedef void (*body_t)(void *, int64_t, int64_t);
+typedef void (*parallel_for_t)(body_t, void *, int64_t, int64_t);
+static set_threads_t blas_threads_local; /* OpenBLAS's per-thread thread count, if it has one */
+static parallel_for_t parallel_for;      /* the thread pool's codegen_parallel_for */
+static int64_t pool_threads = 1;
+
+void codegen_linalg_parallel(void *pool_for, int64_t threads) {
+    parallel_for = (parallel_for_t)pool_for, pool_threads = threads;
+}
+
+static void find_blas_threading(void *gemm) {
+    Dl_info info;
+    if (!dladdr(gemm, &info) || !info.dli_fname) return;
+    void *blas = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+    if (blas) blas_threads_local = (set_threads_t)dlsym(blas, "openblas_set_num_threads_local");
+}
+
 int codegen_linalg_set(const char *name, void *function) {
+    if (!strcmp(name, "sgemm")) find_blas_threading(function);
 #define SET(routine)                                                                                  \
     if (!strcmp(name, "d" #routine)) { d##routine = function; return 1; }                             \
     if (!strcmp(name, "s" #routine)) { s##routine = function; return 1; }
@@ -48,17 +74,42 @@ typedef void (*P##orgqr_t)(lapack_int *, lapack_int *, lapack_int *, T *, lapack
 static void P##fill_nan(T *x, int64_t n) { for (int64_t i = 0; i < n; i++) x[i] = (T)NAN; }           \
                                                                                                       \
 /* C = op(A) op(B) for each of ``batch`` row-major products, C m × n; op(A) is A (stored m × k) or,  \
-   with ``ta``, Aᵀ (A stored k × m); likewise B. Column-major, that is Cᵀ = op(B)ᵀ op(A)ᵀ. */        \
+   with ``ta``, Aᵀ (A stored k × m); likewise B. Column-major, that is Cᵀ = op(B)ᵀ op(A)ᵀ. Each      \
+   task is one product's block of rows (or of columns, when there are more of those).              */ \
+typedef struct { const T *a, *b; T *c; int64_t m, n, k, ta, tb, blocks; } P##gemm_job;                \
+                                                                                                      \
+static void P##gemm_block(const P##gemm_job *g, int64_t task) {                                       \
+    int64_t i = task / g->blocks, block = task % g->blocks, by_rows = g->m >= g->n;                   \
+    int64_t extent = by_rows ? g->m : g->n, lo = extent * block / g->blocks;                          \
+    int64_t hi = extent * (block + 1) / g->blocks;                                                    \
+    const T *a = g->a + i * g->m * g->k, *b = g->b + i * g->k * g->n;                                 \
+    T *c = g->c + i * g->m * g->n;                                                                    \
+    lapack_int M = (lapack_int)(by_rows ? hi - lo : g->m), N = (lapack_int)(by_rows ? g->n : hi - lo); \
+    lapack_int K = (lapack_int)g->k, lda = lead(g->ta ? g->m : g->k);                                 \
+    lapack_int ldb = lead(g->tb ? g->k : g->n), ldc = lead(g->n);                                     \
+    char opa = g->ta ? 'T' : 'N', opb = g->tb ? 'T' : 'N';                                            \
+    T one = 1, zero = 0;                                                                              \
+    if (M == 0 || N == 0) return;                                                                     \
+    if (by_rows) a += g->ta ? lo : lo * g->k, c += lo * g->n;                                         \
+    else b += g->tb ? lo * g->k : lo, c += lo;                                                        \
+    ((P##gemm_t)P##gemm)(&opb, &opa, &N, &M, &K, &one, (T *)b, &ldb, (T *)a, &lda, &zero, c, &ldc);   \
+}                                                                                                     \
+                                                                                                      \
+static void P##gemm_tasks(void *job, int64_t start, int64_t end) {                                    \
+    int previous = blas_threads_local ? blas_threads_local(1) : 0;                                    \
+    for (int64_t task = start; task < end; task++) P##gemm_block(job, task);                          \
+    if (blas_threads_local) blas_threads_local(previous);                                             \
+}                                                                                                     \
+                                                                                                      \
 void codegen_gemm_##SUFFIX(const T *a, const T *b, T *c, int64_t batch, int64_t m, int64_t n, int64_t k, \
                            int64_t ta, int64_t tb) {                                                  \
-    lapack_int M = (lapack_int)m, N = (lapack_int)n, K = (lapack_int)k;                               \
-    lapack_int lda = lead(ta ? m : k), ldb = lead(tb ? k : n), ldc = lead(n);                         \
-    char opa = ta ? 'T' : 'N', opb = tb ? 'T' : 'N';                                                  \
-    T one = 1, zero = 0;                                                                              \
+    int pooled = parallel_for && blas_threads_local && pool_threads > 1;                              \
+    int64_t longest = m > n ? m : n;                                                                  \
+    int64_t blocks = pooled && batch < pool_threads ? (pool_threads + batch - 1) / batch : 1;        \
+    P##gemm_job job = {a, b, c, m, n, k, ta, tb, blocks < longest ? blocks : (longest ? longest : 1)}; \
     if (m == 0 || n == 0) return;                                                                     \
-    for (int64_t i = 0; i < batch; i++)                                                               \
-        ((P##gemm_t)P##gemm)(&opb, &opa, &N, &M, &K, &one, (T *)b + i * k * n, &ldb,                  \
-                             (T *)a + i * m * k, &lda, &zero, c + i * m * n, &ldc);                   \
+    if (pooled) parallel_for(P##gemm_tasks, &job, batch * job.blocks, pool_threads);                  \
+    else for (int64_t task = 0; task < batch; task++) P##gemm_block(&job, task);                      \
 }                                                                                                     \
                                                                                                       \
 /* inv(Aᵀ) = inv(A)ᵀ: inverting what LAPACK sees inverts A in row-major terms */                     \

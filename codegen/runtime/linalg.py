@@ -16,6 +16,7 @@ import shutil
 import llvmlite.binding as llvm
 
 from ..cache import DiskCache
+from . import pool
 from .native import compile_with, load_library
 
 NAMES = ("gemm", "inv", "solve", "slogdet_sign", "slogdet_log", "cholesky", "eigh_w", "eigh_v", "svd_s", "svd_u",
@@ -62,6 +63,9 @@ def library() -> ctypes.CDLL:
         for module, routines in ((cython_blas, BLAS), (cython_lapack, ROUTINES)):
             for name in (prefix + routine for routine in routines for prefix in "ds"):
                 lib.codegen_linalg_set(name.encode(), _capsule_address(module.__pyx_capi__[name]))
+        if pool.parallel_for_address():  # GEMM's blocks run on the pool's threads (see linalg.c)
+            lib.codegen_linalg_parallel.argtypes = [ctypes.c_void_p, ctypes.c_int64]
+            lib.codegen_linalg_parallel(pool.parallel_for_address(), min(os.cpu_count() or 1, 8))
         for name in NAMES:
             for dtype in ("float32", "float64"):
                 entry = symbol(name, dtype)

@@ -1,4 +1,5 @@
-/* A persistent pool of worker threads for the parallel loops of compiled programs.
+/* What compiled programs keep between calls: a pool of worker threads for their parallel loops,
+ * and a cache of their temporary buffers.
  *
  * codegen_parallel_for(body, ctx, extent, chunks) runs body(ctx, start, end) over [0, extent) in
  * `chunks` equal chunks: chunk 0 on the caller, chunk k on worker k. Workers stay alive between
@@ -9,6 +10,11 @@
  * The number of threads is decided at each call: codegen_set_num_threads(n) when set, else
  * OMP_NUM_THREADS (so a Dask worker or an MPI rank that sets it is not oversubscribed), else the
  * chunks the code was compiled for.
+ *
+ * codegen_temp_alloc/codegen_temp_free give a program its big temporaries. A freed block is kept
+ * for the next call (up to CACHED_BLOCKS blocks and CACHED_BYTES in all) instead of going back to
+ * the kernel, which would zero and page-fault it in again on every call: for a convolution's
+ * windows that cost more than the arithmetic. Each block is 64-byte aligned and records its size.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -58,7 +64,55 @@ static void *worker(void *arg) {
     return NULL;
 }
 
+#define CACHED_BLOCKS 32
+#define CACHED_BYTES ((int64_t)256 << 20)
+#define HEADER 64 /* the block's size, keeping the data 64-byte aligned */
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *cached[CACHED_BLOCKS];
+static int n_cached;
+static int64_t cached_bytes;
+
+static int64_t block_size(char *block) { return *(int64_t *)block; }
+
+void *codegen_temp_alloc(int64_t size) {
+    char *block = NULL;
+    pthread_mutex_lock(&cache_lock);
+    int best = -1; /* the smallest cached block that fits and wastes at most half of itself */
+    for (int i = 0; i < n_cached; i++) {
+        int64_t have = block_size(cached[i]);
+        if (have >= size && have / 2 <= size && (best < 0 || have < block_size(cached[best]))) best = i;
+    }
+    if (best >= 0) {
+        block = cached[best];
+        cached_bytes -= block_size(block);
+        cached[best] = cached[--n_cached];
+    }
+    pthread_mutex_unlock(&cache_lock);
+    if (block == NULL) {
+        void *fresh = NULL;
+        if (posix_memalign(&fresh, 64, HEADER + (size > 0 ? size : 1)) != 0) return NULL;
+        block = fresh;
+        *(int64_t *)block = size;
+    }
+    return block + HEADER;
+}
+
+void codegen_temp_free(void *data) {
+    if (data == NULL) return;
+    char *block = (char *)data - HEADER;
+    pthread_mutex_lock(&cache_lock);
+    if (n_cached < CACHED_BLOCKS && cached_bytes + block_size(block) <= CACHED_BYTES) {
+        cached[n_cached++] = block;
+        cached_bytes += block_size(block);
+        block = NULL;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    free(block);
+}
+
 static void forget_workers(void) { /* in a forked child, where the parent's workers do not exist */
+    pthread_mutex_init(&cache_lock, NULL);
     pthread_mutex_init(&busy, NULL);
     pthread_mutex_init(&lock, NULL);
     pthread_cond_init(&wake, NULL);

@@ -1,7 +1,8 @@
-"""The persistent thread pool behind compiled parallel loops (``pool.c``).
+"""What compiled programs keep between calls (``pool.c``): the persistent thread pool behind their
+parallel loops, and the cache of their temporary buffers.
 
-Built on first use with the system C compiler and cached on disk like kernels; its entry point
-is registered with LLVM as ``codegen_parallel_for``. Without a compiler, ``thread_pool()`` is
+Built on first use with the system C compiler and cached on disk like kernels; its entry points
+(``SYMBOLS``) are registered with LLVM. Without a compiler, ``thread_pool()`` is
 False and the LLVM renderer starts threads per loop instead.
 """
 
@@ -17,6 +18,8 @@ from ..cache import DiskCache
 from .native import compile_with, load_library
 
 SYMBOL = "codegen_parallel_for"
+TEMP_ALLOC, TEMP_FREE = "codegen_temp_alloc", "codegen_temp_free"
+SYMBOLS = (SYMBOL, TEMP_ALLOC, TEMP_FREE)
 
 
 _state: dict = {"tried": False, "library": None, "code": None}
@@ -40,9 +43,15 @@ def _library():
 
 def _load(code: bytes) -> None:
     library = load_library(code)
-    llvm.add_symbol(SYMBOL, ctypes.cast(getattr(library, SYMBOL), ctypes.c_void_p).value)
+    for name in SYMBOLS:
+        llvm.add_symbol(name, ctypes.cast(getattr(library, name), ctypes.c_void_p).value)
     library.codegen_set_num_threads.argtypes = [ctypes.c_int64]
     _state.update(library=library, code=code)
+
+
+def called_by(code: bytes) -> bool:
+    """Whether object code calls into this library."""
+    return any(name.encode() in code for name in SYMBOLS)
 
 
 def library_code() -> bytes | None:
@@ -60,6 +69,14 @@ def provide(code: bytes) -> None:
 def thread_pool() -> bool:
     """Whether ``codegen_parallel_for`` is available to compiled code in this process."""
     return os.environ.get("SYMFLUX_THREAD_POOL", "1") != "0" and _library() is not None
+
+
+def parallel_for_address() -> int | None:
+    """The address of ``codegen_parallel_for`` for C code that runs its own work on the pool (None
+    when there is no pool)."""
+    if not thread_pool():
+        return None
+    return ctypes.cast(getattr(_library(), SYMBOL), ctypes.c_void_p).value
 
 
 def set_num_threads(n: int | None) -> None:

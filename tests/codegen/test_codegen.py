@@ -145,6 +145,94 @@ def test_the_thread_pool_serves_several_callers_and_forked_children():
         assert os.waitpid(pid, 0)[1] == 0
 
 
+def test_big_temporaries_come_from_the_runtime_cache_and_are_reused():
+    """A freed temporary is kept for the next call (not zeroed and page-faulted in again): the next
+    request that fits takes the same block, one much smaller does not; blocks are 64-byte aligned.
+    Programs use the cache from several threads at once and stay right."""
+    if not thread_pool():
+        pytest.skip("no C compiler for the runtime library")
+    import ctypes
+    import threading
+
+    from codegen.runtime import pool
+    lib = pool._library()
+    lib.codegen_temp_alloc.restype, lib.codegen_temp_alloc.argtypes = ctypes.c_void_p, [ctypes.c_int64]
+    lib.codegen_temp_free.argtypes = [ctypes.c_void_p]
+    first = lib.codegen_temp_alloc(3 << 20)
+    assert first % 64 == 0
+    lib.codegen_temp_free(first)
+    assert lib.codegen_temp_alloc((3 << 20) - 1000) == first
+    lib.codegen_temp_free(first)
+    small = lib.codegen_temp_alloc(1 << 10)
+    assert small != first
+    lib.codegen_temp_free(small)
+
+    n, i = 1 << 18, loop_var("i")
+    a, t, out = Buffer("a", "float64", n), Buffer("t", "float64", n), Buffer("out", "float64", n)
+    body = [Loop(i, n, (Store(t, i, a[i] * 3),)), Loop(i, n, (Store(out, i, t[n - 1 - i] + 1),))]
+    ir = LLVMRenderer().render(Program("twice", [a, out], temps=[t], body=body))
+    assert "codegen_temp_alloc" in ir and "codegen_temp_free" in ir
+    fn = default_runtime().load(ir, "twice", 2)
+    x = rng.standard_normal(n)
+
+    def run(results):
+        for _ in range(20):
+            got = np.empty(n)
+            fn(x.ctypes.data, got.ctypes.data)
+            results.append(np.array_equal(got, x[::-1] * 3 + 1))
+    results: list = []
+    threads = [threading.Thread(target=run, args=(results,)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 60 and all(results)
+
+
+def test_statements_equal_up_to_names_have_one_shape():
+    """Shapes.key: equal up to a renaming of buffers and variables, whatever order SymPy gives their
+    sums and products (it orders by name), is one key with the buffers in corresponding order;
+    another dtype, extent, operation or aliasing pattern is another key. (Operands alike but for
+    their buffers' names stay in SymPy's order, so those may miss sharing, never share wrongly.)"""
+    from codegen.kernel import Shapes
+
+    def axpy(out, a, b, dtype="float32", n=8, var="i"):
+        i = loop_var(var)
+        bufs = {name: Buffer(name, dtype, n) for name in (out, a, b)}
+        o, x, y = (bufs[name] for name in (out, a, b))
+        return Loop(i, n, (Store(o, i, o[i] + x[i] * y[n - 1 - i] + 2 * x[i]),)), bufs
+    shapes = Shapes()
+    first, known = axpy("out0", "in0", "s11")
+    second, known2 = axpy("s2", "t9", "a1", var="j")
+    key, used = shapes.key(first, known)
+    key2, used2 = shapes.key(second, known2)
+    assert key == key2
+    assert [b.name for b in used] == ["out0", "in0", "s11"] and [b.name for b in used2] == ["s2", "t9", "a1"]
+    assert shapes.key(*axpy("out0", "in0", "s11", dtype="float64"))[0] != key
+    assert shapes.key(*axpy("out0", "in0", "s11", n=9))[0] != key
+    swapped, known3 = axpy("out0", "s11", "in0")  # the same computation with the inputs' roles swapped
+    assert shapes.key(swapped, known3)[0] == key and [b.name for b in shapes.key(swapped, known3)[1]] == [
+        "out0", "s11", "in0"]
+    same_buffer, known4 = axpy("out0", "in0", "in0")
+    assert shapes.key(same_buffer, known4)[0] != key
+
+
+def test_a_shared_kernel_runs_each_statement_on_its_own_buffers():
+    """Two statements of one shape compile to one kernel function, called with each one's buffers."""
+    n, i, j = 64, loop_var("i"), loop_var("j")
+    a, b, c, d = (Buffer(name, "float64", n) for name in ("in0", "out0", "zz", "out1"))
+    body = [Loop(i, n, (Store(b, i, a[i] * 3 + sympy.sin(a[i])),)),
+            Loop(j, n, (Store(d, j, sympy.sin(b[j]) + b[j] * 3),)),
+            Loop(i, n, (Store(c, i, d[i] * 2),))]
+    ir = LLVMRenderer().render(Program("two", [a, b, d], temps=[c], body=body))
+    assert len(re.findall(r'define internal void @"two\.kernel', ir)) == 2
+    fn = default_runtime().load(ir, "two", 3)
+    x, y, z = rng.standard_normal(n), np.empty(n), np.empty(n)
+    fn(x.ctypes.data, y.ctypes.data, z.ctypes.data)
+    np.testing.assert_allclose(y, 3 * x + np.sin(x), rtol=1e-15)
+    np.testing.assert_allclose(z, 3 * y + np.sin(y), rtol=1e-15)
+
+
 @pytest.mark.parametrize("fn", [sympy.sin, sympy.cos, sympy.tan, sympy.atan, sympy.asin, sympy.acos, sympy.sinh,
                                 sympy.cosh, sympy.exp, sympy.log, sympy.tanh])
 def test_loops_with_transcendental_functions_vectorise(fn):

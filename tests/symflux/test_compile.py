@@ -14,7 +14,8 @@ from test_vjp_rules import BINARY, CONTRACTIONS, MOVEMENT, REDUCTIONS, UNARY
 
 import symflux as sf
 from symflux import interp
-from symflux.compile import Executable
+from symflux.compile import Executable, Traced
+from symflux.lower import lower
 
 rng = np.random.default_rng(5)
 
@@ -66,10 +67,11 @@ def test_contractions(name, op, sa, sb, ref):
 
 @pytest.mark.parametrize("name,op,sa,sb,ref", CONTRACTIONS, ids=[c[0] for c in CONTRACTIONS])
 def test_contractions_through_blas(monkeypatch, name, op, sa, sb, ref):
-    """Big float products call BLAS's GEMM (here every one: the threshold set to 1); operands are
+    """Big float products call BLAS's GEMM (here every one: the thresholds set to 1); operands are
     read in place when their memory is a matrix or its transpose, copied otherwise."""
     import symflux.lower
     monkeypatch.setattr(symflux.lower, "BLAS_WORK", 1)
+    monkeypatch.setattr(symflux.lower, "BLAS_WORK_COPIED", 1)
     a, b = rng.standard_normal(sa), rng.standard_normal(sb)
     assert_matches(with_gradient(op, 2), a, b)
     assert_matches(op, a.astype(np.float32), b.astype(np.float32), rtol=1e-5, atol=1e-5)
@@ -83,6 +85,66 @@ def test_big_products_call_gemm(spec, shapes):
     args = [rng.standard_normal(s) for s in shapes]
     np.testing.assert_allclose(f(*args), np.einsum(spec, *args), rtol=1e-12, atol=1e-12)
     assert "codegen_gemm_f64" in f.source()
+
+
+@pytest.mark.parametrize("spec,shapes", [("ij,jkl->kil", [(20, 30), (30, 6, 7)]),
+                                         ("bij,jk->kbi", [(3, 20, 30), (30, 25)]),
+                                         ("ij,bjk->bki", [(20, 30), (3, 30, 25)]),
+                                         ("bij,bjk->ibk", [(2, 20, 30), (2, 30, 25)])])
+def test_gemm_into_a_permuted_output(monkeypatch, spec, shapes):
+    """A product whose output is not laid out batch + rows + columns is a GEMM into a temporary and
+    a copy into place (with the epilogue: here a tanh), in both dtypes and through its gradient."""
+    import symflux.lower
+    monkeypatch.setattr(symflux.lower, "BLAS_WORK", 1)
+    monkeypatch.setattr(symflux.lower, "BLAS_WORK_COPIED", 1)
+    args = [rng.standard_normal(s) for s in shapes]
+    f = lambda x, y: sf.tanh(sf.einsum(spec, x, y))
+    assert "codegen_gemm_f64" in sf.compile(f).lower(*args).source()
+    assert_matches(with_gradient(f, 2), *args)
+    assert_matches(f, *(a.astype(np.float32) for a in args), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_gemm_blocks_on_the_thread_pool(monkeypatch, threads):
+    """GEMM splits into blocks of rows (or columns, when there are more) over the pool's threads;
+    any thread count and odd sizes give NumPy's product."""
+    import symflux.lower
+    monkeypatch.setattr(symflux.lower, "BLAS_WORK", 1)
+    spec, shapes = "bij,bkj->bik", [(2, 301, 97), (2, 7, 97)]
+    args = [rng.standard_normal(s) for s in shapes]
+    f = sf.compile(lambda x, y: sf.einsum(spec, x, y) + 1)
+    sf.set_num_threads(threads)
+    try:
+        np.testing.assert_allclose(f(*args), np.einsum(spec, *args) + 1, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(f(args[1], args[0]), np.einsum(spec, args[1], args[0]) + 1, rtol=1e-12,
+                                   atol=1e-12)
+        assert "codegen_gemm_f64" in f.source()
+    finally:
+        sf.set_num_threads(None)
+
+
+def test_lenet_convolutions_through_gemm(monkeypatch):
+    """A convolution's windows are copied into a matrix (im2col) for GEMM, forward and both
+    backward products, strided and padded; values and gradients equal the interpreter's."""
+    import symflux.lower
+    monkeypatch.setattr(symflux.lower, "BLAS_WORK_COPIED", 1)
+    x, w = rng.standard_normal((3, 2, 9, 8)), rng.standard_normal((4, 2, 3, 3))
+    f = with_gradient(lambda a, b: sf.conv(a, b, stride=(2, 1), pad=1), 2)
+    assert "codegen_gemm_f64" in sf.compile(f).lower(x, w).source()
+    assert_matches(f, x, w)
+
+
+def test_a_sum_over_rows_is_never_split_across_threads():
+    """Xᵀv accumulates every row into the same few outputs (the axpy form, with the row loop
+    outermost): that loop must not run in parallel chunks, which would lose updates (found through
+    Dask, whose 12,000-row blocks made it parallel)."""
+    X, v = rng.standard_normal((12_000, 4)), rng.standard_normal(12_000)
+    f = sf.compile(lambda X, v: sf.einsum("ij,i->j", X, v))
+    traced = Traced(f.f, (X, v))
+    program = lower(traced.arg_inputs, traced.outputs).program
+    assert not any(getattr(s, "parallel", False) and not s.independent for s in program.body)
+    for _ in range(20):
+        np.testing.assert_allclose(f(X, v), X.T @ v, rtol=1e-10)
 
 
 def test_a_training_step_through_blas_updates_weights_in_place(monkeypatch):
