@@ -71,17 +71,6 @@ def gemm_roles(sa: str, sb: str, so: str):
     contracted = "".join(c for c in sa if c in sb and c not in so)
     if set(sa) != set(batch + only_a + contracted) or set(sb) != set(batch + only_b + contracted):
         return None
-    if so == batch + only_b + only_a:
+    if so != batch + only_a + only_b and so == batch + only_b + only_a:
         return batch, only_b, only_a, contracted, True
     return batch, only_a, only_b, contracted, False
-    batch = "".join(c for c in so if c in sa and c in sb)
-    only_a = "".join(c for c in so if c in sa and c not in sb)
-    only_b = "".join(c for c in so if c in sb and c not in sa)
-    contracted = "".join(c for c in sa if c in sb and c not in so)
-    if set(sa) != set(batch + only_a + contracted) or set(sb) != set(batch + only_b + contracted):
-        return None
-    if so == batch + only_a + only_b:
-        return batch, only_a, only_b, contracted, False
-    if so == batch + only_b + only_a:
-        return batch, only_b, only_a, contracted, True
-    return None
