@@ -9,7 +9,7 @@ integer division, modulo and counter-based random numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sympy
@@ -43,13 +43,15 @@ class Buffer:
 @dataclass(frozen=True)
 class Loop:
     """``for var in range(extent)``. ``parallel``: worth running on several CPU threads.
-    ``independent``: iterations write disjoint memory (a GPU may run them all at once)."""
+    ``independent``: iterations write disjoint memory (a GPU may run them all at once).
+    ``role``: ``"reduce"`` for a contraction's summed axes (the register-tiling pass looks for them)."""
 
     var: sympy.Symbol
     extent: int
     body: tuple
     parallel: bool = False
     independent: bool = True
+    role: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ class Program:
     sizes: list = field(default_factory=list)
     # names of arguments that may share memory (an output written over an input): never ``noalias``
     aliased: set = field(default_factory=set)
+    # how a GPU runs each top-level statement (``codegen.opt.gpu_shapes.KernelShape``), for CUDA
+    kernel_shapes: list = field(default_factory=list)
 
     def buffers(self) -> dict:
         return {b.name: b for b in self.args + self.temps}
@@ -117,6 +121,25 @@ def loads(expr) -> set:
     iteration shares each step twice), so every distinct subexpression is visited once; SymPy's
     ``atoms`` walks the tree, which is exponential in the depth of such a DAG."""
     return dag_atoms(expr, sympy.Indexed)
+
+
+def replaced(stmt, rule: dict, buffers: dict | None = None):
+    """``stmt`` with ``rule`` applied to every expression in it (and to the variables of its
+    ``Let``s and ``Update``s), and the buffers named in ``buffers`` (name → Buffer) swapped."""
+    buffers = buffers or {}
+    fix = lambda e: dag_replace(e, rule)
+    if isinstance(stmt, Call):
+        return replace(stmt, inputs=tuple(buffers.get(b.name, b) for b in stmt.inputs),
+                       outputs=tuple(buffers.get(b.name, b) for b in stmt.outputs))
+    if isinstance(stmt, Store):
+        return Store(buffers.get(stmt.buffer.name, stmt.buffer), fix(stmt.index), fix(stmt.value))
+    if isinstance(stmt, Let):
+        return Let(rule.get(stmt.var, stmt.var), stmt.dtype, fix(stmt.value))
+    if isinstance(stmt, Update):
+        return Update(rule.get(stmt.var, stmt.var), stmt.op, fix(stmt.value))
+    if isinstance(stmt, If):
+        return If(fix(stmt.cond), tuple(replaced(s, rule, buffers) for s in stmt.body))
+    return replace(stmt, body=tuple(replaced(s, rule, buffers) for s in stmt.body))
 
 
 def dag_replace(expr, rule: dict):

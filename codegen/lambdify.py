@@ -6,14 +6,13 @@ arguments; the element count is a runtime parameter, so one compilation serves e
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import sympy
 
 from .kernel import Buffer, Let, Loop, Program, Store, loop_var
 from .renderer.llvm import LLVMRenderer
 from .runtime.cpu import default_runtime
+from .target import cpu
 
 
 class Lambdified:
@@ -33,7 +32,7 @@ class Lambdified:
         body += [Store(out, i, value) for out, value in zip(outputs, reduced)]
         self.program = Program("lambdified", inputs + outputs, body=[Loop(i, n, tuple(body), parallel=True)],
                                sizes=[n])
-        self.ir = LLVMRenderer(threads=min(os.cpu_count() or 1, 8)).render(self.program)
+        self.ir = LLVMRenderer(threads=cpu().threads).render(self.program)
         self.function = default_runtime().load(self.ir, "lambdified", len(inputs) + len(outputs), 1)
         self.n_outputs = len(exprs)
 

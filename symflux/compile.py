@@ -20,6 +20,7 @@ from codegen import CRenderer, LLVMRenderer, default_runtime
 from codegen.runtime import pool
 from codegen.runtime.cuda import BackendUnavailable  # noqa: F401  (sf.BackendUnavailable)
 from codegen.runtime.fastcall import dispatcher
+from codegen.target import cpu
 
 from . import backends, dask_arrays, ops, pytree, trace
 from .array import Array, Tracer, TracingError, copied
@@ -29,8 +30,6 @@ from .lower import lower
 from .rng import new_seed
 from .simplify import fuse, substitute
 from .tracing import Trace, arg_names
-
-THREADS = min(os.cpu_count() or 1, 8)  # the most threads a parallel loop is compiled for
 
 
 def set_num_threads(n: int | None) -> None:
@@ -56,7 +55,7 @@ class Executable(backends.Executable):
         self.output_specs = [(o.shape, o.dtype) for o in lowered.outputs]
         self.has_seed, self.n_args, self.entry = lowered.seed is not None, len(program.args), program.name
         self.consts = [np.ascontiguousarray(c.value, dtype=c.dtype) for c in lowered.consts]
-        self.ir = LLVMRenderer(threads=THREADS).render(program)
+        self.ir = LLVMRenderer(threads=cpu().threads).render(program)
         self._load(default_runtime().object_code(self.ir))
 
     def _load(self, object_code: bytes):

@@ -8,11 +8,13 @@ only when it is an output, a reduction or contraction, elementwise work a contra
 otherwise recompute in its inner loop, or the end of a chain of maps that would inline more than
 ``MAX_INLINED_OPS`` operations (so compile time stays linear in the chain's length); temporaries
 with disjoint lifetimes share memory.
-Contractions pick their innermost loop by stride: a vectorised dot product with a 4×4 register
-tile, or (packing the operands first, for large products) the same; big outer loops run threaded.
-For a GPU (``target="gpu"``) contractions stay plain dot products (the CUDA renderer tiles them
-through shared memory) and reductions accumulate in their own precision (a tree of partial sums).
-Loops are marked ``independent=False`` where iterations may write the same element.
+Contractions pick their innermost loop by stride: a dot product, or an axpy over contiguous
+output rows, or (packing the operands first, for large products) a dot product again; big float
+products call BLAS's GEMM. For a GPU (``target="gpu"``) contractions stay plain dot products (the
+CUDA kernel shapes tile them through shared memory) and reductions accumulate in their own
+precision (a tree of partial sums). Loops are marked ``independent=False`` where iterations may
+write the same element, and ``role="reduce"`` over a contraction's summed axes; register tiles,
+threads, row fusion, buffer reuse and GPU kernel shapes are the optimiser's (``codegen.opt``).
 """
 
 from __future__ import annotations
@@ -22,16 +24,15 @@ import dataclasses
 import numpy as np
 import sympy
 
-from codegen import Buffer, Call, If, Let, Loop, Program, Store, Update, flat_index, loop_var, loops
-from codegen.kernel import dag_size, dtype_name, idiv, imod, loads, uniform
+from codegen import Buffer, Call, If, Let, Loop, Program, Store, flat_index, loop_var, loops
+from codegen.kernel import Update, dag_size, dtype_name, idiv, imod, loads, uniform
+from codegen.opt import optimise
+from codegen.opt.contraction import BLAS_WORK, BLAS_WORK_COPIED, PACK_WORK, gemm_roles, innermost, product_size
 from codegen.runtime import linalg
-from codegen.runtime.pool import thread_pool
+from codegen.target import CUDA, cpu
 
-from .buffers import reuse_buffers
 from .contract import parse_spec
-from .contraction import BLAS_WORK, BLAS_WORK_COPIED, PACK_WORK, gemm_roles, innermost, product_size, tile
 from .functions import evaluated, substitute
-from .fusion import fuse_rows
 from .ir import ARG, OBJECT, Node, toposort
 
 MOVEMENT = {"reshape", "permute", "expand", "slice", "unslice", "concat", "take", "detach", "unfold"}
@@ -61,8 +62,9 @@ def _storage(node: Node) -> str:
 
 
 class Lowering:
-    def __init__(self, inputs, outputs, in_place=None, gpu=False):
-        self.gpu = gpu
+    def __init__(self, inputs, outputs, in_place=None, target=None):
+        self.target = target or cpu()
+        self.gpu = bool(self.target.warp)
         self.order = toposort(outputs)
         self.outputs = outputs
         consumers: dict[int, list] = {}
@@ -370,20 +372,15 @@ class Lowering:
         return sympy.Piecewise((load, sympy.And(*conds)), (sympy.Float(pad_value), True))
 
     # -- kernels --------------------------------------------------------------------------------------------
-    def _emit(self, statements, parallel=True):
-        """Append a kernel; its outer loop runs in parallel when the nest holds enough work and its
-        iterations write disjoint memory (not a loop over summed rows). A kernel that is not a
-        sequence of loops (a reduction to a scalar: declare, loop, store) is wrapped in one
-        single-iteration loop, so every top-level statement is self-contained."""
+    def _emit(self, statements):
+        """Append a kernel. One that is not a sequence of loops (a reduction to a scalar: declare,
+        loop, store) is wrapped in one single-iteration loop, so every top-level statement is
+        self-contained."""
         statements = list(statements)
         if len(statements) > 1 and not all(isinstance(s, Loop) for s in statements):
             statements = [Loop(loop_var(f"once{self.counter}"), 1, tuple(statements))]
             self.counter += 1
-        for stmt in statements:
-            if (parallel and isinstance(stmt, Loop) and stmt.independent and stmt.extent > 1
-                    and _work(stmt) >= _parallel_work()):
-                stmt = dataclasses.replace(stmt, parallel=True)
-            self.program.body.append(stmt)
+        self.program.body += statements
 
     def _kernel(self, node, buf):
         rule = getattr(self, "_kernel_" + node.op, None)
@@ -457,42 +454,32 @@ class Lowering:
             product = self._packed(a, sa, contracted, var, sizes) * self._packed(b, sb, contracted, var, sizes)
             inner = contracted[-1]
         out_vars = [var[c] for c in so]
-        finish = (lambda value, sub: value) if epilogue is None else \
-            (lambda value, sub: self._epilogue(node, epilogue, value, [v.xreplace(sub) for v in out_vars]))
+        finish = (lambda value: value) if epilogue is None else \
+            (lambda value: self._epilogue(node, epilogue, value, out_vars))
         if not contracted:  # an outer product: plain elementwise loops
-            self._emit(loops(out_vars, node.shape, [Store(buf, out_index, finish(product, {}))]))
+            self._emit(loops(out_vars, node.shape, [Store(buf, out_index, finish(product))]))
             return
         if inner in contracted:
-            # dot-product form: the contraction innermost (a vectorised reduction) with a 4×4 tile
-            # of scalar accumulators over two output axes, so each load feeds several products
-            tiles = [] if self.gpu else tile(so, inner, var, product, sizes)
+            # dot-product form: the contraction innermost (a vectorised reduction); the optimiser
+            # tiles the output loops around it (codegen.opt.tiling)
             rest = [c for c in contracted if c != inner] + [inner]
-
-            def dot(substitution):
-                accs, updates, stores = [], [], []
-                for r, sub in enumerate(substitution):
-                    acc = sympy.Symbol(f"acc{self.counter}_{r}")
-                    accs.append(Let(acc, buf.dtype, sympy.Integer(0)))
-                    updates.append(Update(acc, "add", product.xreplace(sub)))
-                    stores.append(Store(buf, out_index.xreplace(sub), finish(acc, sub)))
-                return [*accs, *loops([var[c] for c in rest], [sizes[c] for c in rest], updates), *stores]
-            self._emit(self._tiled(list(so), sizes, var, tiles, dot))
+            acc = sympy.Symbol(f"acc{self.counter}")
+            summed = loops([var[c] for c in rest], [sizes[c] for c in rest], [Update(acc, "add", product)])
+            body = [Let(acc, buf.dtype, sympy.Integer(0)), *_marked(summed, len(rest), role="reduce"),
+                    Store(buf, out_index, finish(acc))]
+            self._emit(loops(out_vars, node.shape, body))
             return
-        # axpy form: accumulate into output rows whose innermost axis is contiguous (vectorised),
-        # JAM rows at a time so they share the loads of the other operand
+        # axpy form: accumulate into output rows whose innermost axis is contiguous (vectorised)
         sums = buf
         if epilogue is not None and buf.name in self.program.aliased:  # buf holds what the epilogue reads
             sums = self._temp(buf.dtype, buf.size)
         self._zero(node, sums)
         inner_letters = contracted + [inner]
-
-        def axpy(substitution):
-            stores = [Store(sums, out_index.xreplace(sub), sums[out_index.xreplace(sub)] + product.xreplace(sub))
-                      for sub in substitution]
-            nest = loops([var[c] for c in inner_letters], [sizes[c] for c in inner_letters], stores)
-            return _dependent(nest, len(contracted))
+        store = Store(sums, out_index, sums[out_index] + product)
+        nest = loops([var[c] for c in inner_letters], [sizes[c] for c in inner_letters], [store])
         outer = [c for c in so if c != inner]
-        self._emit(self._tiled(outer, sizes, var, tile(outer, inner, var, product, sizes)[-1:], axpy))
+        self._emit(loops([var[c] for c in outer], [sizes[c] for c in outer],
+                         _marked(nest, len(contracted), independent=False, role="reduce")))
         if epilogue is not None:  # accumulated in the map's buffer (or aside): apply the map there
             v = self._vars(node.ndim, "e")
             at = flat_index(v, node.shape)
@@ -504,14 +491,14 @@ class Lowering:
         must be copied (our loops are slowest on exactly those strided reads)."""
         sa, sb, so = parse_spec(node.attrs[0])
         roles = gemm_roles(sa, sb, so)
-        if not roles or self.gpu or buf.dtype not in ("float32", "float64") or product_size(sizes) < BLAS_WORK_COPIED:
+        if not roles or buf.dtype not in ("float32", "float64") or product_size(sizes) < BLAS_WORK_COPIED:
             return False
         batch, left, right, contracted, _ = roles
         (x, sx), (y, sy) = self._gemm_operands(node, roles)
         direct = (batch + left + right == so and self._matrix_in_place(x, sx, batch, left, contracted, buf.dtype)
                   and self._matrix_in_place(y, sy, batch, contracted, right, buf.dtype))
         # SciPy and the BLAS library load only for programs that call them
-        return product_size(sizes) >= (BLAS_WORK if direct else BLAS_WORK_COPIED) and linalg.available()
+        return product_size(sizes) >= (BLAS_WORK if direct else BLAS_WORK_COPIED) and self.target.blas
 
     @staticmethod
     def _gemm_operands(node, roles) -> list:
@@ -585,23 +572,6 @@ class Lowering:
         self._emit(loops([v[c] for c in order], shape, [copy]))
         return buf[flat_index([var[c] for c in order], shape)]
 
-    def _tiled(self, outer, sizes, var, tiles, body_for, substitution=({},)):
-        """Loops over the ``outer`` letters around ``body_for(substitutions)``, each (letter, factor)
-        in ``tiles`` unrolled by its factor (with a remainder) so one pass of the inner loop serves
-        the whole tile."""
-        if not tiles:
-            return loops([var[c] for c in outer], [sizes[c] for c in outer], body_for(list(substitution)))
-        (letter, factor), rest = tiles[0], tiles[1:]
-        v, n = var[letter], sizes[letter]
-        block = loop_var(f"{v}_block")
-        remaining = [c for c in outer if c not in {t for t, _ in tiles}]
-        main = [s | {v: factor * block + r} for s in substitution for r in range(factor)]
-        tail = [s | {v: n - n % factor + r} for s in substitution for r in range(n % factor)]
-        body = list(loops([block], [n // factor], self._tiled([], sizes, var, rest, body_for, main)))
-        if tail:
-            body += self._tiled([], sizes, var, rest, body_for, tail)
-        return loops([var[c] for c in remaining], [sizes[c] for c in remaining], body)
-
     def _kernel_fold(self, node, buf):
         spatial, kernel, stride, dilation, pad = node.attrs
         cols = node.args[0]
@@ -617,7 +587,8 @@ class Lowering:
         update = Store(buf, at, buf[at] + self.value(cols, v))
         guarded = [update] if not any(lo or hi for lo, hi in pad) else [If(sympy.And(*conds), (update,))]
         # windows overlap: only (batch, channel) iterations write disjoint elements
-        self._emit(loops(v[:2], cols.shape[:2], _dependent(loops(v[2:], cols.shape[2:], guarded), len(v) - 2)))
+        windows = _marked(loops(v[2:], cols.shape[2:], guarded), len(v) - 2, independent=False)
+        self._emit(loops(v[:2], cols.shape[:2], windows))
 
     def _kernel_scatter_add(self, node, buf):
         values, indices = node.args
@@ -629,7 +600,7 @@ class Lowering:
         at = flat_index(v[:axis] + [position] + v[axis + k:], node.shape)
         # several values may land on one target: neither threads nor a GPU grid
         nest = loops(v, values.shape, [Store(buf, at, buf[at] + self.value(values, v))])
-        self._emit(_dependent(nest, values.ndim), parallel=False)
+        self._emit(_marked(nest, values.ndim, independent=False))
 
 
 def _reads_only_own(value, aliased, own, at) -> bool:
@@ -648,26 +619,12 @@ def _identity(op: str, dtype: np.dtype):
     return sympy.Integer(int(info.min) if op == "max" else int(info.max))
 
 
-def _parallel_work() -> int:
-    """Loop-body executions below which threads cost more than they save: waking the runtime's
-    pool costs a few µs (W3 at batch 256: 1.6 ms at 2¹⁵, 1.9–2.4 ms at 2¹⁸), starting threads ~30 µs."""
-    return 1 << 15 if thread_pool() else 1 << 18
-
-
-def _work(stmt) -> int:
-    """Executions of the innermost statements of a loop nest (the longest path)."""
-    if isinstance(stmt, Loop):
-        return int(stmt.extent) * max((_work(s) for s in stmt.body), default=1)
-    if isinstance(stmt, If):
-        return max((_work(s) for s in stmt.body), default=1)
-    return 1
-
-
-def _dependent(nest, depth: int) -> tuple:
-    """``nest`` with its outer ``depth`` loop levels marked as possibly writing the same element."""
+def _marked(nest, depth: int, **fields) -> tuple:
+    """``nest`` with ``fields`` set on its outer ``depth`` loop levels (``independent=False``: they
+    may write the same element; ``role="reduce"``: a contraction's summed axes)."""
     if depth == 0:
         return tuple(nest)
-    return tuple(dataclasses.replace(s, independent=False, body=_dependent(s.body, depth - 1))
+    return tuple(dataclasses.replace(s, **fields, body=_marked(s.body, depth - 1, **fields))
                  if isinstance(s, Loop) else s for s in nest)
 
 
@@ -718,8 +675,7 @@ def lower(inputs, outputs, in_place=None, target="cpu") -> Lowered:
     if matrix is not None and target == "gpu":
         raise TypeError(f"linalg.{matrix.attrs[0].split('_')[0]} runs on the CPU (LAPACK): the CUDA backend has no "
                         "matrix factorisations; use sf.compile without a GPU, or call the function uncompiled")
-    lowering = Lowering(list(inputs), list(outputs), in_place, gpu=target == "gpu")
-    fuse_rows(lowering.program)
-    reuse_buffers(lowering.program)
+    lowering = Lowering(list(inputs), list(outputs), in_place, CUDA if target == "gpu" else cpu())
+    optimise(lowering.program, lowering.target)
     return Lowered(lowering.program, list(inputs), lowering.consts, list(outputs),
                    lowering.seed if lowering.has_random else None)

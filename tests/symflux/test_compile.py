@@ -305,7 +305,8 @@ def test_random_graphs_match_the_interpreter(program):
 
 
 def test_temporaries_with_disjoint_lifetimes_share_buffers():
-    from symflux.buffers import reuse_buffers
+    from codegen.opt.buffers import reuse_buffers
+    from codegen.target import cpu
     from symflux.lower import Lowering
 
     def chain(a):
@@ -316,7 +317,7 @@ def test_temporaries_with_disjoint_lifetimes_share_buffers():
     graph = sf.make_graph(chain, np.ones((6, 6)))
     program = Lowering(graph.inputs, graph.outputs).program
     before = len(program.temps)
-    reuse_buffers(program)
+    reuse_buffers(program, cpu())
     assert len(program.temps) < before
     x = rng.standard_normal((6, 6)) * 0.3
     np.testing.assert_allclose(sf.compile(chain)(x), chain(x), rtol=1e-12)

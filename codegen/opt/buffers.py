@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import sympy
 
-from codegen import Buffer, Call, If, Let, Program, Store, Update
-from codegen.kernel import dag_replace, loads
+from ..kernel import Buffer, Call, If, Let, Program, Store, Update, loads, replaced
 
 
 def _names_used(stmt) -> set:
@@ -30,24 +27,7 @@ def _names_used(stmt) -> set:
     return names
 
 
-def _rename(stmt, buffers: dict, bases: dict):
-    """``stmt`` with temporaries renamed to their shared buffers."""
-    fix = lambda e: dag_replace(e, bases)
-    if isinstance(stmt, Call):
-        return dataclasses.replace(stmt, inputs=tuple(buffers.get(b.name, b) for b in stmt.inputs),
-                                   outputs=tuple(buffers.get(b.name, b) for b in stmt.outputs))
-    if isinstance(stmt, Store):
-        return Store(buffers.get(stmt.buffer.name, stmt.buffer), fix(stmt.index), fix(stmt.value))
-    if isinstance(stmt, Let):
-        return Let(stmt.var, stmt.dtype, fix(stmt.value))
-    if isinstance(stmt, Update):
-        return Update(stmt.var, stmt.op, fix(stmt.value))
-    if isinstance(stmt, If):
-        return If(fix(stmt.cond), tuple(_rename(s, buffers, bases) for s in stmt.body))
-    return dataclasses.replace(stmt, body=tuple(_rename(s, buffers, bases) for s in stmt.body))
-
-
-def reuse_buffers(program: Program) -> None:
+def reuse_buffers(program: Program, target) -> None:
     """Let temporaries whose lifetimes (first to last top-level kernel using them) do not overlap
     share one allocation of the same dtype, sized for the largest."""
     uses = [_names_used(s) for s in program.body]
@@ -72,5 +52,5 @@ def reuse_buffers(program: Program) -> None:
     physical = [Buffer(f"s{k}", dtype, size) for k, (_, dtype, size) in enumerate(shared)]
     buffers = {name: physical[slot] for name, slot in assignment.items()}
     bases = {sympy.IndexedBase(name): buf.base for name, buf in buffers.items()}
-    program.body = [_rename(s, buffers, bases) for s in program.body]
+    program.body = [replaced(s, bases, buffers) for s in program.body]
     program.temps = physical

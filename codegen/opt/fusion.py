@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import sympy
 
-from codegen import If, Let, Loop, Program, Store, Update
-from codegen.kernel import loads
-
-from .buffers import _rename
+from ..kernel import If, Let, Loop, Program, Store, Update, loads, replaced
 
 
-def fuse_rows(program: Program) -> None:
+def fuse_rows(program: Program, target) -> None:
     """Merge each top-level loop into the one before it when that is safe (see ``_fused``)."""
     body: list = []
     for stmt in program.body:
@@ -34,7 +31,7 @@ def _fused(first, second, aliased: set):
     if not (isinstance(first, Loop) and isinstance(second, Loop) and first.independent and second.independent
             and first.extent == second.extent):
         return None
-    renamed = tuple(_rename(s, {}, {second.var: first.var}) for s in second.body)
+    renamed = tuple(replaced(s, {second.var: first.var}) for s in second.body)
     first_reads, first_writes = _accesses(first.body)
     reads, writes = _accesses(renamed)
     produced = reads.keys() & first_writes

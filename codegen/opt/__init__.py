@@ -1,0 +1,34 @@
+"""The loop optimiser: one ordered list of passes over a kernel ``Program`` for a ``Target``.
+
+The lowering (``symflux.lower``) emits plain loop nests — a contraction as independent loops over
+its output around a loop over its summed axes (``role="reduce"``), with the contraction's own
+choices (innermost loop, packing, GEMM) from ``contraction`` — and ``optimise`` reshapes them for
+the machine. Each pass takes ``(program, target)``, changes the program in place and does nothing
+where the target lacks what it uses:
+
+1. ``register_tiles``: unroll-and-jam the output loops around a contraction (CPU registers);
+2. ``fuse_rows``: consecutive loops over the same rows into one (softmax's three passes);
+3. ``mark_parallel``: top-level loops worth the CPU's threads;
+4. ``reuse_buffers``: temporaries with disjoint lifetimes share memory;
+5. ``shape_kernels``: how a GPU's threads share each statement (``gpu_shapes``).
+
+Renderers only print what this leaves.
+"""
+
+from __future__ import annotations
+
+from ..kernel import Program
+from .buffers import reuse_buffers
+from .fusion import fuse_rows
+from .gpu_shapes import shape_kernels
+from .parallel import mark_parallel
+from .tiling import register_tiles
+
+PASSES = (register_tiles, fuse_rows, mark_parallel, reuse_buffers, shape_kernels)
+
+
+def optimise(program: Program, target) -> Program:
+    """Run every pass, in order, over ``program`` (in place); returns it."""
+    for run in PASSES:
+        run(program, target)
+    return program

@@ -1,0 +1,101 @@
+"""Register tiles: the independent loops around a contraction unrolled and jammed.
+
+A contraction is lowered as independent loops over its output around an inner loop over its summed
+axes (``role="reduce"``). Unrolling an output loop whose variable some operand's load does not
+depend on, and jamming the copies into one inner loop, lets each such load feed several products:
+a 4×4 tile of scalar accumulators around a dot product, 4 vector rows around an axpy (whose rows
+are vectors already, so one unrolled loop). Every element still sums in the same order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..kernel import Let, Loop, Program, Store, Update, loads, loop_var, replaced
+
+
+def register_tiles(program: Program, target) -> None:
+    """Tile each top-level contraction nest by ``target.register_tile`` (no tiles when it is 0)."""
+    if not target.register_tile:
+        return
+    body: list = []
+    for stmt in program.body:
+        body += tiled(stmt, target.register_tile)
+    program.body = body
+
+
+def tiled(stmt, factor: int) -> list:
+    """``stmt`` as top-level statements with its register tile (itself when there is none)."""
+    levels, inner = [], (stmt,)
+    while len(inner) == 1 and isinstance(inner[0], Loop) and inner[0].independent and inner[0].role != "reduce":
+        levels.append(inner[0])
+        inner = inner[0].body
+    leaves = _reduced(inner)
+    if not levels or leaves is None:
+        return [stmt]
+    offsets = [load.indices[0] for leaf in leaves for load in loads(leaf.value)]
+    most = 2 if any(isinstance(leaf, Update) for leaf in leaves) else 1
+    chosen: list = []
+    for loop in reversed(levels):
+        if (len(chosen) < most and isinstance(loop.extent, int) and loop.extent >= factor
+                and any(not i.has(loop.var) for i in offsets)):
+            chosen.insert(0, loop)
+    if not chosen:
+        return [stmt]
+    nest = _unrolled(chosen, inner, factor)
+    for loop in reversed([lv for lv in levels if all(lv is not c for c in chosen)]):
+        nest = [dataclasses.replace(loop, body=tuple(nest))]
+    if all(isinstance(s, Loop) for s in nest):
+        return nest
+    # a remainder with no loop left around it would leave its accumulators at the top: one
+    # single-iteration loop keeps every top-level statement self-contained
+    first = next(k for k, s in enumerate(nest) if not isinstance(s, Loop))
+    return nest[:first] + [Loop(loop_var(f"{chosen[-1].var}_rest"), 1, tuple(nest[first:]))]
+
+
+def _reduced(body):
+    """The statements inside ``body``'s loop over summed axes (Updates of accumulators, or the
+    Stores of an axpy), or None when it has none."""
+    for s in body:
+        if isinstance(s, Loop) and s.role == "reduce":
+            inner = s.body
+            while len(inner) == 1 and isinstance(inner[0], Loop):
+                inner = inner[0].body
+            if all(isinstance(x, (Update, Store)) for x in inner):
+                return inner
+            return None
+    return None
+
+
+def _unrolled(chosen, body, factor, substitutions=({},)) -> list:
+    """Loops over blocks of ``factor`` iterations of each chosen loop (a remainder after each, fully
+    unrolled) around one jammed copy of ``body`` per combination of offsets."""
+    if not chosen:
+        return _jammed([_copy(body, sub, k) for k, sub in enumerate(substitutions)])
+    loop, rest = chosen[0], chosen[1:]
+    n, block = loop.extent, loop_var(f"{loop.var}_block")
+    main = [s | {loop.var: factor * block + r} for s in substitutions for r in range(factor)]
+    tail = [s | {loop.var: n - n % factor + r} for s in substitutions for r in range(n % factor)]
+    nest = [dataclasses.replace(loop, var=block, extent=n // factor, body=tuple(_unrolled(rest, body, factor, main)))]
+    return nest + (_unrolled(rest, body, factor, tail) if tail else [])
+
+
+def _copy(body, substitution: dict, k: int) -> list:
+    """``body`` at the offsets ``substitution``, its local accumulators renamed for copy ``k``."""
+    rule = dict(substitution)
+    for s in body:
+        if isinstance(s, Let):
+            rule[s.var] = s.var.func(f"{s.var.name}_{k}", **s.var.assumptions0)
+    return [replaced(s, rule) for s in body]
+
+
+def _jammed(copies: list) -> list:
+    """Copies of one statement list merged position by position: their loops into one loop over
+    the jammed bodies, everything else side by side."""
+    merged = []
+    for parts in zip(*copies):
+        if isinstance(parts[0], Loop):
+            merged.append(dataclasses.replace(parts[0], body=tuple(_jammed([p.body for p in parts]))))
+        else:
+            merged += parts
+    return merged

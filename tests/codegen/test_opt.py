@@ -1,0 +1,184 @@
+"""The optimiser's passes (``codegen.opt``) on small hand-written loop nests, without symflux: what
+each pass changes, what it must leave alone, and that the optimised nest computes the same."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import sympy
+
+from codegen import Buffer, Let, LLVMRenderer, Loop, Program, Store, Update, default_runtime, loop_var
+from codegen.opt import PASSES, optimise
+from codegen.opt.buffers import reuse_buffers
+from codegen.opt.fusion import fuse_rows
+from codegen.opt.gpu_shapes import shape_kernels
+from codegen.opt.parallel import mark_parallel, work
+from codegen.opt.tiling import register_tiles
+from codegen.target import CUDA, Target, cpu
+
+CPU = Target("cpu", threads=4, parallel_work=1000, register_tile=4)
+rng = np.random.default_rng(0)
+i, j, k = loop_var("i"), loop_var("j"), loop_var("k")
+
+
+def matmul(m, n, p, dtype="float64", role="reduce"):
+    """C = A·B as independent loops over (i, j) around a dot product over k (a contraction's
+    summed loop: role "reduce")."""
+    a, b, c = Buffer("A", dtype, m * p), Buffer("B", dtype, p * n), Buffer("C", dtype, m * n)
+    acc = sympy.Symbol("acc")
+    dot = (Let(acc, dtype, sympy.Integer(0)), Loop(k, p, (Update(acc, "add", a[i * p + k] * b[k * n + j]),),
+                                                    role=role), Store(c, i * n + j, acc))
+    return Program("matmul", [a, b, c], body=[Loop(i, m, (Loop(j, n, dot),))])
+
+
+def axpy(m, n, p):
+    """C = A·B accumulated row by row: C[i, :] += A[i, k]·B[k, :], k summed outside the row loop."""
+    a, b, c = Buffer("A", "float64", m * p), Buffer("B", "float64", p * n), Buffer("C", "float64", m * n)
+    zero = Loop(i, m, (Loop(j, n, (Store(c, i * n + j, sympy.Integer(0)),)),))
+    row = Loop(j, n, (Store(c, i * n + j, c[i * n + j] + a[i * p + k] * b[k * n + j]),))
+    return Program("axpy", [a, b, c], body=[zero, Loop(i, m, (Loop(k, p, (row,), independent=False, role="reduce"),))])
+
+
+def run(program, *arrays):
+    fn = default_runtime().load(LLVMRenderer().render(program), program.name, len(program.args))
+    fn(*[a.ctypes.data for a in arrays])
+
+
+def statements(stmt, kind):
+    found = [stmt] if isinstance(stmt, kind) else []
+    for s in getattr(stmt, "body", ()):
+        found += statements(s, kind)
+    return found
+
+
+@pytest.mark.parametrize("m,n,p", [(8, 8, 5), (6, 7, 3), (3, 9, 4), (1, 1, 1)])
+def test_register_tiles_unroll_and_jam_a_dot_product_into_a_4x4_tile(m, n, p):
+    program = matmul(m, n, p)
+    register_tiles(program, CPU)
+    inner = [s for stmt in program.body for s in statements(stmt, Loop) if s.role == "reduce"]
+    if m >= 4 and n >= 4:  # the main block: 16 accumulators share one loop over k
+        assert max(len(s.body) for s in inner) == 16
+        assert any(s.var.name == "i_block" and s.extent == m // 4 for stmt in program.body
+                   for s in statements(stmt, Loop))
+    assert all(isinstance(s, Loop) for s in program.body)  # remainders stay whole statements
+    A, B = rng.standard_normal((m, p)), rng.standard_normal((p, n))
+    C = np.full((m, n), np.nan)
+    run(program, A, B, C)
+    np.testing.assert_allclose(C, A @ B, rtol=1e-13, atol=1e-14)
+
+
+def test_register_tiles_unroll_one_row_loop_around_an_axpy():
+    program = axpy(6, 5, 3)
+    register_tiles(program, CPU)
+    rows = [s for s in statements(program.body[1], Loop) if s.var == j]
+    assert max(len(s.body) for s in rows) == 4  # 4 rows share each load of A[i, k]
+    A, B, C = rng.standard_normal((6, 3)), rng.standard_normal((3, 5)), np.zeros((6, 5))
+    run(program, A, B, C)
+    np.testing.assert_allclose(C, A @ B, rtol=1e-13, atol=1e-14)
+
+
+def test_register_tiles_leave_nests_without_a_shared_load_or_a_summed_loop():
+    n = 8
+    x, out = Buffer("x", "float64", n * n), Buffer("out", "float64", n)
+    acc = sympy.Symbol("acc")
+    row_sum = Loop(i, n, (Let(acc, "float64", sympy.Integer(0)),
+                          Loop(k, n, (Update(acc, "add", x[i * n + k]),), role="reduce"), Store(out, i, acc)))
+    unmarked = matmul(8, 8, 8, role="").body[0]  # not a contraction's loop: left alone
+    for stmt in (row_sum, unmarked):
+        program = Program("p", [x, out], body=[stmt])
+        register_tiles(program, CPU)
+        assert program.body == [stmt]
+    program = matmul(8, 8, 8)
+    register_tiles(program, dataclasses.replace(CPU, register_tile=0))  # a target without tiles
+    assert program.body == matmul(8, 8, 8).body
+
+
+def softmax_rows(rows, n):
+    x, m, out = Buffer("x", "float64", rows * n), Buffer("m", "float64", rows), Buffer("out", "float64", rows * n)
+    acc = sympy.Symbol("acc")
+    row_max = Loop(i, rows, (Let(acc, "float64", sympy.S.NegativeInfinity),
+                             Loop(k, n, (Update(acc, "max", x[i * n + k]),)), Store(m, i, acc)))
+    shifted = Loop(j, rows, (Loop(k, n, (Store(out, j * n + k, x[j * n + k] - m[j]),)),))
+    return Program("softmax", [x, m, out], body=[row_max, shifted])
+
+
+def test_fuse_rows_joins_a_row_reduction_and_the_row_that_reads_it():
+    program = softmax_rows(5, 7)
+    fuse_rows(program, CPU)
+    assert len(program.body) == 1 and program.body[0].extent == 5
+    x, m, out = rng.standard_normal((5, 7)), np.zeros(5), np.zeros((5, 7))
+    run(program, x, m, out)
+    np.testing.assert_allclose(out, x - x.max(axis=1, keepdims=True))
+
+
+def test_fuse_rows_keeps_loops_apart_when_a_row_reads_another_rows_result():
+    program = softmax_rows(5, 7)
+    x, m, out = program.args
+    neighbour = Loop(j, 5, (Loop(k, 7, (Store(out, j * 7 + k, x[j * 7 + k] - m[4 - j]),)),))
+    program.body[1] = neighbour
+    fuse_rows(program, CPU)
+    assert len(program.body) == 2
+
+
+def test_mark_parallel_marks_big_independent_loops_only():
+    big, small = matmul(64, 64, 8), matmul(2, 2, 2)
+    mark_parallel(big, CPU)
+    mark_parallel(small, CPU)
+    assert big.body[0].parallel and work(big.body[0]) == 64 * 64 * 8
+    assert not small.body[0].parallel
+    summed_rows = axpy(64, 64, 64)
+    mark_parallel(summed_rows, CPU)
+    assert summed_rows.body[0].parallel  # zeroing the output: disjoint rows
+    assert not summed_rows.body[1].body[0].parallel  # never split a loop whose iterations share rows
+    single = matmul(64, 64, 8)
+    mark_parallel(single, dataclasses.replace(CPU, threads=1))
+    assert not single.body[0].parallel
+
+
+def test_reuse_buffers_shares_temporaries_with_disjoint_lifetimes():
+    x, out = Buffer("x", "float64", 4), Buffer("out", "float64", 4)
+    t0, t1, t2 = Buffer("t0", "float64", 4), Buffer("t1", "float64", 8), Buffer("t2", "float32", 4)
+    body = [Loop(i, 4, (Store(t0, i, 2 * x[i]),)), Loop(i, 4, (Store(out, i, t0[i]),)),
+            Loop(i, 4, (Store(t1, i, x[i] + 1),)), Loop(i, 4, (Store(t2, i, t1[i]),)),
+            Loop(i, 4, (Store(out, i, out[i] + t2[i]),))]
+    program = Program("p", [x, out], temps=[t0, t1, t2], body=body)
+    reuse_buffers(program, CPU)
+    assert sorted((b.dtype, b.size) for b in program.temps) == [("float32", 4), ("float64", 8)]
+    values, got = rng.standard_normal(4), np.zeros(4)
+    run(program, values, got)
+    np.testing.assert_allclose(got, 2 * values + (values + 1).astype(np.float32), rtol=1e-6)
+
+
+def test_gpu_shapes_name_how_threads_share_each_statement():
+    big = matmul(512, 512, 64, "float32")
+    acc = sympy.Symbol("acc")
+    x, out = Buffer("x", "float32", 16 * 8192), Buffer("out", "float32", 16)
+    long_rows = Loop(i, 16, (Let(acc, "float32", sympy.Integer(0)),
+                             Loop(k, 8192, (Update(acc, "add", x[i * 8192 + k]),)), Store(out, i, acc)))
+    scatter = Loop(i, 16, (Store(out, 0, out[0] + x[i]),), independent=False)
+    program = Program("p", big.args + [x, out], body=[*big.body, long_rows, *softmax_rows(4, 256).body[:1],
+                                                     scatter, Loop(i, 0, (Store(out, i, 0),)),
+                                                     Loop(i, 16, (Store(out, i, 1),))])
+    fused = softmax_rows(4, 256)
+    fuse_rows(fused, CUDA)
+    program.body[2] = fused.body[0]
+    shape_kernels(program, CUDA)
+    kinds = [s.kind for s in program.kernel_shapes]
+    assert kinds == ["matmul", "cooperative", "phased", "atomic", "empty", "grid"]
+    assert program.kernel_shapes[1].team == CUDA.block_threads  # 8192 summed: the whole block
+    assert program.kernel_shapes[2].team == CUDA.warp  # rows of 256: a warp each
+    cpu_program = matmul(8, 8, 8)
+    shape_kernels(cpu_program, CPU)
+    assert cpu_program.kernel_shapes == []
+
+
+def test_optimise_runs_every_pass_in_order_for_the_target():
+    assert [p.__name__ for p in PASSES] == ["register_tiles", "fuse_rows", "mark_parallel", "reuse_buffers",
+                                             "shape_kernels"]
+    program = optimise(matmul(200, 200, 32), cpu())
+    assert program.body[0].parallel == (cpu().threads > 1) and not program.kernel_shapes
+    A, B, C = rng.standard_normal((200, 32)), rng.standard_normal((32, 200)), np.zeros((200, 200))
+    run(program, A, B, C)
+    np.testing.assert_allclose(C, A @ B, rtol=1e-12, atol=1e-12)
+    gpu = optimise(matmul(200, 200, 128, "float32"), CUDA)  # no register tile on a GPU: warps share dot products
+    assert [s.kind for s in gpu.kernel_shapes] == ["cooperative"] and not gpu.body[0].parallel
