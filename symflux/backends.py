@@ -59,6 +59,11 @@ class Executable:
 
     n_inputs = property(lambda self: len(self.inputs))
 
+    @classmethod
+    def prepare(cls) -> None:
+        """Start what the first compile will wait for (called when a compiled function or a training
+        step is made, so it overlaps the first call's tracing)."""
+
     def bound(self, fixed: dict) -> Bound:
         """A caller for repeated calls whose inputs at the positions in ``fixed`` are always the
         given arrays: ``bound(values)`` passes ``values`` for the other inputs, in order."""

@@ -58,6 +58,10 @@ class Executable(backends.Executable):
         self.ir = LLVMRenderer(threads=cpu().threads).render(program)
         self._load(default_runtime().object_code(self.ir))
 
+    @classmethod
+    def prepare(cls) -> None:
+        default_runtime()  # starts LLVM's optimiser process while the first call traces
+
     def _load(self, object_code: bytes):
         self.object_code = object_code
         self.code = default_runtime().link_object(object_code, [self.entry, self.entry + "_packed"])
@@ -254,9 +258,7 @@ class Compiled:
     __functor_fields__ = ("f",)
 
     def __init__(self, f, backend="llvm", static_argnums=(), donate_argnums=()):
-        backends.executable(backend)  # an unknown name fails here, not at the first call
-        if backend == "llvm":
-            default_runtime()  # starts LLVM's optimiser process while the first call traces
+        backends.executable(backend).prepare()  # an unknown name fails here, not at the first call
         self.f, self.backend = f, backend
         self.static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
         self.donate = (donate_argnums,) if isinstance(donate_argnums, int) else tuple(donate_argnums)

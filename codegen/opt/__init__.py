@@ -6,10 +6,11 @@ choices (innermost loop, packing, GEMM) from ``contraction`` — and ``optimise`
 the machine. Each pass takes ``(program, target)``, changes the program in place and does nothing
 where the target lacks what it uses:
 
-1. ``register_tiles``: unroll-and-jam the output loops around a contraction (CPU registers);
-2. ``fuse_rows``: consecutive loops over the same rows into one (softmax's three passes);
-3. ``mark_parallel``: top-level loops worth the CPU's threads;
-4. ``reuse_buffers``: temporaries with disjoint lifetimes share memory;
+1. ``reuse_buffers``: temporaries with disjoint lifetimes share memory (first: renaming costs
+   time in the size of the program, which the tiles multiply);
+2. ``register_tiles``: unroll-and-jam the output loops around a contraction (CPU registers);
+3. ``fuse_rows``: consecutive loops over the same rows into one (softmax's three passes);
+4. ``mark_parallel``: top-level loops worth the CPU's threads;
 5. ``shape_kernels``: how a GPU's threads share each statement (``gpu_shapes``).
 
 Renderers only print what this leaves.
@@ -24,7 +25,7 @@ from .gpu_shapes import shape_kernels
 from .parallel import mark_parallel
 from .tiling import register_tiles
 
-PASSES = (register_tiles, fuse_rows, mark_parallel, reuse_buffers, shape_kernels)
+PASSES = (reuse_buffers, register_tiles, fuse_rows, mark_parallel, shape_kernels)
 
 
 def optimise(program: Program, target) -> Program:

@@ -5,13 +5,20 @@ axes (``role="reduce"``). Unrolling an output loop whose variable some operand's
 depend on, and jamming the copies into one inner loop, lets each such load feed several products:
 a 4×4 tile of scalar accumulators around a dot product, 4 vector rows around an axpy (whose rows
 are vectors already, so one unrolled loop). Every element still sums in the same order.
+
+An epilogue that calls functions (``tanh(acc + b)``) is not copied into the tile: the tile stores
+its sums (in the output, or a temporary where the output's memory is read or is of another
+precision) and one loop over the output applies the epilogue, vectorised, once per element.
+Sixteen inline copies of tanh in every tile made half of an MLP's machine code.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from ..kernel import Let, Loop, Program, Store, Update, loads, loop_var, replaced
+import sympy
+
+from ..kernel import Buffer, Let, Loop, Program, Store, Update, dag_atoms, loads, loop_var, replaced
 
 
 def register_tiles(program: Program, target) -> None:
@@ -20,12 +27,13 @@ def register_tiles(program: Program, target) -> None:
         return
     body: list = []
     for stmt in program.body:
-        body += tiled(stmt, target.register_tile)
+        body += tiled(stmt, target.register_tile, program)
     program.body = body
 
 
-def tiled(stmt, factor: int) -> list:
-    """``stmt`` as top-level statements with its register tile (itself when there is none)."""
+def tiled(stmt, factor: int, program: Program) -> list:
+    """``stmt`` as top-level statements with its register tile (itself when there is none); a
+    costly epilogue moves to a loop of its own over a new temporary of ``program``."""
     levels, inner = [], (stmt,)
     while len(inner) == 1 and isinstance(inner[0], Loop) and inner[0].independent and inner[0].role != "reduce":
         levels.append(inner[0])
@@ -42,15 +50,47 @@ def tiled(stmt, factor: int) -> list:
             chosen.insert(0, loop)
     if not chosen:
         return [stmt]
+    inner, epilogue = _epilogue_apart(levels, inner, program)
     nest = _unrolled(chosen, inner, factor)
     for loop in reversed([lv for lv in levels if all(lv is not c for c in chosen)]):
         nest = [dataclasses.replace(loop, body=tuple(nest))]
-    if all(isinstance(s, Loop) for s in nest):
-        return nest
-    # a remainder with no loop left around it would leave its accumulators at the top: one
-    # single-iteration loop keeps every top-level statement self-contained
-    first = next(k for k, s in enumerate(nest) if not isinstance(s, Loop))
-    return nest[:first] + [Loop(loop_var(f"{chosen[-1].var}_rest"), 1, tuple(nest[first:]))]
+    if not all(isinstance(s, Loop) for s in nest):
+        # a remainder with no loop left around it would leave its accumulators at the top: one
+        # single-iteration loop keeps every top-level statement self-contained
+        first = next(k for k, s in enumerate(nest) if not isinstance(s, Loop))
+        nest = nest[:first] + [Loop(loop_var(f"{chosen[-1].var}_rest"), 1, tuple(nest[first:]))]
+    return nest + epilogue
+
+
+def _epilogue_apart(levels, inner, program) -> tuple[list, list]:
+    """(``inner`` storing bare sums, the loop nest that applies the epilogue): a store of ``inner``
+    whose value calls a function of its one accumulator stores the sum instead, and the epilogue
+    reads it back. The sum goes where the result will (same precision, nothing else reading that
+    memory), else to a new temporary."""
+    accumulators = {s.var: s.dtype for s in inner if isinstance(s, Let)}
+    body, epilogue = [], []
+    for s in inner:
+        acc = accumulators.keys() & s.value.free_symbols if isinstance(s, Store) else set()
+        if len(acc) != 1 or not dag_atoms(s.value, sympy.Function):
+            body.append(s)
+            continue
+        acc = acc.pop()
+        sums = s.buffer
+        if (accumulators[acc] != sums.dtype or sums.name in program.aliased
+                or any(load.base.name == sums.name for load in loads(s.value))):
+            sums = Buffer(_fresh(program, "t"), accumulators[acc], s.buffer.size)
+            program.temps.append(sums)
+        body.append(Store(sums, s.index, acc))
+        apply = replaced(s, {acc: sums[s.index]})
+        for loop in reversed(levels):
+            apply = dataclasses.replace(loop, body=(apply,))
+        epilogue.append(apply)
+    return body, epilogue
+
+
+def _fresh(program, prefix: str) -> str:
+    names = program.buffers()
+    return next(f"{prefix}{k}" for k in range(len(names) + 1) if f"{prefix}{k}" not in names)
 
 
 def _reduced(body):

@@ -96,7 +96,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self.builder = ir.IRBuilder(start)
         self.values = dict(zip(program.sizes, fn.args[n:]))
         self.sizes, self.program, self.n_parallel = list(program.sizes), program, 0
-        self.locals, self.kinds, self.memo, self.kind_memo = {}, {}, {}, {}
+        self.locals, self.kinds, self.memo, self.kind_memo, self.reads_locals = {}, {}, {}, {}, {}
         self.arithmetic = ()  # fast-math flags of float arithmetic: CONTRACT while accumulating
         self.ptrs = {b.name: a for b, a in zip(program.args, fn.args)}
         heap = self._allocate_temps(program.temps)
@@ -136,7 +136,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         """The function of ``params`` (buffers) that runs ``stmt``; equal-shaped statements call it
         with their own buffers in the same order."""
         saved = (self.fn, self.alloca_builder, self.builder, self.ptrs, self.values, self.locals, self.kinds,
-                 self.memo, self.kind_memo, self.buffers)
+                 self.memo, self.kind_memo, self.reads_locals, self.buffers)
         fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR] * len(params)),
                          name=f"{self.program.name}.kernel{len(self.kernels)}")
         fn.linkage = "internal"
@@ -150,12 +150,13 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self.builder = ir.IRBuilder(start)
         self.ptrs = {b.name: a for b, a in zip(params, fn.args)}
         self.buffers = {b.name: b for b in params}
-        self.values, self.locals, self.kinds, self.memo, self.kind_memo = {}, {}, {}, {}, {}
+        self.values, self.locals, self.kinds = {}, {}, {}
+        self.memo, self.kind_memo, self.reads_locals = {}, {}, {}
         self._stmt(stmt)
         self.builder.ret_void()
         self.alloca_builder.branch(start)
         (self.fn, self.alloca_builder, self.builder, self.ptrs, self.values, self.locals, self.kinds, self.memo,
-         self.kind_memo, self.buffers) = saved
+         self.kind_memo, self.reads_locals, self.buffers) = saved
         return fn
 
     def _allocate_temps(self, temps) -> list[str]:
@@ -275,8 +276,17 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     def _forget(self, var):
         """Drop memoised values that read local ``var`` (it was just reassigned)."""
-        for key in [k for k in self.memo if k[0].has(var)]:
+        for key in [k for k in self.memo if var in self._locals_read(k[0])]:
             del self.memo[key]
+
+    def _locals_read(self, e) -> frozenset:
+        """The locals ``e`` reads (memoised per expression: ``_forget`` runs after every Update, over
+        every memoised value, and SymPy's ``has`` walks the whole tree each time)."""
+        hit = self.reads_locals.get(e)
+        if hit is None:
+            hit = frozenset((e,)) if e in self.locals else frozenset().union(*map(self._locals_read, e.args))
+            self.reads_locals[e] = hit
+        return hit
 
     def _stmt_Call(self, call):
         buffers = call.inputs + call.outputs

@@ -167,7 +167,7 @@ class TrainStep:
     through the interpreter. A step is not re-entrant: it updates shared parameters."""
 
     def __init__(self, loss, ps, opt, backend="llvm"):
-        backends.executable(backend, "train_step")  # an unknown name fails here
+        backends.executable(backend, "train_step").prepare()  # an unknown name fails here
         self.loss, self.params, self.opt, self.backend = loss, params(ps), opt, backend
         self._plans: dict = {}
         self._fast = None  # the last plan's C-level caller: step(*batch) with no Python in between

@@ -67,6 +67,47 @@ def test_register_tiles_unroll_and_jam_a_dot_product_into_a_4x4_tile(m, n, p):
     np.testing.assert_allclose(C, A @ B, rtol=1e-13, atol=1e-14)
 
 
+def test_register_tiles_apply_a_costly_epilogue_in_a_loop_of_its_own():
+    """tanh(A·B + bias): the tile stores bare sums (float64 here, as accumulated) in a new temporary,
+    and one loop applies tanh per element instead of 16 inline copies in the tile."""
+    program = matmul(6, 8, 5, "float32")
+    a, b, c = program.args
+    bias = Buffer("bias", "float32", 8)
+    program.args.insert(2, bias)
+    nest = program.body[0]
+    dot = list(nest.body[0].body)
+    acc = dot[0].var
+    dot[0] = Let(acc, "float64", sympy.Integer(0))
+    dot[2] = Store(c, i * 8 + j, sympy.tanh(acc + bias[j]))
+    program.body = [Loop(i, 6, (Loop(j, 8, tuple(dot)),))]
+    register_tiles(program, CPU)
+    (sums,) = program.temps
+    assert sums.dtype == "float64" and sums.size == c.size
+    *tile, epilogue = program.body
+    assert not any(isinstance(s.value, sympy.tanh) for stmt in tile for s in statements(stmt, Store))
+    assert [s.value for s in statements(epilogue, Store)] == [sympy.tanh(sums[i * 8 + j] + bias[j])]
+    A, B = rng.standard_normal((6, 5)).astype(np.float32), rng.standard_normal((5, 8)).astype(np.float32)
+    bias_values, C = rng.standard_normal(8).astype(np.float32), np.zeros((6, 8), np.float32)
+    run(program, A, B, bias_values, C)
+    np.testing.assert_allclose(C, np.tanh(A.astype(np.float64) @ B + bias_values), rtol=2e-6, atol=1e-6)
+
+
+def test_a_costly_epilogue_is_applied_where_its_sums_were_stored():
+    """Sums of the output's own precision, in memory nothing else reads: no temporary."""
+    program = matmul(8, 8, 3, "float32")
+    a, b, c = program.args
+    dot = list(program.body[0].body[0].body)
+    dot[2] = Store(c, i * 8 + j, sympy.exp(dot[0].var))
+    program.body = [Loop(i, 8, (Loop(j, 8, tuple(dot)),))]
+    register_tiles(program, CPU)
+    assert program.temps == []
+    assert [s.value for s in statements(program.body[-1], Store)] == [sympy.exp(c[i * 8 + j])]
+    A, B = rng.standard_normal((8, 3)).astype(np.float32), rng.standard_normal((3, 8)).astype(np.float32)
+    C = np.zeros((8, 8), np.float32)
+    run(program, A, B, C)
+    np.testing.assert_allclose(C, np.exp(A @ B), rtol=2e-6)
+
+
 def test_register_tiles_unroll_one_row_loop_around_an_axpy():
     program = axpy(6, 5, 3)
     register_tiles(program, CPU)
@@ -173,7 +214,7 @@ def test_gpu_shapes_name_how_threads_share_each_statement():
 
 
 def test_optimise_runs_every_pass_in_order_for_the_target():
-    assert [p.__name__ for p in PASSES] == ["register_tiles", "fuse_rows", "mark_parallel", "reuse_buffers",
+    assert [p.__name__ for p in PASSES] == ["reuse_buffers", "register_tiles", "fuse_rows", "mark_parallel",
                                              "shape_kernels"]
     program = optimise(matmul(200, 200, 32), cpu())
     assert program.body[0].parallel == (cpu().threads > 1) and not program.kernel_shapes
