@@ -9,6 +9,7 @@ integer division, modulo and counter-based random numbers.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -44,7 +45,9 @@ class Buffer:
 class Loop:
     """``for var in range(extent)``. ``parallel``: worth running on several CPU threads.
     ``independent``: iterations write disjoint memory (a GPU may run them all at once).
-    ``role``: ``"reduce"`` for a contraction's summed axes (the register-tiling pass looks for them)."""
+    ``role``: ``"reduce"`` for a contraction's summed axes (the register-tiling pass looks for them).
+    ``jam``: run the body for ``jam`` consecutive values of ``var`` at once, its inner loops jammed
+    into one (a register tile: ``codegen.opt.tiling.unroll_and_jam``, expanded where it is printed)."""
 
     var: sympy.Symbol
     extent: int
@@ -52,6 +55,7 @@ class Loop:
     parallel: bool = False
     independent: bool = True
     role: str = ""
+    jam: int = 1
 
 
 @dataclass(frozen=True)
@@ -247,7 +251,7 @@ class Shapes:
         def walk(st) -> int:
             if isinstance(st, Loop):  # its variable is bound in its body only (a name may be reused after)
                 outer = symbols.get(st.var)
-                node = ("loop", bound(st.var), st.extent, st.parallel, st.independent,
+                node = ("loop", bound(st.var), st.extent, st.parallel, st.independent, st.jam,
                         *(walk(x) for x in st.body))
                 if outer is not None:
                     symbols[st.var] = outer
@@ -339,11 +343,17 @@ def dtype_name(dtype) -> str:
 
 def flat_index(index, shape) -> sympy.Expr:
     """The row-major offset of a multi-index in an array of ``shape``."""
-    offset, stride = sympy.Integer(0), 1
+    return _flat_index(tuple(sympy.sympify(i) for i in index), tuple(shape))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _flat_index(index: tuple, shape: tuple) -> sympy.Expr:
+    # one Add of all the terms (SymPy flattens once): a lowering asks for the same offsets many times
+    terms, stride = [], 1
     for i, n in zip(reversed(index), reversed(shape)):
-        offset += i * stride
+        terms.append(i * stride)
         stride *= n
-    return offset
+    return sympy.Add(*terms)
 
 
 def loops(vars_, shape, body, parallel_outer=False) -> tuple:

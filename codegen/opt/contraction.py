@@ -19,11 +19,26 @@ def innermost(out_letters, contracted, var, product, out_index):
 
     def unit_strides(letter):
         v = var[letter]
-        count = sum(1 for index in accesses if sympy.diff(index, v) == 1)
-        return count + (1 if letter in out_letters and sympy.diff(out_index, v) == 1 else 0)
+        count = sum(1 for index in accesses if unit_stride(index, v))
+        return count + (1 if letter in out_letters and unit_stride(out_index, v) else 0)
 
     candidates = list(contracted) + list(out_letters)
     return max(reversed(candidates), key=unit_strides) if candidates else None
+
+
+def unit_stride(index, v) -> bool:
+    """Whether the flat ``index`` is ``v`` plus terms without ``v`` (∂index/∂v = 1, read off the
+    sum's terms: ``sympy.diff`` cost more than the rest of a contraction's lowering)."""
+    coefficient = 0
+    for term in sympy.Add.make_args(index):
+        if term == v:
+            coefficient += 1
+        elif term.has(v):
+            factor, rest = term.as_coeff_Mul()
+            if rest != v:
+                return False
+            coefficient += factor
+    return coefficient == 1
 
 
 def product_size(sizes) -> int:

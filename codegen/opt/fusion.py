@@ -29,7 +29,7 @@ def _fused(first, second, aliased: set):
     independent over the same extent, ``second`` reads what ``first`` writes only at the index
     ``first`` stores it in the same iteration, and ``second`` writes nothing ``first`` touches."""
     if not (isinstance(first, Loop) and isinstance(second, Loop) and first.independent and second.independent
-            and first.extent == second.extent):
+            and first.extent == second.extent and first.jam == second.jam == 1):
         return None
     renamed = tuple(replaced(s, {second.var: first.var}) for s in second.body)
     first_reads, first_writes = _accesses(first.body)

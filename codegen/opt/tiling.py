@@ -32,8 +32,10 @@ def register_tiles(program: Program, target) -> None:
 
 
 def tiled(stmt, factor: int, program: Program) -> list:
-    """``stmt`` as top-level statements with its register tile (itself when there is none); a
-    costly epilogue moves to a loop of its own over a new temporary of ``program``."""
+    """``stmt`` as top-level statements with its register tile (itself when there is none): the
+    tiled loops innermost of the output loops, marked ``jam`` (expanded by ``unroll_and_jam`` when
+    printed, once per distinct kernel: the copies cost SymPy rebuilds that grew with depth); a
+    costly epilogue moves to a loop of its own."""
     levels, inner = [], (stmt,)
     while len(inner) == 1 and isinstance(inner[0], Loop) and inner[0].independent and inner[0].role != "reduce":
         levels.append(inner[0])
@@ -51,15 +53,23 @@ def tiled(stmt, factor: int, program: Program) -> list:
     if not chosen:
         return [stmt]
     inner, epilogue = _epilogue_apart(levels, inner, program)
-    nest = _unrolled(chosen, inner, factor)
+    nest = tuple(inner)
+    for loop in reversed(chosen):
+        nest = (dataclasses.replace(loop, body=nest, jam=factor),)
     for loop in reversed([lv for lv in levels if all(lv is not c for c in chosen)]):
-        nest = [dataclasses.replace(loop, body=tuple(nest))]
-    if not all(isinstance(s, Loop) for s in nest):
-        # a remainder with no loop left around it would leave its accumulators at the top: one
-        # single-iteration loop keeps every top-level statement self-contained
-        first = next(k for k, s in enumerate(nest) if not isinstance(s, Loop))
-        nest = nest[:first] + [Loop(loop_var(f"{chosen[-1].var}_rest"), 1, tuple(nest[first:]))]
-    return nest + epilogue
+        nest = (dataclasses.replace(loop, body=nest),)
+    return list(nest) + epilogue
+
+
+def unroll_and_jam(loop: Loop) -> list:
+    """``loop`` (``jam`` > 1, and the loops of the same ``jam`` nested directly in it) as plain
+    statements: a loop over blocks of ``jam`` iterations of each, around one copy of the innermost
+    body per combination of offsets, the copies' loops merged into one; the remainders unrolled."""
+    chain, body = [loop], loop.body
+    while len(body) == 1 and isinstance(body[0], Loop) and body[0].jam == loop.jam:
+        chain.append(body[0])
+        body = body[0].body
+    return _unrolled(chain, body, loop.jam)
 
 
 def _epilogue_apart(levels, inner, program) -> tuple[list, list]:
@@ -116,7 +126,8 @@ def _unrolled(chosen, body, factor, substitutions=({},)) -> list:
     n, block = loop.extent, loop_var(f"{loop.var}_block")
     main = [s | {loop.var: factor * block + r} for s in substitutions for r in range(factor)]
     tail = [s | {loop.var: n - n % factor + r} for s in substitutions for r in range(n % factor)]
-    nest = [dataclasses.replace(loop, var=block, extent=n // factor, body=tuple(_unrolled(rest, body, factor, main)))]
+    nest = [dataclasses.replace(loop, var=block, extent=n // factor, jam=1,
+                                body=tuple(_unrolled(rest, body, factor, main)))]
     return nest + (_unrolled(rest, body, factor, tail) if tail else [])
 
 

@@ -13,6 +13,7 @@ from sympy.codegen.ast import real as real_type
 from sympy.printing.c import C99CodePrinter
 
 from ..kernel import Program, UnsupportedExpression
+from ..opt.tiling import unroll_and_jam
 
 CTYPE = {"float32": "float", "float64": "double", "bool": "uint8_t", "int8": "int8_t", "int16": "int16_t",
          "int32": "int32_t", "int64": "int64_t", "uint8": "uint8_t", "uint16": "uint16_t", "uint32": "uint32_t",
@@ -237,6 +238,8 @@ class CRenderer:
         return ["    " + line for s in statements for line in self._stmt(s)]
 
     def _stmt_Loop(self, loop):
+        if loop.jam > 1:  # a register tile
+            return [line for stmt in unroll_and_jam(loop) for line in self._stmt(stmt)]
         extent = self.printer.doprint(loop.extent)
         return [f"for (int64_t {loop.var} = 0; {loop.var} < {extent}; {loop.var}++) {{",
                 *self._block(loop.body), "}"]

@@ -23,6 +23,7 @@ import sympy
 from sympy.codegen.ast import float32, real
 
 from ..kernel import Program, UnsupportedExpression, loads
+from ..opt.contraction import unit_stride
 from ..opt.gpu_shapes import TILE, TILE_K, accumulation
 from ..target import CUDA
 from .c import CTYPE, DIVMOD, CRenderer, KernelCPrinter
@@ -279,7 +280,7 @@ class CUDARenderer(CRenderer):
         whichever of (row, k) the operand is contiguous in."""
         value = sympy.Mul(*factors)
         offsets = [e.indices[0] for e in loads(value)]
-        k_inner = red_levels and any(sympy.diff(i, red_levels[-1][0]) == 1 for i in offsets)
+        k_inner = red_levels and any(unit_stride(i, red_levels[-1][0]) for i in offsets)
         rr, kk = (f"l / {TILE_K}", f"l % {TILE_K}") if k_inner else (f"l % {TILE}", f"l / {TILE}")
         return [f"        for (int l = threadIdx.x; l < {TILE * TILE_K}; l += {THREADS}) {{",
                 f"            const int rr = {rr}, kk = {kk};",

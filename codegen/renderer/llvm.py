@@ -19,6 +19,7 @@ import sympy
 from llvmlite import ir
 
 from ..kernel import Call, Let, Loop, Program, Shapes, UnsupportedExpression, Update, idiv, imod, uniform
+from ..opt.tiling import unroll_and_jam
 from ..runtime.pool import TEMP_ALLOC, TEMP_FREE, thread_pool
 from .llvm_math import InlineMath
 from .llvm_parallel import ParallelLoops
@@ -194,6 +195,10 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         getattr(self, "_stmt_" + type(stmt).__name__)(stmt)
 
     def _stmt_Loop(self, loop):
+        if loop.jam > 1:  # a register tile
+            for stmt in unroll_and_jam(loop):
+                self._stmt(stmt)
+            return
         if loop.parallel and self.threads > 1 and not self.values.keys() - set(self.sizes):
             self._parallel_loop(loop)
             return

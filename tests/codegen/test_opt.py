@@ -8,12 +8,14 @@ import pytest
 import sympy
 
 from codegen import Buffer, Let, LLVMRenderer, Loop, Program, Store, Update, default_runtime, loop_var
+from codegen.kernel import imod
 from codegen.opt import PASSES, optimise
 from codegen.opt.buffers import reuse_buffers
+from codegen.opt.contraction import unit_stride
 from codegen.opt.fusion import fuse_rows
 from codegen.opt.gpu_shapes import shape_kernels
 from codegen.opt.parallel import mark_parallel, work
-from codegen.opt.tiling import register_tiles
+from codegen.opt.tiling import register_tiles, unroll_and_jam
 from codegen.target import CUDA, Target, cpu
 
 CPU = Target("cpu", threads=4, parallel_work=1000, register_tile=4)
@@ -45,6 +47,9 @@ def run(program, *arrays):
 
 
 def statements(stmt, kind):
+    """The statements of type ``kind`` in ``stmt`` as printed (register tiles unrolled and jammed)."""
+    if isinstance(stmt, Loop) and stmt.jam > 1:
+        return [found for s in unroll_and_jam(stmt) for found in statements(s, kind)]
     found = [stmt] if isinstance(stmt, kind) else []
     for s in getattr(stmt, "body", ()):
         found += statements(s, kind)
@@ -60,7 +65,7 @@ def test_register_tiles_unroll_and_jam_a_dot_product_into_a_4x4_tile(m, n, p):
         assert max(len(s.body) for s in inner) == 16
         assert any(s.var.name == "i_block" and s.extent == m // 4 for stmt in program.body
                    for s in statements(stmt, Loop))
-    assert all(isinstance(s, Loop) for s in program.body)  # remainders stay whole statements
+    assert [s.jam for s in statements(program.body[0], Loop)] == [1] * len(statements(program.body[0], Loop))
     A, B = rng.standard_normal((m, p)), rng.standard_normal((p, n))
     C = np.full((m, n), np.nan)
     run(program, A, B, C)
@@ -132,6 +137,13 @@ def test_register_tiles_leave_nests_without_a_shared_load_or_a_summed_loop():
     program = matmul(8, 8, 8)
     register_tiles(program, dataclasses.replace(CPU, register_tile=0))  # a target without tiles
     assert program.body == matmul(8, 8, 8).body
+
+
+def test_unit_stride_reads_the_coefficient_of_a_loop_variable():
+    assert unit_stride(i * 784 + k, k) and unit_stride(k + sympy.Max(i, 0), k) and unit_stride(3 * k - 2 * k, k)
+    assert not unit_stride(i * 784 + k, i) and not unit_stride(2 * k, k) and not unit_stride(sympy.Integer(3), k)
+    assert not unit_stride(imod(k, 4) + i, k) and not unit_stride(k * i + j, k)
+    assert not unit_stride(sympy.Max(sympy.Min(k + i, 5), 0), k)  # a clamped index: no fixed stride
 
 
 def softmax_rows(rows, n):
