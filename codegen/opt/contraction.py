@@ -45,10 +45,11 @@ def product_size(sizes) -> int:
     return int(np.prod(list(sizes.values())))
 
 
-# multiply-adds from which a float matrix product calls BLAS's GEMM. Measured on W3's products:
-# 6.4 M (batch 32) run faster as generated loops (630 vs 810 µs a step), 51 M (batch 256) in GEMM
-# (3.4 vs 4.9 ms)
-BLAS_WORK = 1 << 24
+# multiply-adds from which a float matrix product calls BLAS's GEMM. Measured on W3's products since
+# GEMM runs on our thread pool with OpenBLAS held to one thread per block: 6.4 M (batch 32) runs at
+# 648 µs a step in GEMM against 791 µs as generated loops, and 0.2 M (batch 1) is the same either
+# way (116 µs); each product left to GEMM is also one register tile fewer for LLVM to compile
+BLAS_WORK = 1 << 20
 # ... when the GEMM needs its operands or its result copied (a convolution's windows, a transposed
 # output): our loops on such strided reads run at a fraction of their matmul speed (LeNet's convolutions)
 BLAS_WORK_COPIED = 1 << 18

@@ -10,8 +10,11 @@ compiled code declares and calls.
 from __future__ import annotations
 
 import ctypes
+import importlib.machinery
+import importlib.util
 import os
 import shutil
+import sys
 
 import llvmlite.binding as llvm
 
@@ -44,6 +47,28 @@ def _capsule_address(capsule) -> int:
     return get_pointer(capsule, get_name(capsule))
 
 
+def _scipy_capsules(name: str) -> dict:
+    """``scipy.linalg.<name>.__pyx_capi__`` (the BLAS or LAPACK function pointers), loaded without
+    running ``scipy.linalg``'s package import (0.28 s, the most of a small model's first compile
+    that calls GEMM; the two extension modules alone load in 0.03 s). They leave ``sys.modules``
+    as they found it, so a later ``import scipy.linalg`` is the usual one."""
+    qualified = "scipy.linalg." + name
+    spec = importlib.util.find_spec("scipy")
+    folder = os.path.join(spec.submodule_search_locations[0], "linalg") if spec else ""
+    path = next((os.path.join(folder, name + suffix) for suffix in importlib.machinery.EXTENSION_SUFFIXES
+                 if os.path.exists(os.path.join(folder, name + suffix))), None)
+    try:
+        if path is None or qualified in sys.modules:
+            return importlib.import_module(qualified).__pyx_capi__
+        spec = importlib.util.spec_from_file_location(qualified, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules.pop(qualified, None)
+        return module.__pyx_capi__
+    except ImportError as e:
+        raise RuntimeError("compiled linear algebra calls SciPy's BLAS and LAPACK: pip install scipy") from e
+
+
 def library() -> ctypes.CDLL:
     """The loaded library (built on first use), its LAPACK pointers set and its entry points known
     to LLVM. RuntimeError without a C compiler or SciPy."""
@@ -51,18 +76,15 @@ def library() -> ctypes.CDLL:
         compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
         if compiler is None:
             raise RuntimeError("compiled linear algebra needs a C compiler (cc) to build its BLAS/LAPACK calls")
-        try:
-            from scipy.linalg import cython_blas, cython_lapack  # SciPy loads only for programs that need it
-        except ImportError as e:
-            raise RuntimeError("compiled linear algebra calls SciPy's BLAS and LAPACK: pip install scipy") from e
+        capsules = {name: _scipy_capsules(name) for name in ("cython_blas", "cython_lapack")}
         with open(os.path.join(os.path.dirname(__file__), "linalg.c")) as f:
             source = f.read()
         lib = load_library(compile_with([compiler, "-O2", "-shared", "-fPIC"], source, ".c", DiskCache(),
                                         "linalg.so"))
         lib.codegen_linalg_set.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
-        for module, routines in ((cython_blas, BLAS), (cython_lapack, ROUTINES)):
+        for module, routines in (("cython_blas", BLAS), ("cython_lapack", ROUTINES)):
             for name in (prefix + routine for routine in routines for prefix in "ds"):
-                lib.codegen_linalg_set(name.encode(), _capsule_address(module.__pyx_capi__[name]))
+                lib.codegen_linalg_set(name.encode(), _capsule_address(capsules[module][name]))
         if pool.parallel_for_address():  # GEMM's blocks run on the pool's threads (see linalg.c)
             lib.codegen_linalg_parallel.argtypes = [ctypes.c_void_p, ctypes.c_int64]
             lib.codegen_linalg_parallel(pool.parallel_for_address(), min(os.cpu_count() or 1, 8))
