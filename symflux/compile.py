@@ -55,7 +55,7 @@ class Executable(backends.Executable):
         self.output_specs = [(o.shape, o.dtype) for o in lowered.outputs]
         self.has_seed, self.n_args, self.entry = lowered.seed is not None, len(program.args), program.name
         self.consts = [np.ascontiguousarray(c.value, dtype=c.dtype) for c in lowered.consts]
-        self.ir = LLVMRenderer(threads=cpu().threads).render(program)
+        self.ir = LLVMRenderer(threads=cpu().threads).render_parts(program, default_runtime().parts)
         self._load(default_runtime().object_code(self.ir))
 
     @classmethod
@@ -120,7 +120,7 @@ class Executable(backends.Executable):
         return BoundExecutable(self, fixed)
 
     def source(self) -> str:
-        return self.ir
+        return "\n".join(self.ir)
 
 
 backends.register("llvm", Executable)

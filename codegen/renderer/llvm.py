@@ -83,7 +83,17 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self.pooled = thread_pool() if pooled is None and threads > 1 else bool(pooled)
 
     def render(self, program: Program) -> str:
+        """The program as one module of LLVM IR."""
+        return self.render_parts(program, 1)[0]
+
+    def render_parts(self, program: Program, parts: int) -> list[str]:
+        """The program as up to ``parts`` modules, for a runtime that optimises them side by side
+        and links them into one engine (``CPURuntime.object_code``): the entry point in the first,
+        each kernel function in the module with the fewest instructions so far, declared in the
+        first where the entry point calls it."""
         self.module = ir.Module(name=program.name)
+        self.modules = [self.module] + [ir.Module(name=f"{program.name}.part{k}") for k in range(1, parts)]
+        self.load = [0] * parts  # instructions rendered into each module
         self.buffers = program.buffers()
         n = len(program.args)
         fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR] * n + [I64] * len(program.sizes)),
@@ -119,7 +129,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self.alloca_builder.branch(start)
         if not program.sizes:
             self._packed_entry(fn, n)
-        return str(self.module)
+        return [str(m) for m in self.modules if any(f.blocks for f in m.functions)]
 
     def _kernel_call(self, stmt):
         """``stmt`` as a call of a kernel function over the buffers it uses. Statements equal up to
@@ -130,17 +140,23 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         fn = self.kernels.get((shape, aliased))
         if fn is None:
             fn = self.kernels[shape, aliased] = self._kernel_function(stmt, used, aliased)
+        if fn.module is not self.module:  # rendered into another part: called through a declaration
+            fn = self.module.globals.get(fn.name) or ir.Function(self.module, fn.ftype, name=fn.name)
         self.builder.call(fn, [self.ptrs[b.name] for b in used])
         self.memo.clear()  # it wrote its buffers
 
     def _kernel_function(self, stmt, params, aliased):
         """The function of ``params`` (buffers) that runs ``stmt``; equal-shaped statements call it
         with their own buffers in the same order."""
-        saved = (self.fn, self.alloca_builder, self.builder, self.ptrs, self.values, self.locals, self.kinds,
-                 self.memo, self.kind_memo, self.reads_locals, self.buffers)
+        saved = (self.module, self.fn, self.alloca_builder, self.builder, self.ptrs, self.values, self.locals,
+                 self.kinds, self.memo, self.kind_memo, self.reads_locals, self.buffers)
+        part = self.load.index(min(self.load))
+        self.module = self.modules[part]
+        functions_before = len(self.module.functions)
         fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR] * len(params)),
                          name=f"{self.program.name}.kernel{len(self.kernels)}")
-        fn.linkage = "internal"
+        if part == 0:  # else the entry point, in another module, calls it by name
+            fn.linkage = "internal"
         fn.attributes.add("noinline")  # compiled once, called once per use
         for arg, shared in zip(fn.args, aliased):
             if not shared:
@@ -156,8 +172,9 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self._stmt(stmt)
         self.builder.ret_void()
         self.alloca_builder.branch(start)
-        (self.fn, self.alloca_builder, self.builder, self.ptrs, self.values, self.locals, self.kinds, self.memo,
-         self.kind_memo, self.reads_locals, self.buffers) = saved
+        self.load[part] += sum(len(b.instructions) for f in self.module.functions[functions_before:] for b in f.blocks)
+        (self.module, self.fn, self.alloca_builder, self.builder, self.ptrs, self.values, self.locals, self.kinds,
+         self.memo, self.kind_memo, self.reads_locals, self.buffers) = saved
         return fn
 
     def _allocate_temps(self, temps) -> list[str]:

@@ -2,8 +2,11 @@
 
 LLVM's optimiser runs in a child process (``llvm_worker.py``, see ``Optimiser``): llvmlite's pass
 pipeline leaks ~50 kB per run, which a process that compiles thousands of programs cannot afford.
-Object code is cached on disk (``codegen.cache``); a cached object that fails to load is
-discarded and rebuilt. Compiled programs are re-entrant (temporaries live on the callee's heap)
+A program may come as several modules (``LLVMRenderer.render_parts``: its kernels spread over
+them), optimised at once by as many processes, one per core, and linked into one engine; their
+object code travels as one ``parts`` container. Object code is cached on disk
+(``codegen.cache``); a cached object that fails to load is discarded and rebuilt.
+Compiled programs are re-entrant (temporaries live on the callee's heap)
 and ctypes releases the GIL during the call, so they can run from several threads at once.
 Machine code lives as long as the ``NativeCode`` that loaded it: the functions handed out keep
 it alive, and it is released with the last of them (500 compiles no longer keep 127 MiB).
@@ -33,6 +36,7 @@ _initialised = False
 _linked: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # (code hash, names) → NativeCode
 _recent: collections.OrderedDict = collections.OrderedDict()  # the last RECENT ones, kept loaded
 RECENT = 32  # code that comes and goes (a Dask worker unpickling each task's function) is linked once
+PARTS_MAGIC = b"\x7fsymflux-parts"
 
 
 def _target_machine():
@@ -45,6 +49,28 @@ def _target_machine():
     target = llvm.Target.from_default_triple()  # ~0.5 ms
     return target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
                                         opt=3, reloc="default", codemodel="jitdefault")
+
+
+def parts(objects: list[bytes]) -> bytes:
+    """Several objects as one: a single one as it is, more in a length-prefixed container."""
+    if len(objects) == 1:
+        return objects[0]
+    return PARTS_MAGIC + struct.pack(f"<{len(objects) + 1}Q", len(objects), *map(len, objects)) + b"".join(objects)
+
+
+def objects(code: bytes) -> list[bytes]:
+    """The objects in ``code`` (from ``parts``)."""
+    if not code.startswith(PARTS_MAGIC):
+        return [code]
+    at = len(PARTS_MAGIC)
+    (n,) = struct.unpack_from("<Q", code, at)
+    sizes = struct.unpack_from(f"<{n}Q", code, at + 8)
+    at += 8 * (n + 1)
+    found = []
+    for size in sizes:
+        found.append(code[at:at + size])
+        at += size
+    return found
 
 
 def ctypes_function(address: int, n_args: int, n_sizes: int = 0, owner=None):
@@ -130,21 +156,53 @@ class CPURuntime:
         cpu, features = llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
         self.toolchain = "|".join([llvmlite.__version__, ".".join(map(str, llvm.llvm_version_info)),
                                    self.machine.triple, cpu, features])
-        self.optimiser = Optimiser(cpu, features)
-        self.optimiser.start()
+        # one optimiser per core (at most 4): a program's modules compile side by side
+        self.optimisers = [Optimiser(cpu, features) for _ in range(min(os.cpu_count() or 1, 4))]
+        for optimiser in self.optimisers:
+            optimiser.start()
+
+    @property
+    def parts(self) -> int:
+        """How many modules a program is best split into (as many as optimisers run at once)."""
+        return len(self.optimisers)
 
     def optimised_ir(self, ir_text: str) -> str:
         """``ir_text`` after LLVM's O3 pipeline (what ``object_code`` compiles)."""
-        return self.optimiser.request(b"i", ir_text).decode()
+        return self.optimisers[0].request(b"i", ir_text).decode()
 
-    def object_code(self, ir_text: str) -> bytes:
-        key = DiskCache.key(ir_text, self.toolchain)
+    def object_code(self, ir: str | list[str]) -> bytes:
+        """Object code for one module's IR text, or for a program's modules (``render_parts``),
+        each optimised in its own process at the same time."""
+        texts = [ir] if isinstance(ir, str) else list(ir)
+        key = self._key(ir)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        code = self.optimiser.request(b"o", ir_text)
+        if len(texts) == 1:
+            code = self.optimisers[0].request(b"o", texts[0])
+        else:
+            replies: list = [None] * len(texts)
+
+            def compile_part(k):
+                try:
+                    replies[k] = self.optimisers[k % len(self.optimisers)].request(b"o", texts[k])
+                except RuntimeError as e:  # raised below, in the caller's thread
+                    replies[k] = e
+            threads = [threading.Thread(target=compile_part, args=(k,)) for k in range(1, len(texts))]
+            for thread in threads:
+                thread.start()
+            compile_part(0)
+            for thread in threads:
+                thread.join()
+            failed = next((r for r in replies if isinstance(r, RuntimeError)), None)
+            if failed is not None:
+                raise failed
+            code = parts(replies)
         self.cache.put(key, code)
         return code
+
+    def _key(self, ir: str | list[str]) -> str:
+        return DiskCache.key(*([ir] if isinstance(ir, str) else ir), self.toolchain)
 
     def load(self, ir_text: str, name: str, n_args: int, n_sizes: int = 0):
         """The entry point ``name`` of ``ir_text`` as a ctypes function of pointers and int64 sizes."""
@@ -155,7 +213,7 @@ class CPURuntime:
         try:
             return self.link_object(self.object_code(ir_text), names)
         except RuntimeError:  # an unloadable (damaged) cache entry: rebuild from the IR
-            self.cache.discard(DiskCache.key(ir_text, self.toolchain))
+            self.cache.discard(self._key(ir_text))
             return self.link_object(self.object_code(ir_text), names)
 
     def link_object(self, code: bytes, names: list[str]) -> NativeCode:
@@ -184,7 +242,8 @@ class CPURuntime:
         machine = _target_machine()  # the engine owns (and frees with itself) its target machine: a fresh one
         with _lock:
             engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), machine)
-            engine.add_object_file(llvm.ObjectFileRef.from_data(code))
+            for part in objects(code):
+                engine.add_object_file(llvm.ObjectFileRef.from_data(part))
             engine.finalize_object()
             addresses = [engine.get_function_address(name) for name in names]
             missing = [n for n, a in zip(names, addresses) if not a]
@@ -193,7 +252,7 @@ class CPURuntime:
         return NativeCode(engine, addresses)
 
     def assembly(self, ir_text: str) -> str:
-        return self.optimiser.request(b"a", ir_text).decode()
+        return self.optimisers[0].request(b"a", ir_text).decode()
 
 
 _default: CPURuntime | None = None

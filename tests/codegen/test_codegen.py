@@ -14,6 +14,7 @@ import sympy
 import codegen
 from codegen import Buffer, CRenderer, Let, LLVMRenderer, Loop, Program, Store, Update, default_runtime, loop_var
 from codegen.cache import DiskCache
+from codegen.runtime import cpu as cpu_runtime
 from codegen.runtime.cpu import CPURuntime
 from codegen.runtime.pool import thread_pool
 
@@ -331,7 +332,7 @@ def test_the_optimiser_process_is_replaced_and_survives_bad_ir(monkeypatch):
     for k in range(4):
         code = runtime.object_code(_doubler(f"double{k}"))
         assert code and code[:4] == b"\x7fELF"
-        pids.append(runtime.optimiser.process.pid if runtime.optimiser.process else None)
+        pids.append(runtime.optimisers[0].process.pid if runtime.optimisers[0].process else None)
     assert pids[0] != pids[2] and pids[1] is None and pids[3] is None
     with pytest.raises(RuntimeError, match="expected"):
         runtime.object_code("define void @broken( {")
@@ -369,3 +370,31 @@ def test_kernels_of_the_same_shape_over_other_dtypes_stay_apart():
     fn(a32.ctypes.data, a64.ctypes.data, o32.ctypes.data, o64.ctypes.data)
     np.testing.assert_array_equal(o32, a32 / np.float32(3))
     np.testing.assert_array_equal(o64, a64 / 3)
+
+
+def test_a_program_in_parts_compiles_side_by_side_and_links_as_one():
+    """render_parts spreads the kernels over modules (the entry point declares the ones it calls
+    elsewhere); the runtime optimises them in as many processes and links the objects together.
+    Helpers each kernel needs (sin's exact branch, the thread pool's entry) are in its own part."""
+    i = loop_var("i")
+    x, y = Buffer("x", "float64", 2000), Buffer("y", "float64", 2000)
+    t = [Buffer(f"t{k}", "float64", 2000) for k in range(3)]
+    program = Program("split", [x, y], temps=t)
+    program.body = [Loop(i, 2000, (Store(t[0], i, sympy.sin(x[i])),)),
+                    Loop(i, 2000, (Store(t[1], i, sympy.exp(t[0][i]) + x[i]),), parallel=True),
+                    Loop(i, 2000, (Store(t[2], i, sympy.cos(t[1][i]) * 2),)),
+                    Loop(i, 2000, (Store(y, i, t[2][i] - t[0][i]),))]
+    parts = LLVMRenderer(threads=2).render_parts(program, 3)
+    assert len(parts) == 3 and sum(text.count("define ") for text in parts) >= 6
+    assert "declare" in parts[0] and 'define void @"split"(' in parts[0]
+    runtime = CPURuntime(cache=DiskCache(tempfile.mkdtemp()))
+    code = runtime.object_code(parts)
+    assert len(cpu_runtime.objects(code)) == 3 and cpu_runtime.parts(cpu_runtime.objects(code)) == code
+    fn = runtime.link_object(code, ["split"]).function(0, 2)
+    values, got = rng.uniform(-3, 3, 2000), np.zeros(2000)
+    fn(values.ctypes.data, got.ctypes.data)
+    s = np.sin(values)
+    np.testing.assert_allclose(got, np.cos(np.exp(s) + values) * 2 - s, rtol=1e-13, atol=1e-13)
+    assert runtime.link(parts, ["split"]).addresses[0]  # the same parts, from the disk cache
+    with pytest.raises(RuntimeError, match="expected"):  # a broken part fails in the caller's thread
+        runtime.object_code([parts[0], "define void @broken( {"])

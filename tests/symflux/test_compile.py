@@ -367,7 +367,7 @@ def test_outputs_written_over_inputs_read_every_input_before_it_is_overwritten()
     exe([a, b])
     np.testing.assert_array_equal(a, expected_a)
     np.testing.assert_array_equal(b, expected_b)
-    assert "noalias" not in exe.ir.split("define void @\"graph\"(")[1].split(")")[0]
+    assert "noalias" not in exe.source().split("define void @\"graph\"(")[1].split(")")[0]
 
 
 def test_donated_arguments_are_updated_in_place():
