@@ -402,3 +402,17 @@ def test_repeated_layers_share_their_kernels():
         return count(r'define internal void @"graph\.kernel'), count(r'call void @"graph\.kernel')
     (shallow, shallow_calls), (deep, deep_calls) = gradient_ir(1), gradient_ir(6)
     assert deep == shallow and deep_calls > shallow_calls
+
+
+@pytest.mark.parametrize("sl", [slice(None, None, -1), slice(None, None, -2), slice(1, 9, 3), slice(-1, 0, -1),
+                                slice(10, 2, -3), slice(0, 11, 1), slice(3, None, 2), slice(None, 4), slice(5, 6),
+                                slice(2, 9, 4), slice(9, None, -4), slice(None, None, 5)])
+def test_the_gradient_of_a_strided_slice_lands_where_the_slice_read(sl):
+    """The gradient scatters into the slice's positions (unslice); the bounds it checks are decided
+    from the extents, so every kind of start, stop and step is run compiled against NumPy."""
+    x = rng.standard_normal(11)
+    weights = np.arange(len(range(*sl.indices(11))), dtype=float)
+    got = sf.compile(lambda v: sf.gradient(lambda u: sf.sum(sf.sin(u[sl]) * weights), v)[0])(x)
+    expected = np.zeros(11)
+    expected[np.arange(11)[sl]] = np.cos(x[sl]) * weights
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15)
