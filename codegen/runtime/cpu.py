@@ -19,6 +19,7 @@ import collections
 import ctypes
 import hashlib
 import os
+import queue
 import struct
 import subprocess
 import sys
@@ -37,6 +38,7 @@ _linked: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # (code ha
 _recent: collections.OrderedDict = collections.OrderedDict()  # the last RECENT ones, kept loaded
 RECENT = 32  # code that comes and goes (a Dask worker unpickling each task's function) is linked once
 PARTS_MAGIC = b"\x7fsymflux-parts"
+PARTS_PER_OPTIMISER = 2
 
 
 def _target_machine():
@@ -163,8 +165,9 @@ class CPURuntime:
 
     @property
     def parts(self) -> int:
-        """How many modules a program is best split into (as many as optimisers run at once)."""
-        return len(self.optimisers)
+        """How many modules a program is best split into: a few per optimiser, which take them
+        biggest first as they finish the last (LLVM's time is not proportional to a module's size)."""
+        return 1 if len(self.optimisers) == 1 else PARTS_PER_OPTIMISER * len(self.optimisers)
 
     def optimised_ir(self, ir_text: str) -> str:
         """``ir_text`` after LLVM's O3 pipeline (what ``object_code`` compiles)."""
@@ -182,16 +185,24 @@ class CPURuntime:
             code = self.optimisers[0].request(b"o", texts[0])
         else:
             replies: list = [None] * len(texts)
+            pending: queue.SimpleQueue = queue.SimpleQueue()
+            for k in sorted(range(len(texts)), key=lambda k: -len(texts[k])):  # the biggest first
+                pending.put(k)
 
-            def compile_part(k):
-                try:
-                    replies[k] = self.optimisers[k % len(self.optimisers)].request(b"o", texts[k])
-                except RuntimeError as e:  # raised below, in the caller's thread
-                    replies[k] = e
-            threads = [threading.Thread(target=compile_part, args=(k,)) for k in range(1, len(texts))]
+            def work(optimiser):  # each optimiser takes the next module until none is left
+                while True:
+                    try:
+                        k = pending.get_nowait()
+                    except queue.Empty:
+                        return
+                    try:
+                        replies[k] = optimiser.request(b"o", texts[k])
+                    except RuntimeError as e:  # raised below, in the caller's thread
+                        replies[k] = e
+            threads = [threading.Thread(target=work, args=(o,)) for o in self.optimisers[1:len(texts)]]
             for thread in threads:
                 thread.start()
-            compile_part(0)
+            work(self.optimisers[0])
             for thread in threads:
                 thread.join()
             failed = next((r for r in replies if isinstance(r, RuntimeError)), None)
