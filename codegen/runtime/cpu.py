@@ -104,16 +104,26 @@ class Optimiser:
     def __init__(self, cpu: str, features: str):
         self.argv = [sys.executable, self.WORKER, cpu, features]
         self.process, self.served, self.owner = None, 0, os.getpid()
-        self.lock = threading.Lock()
+        self.lock, self.starting = threading.Lock(), threading.Lock()
         atexit.register(self.stop)
 
     def start(self) -> None:
         """Start the process if none runs (it loads LLVM while the caller traces and lowers)."""
         if self.owner != os.getpid():  # a forked child must not share its parent's pipes
-            self.process, self.served, self.owner, self.lock = None, 0, os.getpid(), threading.Lock()
-        if self.process is None:
-            self.process = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            self.ready = False
+            self.process, self.served, self.owner = None, 0, os.getpid()
+            self.lock, self.starting = threading.Lock(), threading.Lock()
+        with self.starting:
+            if self.process is None:
+                self.process = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                self.ready = False
+
+    def wait_ready(self) -> None:
+        """Start the process if none runs, and wait until it has loaded LLVM."""
+        self.start()
+        with self.lock:
+            self.start()
+            if not self.ready:
+                self.ready = self.process.stdout.readline() == b"ready\n"
 
     def stop(self) -> None:
         process, self.process = self.process, None
@@ -160,8 +170,11 @@ class CPURuntime:
                                    self.machine.triple, cpu, features])
         # one optimiser per core (at most 4): a program's modules compile side by side
         self.optimisers = [Optimiser(cpu, features) for _ in range(min(os.cpu_count() or 1, 4))]
-        for optimiser in self.optimisers:
-            optimiser.start()
+        self.optimisers[0].start()
+        # the others start in turn, each once the one before has loaded LLVM (0.1 s of CPU each):
+        # started together they would take the cores from the caller's tracing
+        self.starter = threading.Thread(target=lambda: [o.wait_ready() for o in self.optimisers], daemon=True)
+        self.starter.start()
 
     @property
     def parts(self) -> int:
