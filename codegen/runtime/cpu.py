@@ -122,8 +122,9 @@ class Optimiser:
         self.start()
         with self.lock:
             self.start()
-            if not self.ready:
-                self.ready = self.process.stdout.readline() == b"ready\n"
+            process = self.process  # None if stopped meanwhile (at exit)
+            if process is not None and not self.ready:
+                self.ready = process.stdout.readline() == b"ready\n"
 
     def stop(self) -> None:
         process, self.process = self.process, None
