@@ -24,8 +24,8 @@ import dataclasses
 import numpy as np
 import sympy
 
-from codegen import Buffer, Call, If, Let, Loop, Program, Store, flat_index, loop_var, loops
-from codegen.kernel import Update, dag_size, dtype_name, idiv, imod, loads, uniform
+from codegen import Buffer, Call, If, Let, Loop, Program, Store, Update, flat_index, loop_var, loops
+from codegen.kernel import dag_size, dtype_name, idiv, imod, loads, uniform
 from codegen.opt import optimise
 from codegen.opt.contraction import BLAS_WORK, BLAS_WORK_COPIED, PACK_WORK, gemm_roles, innermost, product_size
 from codegen.runtime import linalg

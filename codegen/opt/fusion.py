@@ -7,6 +7,8 @@ row in cache; a GPU runs the whole row in one block: one kernel instead of three
 
 from __future__ import annotations
 
+import dataclasses
+
 import sympy
 
 from ..kernel import If, Let, Loop, Program, Store, Update, loads, replaced
@@ -42,7 +44,7 @@ def _fused(first, second, aliased: set):
     per_row = _row_stores(first.body)
     if any(per_row.get(name) is None or reads[name] != {per_row[name]} for name in produced):
         return None
-    return Loop(first.var, first.extent, first.body + renamed, first.parallel or second.parallel, True)
+    return dataclasses.replace(first, body=first.body + renamed)
 
 
 def _accesses(statements) -> tuple[dict, set]:

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 
 import numpy as np
 import pytest
@@ -109,13 +110,27 @@ def test_parallel_loops_of_constant_extent_run_on_threads(pooled, call):
     np.testing.assert_allclose(result, x.reshape(n, 1000).sum(1), rtol=1e-12)
 
 
+def _on_threads(check, threads: int, calls: int) -> list:
+    """``check()``'s results from ``calls`` calls on each of ``threads`` Python threads at once."""
+    results: list = []
+
+    def run():
+        for _ in range(calls):
+            results.append(check())
+    started = [threading.Thread(target=run) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+    return results
+
+
 def test_the_thread_pool_serves_several_callers_and_forked_children():
     """Python threads calling pooled loops at once each get every row (a busy pool runs a caller's
     loop on the caller alone), and a forked child starts workers of its own."""
     if not thread_pool():
         pytest.skip("no C compiler for the thread pool")
     import multiprocessing
-    import threading
 
     n, i = 64, loop_var("i")
     a, out = Buffer("a", "float64", n * 500), Buffer("out", "float64", n)
@@ -125,17 +140,11 @@ def test_the_thread_pool_serves_several_callers_and_forked_children():
     x = rng.standard_normal(n * 500)
     want = x.reshape(n, 500)[:, :3].sum(1) * 2
 
-    def run(results):
-        for _ in range(200):
-            got = np.full(n, np.nan)
-            fn(x.ctypes.data, got.ctypes.data)
-            results.append(np.allclose(got, want))
-    results: list = []
-    threads = [threading.Thread(target=run, args=(results,)) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    def check():
+        got = np.full(n, np.nan)
+        fn(x.ctypes.data, got.ctypes.data)
+        return np.allclose(got, want)
+    results = _on_threads(check, threads=4, calls=200)
     assert len(results) == 800 and all(results)
     if "fork" in multiprocessing.get_all_start_methods():
         pid = os.fork()
@@ -153,7 +162,6 @@ def test_big_temporaries_come_from_the_runtime_cache_and_are_reused():
     if not thread_pool():
         pytest.skip("no C compiler for the runtime library")
     import ctypes
-    import threading
 
     from codegen.runtime import pool
     lib = pool._library()
@@ -176,17 +184,11 @@ def test_big_temporaries_come_from_the_runtime_cache_and_are_reused():
     fn = default_runtime().load(ir, "twice", 2)
     x = rng.standard_normal(n)
 
-    def run(results):
-        for _ in range(20):
-            got = np.empty(n)
-            fn(x.ctypes.data, got.ctypes.data)
-            results.append(np.array_equal(got, x[::-1] * 3 + 1))
-    results: list = []
-    threads = [threading.Thread(target=run, args=(results,)) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    def check():
+        got = np.empty(n)
+        fn(x.ctypes.data, got.ctypes.data)
+        return np.array_equal(got, x[::-1] * 3 + 1)
+    results = _on_threads(check, threads=3, calls=20)
     assert len(results) == 60 and all(results)
 
 
