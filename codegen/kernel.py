@@ -9,6 +9,7 @@ integer division, modulo and counter-based random numbers.
 
 from __future__ import annotations
 
+import collections
 import functools
 from dataclasses import dataclass, field, replace
 
@@ -167,6 +168,30 @@ def dag_replace(expr, rule: dict):
             done[e] = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
             stack.pop()
     return done[sympy.sympify(expr)]
+
+
+def dag_cse(expr, symbols) -> tuple[list, sympy.Expr]:
+    """(replacements, reduced), like ``sympy.cse(expr)`` without its rewriting: each operation that
+    two others read is bound once to the next of ``symbols``, in dependency order. Linear in the
+    DAG, where ``sympy.cse`` walks the tree, which a high derivative makes exponentially bigger."""
+    expr = sympy.sympify(expr)
+    readers, order, seen, stack = collections.Counter(), [], set(), [(expr, False)]
+    while stack:
+        e, expanded = stack.pop()
+        if expanded:
+            order.append(e)
+        elif e not in seen:
+            seen.add(e)
+            stack.append((e, True))
+            for a in e.args:
+                readers[a] += 1
+                stack.append((a, False))
+    rule, replacements = {}, []
+    for e in order:  # postorder: an operation after those it reads
+        if readers[e] > 1 and e.args and isinstance(e, sympy.Expr):
+            rule[e] = symbol = next(symbols)
+            replacements.append((symbol, e.func(*[dag_replace(a, rule) for a in e.args])))
+    return replacements, dag_replace(expr, rule)
 
 
 COMMUTATIVE = (sympy.Add, sympy.Mul, sympy.Max, sympy.Min, sympy.And, sympy.Or)

@@ -16,6 +16,8 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from codegen.kernel import dag_replace
 
+from .taylor import nth_derivative
+
 
 class sigmoid(sympy.Function):
     """σ(x) = 1 / (1 + exp(-x))."""
@@ -455,10 +457,26 @@ def almost_everywhere(expr: sympy.Expr) -> sympy.Expr:
     return expr
 
 
+# From this order on derivatives are taken in Taylor mode (``taylor``), where SymPy's n-fold rules
+# swell (the 8th of exp(sin x)/(1+x²): 0.6 s against 0.03 s, 176 operations against 152); up to the
+# third, SymPy's closed forms are quick, read best and are as short after CSE.
+TAYLOR_ORDER = 4
+
+
 @functools.lru_cache(maxsize=4096)
 def evaluated(body: sympy.Expr) -> sympy.Expr:
-    """``body`` with unevaluated derivatives carried out (once, with SymPy's n-fold rules)."""
-    return almost_everywhere(body.doit()) if body.has(sympy.Derivative) else body
+    """``body`` with unevaluated derivatives carried out (once, each in one n-fold step)."""
+    if not body.has(sympy.Derivative):
+        return body
+    return almost_everywhere(body.replace(lambda e: isinstance(e, sympy.Derivative), _carried_out))
+
+
+def _carried_out(d: sympy.Derivative) -> sympy.Expr:
+    if len(d.variable_count) == 1 and d.derivative_count >= TAYLOR_ORDER:
+        taken = nth_derivative(d.expr, *d.variable_count[0])
+        if taken is not None:
+            return taken
+    return d.doit()
 
 
 def substitute(body: sympy.Expr, subs: dict) -> sympy.Expr:

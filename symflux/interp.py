@@ -14,6 +14,8 @@ import numpy as np
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 
+from codegen.kernel import dag_cse
+
 from . import fft_ops, linalg_ops, ops, rng
 from .functions import NUMPY_IMPLS, evaluated
 from .ir import ARG, OBJECT, Node, toposort
@@ -89,8 +91,11 @@ def body_function(body: sympy.Expr, nargs: int, exact: bool, complex_values: boo
         return np.frompyfunc(substitute, nargs, 1) if nargs else substitute
     printer = (_ComplexPrinter if complex_values else _ExactFloatPrinter)(
         {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True, "user_functions": {}})
+    # bound on the DAG: lambdify prints (and walks) the tree, exponential in a high derivative's depth
+    shared, reduced = dag_cse(body, sympy.numbered_symbols("_shared"))
     # no docstring: it is str(body), which also sorts terms (and costs a second print of big bodies)
-    return sympy.lambdify(ARG[:nargs], body, modules=[NUMPY_IMPLS, "numpy"], printer=printer, docstring_limit=0)
+    return sympy.lambdify(ARG[:nargs], reduced, modules=[NUMPY_IMPLS, "numpy"], printer=printer, docstring_limit=0,
+                          cse=lambda _: (shared, reduced))
 
 
 def clear_caches() -> None:

@@ -15,6 +15,7 @@ import sympy
 import codegen
 from codegen import Buffer, CRenderer, Let, LLVMRenderer, Loop, Program, Store, Update, default_runtime, loop_var
 from codegen.cache import DiskCache
+from codegen.kernel import dag_cse
 from codegen.runtime import cpu as cpu_runtime
 from codegen.runtime.cpu import CPURuntime
 from codegen.runtime.pool import thread_pool
@@ -400,3 +401,25 @@ def test_a_program_in_parts_compiles_side_by_side_and_links_as_one():
     assert runtime.link(parts, ["split"]).addresses[0]  # the same parts, from the disk cache
     with pytest.raises(RuntimeError, match="expected"):  # a broken part fails in the caller's thread
         runtime.object_code([parts[0], "define void @broken( {"])
+
+
+def test_dag_cse_binds_each_shared_operation_once_in_dependency_order():
+    x = sympy.Symbol("x")
+    for depth in (10, 40):  # 40: a tree of 2^40 nodes, a DAG of 120
+        e = sympy.sin(x)
+        for _ in range(depth):
+            e = e * sympy.cos(e) + e
+        shared, reduced = dag_cse(e, sympy.numbered_symbols("s"))
+        assert depth <= len(shared) <= 2 * depth  # sin, then per step e·cos(e) and the sum
+        defined = {x}
+        for symbol, value in shared:
+            assert value.free_symbols <= defined
+            defined.add(symbol)
+    small = sympy.sin(x) ** 2 * sympy.cos(sympy.sin(x) + 1) + sympy.sin(x)
+    shared, rebuilt = dag_cse(small, sympy.numbered_symbols("s"))
+    for symbol, value in reversed(shared):
+        rebuilt = rebuilt.xreplace({symbol: value})
+    assert rebuilt == small
+    cond = sympy.Piecewise((sympy.sin(x) ** 2, sympy.sin(x) > 0), (sympy.sin(x), True))
+    shared, reduced = dag_cse(cond, sympy.numbered_symbols("s"))
+    assert [v for _, v in shared] == [sympy.sin(x)] and isinstance(reduced, sympy.Piecewise)
