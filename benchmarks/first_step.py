@@ -50,12 +50,16 @@ def first_step(program: str, extra: int, runtime_built: bool = True) -> float:
 def run(repeats: int) -> str:
     rows = []
     for extra in DEPTHS:
-        ours = statistics.median(first_step(SYMFLUX, extra) for _ in range(repeats))
-        nothing_built = statistics.median(first_step(SYMFLUX, extra, False) for _ in range(repeats))
-        try:
-            theirs = statistics.median(first_step(JAX, extra) for _ in range(repeats))
-        except ModuleNotFoundError:
-            theirs = None
+        ours, nothing_built, theirs = [], [], []
+        for _ in range(repeats):  # alternating, so that a noisy moment hits both tools
+            ours.append(first_step(SYMFLUX, extra))
+            nothing_built.append(first_step(SYMFLUX, extra, False))
+            try:
+                theirs.append(first_step(JAX, extra))
+            except ModuleNotFoundError:
+                pass
+        ours, nothing_built = statistics.median(ours), statistics.median(nothing_built)
+        theirs = statistics.median(theirs) if theirs else None
         rows.append([extra, fmt(ours), fmt(nothing_built), fmt(theirs), f"{ours / theirs:.2f}" if theirs else "–"])
         print(rows[-1], flush=True)
     return table(["extra hidden layers", "symflux first step", "symflux, runtime not built", "JAX jit first step",

@@ -128,11 +128,12 @@ def loads(expr) -> set:
     return dag_atoms(expr, sympy.Indexed)
 
 
-def replaced(stmt, rule: dict, buffers: dict | None = None):
+def replaced(stmt, rule: dict, buffers: dict | None = None, renaming: bool = False):
     """``stmt`` with ``rule`` applied to every expression in it (and to the variables of its
-    ``Let``s and ``Update``s), and the buffers named in ``buffers`` (name → Buffer) swapped."""
+    ``Let``s and ``Update``s), and the buffers named in ``buffers`` (name → Buffer) swapped;
+    ``renaming`` as for ``dag_replace``."""
     buffers = buffers or {}
-    fix = lambda e: dag_replace(e, rule)
+    fix = lambda e: dag_replace(e, rule, renaming)
     if isinstance(stmt, Call):
         return replace(stmt, inputs=tuple(buffers.get(b.name, b) for b in stmt.inputs),
                        outputs=tuple(buffers.get(b.name, b) for b in stmt.outputs))
@@ -143,13 +144,19 @@ def replaced(stmt, rule: dict, buffers: dict | None = None):
     if isinstance(stmt, Update):
         return Update(rule.get(stmt.var, stmt.var), stmt.op, fix(stmt.value))
     if isinstance(stmt, If):
-        return If(fix(stmt.cond), tuple(replaced(s, rule, buffers) for s in stmt.body))
-    return replace(stmt, body=tuple(replaced(s, rule, buffers) for s in stmt.body))
+        return If(fix(stmt.cond), tuple(replaced(s, rule, buffers, renaming) for s in stmt.body))
+    return replace(stmt, body=tuple(replaced(s, rule, buffers, renaming) for s in stmt.body))
 
 
-def dag_replace(expr, rule: dict):
+_RENAMED = (sympy.Add, sympy.Mul, sympy.Pow, sympy.Function)
+
+
+def dag_replace(expr, rule: dict, renaming: bool = False):
     """``expr.xreplace(rule)``, rebuilding each distinct subexpression once (``xreplace`` walks the
-    tree: exponential in the depth of a DAG whose steps are shared)."""
+    tree: exponential in the depth of a DAG whose steps are shared). ``renaming``: ``rule`` maps
+    distinct symbols to distinct atoms (loads), which can enable no simplification, so arithmetic
+    and functions are rebuilt without SymPy's evaluation (tanh's asks whether its argument is zero,
+    negative, a multiple of iπ …, a walk of the argument)."""
     done: dict = {}
     stack = [sympy.sympify(expr)]
     while stack:
@@ -165,7 +172,12 @@ def dag_replace(expr, rule: dict):
                 stack.extend(pending)
                 continue
             args = tuple(done[a] for a in e.args)
-            done[e] = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+            if all(a is b for a, b in zip(args, e.args)):
+                done[e] = e
+            elif renaming and isinstance(e, _RENAMED):
+                done[e] = e.func(*args, evaluate=False)
+            else:
+                done[e] = e.func(*args)
             stack.pop()
     return done[sympy.sympify(expr)]
 

@@ -494,7 +494,9 @@ def substitute(body: sympy.Expr, subs: dict) -> sympy.Expr:
             if not all(im.is_Symbol for im in images) or len(set(images)) < len(images):
                 body = evaluated(body)
                 break
-    body = dag_replace(body, subs)
+    images = list(subs.values())
+    renaming = all(isinstance(v, sympy.Indexed) for v in images) and len(set(images)) == len(images)
+    body = dag_replace(body, subs, renaming)
     return _truths_restored(body) if truths else body
 
 

@@ -52,5 +52,6 @@ def reuse_buffers(program: Program, target) -> None:
     physical = [Buffer(f"s{k}", dtype, size) for k, (_, dtype, size) in enumerate(shared)]
     buffers = {name: physical[slot] for name, slot in assignment.items()}
     bases = {sympy.IndexedBase(name): buf.base for name, buf in buffers.items()}
-    program.body = [replaced(s, bases, buffers) for s in program.body]
+    # one statement never uses two temporaries that share a slot (their lifetimes do not overlap)
+    program.body = [replaced(s, bases, buffers, renaming=True) for s in program.body]
     program.temps = physical

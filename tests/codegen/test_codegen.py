@@ -15,7 +15,7 @@ import sympy
 import codegen
 from codegen import Buffer, CRenderer, Let, LLVMRenderer, Loop, Program, Store, Update, default_runtime, loop_var
 from codegen.cache import DiskCache
-from codegen.kernel import dag_cse
+from codegen.kernel import dag_cse, dag_replace
 from codegen.runtime import cpu as cpu_runtime
 from codegen.runtime.cpu import CPURuntime
 from codegen.runtime.pool import thread_pool
@@ -423,3 +423,15 @@ def test_dag_cse_binds_each_shared_operation_once_in_dependency_order():
     cond = sympy.Piecewise((sympy.sin(x) ** 2, sympy.sin(x) > 0), (sympy.sin(x), True))
     shared, reduced = dag_cse(cond, sympy.numbered_symbols("s"))
     assert [v for _, v in shared] == [sympy.sin(x)] and isinstance(reduced, sympy.Piecewise)
+
+
+def test_dag_replace_renaming_to_loads_skips_evaluation_and_keeps_the_value():
+    x, y = sympy.symbols("x y")
+    a, b = Buffer("a", "float64", 4), Buffer("b", "float64", 4)
+    i = loop_var("i")
+    rule = {x: a[i], y: b[i]}
+    for body in (sympy.tanh(x + y) * x, sympy.exp(-x) * sympy.sin(y) ** 2, x / (1 + y**2),
+                 sympy.Piecewise((x, x > y), (y, True))):
+        renamed = dag_replace(body, rule, renaming=True)
+        assert sympy.simplify(renamed - body.xreplace(rule)) == 0
+        assert renamed.xreplace({a[i]: x, b[i]: y}) == body
