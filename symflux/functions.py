@@ -468,15 +468,15 @@ def evaluated(body: sympy.Expr) -> sympy.Expr:
     """``body`` with unevaluated derivatives carried out (once, each in one n-fold step)."""
     if not body.has(sympy.Derivative):
         return body
-    return almost_everywhere(body.replace(lambda e: isinstance(e, sympy.Derivative), _carried_out))
+    return body.replace(lambda e: isinstance(e, sympy.Derivative), _carried_out)
 
 
 def _carried_out(d: sympy.Derivative) -> sympy.Expr:
     if len(d.variable_count) == 1 and d.derivative_count >= TAYLOR_ORDER:
         taken = nth_derivative(d.expr, *d.variable_count[0])
-        if taken is not None:
+        if taken is not None:  # almost everywhere already: kinks are Piecewise, steps' derivatives 0
             return taken
-    return d.doit()
+    return almost_everywhere(d.doit())
 
 
 def substitute(body: sympy.Expr, subs: dict) -> sympy.Expr:

@@ -86,7 +86,7 @@ class _Derivatives:
         if expr.is_Pow and x in expr.exp.free_symbols:  # (a^b)' = a^b·(b·log a)'
             return self._chain(expr.exp * sympy.log(expr.base), expr)
         if expr.is_Pow:
-            return self._composed(expr, expr.base, lambda u, y: expr.exp * u ** (expr.exp - 1))
+            return self._composed(expr, expr.base, *_outer(expr.exp * expr.base ** (expr.exp - 1), expr, expr.base))
         if isinstance(expr, sympy.Abs):
             return self._chain(expr.args[0], sympy.sign(expr.args[0]))
         if isinstance(expr, sympy.Piecewise):  # almost everywhere, the pieces' derivatives
@@ -96,10 +96,8 @@ class _Derivatives:
             slope = expr.fdiff(1)
             if slope.has(sympy.Derivative, sympy.Subs, sympy.DiracDelta):
                 raise _NotCovered(expr)
-            u, y = sympy.Dummy("u"), sympy.Dummy("y")
-            if _monomials(slope.xreplace({expr: y}).xreplace({a: u}), u, y):
-                return self._composed(expr, a, lambda u, y: slope.xreplace({expr: y}).xreplace({a: u}))
-            return self._chain(a, slope)
+            u, v, first = _outer(slope, expr, a)
+            return self._composed(expr, a, u, v, first) if _monomials(first, u, v) else self._chain(a, slope)
         raise _NotCovered(expr)
 
     def _product(self, expr):
@@ -121,12 +119,11 @@ class _Derivatives:
             return (self.of(a, j) - sympy.Add(*rest)) / self.of(b, 0)
         return rule
 
-    def _composed(self, y, a, slope):
-        """y = g(a) by Faà di Bruno: y^(j) = Σ_k g^(k)(a)·B_{j,k}(a', a'', …). ``slope(u, y)`` is g'(u)
-        written with y = g(u) where g' reads g, so g^(k+1) = ∂g^(k)/∂u + ∂g^(k)/∂y·g' stays a short
-        polynomial (in tanh for tanh: 1 − y², −2y(1 − y²), …) where SymPy's diff would nest it."""
-        u, v = sympy.Dummy("u"), sympy.Dummy("y")
-        first = slope(u, v)
+    def _composed(self, y, a, u, v, first):
+        """y = g(a) by Faà di Bruno: y^(j) = Σ_k g^(k)(a)·B_{j,k}(a', a'', …). ``first`` is g'(u)
+        written with v = g(u) where g' reads g (``_outer``), so g^(k+1) = ∂g^(k)/∂u + ∂g^(k)/∂v·g'
+        stays a short polynomial (in tanh for tanh: 1 − v², −2v(1 − v²), …) where SymPy's diff would
+        nest it."""
         outer = [None, first]  # g^(k)(u) written with y
         at_point = {}  # k → g^(k) at (a, y)
         bell = {(0, 0): S.One}  # B_{j,k}, the Bell polynomials in a's derivatives
@@ -153,6 +150,12 @@ class _Derivatives:
         """y = g(a) with g'(a) = ``slope``: y^(j) = (slope·a')^(j−1) = Σ_{i≥1} C(j−1, i−1)·a^(i)·slope^(j−i)."""
         return lambda j: sympy.Add(*[binomial(j - 1, i - 1) * self.of(a, i) * self.of(slope, j - i)
                                      for i in range(1, j + 1) if _nonzero(self.of(a, i), self.of(slope, j - i))])
+
+
+def _outer(slope, y, a) -> tuple:
+    """(u, v, g') for y = g(a) with g'(a) = ``slope``: g' as a function of u = a and v = y."""
+    u, v = sympy.Dummy("u"), sympy.Dummy("v")
+    return u, v, slope.xreplace({y: v}).xreplace({a: u})
 
 
 def _monomials(slope, u, y) -> bool:
