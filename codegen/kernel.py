@@ -120,6 +120,13 @@ class Program:
     def buffers(self) -> dict:
         return {b.name: b for b in self.args + self.temps}
 
+    def temp(self, dtype: str, size: int) -> Buffer:
+        """A new temporary (for a pass: the first ``t<k>`` name no buffer has)."""
+        names = self.buffers()
+        buf = Buffer(next(f"t{k}" for k in range(len(names) + 1) if f"t{k}" not in names), dtype, size)
+        self.temps.append(buf)
+        return buf
+
 
 def loads(expr) -> set:
     """The buffer loads (``Indexed``) in ``expr``. Bodies are DAGs (a recurrence such as Newton's

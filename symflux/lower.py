@@ -8,13 +8,12 @@ only when it is an output, a reduction or contraction, elementwise work a contra
 otherwise recompute in its inner loop, or the end of a chain of maps that would inline more than
 ``MAX_INLINED_OPS`` operations (so compile time stays linear in the chain's length); temporaries
 with disjoint lifetimes share memory.
-Contractions pick their innermost loop by stride: a dot product, or an axpy over contiguous
-output rows, or (packing the operands first, for large products) a dot product again; big float
-products call BLAS's GEMM. For a GPU (``target="gpu"``) contractions stay plain dot products (the
-CUDA kernel shapes tile them through shared memory) and reductions accumulate in their own
-precision (a tree of partial sums). Loops are marked ``independent=False`` where iterations may
-write the same element, and ``role="reduce"`` over a contraction's summed axes; register tiles,
-threads, row fusion, buffer reuse and GPU kernel shapes are the optimiser's (``codegen.opt``).
+Contractions are emitted in one canonical form — loops over the output around a sum over the
+contracted axes (``role="reduce"``) — and reductions accumulate floats in float64 on a CPU, in their
+own precision on a GPU (``target="gpu"``: a tree of partial sums). Loops are marked
+``independent=False`` where iterations may write the same element. GEMM calls, the contractions'
+loop order and packing, register tiles, threads, row fusion, buffer reuse and GPU kernel shapes are
+the optimiser's (``codegen.opt``).
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ import sympy
 from codegen import Buffer, Call, If, Let, Loop, Program, Store, Update, flat_index, loop_var, loops
 from codegen.kernel import dag_size, dtype_name, idiv, imod, loads, uniform
 from codegen.opt import optimise
-from codegen.opt.contraction import BLAS_WORK, BLAS_WORK_COPIED, PACK_WORK, gemm_roles, innermost, product_size
 from codegen.runtime import linalg
 from codegen.target import CUDA, cpu
 
@@ -430,142 +428,27 @@ class Lowering:
         self._reduction(node, buf, "min")
 
     def _kernel_einsum(self, node, buf, epilogue=None):
+        """The canonical form (``codegen.opt.contraction``): loops over the output around a sum over
+        the contracted axes (``role="reduce"``), stored through ``epilogue``; the optimiser picks
+        the innermost loop, packs operands or calls GEMM."""
         sa, sb, so = parse_spec(node.attrs[0])
         a, b = node.args
         sizes = dict(zip(sa, a.shape)) | dict(zip(sb, b.shape))
-        if self._gemm_worthwhile(node, buf, sizes):
-            self._gemm(node, buf, epilogue, gemm_roles(sa, sb, so), sizes)
-            return
         contracted = [c for c in dict.fromkeys(sa + sb) if c not in so]
         var = dict(zip(so + "".join(contracted), self._vars(len(so) + len(contracted))))
         product = self.value(a, [var[c] for c in sa]) * self.value(b, [var[c] for c in sb])
-        out_index = flat_index([var[c] for c in so], node.shape)
-        inner = innermost(so, contracted, var, product, out_index)
-        if self.gpu and contracted:  # one dot product per output element; the renderer tiles
-            inner = contracted[-1]
-        if contracted and inner not in contracted and product_size(sizes) >= PACK_WORK:
-            # pack: copy the operands so the contraction axes are last and contiguous, then the
-            # fast dot-product form applies (an O(n²) copy for an O(n³) product)
-            product = self._packed(a, sa, contracted, var, sizes) * self._packed(b, sb, contracted, var, sizes)
-            inner = contracted[-1]
         out_vars = [var[c] for c in so]
+        out_index = flat_index(out_vars, node.shape)
         finish = (lambda value: value) if epilogue is None else \
             (lambda value: self._epilogue(node, epilogue, value, out_vars))
         if not contracted:  # an outer product: plain elementwise loops
             self._emit(loops(out_vars, node.shape, [Store(buf, out_index, finish(product))]))
             return
-        if inner in contracted:
-            # dot-product form: the contraction innermost (a vectorised reduction); the optimiser
-            # tiles the output loops around it (codegen.opt.tiling)
-            rest = [c for c in contracted if c != inner] + [inner]
-            acc = sympy.Symbol(f"acc{self.counter}")
-            summed = loops([var[c] for c in rest], [sizes[c] for c in rest], [Update(acc, "add", product)])
-            body = [Let(acc, buf.dtype, sympy.Integer(0)), *_marked(summed, len(rest), role="reduce"),
-                    Store(buf, out_index, finish(acc))]
-            self._emit(loops(out_vars, node.shape, body))
-            return
-        # axpy form: accumulate into output rows whose innermost axis is contiguous (vectorised)
-        sums = buf
-        if epilogue is not None and buf.name in self.program.aliased:  # buf holds what the epilogue reads
-            sums = self._temp(buf.dtype, buf.size)
-        self._zero(node, sums)
-        inner_letters = contracted + [inner]
-        store = Store(sums, out_index, sums[out_index] + product)
-        nest = loops([var[c] for c in inner_letters], [sizes[c] for c in inner_letters], [store])
-        outer = [c for c in so if c != inner]
-        self._emit(loops([var[c] for c in outer], [sizes[c] for c in outer],
-                         _marked(nest, len(contracted), independent=False, role="reduce")))
-        if epilogue is not None:  # accumulated in the map's buffer (or aside): apply the map there
-            v = self._vars(node.ndim, "e")
-            at = flat_index(v, node.shape)
-            self._emit(loops(v, node.shape, [Store(buf, at, self._epilogue(node, epilogue, sums[at], v))]))
-
-    def _gemm_worthwhile(self, node, buf, sizes) -> bool:
-        """Whether BLAS beats our loops on this contraction: from ``BLAS_WORK`` multiply–adds when its
-        operands and result lie as GEMM reads and writes them, from ``BLAS_WORK_COPIED`` when some
-        must be copied (our loops are slowest on exactly those strided reads)."""
-        sa, sb, so = parse_spec(node.attrs[0])
-        roles = gemm_roles(sa, sb, so)
-        if not roles or buf.dtype not in ("float32", "float64") or product_size(sizes) < BLAS_WORK_COPIED:
-            return False
-        batch, left, right, contracted, _ = roles
-        (x, sx), (y, sy) = self._gemm_operands(node, roles)
-        direct = (batch + left + right == so and self._matrix_in_place(x, sx, batch, left, contracted, buf.dtype)
-                  and self._matrix_in_place(y, sy, batch, contracted, right, buf.dtype))
-        # SciPy and the BLAS library load only for programs that call them
-        return product_size(sizes) >= (BLAS_WORK if direct else BLAS_WORK_COPIED) and self.target.blas
-
-    @staticmethod
-    def _gemm_operands(node, roles) -> list:
-        operands = list(zip(node.args, parse_spec(node.attrs[0])[:2]))
-        return operands[::-1] if roles[-1] else operands
-
-    def _gemm(self, node, buf, epilogue, roles, sizes):
-        """The contraction as BLAS GEMM calls (one per batch entry), each operand read where it lies
-        when its memory is batch + rows + contracted or batch + contracted + rows (a transposed
-        operand), else copied into that layout first. The product lands in batch + left + right order;
-        when that is not the output's order, or an epilogue follows, a loop over the output puts it
-        in place."""
-        batch, left, right, contracted, _ = roles
-        (x, sx), (y, sy) = self._gemm_operands(node, roles)
-        first, first_transposed = self._matrix_operand(x, sx, batch, left, contracted, buf.dtype, sizes)
-        second, second_transposed = self._matrix_operand(y, sy, batch, contracted, right, buf.dtype, sizes)
-        layout = batch + left + right
-        so = parse_spec(node.attrs[0])[2]
-        sums = buf
-        if layout != so or (epilogue is not None and buf.name in self.program.aliased):
-            sums = self._temp(buf.dtype, buf.size)  # buf holds what the epilogue reads, or is in so's order
-        extent = lambda letters: int(np.prod([sizes[c] for c in letters], dtype=np.int64))
-        self._emit([Call(linalg.symbol("gemm", buf.dtype), (first, second), (sums,),
-                         (extent(batch), extent(left), extent(right), extent(contracted),
-                          int(first_transposed), int(second_transposed)))])
-        if sums is buf and epilogue is None:
-            return
-        v = self._vars(node.ndim, "e")
-        at, var = flat_index(v, node.shape), dict(zip(so, v))
-        value = sums[flat_index([var[c] for c in layout], [sizes[c] for c in layout])]
-        if epilogue is not None:
-            value = self._epilogue(node, epilogue, value, v)
-        self._emit(loops(v, node.shape, [Store(buf, at, value)]))
-
-    def _matrix_in_place(self, node, letters, batch, rows, cols, dtype):
-        """(buffer, transposed) when ``node`` (indexed by ``letters``) is a buffer, or a permutation of
-        one, laid out batch + rows + cols or batch + cols + rows (transposed); else None."""
-        base, order = node, letters
-        while base.op == "permute" and id(base) not in self.buffers:
-            inner = [""] * base.ndim
-            for out_axis, in_axis in enumerate(base.attrs[0]):
-                inner[in_axis] = order[out_axis]
-            base, order = base.args[0], "".join(inner)
-        buf = self.buffers.get(id(base))
-        if buf is not None and buf.dtype == dtype and order in (batch + rows + cols, batch + cols + rows):
-            return buf, order != batch + rows + cols
-        return None
-
-    def _matrix_operand(self, node, letters, batch, rows, cols, dtype, sizes):
-        """(buffer, transposed): ``node`` as a matrix operand, in place or copied to batch + rows + cols."""
-        in_place = self._matrix_in_place(node, letters, batch, rows, cols, dtype)
-        if in_place is not None:
-            return in_place
-        layout = batch + rows + cols
-        copy = self._temp(dtype, int(np.prod([sizes[c] for c in layout], dtype=np.int64)))
-        v = dict(zip(layout, self._vars(len(layout), "g")))
-        shape, at = [sizes[c] for c in layout], [v[c] for c in layout]
-        self._emit(loops(at, shape, [Store(copy, flat_index(at, shape), self.value(node, [v[c] for c in letters]))]))
-        return copy, False
-
-    def _packed(self, node, letters, contracted, var, sizes):
-        """``node`` (indexed by ``letters``) copied to a buffer with its contracted axes last; the
-        load expression in ``var``."""
-        order = [c for c in letters if c not in contracted] + [c for c in contracted if c in letters]
-        shape = [sizes[c] for c in order]
-        if order == list(letters) and id(node) in self.buffers:
-            return self.value(node, [var[c] for c in letters])
-        buf = self._temp(_storage(node), _size(node))
-        v = dict(zip(order, self._vars(len(order), "p")))
-        copy = Store(buf, flat_index([v[c] for c in order], shape), self.value(node, [v[c] for c in letters]))
-        self._emit(loops([v[c] for c in order], shape, [copy]))
-        return buf[flat_index([var[c] for c in order], shape)]
+        acc = sympy.Symbol(f"acc{self.counter}")
+        summed = loops([var[c] for c in contracted], [sizes[c] for c in contracted], [Update(acc, "add", product)])
+        body = [Let(acc, buf.dtype, sympy.Integer(0)), *_marked(summed, len(contracted), role="reduce"),
+                Store(buf, out_index, finish(acc))]
+        self._emit(loops(out_vars, node.shape, body))
 
     def _kernel_fold(self, node, buf):
         spatial, kernel, stride, dilation, pad = node.attrs

@@ -1,17 +1,20 @@
 """The loop optimiser: one ordered list of passes over a kernel ``Program`` for a ``Target``.
 
-The lowering (``symflux.lower``) emits plain loop nests — a contraction as independent loops over
-its output around a loop over its summed axes (``role="reduce"``), with the contraction's own
-choices (innermost loop, packing, GEMM) from ``contraction`` — and ``optimise`` reshapes them for
-the machine. Each pass takes ``(program, target)``, changes the program in place and does nothing
-where the target lacks what it uses:
+The lowering (``symflux.lower``) emits plain loop nests — a contraction in one canonical form,
+independent loops over its output around a loop over its summed axes (``role="reduce"``,
+``contraction.Contraction``) — and ``optimise`` reshapes them for the machine. Each pass takes
+``(program, target)``, changes the program in place and does nothing where the target lacks what
+it uses:
 
-1. ``reuse_buffers``: temporaries with disjoint lifetimes share memory (first: renaming costs
-   time in the size of the program, which the tiles multiply);
-2. ``register_tiles``: unroll-and-jam the output loops around a contraction (CPU registers);
-3. ``fuse_rows``: consecutive loops over the same rows into one (softmax's three passes);
-4. ``mark_parallel``: top-level loops worth the CPU's threads;
-5. ``shape_kernels``: how a GPU's threads share each statement (``gpu_shapes``).
+1. ``call_gemm``: big float matrix products as calls of BLAS's GEMM (``Target.blas``);
+2. ``arrange_contractions``: the loop of most contiguous accesses innermost, operands packed for
+   it (a CPU's vector units; a GPU keeps the canonical form);
+3. ``reuse_buffers``: temporaries with disjoint lifetimes share memory (before the tiles: renaming
+   costs time in the size of the program, which they multiply);
+4. ``register_tiles``: unroll-and-jam the output loops around a contraction (CPU registers);
+5. ``fuse_rows``: consecutive loops over the same rows into one (softmax's three passes);
+6. ``mark_parallel``: top-level loops worth the CPU's threads;
+7. ``shape_kernels``: how a GPU's threads share each statement (``gpu_shapes``).
 
 Renderers only print what this leaves.
 """
@@ -20,12 +23,14 @@ from __future__ import annotations
 
 from ..kernel import Program
 from .buffers import reuse_buffers
+from .contraction import arrange_contractions
 from .fusion import fuse_rows
+from .gemm import call_gemm
 from .gpu_shapes import shape_kernels
 from .parallel import mark_parallel
 from .tiling import register_tiles
 
-PASSES = (reuse_buffers, register_tiles, fuse_rows, mark_parallel, shape_kernels)
+PASSES = (call_gemm, arrange_contractions, reuse_buffers, register_tiles, fuse_rows, mark_parallel, shape_kernels)
 
 
 def optimise(program: Program, target) -> Program:

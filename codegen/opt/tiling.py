@@ -18,7 +18,7 @@ import dataclasses
 
 import sympy
 
-from ..kernel import Buffer, Let, Loop, Program, Store, Update, dag_atoms, loads, loop_var, replaced
+from ..kernel import Let, Loop, Program, Store, Update, dag_atoms, loads, loop_var, replaced
 
 
 def register_tiles(program: Program, target) -> None:
@@ -88,19 +88,13 @@ def _epilogue_apart(levels, inner, program) -> tuple[list, list]:
         sums = s.buffer
         if (accumulators[acc] != sums.dtype or sums.name in program.aliased
                 or any(load.base.name == sums.name for load in loads(s.value))):
-            sums = Buffer(_fresh(program, "t"), accumulators[acc], s.buffer.size)
-            program.temps.append(sums)
+            sums = program.temp(accumulators[acc], s.buffer.size)
         body.append(Store(sums, s.index, acc))
         apply = replaced(s, {acc: sums[s.index]})
         for loop in reversed(levels):
             apply = dataclasses.replace(loop, body=(apply,))
         epilogue.append(apply)
     return body, epilogue
-
-
-def _fresh(program, prefix: str) -> str:
-    names = program.buffers()
-    return next(f"{prefix}{k}" for k in range(len(names) + 1) if f"{prefix}{k}" not in names)
 
 
 def _reduced(body):

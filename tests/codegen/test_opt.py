@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 import sympy
 
-from codegen import Buffer, Let, LLVMRenderer, Loop, Program, Store, Update, default_runtime, loop_var
+from codegen import Buffer, Call, Let, LLVMRenderer, Loop, Program, Store, Update, default_runtime, loop_var
 from codegen.kernel import imod
-from codegen.opt import PASSES, optimise
+from codegen.opt import PASSES, gemm, optimise
 from codegen.opt.buffers import reuse_buffers
-from codegen.opt.contraction import unit_stride
+from codegen.opt.contraction import arrange_contractions, contraction, unit_stride
 from codegen.opt.fusion import fuse_rows
+from codegen.opt.gemm import call_gemm
 from codegen.opt.gpu_shapes import shape_kernels
 from codegen.opt.parallel import mark_parallel, work
 from codegen.opt.tiling import register_tiles, unroll_and_jam
@@ -139,6 +140,89 @@ def test_register_tiles_leave_nests_without_a_shared_load_or_a_summed_loop():
     assert program.body == matmul(8, 8, 8).body
 
 
+def product(a_index, b_index, m, n, p, epilogue=lambda acc: acc, dtype="float64"):
+    """C[i, j] = epilogue(Σ_k A[a_index]·B[b_index]) in the lowering's canonical form."""
+    a, b, c = Buffer("A", dtype, m * p), Buffer("B", dtype, 4 * p * n), Buffer("C", dtype, m * n)
+    acc = sympy.Symbol("acc")
+    dot = (Let(acc, dtype, sympy.Integer(0)), Loop(k, p, (Update(acc, "add", a[a_index] * b[b_index]),),
+                                                    role="reduce"), Store(c, i * n + j, epilogue(acc)))
+    return Program("product", [a, b, c], body=[Loop(i, m, (Loop(j, n, dot),))])
+
+
+@pytest.fixture
+def gemm_everywhere(monkeypatch):
+    monkeypatch.setattr(gemm, "BLAS_WORK", 1)
+    monkeypatch.setattr(gemm, "BLAS_WORK_COPIED", 1)
+
+
+def test_call_gemm_reads_a_matrix_and_a_transpose_in_place(gemm_everywhere):
+    m, n, p = 7, 5, 3
+    program = product(i * p + k, j * p + k, m, n, p)  # A·Bᵀ
+    call_gemm(program, cpu())
+    assert program.body == [Call("codegen_gemm_f64", (program.args[0], program.args[1]), (program.args[2],),
+                                 (1, m, n, p, 0, 1))]
+    A, B, C = rng.standard_normal((m, p)), rng.standard_normal((4 * n, p)), np.zeros((m, n))
+    run(program, A, B, C)
+    np.testing.assert_allclose(C, A @ B[:n].T, rtol=1e-13)
+
+
+def test_call_gemm_copies_a_strided_factor_and_applies_the_epilogue_after(gemm_everywhere):
+    m, n, p = 6, 4, 5
+    program = product(i * p + k, 2 * k * n + j, m, n, p, lambda acc: sympy.tanh(2 * acc + 1))  # every other row of B
+    call_gemm(program, cpu())
+    copy, call, epilogue = program.body
+    assert statements(copy, Store)[0].value == program.args[1][2 * k * n + j]
+    assert isinstance(call, Call) and call.outputs[0].name == "C" and statements(epilogue, Store)[0].buffer.name == "C"
+    A, B, C = rng.standard_normal((m, p)), rng.standard_normal((4 * p, n)), np.zeros((m, n))
+    run(program, A, B, C)
+    np.testing.assert_allclose(C, np.tanh(2 * A @ B[::2][:p] + 1), rtol=1e-13)
+
+
+def test_call_gemm_leaves_small_integer_and_gpu_products_to_loops(monkeypatch):
+    small = product(i * 3 + k, k * 5 + j, 6, 5, 3)
+    call_gemm(small, cpu())
+    assert small.body == product(i * 3 + k, k * 5 + j, 6, 5, 3).body  # under BLAS_WORK
+    monkeypatch.setattr(gemm, "BLAS_WORK", 1)
+    for program, target in [(product(i * 3 + k, k * 5 + j, 6, 5, 3, dtype="int64"), cpu()),
+                            (product(i * 3 + k, k * 5 + j, 6, 5, 3), CUDA),
+                            (product(i * 3 + k, k * k + j, 6, 5, 3), cpu())]:  # B[k², j]: no matrix
+        before = list(program.body)
+        call_gemm(program, target)
+        assert program.body == before
+
+
+def test_arrange_contractions_keeps_a_dot_product_with_contiguous_sums():
+    program = product(i * 3 + k, j * 3 + k, 6, 5, 3)
+    arrange_contractions(program, cpu())
+    assert program.body == product(i * 3 + k, j * 3 + k, 6, 5, 3).body
+
+
+def test_arrange_contractions_accumulates_small_products_along_contiguous_rows():
+    m, n, p = 6, 5, 3
+    program = product(i * p + k, k * n + j, m, n, p, lambda acc: acc + 1)
+    arrange_contractions(program, cpu())
+    zero, rows, epilogue = program.body
+    assert [loop.var for loop in (rows, rows.body[0], rows.body[0].body[0])] == [i, k, j]
+    assert not rows.body[0].independent and rows.body[0].role == "reduce"
+    A, B, C = rng.standard_normal((m, p)), rng.standard_normal((4 * p, n)), np.zeros((m, n))
+    run(program, A, B, C)
+    np.testing.assert_allclose(C, A @ B[:p] + 1, rtol=1e-13)
+
+
+def test_arrange_contractions_packs_the_factors_of_big_products():
+    m, n, p = 60, 50, 30
+    program = product(i * p + k, k * n + j, m, n, p)
+    arrange_contractions(program, cpu())
+    pack, dot = program.body
+    assert statements(pack, Store)[0].index == j * p + k and contraction(dot).summed_vars == [k]
+    A, B, C = rng.standard_normal((m, p)), rng.standard_normal((4 * p, n)), np.zeros((m, n))
+    run(program, A, B, C)
+    np.testing.assert_allclose(C, A @ B[:p], rtol=1e-13)
+    gpu = product(i * p + k, k * n + j, m, n, p)
+    arrange_contractions(gpu, CUDA)  # a GPU's threads share the canonical dot products
+    assert gpu.body == product(i * p + k, k * n + j, m, n, p).body
+
+
 def test_unit_stride_reads_the_coefficient_of_a_loop_variable():
     assert unit_stride(i * 784 + k, k) and unit_stride(k + sympy.Max(i, 0), k) and unit_stride(3 * k - 2 * k, k)
     assert not unit_stride(i * 784 + k, i) and not unit_stride(2 * k, k) and not unit_stride(sympy.Integer(3), k)
@@ -225,11 +309,12 @@ def test_gpu_shapes_name_how_threads_share_each_statement():
     assert cpu_program.kernel_shapes == []
 
 
-def test_optimise_runs_every_pass_in_order_for_the_target():
-    assert [p.__name__ for p in PASSES] == ["reuse_buffers", "register_tiles", "fuse_rows", "mark_parallel",
-                                             "shape_kernels"]
-    program = optimise(matmul(200, 200, 32), cpu())
-    assert program.body[0].parallel == (cpu().threads > 1) and not program.kernel_shapes
+def test_optimise_runs_every_pass_in_order_for_the_target(monkeypatch):
+    monkeypatch.setattr(gemm, "BLAS_WORK", 1 << 30)
+    assert [p.__name__ for p in PASSES] == ["call_gemm", "arrange_contractions", "reuse_buffers", "register_tiles",
+                                             "fuse_rows", "mark_parallel", "shape_kernels"]
+    program = optimise(matmul(200, 200, 32), cpu())  # packed B, then a tiled dot product on threads
+    assert [s.parallel for s in program.body] == [False, cpu().threads > 1] and not program.kernel_shapes
     A, B, C = rng.standard_normal((200, 32)), rng.standard_normal((32, 200)), np.zeros((200, 200))
     run(program, A, B, C)
     np.testing.assert_allclose(C, A @ B, rtol=1e-12, atol=1e-12)

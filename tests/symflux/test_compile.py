@@ -13,6 +13,7 @@ from test_interp import programs
 from test_vjp_rules import BINARY, CONTRACTIONS, MOVEMENT, REDUCTIONS, UNARY
 
 import symflux as sf
+from codegen.opt import gemm
 from symflux import interp
 from symflux.compile import Executable, Traced
 from symflux.lower import lower
@@ -69,9 +70,8 @@ def test_contractions(name, op, sa, sb, ref):
 def test_contractions_through_blas(monkeypatch, name, op, sa, sb, ref):
     """Big float products call BLAS's GEMM (here every one: the thresholds set to 1); operands are
     read in place when their memory is a matrix or its transpose, copied otherwise."""
-    import symflux.lower
-    monkeypatch.setattr(symflux.lower, "BLAS_WORK", 1)
-    monkeypatch.setattr(symflux.lower, "BLAS_WORK_COPIED", 1)
+    monkeypatch.setattr(gemm, "BLAS_WORK", 1)
+    monkeypatch.setattr(gemm, "BLAS_WORK_COPIED", 1)
     a, b = rng.standard_normal(sa), rng.standard_normal(sb)
     assert_matches(with_gradient(op, 2), a, b)
     assert_matches(op, a.astype(np.float32), b.astype(np.float32), rtol=1e-5, atol=1e-5)
@@ -94,9 +94,8 @@ def test_big_products_call_gemm(spec, shapes):
 def test_gemm_into_a_permuted_output(monkeypatch, spec, shapes):
     """A product whose output is not laid out batch + rows + columns is a GEMM into a temporary and
     a copy into place (with the epilogue: here a tanh), in both dtypes and through its gradient."""
-    import symflux.lower
-    monkeypatch.setattr(symflux.lower, "BLAS_WORK", 1)
-    monkeypatch.setattr(symflux.lower, "BLAS_WORK_COPIED", 1)
+    monkeypatch.setattr(gemm, "BLAS_WORK", 1)
+    monkeypatch.setattr(gemm, "BLAS_WORK_COPIED", 1)
     args = [rng.standard_normal(s) for s in shapes]
     f = lambda x, y: sf.tanh(sf.einsum(spec, x, y))
     assert "codegen_gemm_f64" in sf.compile(f).lower(*args).source()
@@ -108,8 +107,7 @@ def test_gemm_into_a_permuted_output(monkeypatch, spec, shapes):
 def test_gemm_blocks_on_the_thread_pool(monkeypatch, threads):
     """GEMM splits into blocks of rows (or columns, when there are more) over the pool's threads;
     any thread count and odd sizes give NumPy's product."""
-    import symflux.lower
-    monkeypatch.setattr(symflux.lower, "BLAS_WORK", 1)
+    monkeypatch.setattr(gemm, "BLAS_WORK", 1)
     spec, shapes = "bij,bkj->bik", [(2, 301, 97), (2, 7, 97)]
     args = [rng.standard_normal(s) for s in shapes]
     f = sf.compile(lambda x, y: sf.einsum(spec, x, y) + 1)
@@ -126,8 +124,7 @@ def test_gemm_blocks_on_the_thread_pool(monkeypatch, threads):
 def test_lenet_convolutions_through_gemm(monkeypatch):
     """A convolution's windows are copied into a matrix (im2col) for GEMM, forward and both
     backward products, strided and padded; values and gradients equal the interpreter's."""
-    import symflux.lower
-    monkeypatch.setattr(symflux.lower, "BLAS_WORK_COPIED", 1)
+    monkeypatch.setattr(gemm, "BLAS_WORK_COPIED", 1)
     x, w = rng.standard_normal((3, 2, 9, 8)), rng.standard_normal((4, 2, 3, 3))
     f = with_gradient(lambda a, b: sf.conv(a, b, stride=(2, 1), pad=1), 2)
     assert "codegen_gemm_f64" in sf.compile(f).lower(x, w).source()
@@ -150,8 +147,7 @@ def test_a_sum_over_rows_is_never_split_across_threads():
 def test_a_training_step_through_blas_updates_weights_in_place(monkeypatch):
     """The SGD update is the epilogue of ∇W's GEMM, written over W: the product goes to a
     temporary first, and the step equals the interpreter's."""
-    import symflux.lower
-    monkeypatch.setattr(symflux.lower, "BLAS_WORK", 1)
+    monkeypatch.setattr(gemm, "BLAS_WORK", 1)
     w = rng.standard_normal((5, 7)).astype(np.float32)
     model_c, model_i = (sf.Dense(w.copy(), np.zeros(5, np.float32), sf.tanh) for _ in range(2))
     x, y = rng.standard_normal((9, 7)).astype(np.float32), rng.standard_normal((9, 5)).astype(np.float32)
