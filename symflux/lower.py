@@ -169,12 +169,13 @@ class Lowering:
         hot = set()
         for node in reversed(self.order):
             for consumer in self.consumers.get(id(node), []):
-                if consumer.op in INNER_LOOP_CONSUMERS or consumer.op in MOVEMENT and id(consumer) in hot:
+                moves = consumer.op in MOVEMENT or _gathers(consumer)
+                if consumer.op in INNER_LOOP_CONSUMERS and not moves or moves and id(consumer) in hot:
                     hot.add(id(node))
         return hot
 
     def _materialise(self, node, hot) -> bool:
-        if node.op in KERNELS:
+        if node.op in KERNELS and not _gathers(node):
             return True
         if node.op != "map" or not node.args:
             return False
@@ -235,7 +236,7 @@ class Lowering:
         memory only as ``own`` at the very index it writes."""
         v = self._vars(node.ndim, "a")
         at = flat_index(v, node.shape)
-        value = self.compute(node, v) if node.op not in KERNELS else None
+        value = self.compute(node, v) if node.op not in KERNELS or _gathers(node) else None
         if value is None:
             return False
         return _reads_only_own(value, aliased, own, at)
@@ -301,7 +302,7 @@ class Lowering:
         flat = flat_index(idx, node.shape)
         if id(arg) in self.buffers:
             return self.buffers[id(arg)][flat]
-        return self.value(arg, _unravel(flat, arg.shape))
+        return self.value(arg, _unraveled(idx, node.shape, arg.shape))
 
     def _value_permute(self, node, idx):
         perm = node.attrs[0]
@@ -450,7 +451,33 @@ class Lowering:
                 Store(buf, out_index, finish(acc))]
         self._emit(loops(out_vars, node.shape, body))
 
+    def _value_fold(self, node, idx):
+        """Where windows do not overlap (``_gathers``): the one window element landing at ``idx``,
+        or 0 where none does (a stride longer than the window, or a remainder the windows missed)."""
+        spatial, kernel, stride, _, pad = node.attrs
+        cols = node.args[0]
+        nd = len(kernel)
+        windows, offsets, conds = [], [], []
+        for d in range(nd):
+            shifted = idx[2 + d] + pad[d][0]
+            window, offset = (idiv(shifted, stride[d]), imod(shifted, stride[d])) if stride[d] != 1 else (shifted, 0)
+            n = cols.shape[2 + d]
+            if (spatial[d] - 1 + pad[d][0]) // stride[d] >= n:
+                conds.append(window < n)
+                window = _clamped(window, n)
+            if stride[d] > kernel[d]:
+                conds.append(offset < kernel[d])
+                offset = _clamped(offset, kernel[d])
+            windows.append(window)
+            offsets.append(offset)
+        value = self.value(cols, idx[:2] + windows + offsets)
+        return sympy.Piecewise((value, sympy.And(*conds)), (0, True)) if conds else value
+
     def _kernel_fold(self, node, buf):
+        if _gathers(node):
+            v = self._vars(node.ndim)
+            self._emit(loops(v, node.shape, [Store(buf, flat_index(v, node.shape), self._value_fold(node, v))]))
+            return
         spatial, kernel, stride, dilation, pad = node.attrs
         cols = node.args[0]
         nd = len(kernel)
@@ -479,6 +506,15 @@ class Lowering:
         # several values may land on one target: neither threads nor a GPU grid
         nest = loops(v, values.shape, [Store(buf, at, buf[at] + self.value(values, v))])
         self._emit(_marked(nest, values.ndim, independent=False))
+
+
+def _gathers(node: Node) -> bool:
+    """Whether ``node`` is a fold whose windows do not overlap (a max-pool's gradient): each position
+    gets at most one window element, read in place like any movement, rather than a scatter-add."""
+    if node.op != "fold":
+        return False
+    _, kernel, stride, dilation, _ = node.attrs
+    return all(dil == 1 and s >= k for k, s, dil in zip(kernel, stride, dilation))
 
 
 def _reads_only_own(value, aliased, own, at) -> bool:
@@ -522,18 +558,37 @@ def _broadcast(idx, out_shape, arg_shape):
     return [sympy.Integer(0) if n == 1 else idx[lead + k] for k, n in enumerate(arg_shape)]
 
 
-def _unravel(flat, shape):
-    if 0 in shape:  # nothing is ever read from an empty array
-        return [sympy.Integer(0)] * len(shape)
-    idx, stride = [], 1
-    for n in reversed(shape):
-        q = idiv(flat, stride) if stride != 1 else flat
-        idx.append(imod(q, n) if n != 1 else sympy.Integer(0))
+def _unraveled(idx, shape, arg_shape):
+    """The multi-index into ``arg_shape`` of the element at ``idx`` of its reshape to ``shape`` (each
+    ``idx[k]`` lies in ``[0, shape[k])``). Each axis is a digit of the flat offset, read off the
+    offset's terms where their ranges decide it: merging or splitting axes needs no division then
+    (LeNet's pooling gradient divided four times an element through flatten and back)."""
+    if 0 in arg_shape:  # nothing is ever read from an empty array
+        return [sympy.Integer(0)] * len(arg_shape)
+    terms, stride = [], 1
+    for i, n in zip(reversed(idx), reversed(shape)):
+        if n != 1:
+            terms.append((stride, sympy.sympify(i), n))
         stride *= n
-    idx.reverse()
-    if shape:
-        idx[0] = idiv(flat, stride // shape[0]) if stride // shape[0] != 1 else flat
-    return idx
+    digits, stride = [], 1
+    for n in reversed(arg_shape):
+        digits.append(_digit(terms, stride, n) if n != 1 else sympy.Integer(0))
+        stride *= n
+    return digits[::-1]
+
+
+def _digit(terms, stride, n):
+    """``(Σ c·i // stride) mod n`` for ``terms`` (c, i, extent of i): the terms that are multiples of
+    ``stride`` divide exactly, the rest under one ``idiv`` unless they cannot reach ``stride``; terms
+    that are multiples of ``n`` leave the remainder, and none is taken if the sum cannot reach ``n``."""
+    high = [(c // stride, i, m - 1) for c, i, m in terms if c % stride == 0]
+    low = [(c, i, m) for c, i, m in terms if c % stride]
+    top = sum(c * (m - 1) for c, _, m in low)
+    if top >= stride:
+        high.append((1, idiv(sympy.Add(*[c * i for c, i, _ in low]), stride), top // stride))
+    kept = [(c, i, most) for c, i, most in high if c % n]
+    value = sympy.Add(*[c * i for c, i, _ in kept])
+    return value if sum(c * most for c, _, most in kept) < n else imod(value, n)
 
 
 def _clamped(i, n):

@@ -8,15 +8,17 @@ import threading
 
 import numpy as np
 import pytest
+import sympy
 from hypothesis import given, settings
 from test_interp import programs
 from test_vjp_rules import BINARY, CONTRACTIONS, MOVEMENT, REDUCTIONS, UNARY
 
 import symflux as sf
+from codegen.kernel import idiv, imod
 from codegen.opt import gemm
 from symflux import interp
 from symflux.compile import Executable, Traced
-from symflux.lower import lower
+from symflux.lower import _unraveled, lower
 
 rng = np.random.default_rng(5)
 
@@ -177,6 +179,21 @@ def test_transposed_conv_and_pooling():
                    x, rng.standard_normal((2, 3, 3, 3)))
     assert_matches(with_gradient(lambda a: sf.maxpool(a, (2, 2), stride=1, pad=1), 1), x)
     assert_matches(with_gradient(lambda a: sf.meanpool(a, (2, 3), stride=(1, 2)), 1), x)
+
+
+@pytest.mark.parametrize("kernel,stride,pad,shape", [((2, 2), (2, 2), 0, (2, 3, 8, 6)),  # windows tile the image
+                                                      ((2, 2), (2, 2), 0, (1, 2, 7, 5)),  # remainders
+                                                      ((2, 3), (3, 4), 1, (1, 2, 9, 11)),  # gaps, padding
+                                                      ((3,), (3,), (2, 1), (2, 2, 10)),
+                                                      ((1, 2, 2), (2, 2, 2), 0, (1, 1, 3, 4, 5))])
+def test_pooling_gradients_through_windows_that_do_not_overlap(kernel, stride, pad, shape):
+    """A fold whose windows do not overlap is read in place (each position one window element or
+    0), not scattered; values and gradients equal the interpreter's."""
+    x = rng.standard_normal(shape)
+    for pool in (sf.maxpool, sf.meanpool):
+        f = with_gradient(lambda a: pool(sf.tanh(a), kernel, stride=stride, pad=pad), 1)
+        assert_matches(f, x)
+        assert_matches(f, x.astype(np.float32), rtol=1e-5, atol=1e-6)
 
 
 def test_models_and_nested_gradients():
@@ -412,3 +429,30 @@ def test_the_gradient_of_a_strided_slice_lands_where_the_slice_read(sl):
     expected = np.zeros(11)
     expected[np.arange(11)[sl]] = np.cos(x[sl]) * weights
     np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15)
+
+
+def _evaluated_index(expr, env):
+    expr = sympy.sympify(expr).xreplace(env)
+    return int(expr.replace(idiv, lambda a, b: sympy.Integer(int(a) // int(b)))
+               .replace(imod, lambda a, b: sympy.Integer(int(a) % int(b))))
+
+
+@pytest.mark.parametrize("shape,arg_shape", [((4, 6), (2, 2, 6)), ((2, 12), (2, 3, 2, 2)), ((6, 4), (4, 6)),
+                                             ((3, 1, 4), (12,)), ((12,), (3, 4)), ((2, 3, 2, 2), (2, 12)),
+                                             ((5,), (1, 5, 1)), ((2, 0), (0, 3))])
+def test_a_reshape_reads_each_axis_as_a_digit_of_the_flat_offset(shape, arg_shape):
+    v = [sympy.Symbol(f"v{k}", integer=True, nonnegative=True) for k in range(len(shape))]
+    index = _unraveled(v, shape, arg_shape)
+    for at in np.ndindex(*shape):
+        env = {s: sympy.Integer(i) for s, i in zip(v, at)}
+        assert tuple(_evaluated_index(e, env) for e in index) == \
+            np.unravel_index(np.ravel_multi_index(at, shape), arg_shape)
+
+
+def test_a_reshape_that_merges_or_splits_axes_divides_nothing():
+    a, b, c, d = (sympy.Symbol(s, integer=True, nonnegative=True) for s in "abcd")
+    assert _unraveled([a, b, c, d], (64, 6, 12, 12), (64, 864)) == [a, 144 * b + 12 * c + d]
+    assert _unraveled([a, b], (64, 864), (64, 6, 12, 12)) == [a, idiv(b, 144), imod(idiv(b, 12), 12), imod(b, 12)]
+    x = rng.standard_normal((4, 2, 3, 3))
+    f = sf.compile(lambda x: sf.reshape(sf.reshape(sf.tanh(x), (4, 18)) * 2, (4, 2, 3, 3)) + 1)
+    np.testing.assert_allclose(f(x), np.tanh(x) * 2 + 1, rtol=1e-12)
