@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from ..kernel import Let, Loop, Program, Store, Update, flat_index, loads
+from ..kernel import Let, Loop, Program, Store, Update, dag_replace, flat_index, loads
 
 PACK_WORK = 1 << 16  # multiply-adds above which packing the operands for the dot form pays
 
@@ -199,7 +199,8 @@ def _axpy(c: Contraction, inner, program: Program) -> list:
     levels = [loop for loop in c.outer if loop.var != inner] + rows + [loop for loop in c.outer if loop.var == inner]
     statements = [*zero, *nest(levels, (Store(sums, at, sums[at] + c.product),))]
     if sums is not buf or epilogue:
-        statements += nest(c.outer, (Store(buf, c.store.index, c.store.value.xreplace({acc: sums[at]})),))
+        value = dag_replace(c.store.value, {acc: sums[at]}, renaming=True)
+        statements += nest(c.outer, (Store(buf, c.store.index, value),))
     return statements
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from ..kernel import Call, Program, Store, flat_index
+from ..kernel import Call, Program, Store, dag_replace, flat_index, loads
 from ..runtime import linalg
 from .contraction import Contraction, contraction, copied, factors, nest, row_major
 
@@ -85,7 +85,7 @@ def _as_gemm(c: Contraction, program: Program, target) -> list | None:
     acc, epilogue = c.acc.var, c.store.value != c.acc.var or coefficient != 1
     sums, at = buf, c.store.index
     if (c.out_vars != layout or not row_major(at, layout, sizes) or epilogue and buf.name in program.aliased
-            or any(load.base.name == buf.name for load in c.store.value.atoms(sympy.Indexed))):
+            or any(load.base.name == buf.name for load in loads(c.store.value))):
         sums = program.temp(dtype, int(np.prod([sizes[v] for v in layout], dtype=np.int64)))
         at = flat_index(layout, [sizes[v] for v in layout])
     extent = lambda variables: int(np.prod([sizes[v] for v in variables], dtype=np.int64))
@@ -93,7 +93,7 @@ def _as_gemm(c: Contraction, program: Program, target) -> list | None:
                            (extent(batch), extent(left), extent(right), extent(summed),
                             int(matrices[0][1]), int(matrices[1][1]))))
     if sums is not buf or epilogue:
-        value = c.store.value.xreplace({acc: coefficient * sums[at]})
+        value = dag_replace(c.store.value, {acc: coefficient * sums[at]}, renaming=coefficient == 1)
         statements += nest(c.outer, (Store(buf, c.store.index, value),))
     return statements
 
