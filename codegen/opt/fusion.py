@@ -39,8 +39,11 @@ def _fused(first, second, aliased: set):
     produced = reads.keys() & first_writes
     if not produced or writes & (first_reads.keys() | first_writes):
         return None
-    if aliased & (first_reads.keys() | first_writes) and aliased & (reads.keys() | writes):
-        return None  # an output written over an input: keep the order of whole loops
+    # an output written over an input (two names of one memory): keep the order of whole loops
+    # when one loop writes that memory and the other touches it; reading it in both is harmless
+    if (aliased & first_writes and aliased & (reads.keys() | writes)
+            or aliased & writes and aliased & (first_reads.keys() | first_writes)):
+        return None
     per_row = _row_stores(first.body)
     if any(per_row.get(name) is None or reads[name] != {per_row[name]} for name in produced):
         return None

@@ -257,6 +257,20 @@ def test_fuse_rows_keeps_loops_apart_when_a_row_reads_another_rows_result():
     assert len(program.body) == 2
 
 
+def test_fuse_rows_around_memory_written_in_place():
+    """An input that an output overwrites (``Program.aliased``) may be read by both loops; a loop
+    writing it keeps the order of whole loops."""
+    program = softmax_rows(5, 7)
+    x, m, out = program.args
+    program.aliased = {"x", "out"}  # out is written over x
+    fuse_rows(program, CPU)
+    assert len(program.body) == 2  # the second loop writes x's memory, which the first reads
+    reading = softmax_rows(5, 7)
+    reading.aliased = {"x", "y"}  # both loops only read x
+    fuse_rows(reading, CPU)
+    assert len(reading.body) == 1
+
+
 def test_mark_parallel_marks_big_independent_loops_only():
     big, small = matmul(64, 64, 8), matmul(2, 2, 2)
     mark_parallel(big, CPU)
