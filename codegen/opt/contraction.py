@@ -135,14 +135,25 @@ def _strides(index, variables) -> dict | None:
 
 def copied(program: Program, value, order, sizes, dtype) -> tuple:
     """(the loop nest storing ``value`` into a new temporary laid out as ``order``, the temporary,
-    its load where ``value`` was). Axes of one element get no loop (the outermost would be one
-    iteration, which no thread could share)."""
+    its load where ``value`` was). Axes of one element get no loop; the longest of the others
+    goes outermost, for the threads to share, and the last innermost, contiguous."""
     value = value.xreplace({v: sympy.Integer(0) for v in order if sizes[v] == 1})
     order = [v for v in order if sizes[v] != 1]
     shape = [sizes[v] for v in order]
     copy = program.temp(dtype, int(np.prod(shape, dtype=np.int64)))
     at = flat_index(order, shape)
-    return nest([Loop(v, n, ()) for v, n in zip(order, shape)], (Store(copy, at, value),))[0], copy, copy[at]
+    outer = max(order[:-1], key=sizes.get, default=None)
+    levels = [v for v in order if v is outer] + [v for v in order if v is not outer]
+    return nest([Loop(v, sizes[v], ()) for v in levels], (Store(copy, at, value),))[0], copy, copy[at]
+
+
+def contiguous_last(value, first, second, sizes) -> bool:
+    """Whether copying ``value`` with the variables ``second`` last reads it more contiguously than
+    with ``first`` last: unit stride along the innermost, the longer of two such."""
+    indices = [load.indices[0] for load in loads(value)]
+    reach = [sizes[group[-1]] if group and all(unit_stride(i, group[-1]) for i in indices) else 0
+             for group in (first, second)]
+    return reach[1] > reach[0]
 
 
 def arrange_contractions(program: Program, target) -> None:

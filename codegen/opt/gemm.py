@@ -4,8 +4,8 @@ A contraction (``contraction.Contraction``) whose product is two factors — eac
 (batch) output axes, its own output axes and every summed axis — is a batched matrix product: one
 ``codegen_gemm`` call (``codegen.runtime.linalg``), run in blocks on the thread pool. A factor that
 is a load from memory laid out batch + rows + summed (or batch + summed + rows: a transpose) is read
-where it lies; any other (a convolution's windows, a permuted view) is copied into batch + rows +
-summed first.
+where it lies; any other (a convolution's windows, a permuted view) is copied first, into that
+layout or its transpose, whichever reads the factor in longer contiguous runs.
 The product lands in batch + left + right order: in the output when that is its layout and nothing
 follows, else in a temporary that one loop over the output reads back through the epilogue.
 """
@@ -17,7 +17,7 @@ import sympy
 
 from ..kernel import Call, Program, Store, dag_replace, flat_index, loads
 from ..runtime import linalg
-from .contraction import Contraction, contraction, copied, factors, nest, row_major
+from .contraction import Contraction, contiguous_last, contraction, copied, factors, nest, row_major
 
 # multiply-adds from which a float matrix product calls BLAS's GEMM. Measured on W3's products since
 # GEMM runs on our thread pool with OpenBLAS held to one thread per block: 6.4 M (batch 32) runs at
@@ -77,10 +77,12 @@ def _as_gemm(c: Contraction, program: Program, target) -> list | None:
         return None
     statements, matrices = [], []
     for k, ((factor, own), found) in enumerate(zip([(first, left), (second, right)], in_place)):
-        if found is None:  # copied with the summed axes last (contiguous windows), the second transposed
-            copy, matrix, _ = copied(program, factor, batch + own + summed, sizes, dtype)
+        if found is None:  # copied into a matrix or its transpose, whichever reads the factor in longer runs
+            summed_first = contiguous_last(factor, summed, own, sizes)
+            order = batch + (summed + own if summed_first else own + summed)
+            copy, matrix, _ = copied(program, factor, order, sizes, dtype)
             statements.append(copy)
-            found = (matrix, k == 1)
+            found = (matrix, summed_first == (k == 0))
         matrices.append(found)
     acc, epilogue = c.acc.var, c.store.value != c.acc.var or coefficient != 1
     sums, at = buf, c.store.index

@@ -172,6 +172,7 @@ def test_call_gemm_copies_a_strided_factor_and_applies_the_epilogue_after(gemm_e
     call_gemm(program, cpu())
     copy, call, epilogue = program.body
     assert statements(copy, Store)[0].value == program.args[1][2 * k * n + j]
+    assert [loop.var for loop in statements(copy, Loop)] == [k, j] and call.sizes[-2:] == (0, 0)  # rows of B, as read
     assert isinstance(call, Call) and call.outputs[0].name == "C" and statements(epilogue, Store)[0].buffer.name == "C"
     A, B, C = rng.standard_normal((m, p)), rng.standard_normal((4 * p, n)), np.zeros((m, n))
     run(program, A, B, C)
