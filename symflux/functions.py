@@ -16,6 +16,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from codegen.kernel import dag_replace
 
+from . import derived
 from .taylor import nth_derivative
 
 
@@ -465,10 +466,15 @@ TAYLOR_ORDER = 4
 
 @functools.lru_cache(maxsize=4096)
 def evaluated(body: sympy.Expr) -> sympy.Expr:
-    """``body`` with unevaluated derivatives carried out (once, each in one n-fold step)."""
+    """``body`` with unevaluated derivatives carried out (once, each in one n-fold step). Bodies
+    with higher derivatives, or derivatives of big bodies, are kept on disk too (``derived``): SymPy's
+    were most of a Hessian's compile in every new process."""
     if not body.has(sympy.Derivative):
         return body
-    return body.replace(lambda e: isinstance(e, sympy.Derivative), _carried_out)
+    carry_out = lambda: body.replace(lambda e: isinstance(e, sympy.Derivative), _carried_out)
+    if not any(d.derivative_count > 1 or derived.costly(d.expr) for d in body.atoms(sympy.Derivative)):
+        return carry_out()
+    return derived.kept("derived", (body,), carry_out)
 
 
 def _carried_out(d: sympy.Derivative) -> sympy.Expr:

@@ -567,8 +567,9 @@ def _unraveled(idx, shape, arg_shape):
         return [sympy.Integer(0)] * len(arg_shape)
     terms, stride = [], 1
     for i, n in zip(reversed(idx), reversed(shape)):
-        if n != 1:
-            terms.append((stride, sympy.sympify(i), n))
+        i = sympy.sympify(i)
+        if n != 1 and i != 0:  # (coefficient, index, its largest value)
+            terms.append((stride, i, int(i) if i.is_Integer else n - 1))
         stride *= n
     digits, stride = [], 1
     for n in reversed(arg_shape):
@@ -578,17 +579,21 @@ def _unraveled(idx, shape, arg_shape):
 
 
 def _digit(terms, stride, n):
-    """``(Σ c·i // stride) mod n`` for ``terms`` (c, i, extent of i): the terms that are multiples of
-    ``stride`` divide exactly, the rest under one ``idiv`` unless they cannot reach ``stride``; terms
-    that are multiples of ``n`` leave the remainder, and none is taken if the sum cannot reach ``n``."""
-    high = [(c // stride, i, m - 1) for c, i, m in terms if c % stride == 0]
-    low = [(c, i, m) for c, i, m in terms if c % stride]
-    top = sum(c * (m - 1) for c, _, m in low)
+    """``(Σ c·i // stride) mod n`` for ``terms`` (c, i, the largest i): the terms that are multiples
+    of ``stride`` divide exactly, the rest under one ``idiv`` unless they cannot reach ``stride``;
+    terms that are multiples of ``n`` leave the remainder, and none is taken if the sum cannot reach
+    ``n``. Constant indices are folded."""
+    high = [(c // stride, i, most) for c, i, most in terms if c % stride == 0]
+    low = [(c, i, most) for c, i, most in terms if c % stride]
+    top = sum(c * most for c, _, most in low)
     if top >= stride:
-        high.append((1, idiv(sympy.Add(*[c * i for c, i, _ in low]), stride), top // stride))
+        rest = sympy.Add(*[c * i for c, i, _ in low])
+        high.append((1, rest // stride if rest.is_Integer else idiv(rest, stride), top // stride))
     kept = [(c, i, most) for c, i, most in high if c % n]
     value = sympy.Add(*[c * i for c, i, _ in kept])
-    return value if sum(c * most for c, _, most in kept) < n else imod(value, n)
+    if sum(c * most for c, _, most in kept) < n:
+        return value
+    return value % n if value.is_Integer else imod(value, n)
 
 
 def _clamped(i, n):

@@ -12,7 +12,7 @@ import sympy
 
 from codegen.kernel import dag_size
 
-from . import contract, fft_ops, linalg_ops, ops
+from . import contract, derived, fft_ops, linalg_ops, ops
 from . import functions as fn
 from .ir import ARG, Node, arg_symbol, toposort
 
@@ -33,6 +33,12 @@ def partial_derivative(body: sympy.Expr, sym: sympy.Symbol, out_sym: sympy.Symbo
     (Leibniz, Faà di Bruno) instead of k single steps that swell."""
     if body.has(sympy.Derivative):
         return sympy.Derivative(body, sym)
+    if not derived.costly(body):
+        return _partial(body, sym, out_sym)
+    return derived.kept("partial", (body, sym, out_sym), lambda: _partial(body, sym, out_sym))
+
+
+def _partial(body, sym, out_sym):
     eager = fn.almost_everywhere(sympy.diff(body, sym))
     if eager == 0:
         return eager

@@ -1,0 +1,54 @@
+"""Derivatives kept on disk by the structure of what they differentiate.
+
+SymPy's derivatives of fused bodies are most of a Hessian's compile (W1), and a new process took
+them again. ``kept(kind, parts, derive)`` returns ``derive()``'s expression, stored in the compile
+cache (``codegen.cache``, private to the user) under the ``srepr`` of ``parts`` and a hash of the
+rules that produce it (these modules' source and SymPy's version), so an edit to the rules never
+reads a stale entry. Only derivations of ``costly`` bodies are worth the lookup.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import pickle
+from collections.abc import Callable
+
+import sympy
+
+from codegen.cache import DiskCache
+from codegen.kernel import dag_size
+
+_SOURCES = ("functions.py", "taylor.py", "vjp.py")
+# operations from which a body's derivatives are kept: a layer's tanh(x + b) is quicker to
+# differentiate than to look up, W1's fused function (30 operations) is not
+COSTLY = 16
+
+
+def costly(body: sympy.Expr) -> bool:
+    return dag_size(body, COSTLY) >= COSTLY
+
+
+@functools.lru_cache(maxsize=1)
+def _rules() -> str:
+    here = os.path.dirname(__file__)
+    sources = b"".join(open(os.path.join(here, name), "rb").read() for name in _SOURCES)
+    return hashlib.sha256(sources + sympy.__version__.encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _cache() -> DiskCache:
+    return DiskCache()
+
+
+def kept(kind: str, parts: tuple, derive: Callable[[], sympy.Expr]) -> sympy.Expr:
+    """``derive()``, from the disk when the same ``kind`` of derivation of ``parts`` was stored."""
+    key = DiskCache.key(kind, _rules(), *map(sympy.srepr, parts))
+    stored = _cache().get(key)
+    if stored is not None:
+        with sympy.evaluate(False):  # rebuilt as stored: evaluating would redistribute 2·(a + b)
+            return pickle.loads(stored)
+    result = derive()
+    _cache().put(key, pickle.dumps(result))
+    return result

@@ -1,0 +1,75 @@
+"""Derivatives kept on disk (``symflux.derived``): a new process reads what SymPy derived before,
+under the body's structure and the rules' hash; cheap bodies are not kept."""
+
+import importlib
+
+import numpy as np
+import pytest
+import sympy
+
+import symflux as sf
+from symflux import derived, functions
+from symflux.ir import ARG, arg_symbol
+
+vjp = importlib.import_module("symflux.vjp")  # the module (sf.vjp is the function)
+
+x, y = ARG[0], ARG[1]
+BODY = sympy.sin(x) * sympy.exp(-x**2 - y**2) + sympy.log(1 + x**2 * y**2) / (1 + sympy.cos(x * y) ** 2)
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    """A process's view of an empty cache directory: nothing remembered in memory."""
+    monkeypatch.setenv("SYMFLUX_CACHE_DIR", str(tmp_path / "cache"))
+    derived._cache.cache_clear()
+    functions.evaluated.cache_clear()
+    yield
+    derived._cache.cache_clear()
+    functions.evaluated.cache_clear()
+
+
+def _no_sympy(monkeypatch):
+    def refuse(*args):
+        raise AssertionError("SymPy was asked again")
+    monkeypatch.setattr(functions, "_carried_out", refuse)
+    monkeypatch.setattr(vjp, "_partial", refuse)
+
+
+def test_second_and_mixed_derivatives_come_back_from_disk(fresh_cache, monkeypatch):
+    mixed = sympy.Derivative(BODY, x, y)
+    first = functions.evaluated(mixed)
+    assert sympy.expand(first - sympy.diff(BODY, x, y)) == 0
+    functions.evaluated.cache_clear()  # a new process
+    _no_sympy(monkeypatch)
+    assert functions.evaluated(mixed) == first
+
+
+def test_partials_of_big_bodies_come_back_from_disk_and_small_ones_are_not_kept(fresh_cache, monkeypatch):
+    out = arg_symbol(2)
+    first = vjp.partial_derivative(BODY, x, out)
+    _no_sympy(monkeypatch)
+    assert vjp.partial_derivative(BODY, x, out) == first
+    with pytest.raises(AssertionError, match="asked again"):
+        vjp.partial_derivative(sympy.tanh(x + y), x, out)
+
+
+def test_an_edit_to_the_rules_reads_no_stale_entry(fresh_cache, monkeypatch):
+    mixed = sympy.Derivative(BODY, x, (y, 2))
+    functions.evaluated(mixed)
+    functions.evaluated.cache_clear()
+    monkeypatch.setattr(derived, "_rules", lambda: "edited")
+    _no_sympy(monkeypatch)
+    with pytest.raises(AssertionError, match="asked again"):
+        functions.evaluated(mixed)
+
+
+def test_a_hessian_compiled_in_a_warm_cache_equals_the_cold_one(fresh_cache):
+    f = lambda a, b: sf.sin(a) * sf.exp(-a**2 - b**2) + sf.log(1 + a**2 * b**2) / (1 + sf.cos(a * b) ** 2)
+    hessian = lambda a, b: sf.gradient(lambda c, d: sf.sum(sf.gradient(lambda u, v: sf.sum(f(u, v)), c, d)[0]), a, b)
+    a, b = np.linspace(-2, 2, 7), np.linspace(2, -1, 7)
+    cold = sf.compile(hessian)(a, b)
+    functions.evaluated.cache_clear()
+    warm = sf.compile(hessian)(a, b)
+    for c, w in zip(cold, warm):
+        np.testing.assert_array_equal(c, w)
+    np.testing.assert_allclose(cold[0], hessian(a, b)[0], rtol=1e-12)
