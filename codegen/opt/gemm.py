@@ -19,11 +19,12 @@ from ..kernel import Call, Program, Store, dag_replace, flat_index, loads
 from ..runtime import linalg
 from .contraction import Contraction, contiguous_last, contraction, copied, factors, nest, row_major
 
-# multiply-adds from which a float matrix product calls BLAS's GEMM. Measured on W3's products since
-# GEMM runs on our thread pool with OpenBLAS held to one thread per block: 6.4 M (batch 32) runs at
-# 648 µs a step in GEMM against 791 µs as generated loops, and 0.2 M (batch 1) is the same either
-# way (116 µs); each product left to GEMM is also one register tile fewer for LLVM to compile
-BLAS_WORK = 1 << 20
+# multiply-adds from which a float matrix product calls BLAS's GEMM. GEMM runs on our thread pool
+# with OpenBLAS held to one thread per block, and costs LLVM nothing, while each product left to our
+# loops is a register tile that LLVM takes ~40-60 ms to compile: from 2¹⁶ rather than 2²⁰, the MLP
+# step's IR went 107k -> 43k characters and its LLVM time 0.5 -> 0.29 s of CPU, and W3's step ran
+# as fast (batch 32: 733-762 µs against 762-819, alternating runs)
+BLAS_WORK = 1 << 16
 # ... when the GEMM needs its operands or its result copied (a convolution's windows, a transposed
 # output): our loops on such strided reads run at a fraction of their matmul speed (LeNet's convolutions)
 BLAS_WORK_COPIED = 1 << 18
@@ -61,7 +62,9 @@ def _roles(c: Contraction):
 
 def _as_gemm(c: Contraction, program: Program, target) -> list | None:
     dtype, buf = c.acc.dtype, c.store.buffer
-    if dtype not in ("float32", "float64") or buf.dtype != dtype or not c.fixed or c.work < BLAS_WORK_COPIED:
+    if dtype not in ("float32", "float64") or buf.dtype != dtype or not c.fixed:
+        return None
+    if c.work < min(BLAS_WORK, BLAS_WORK_COPIED):
         return None
     roles = _roles(c)
     if roles is None:
