@@ -14,7 +14,7 @@ import numpy as np
 import sympy
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from codegen.kernel import dag_replace
+from codegen.kernel import dag_atoms, dag_replace
 
 from . import derived
 from .taylor import nth_derivative
@@ -472,7 +472,8 @@ def evaluated(body: sympy.Expr) -> sympy.Expr:
     if not body.has(sympy.Derivative):
         return body
     carry_out = lambda: body.replace(lambda e: isinstance(e, sympy.Derivative), _carried_out)
-    if not any(d.derivative_count > 1 or derived.costly(d.expr) for d in body.atoms(sympy.Derivative)):
+    derivatives = dag_atoms(body, sympy.Derivative, inside=True)
+    if not any(d.derivative_count > 1 or derived.costly(d.expr) for d in derivatives):
         return carry_out()
     return derived.kept("derived", (body,), carry_out)
 

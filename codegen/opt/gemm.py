@@ -71,6 +71,7 @@ def _as_gemm(c: Contraction, program: Program, target) -> list | None:
         return None
     coefficient, first, second, batch, left, right = roles
     summed, sizes, buffers = c.summed_vars, c.sizes, program.buffers()
+    extent = lambda variables: int(np.prod([sizes[v] for v in variables], dtype=np.int64))
     in_place = [_in_place(first, batch, left, summed, dtype, sizes, buffers),
                 _in_place(second, batch, summed, right, dtype, sizes, buffers)]
     layout = batch + left + right
@@ -91,9 +92,8 @@ def _as_gemm(c: Contraction, program: Program, target) -> list | None:
     sums, at = buf, c.store.index
     if (c.out_vars != layout or not row_major(at, layout, sizes) or epilogue and buf.name in program.aliased
             or any(load.base.name == buf.name for load in loads(c.store.value))):
-        sums = program.temp(dtype, int(np.prod([sizes[v] for v in layout], dtype=np.int64)))
+        sums = program.temp(dtype, extent(layout))
         at = flat_index(layout, [sizes[v] for v in layout])
-    extent = lambda variables: int(np.prod([sizes[v] for v in variables], dtype=np.int64))
     statements.append(Call(linalg.symbol("gemm", dtype), (matrices[0][0], matrices[1][0]), (sums,),
                            (extent(batch), extent(left), extent(right), extent(summed),
                             int(matrices[0][1]), int(matrices[1][1]))))
