@@ -350,6 +350,27 @@ def dag_size(expr, limit: int | None = None) -> int:
     return count
 
 
+def product(factors) -> sympy.Expr:
+    """The product of a canonical Mul's factors, rebuilt without SymPy's flattening (which queries
+    assumptions: most of a renderer's time on a fresh body)."""
+    factors = tuple(factors)
+    if len(factors) < 2:
+        return factors[0] if factors else sympy.S.One
+    return sympy.Mul._from_args(factors)
+
+
+def quotient(product_: sympy.Mul) -> tuple[sympy.Expr, sympy.Expr]:
+    """``product_`` as numerator / denominator: the factors raised to a negative constant power go
+    below. Like ``sympy.fraction(e, exact=True)`` without its assumption queries on symbolic powers."""
+    above, below = [], []
+    for f in product_.args:
+        if f.is_Pow and f.exp.is_Number and f.exp < 0:
+            below.append(f.base if f.exp == -1 else sympy.Pow(f.base, -f.exp, evaluate=False))
+        else:
+            above.append(f)
+    return product(above), sympy.Mul(*below) if len(below) > 1 else product(below)  # inverted: re-sorted
+
+
 def loop_var(name: str) -> sympy.Symbol:
     return sympy.Symbol(name, integer=True, nonnegative=True)
 

@@ -12,7 +12,7 @@ import sympy
 from sympy.codegen.ast import real as real_type
 from sympy.printing.c import C99CodePrinter
 
-from ..kernel import Program, UnsupportedExpression
+from ..kernel import Program, UnsupportedExpression, quotient
 from ..opt.tiling import unroll_and_jam
 
 CTYPE = {"float32": "float", "float64": "double", "bool": "uint8_t", "int8": "int8_t", "int16": "int16_t",
@@ -90,7 +90,7 @@ class KernelCPrinter(C99CodePrinter):
         return f"{expr.base.label}[{self._print(expr.indices[0])}]"
 
     def _print_Mul(self, expr):
-        numerator, denominator = sympy.fraction(expr, exact=True)
+        numerator, denominator = quotient(expr)
         if denominator.is_Number:
             return super()._print_Mul(expr)
         # a true division even of integers (C's / would truncate, and trap on INT_MIN / -1)

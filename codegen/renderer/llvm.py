@@ -18,7 +18,20 @@ import numpy as np
 import sympy
 from llvmlite import ir
 
-from ..kernel import Call, Let, Loop, Program, Shapes, UnsupportedExpression, Update, idiv, imod, uniform
+from ..kernel import (
+    Call,
+    Let,
+    Loop,
+    Program,
+    Shapes,
+    UnsupportedExpression,
+    Update,
+    idiv,
+    imod,
+    product,
+    quotient,
+    uniform,
+)
 from ..opt.tiling import unroll_and_jam
 from ..runtime.pool import TEMP_ALLOC, TEMP_FREE, thread_pool
 from .llvm_math import InlineMath
@@ -471,8 +484,8 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     def _emit_Mul(self, e, kind):
         if kind in FLOATS and e.args[0] == -1:
-            return self.builder.fneg(self._emit(sympy.Mul(*e.args[1:]), kind), flags=self.arithmetic)
-        numerator, denominator = sympy.fraction(e, exact=True)
+            return self.builder.fneg(self._emit(product(e.args[1:]), kind), flags=self.arithmetic)
+        numerator, denominator = quotient(e)
         if kind in FLOATS and not denominator.is_Number:  # a true division: x·(1/y) overflows for subnormal y
             return self.builder.fdiv(self._emit(numerator, kind), self._emit(denominator, kind), flags=self.arithmetic)
         return self._fold(e, kind, self.builder.fmul, self.builder.mul)

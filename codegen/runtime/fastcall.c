@@ -10,6 +10,11 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <string.h>
+/* NumPy's struct layouts only (no C API table): an exact ndarray's fields are read directly, ~0.1 µs
+   an argument less than the buffer protocol, and a scalar result is allocated as NumPy does. */
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#include <numpy/ndarraytypes.h>
+#include <numpy/arrayscalars.h>
 
 #define MAX_NDIM 8
 #define MAX_SLOTS 64
@@ -19,6 +24,7 @@ typedef void (*packed_fn)(void **);
 
 typedef struct {
     Py_ssize_t slot;
+    int type_num;  /* NumPy's number for the dtype */
     int ndim;
     Py_ssize_t shape[MAX_NDIM];
     Py_ssize_t itemsize;
@@ -34,7 +40,8 @@ typedef struct {
     ArgSpec *args;
     void *result;             /* the scalar to return, NULL for None */
     char result_format;       /* 'd' or 'f' */
-    PyObject *result_type;    /* called on the Python float (numpy's scalar type) */
+    PyTypeObject *result_type;  /* NumPy's scalar type for the result (NULL: a Python float) */
+    PyTypeObject *ndarray;    /* numpy.ndarray: arguments of exactly this type take the fast check */
     int release_gil;
     PyObject *owners;         /* keeps the fixed buffers alive */
 } Dispatcher;
@@ -42,7 +49,8 @@ typedef struct {
 static int parse_spec(PyObject *item, ArgSpec *spec) {
     PyObject *shape;
     const char *format;
-    if (!PyArg_ParseTuple(item, "nO!ns", &spec->slot, &PyTuple_Type, &shape, &spec->itemsize, &format))
+    if (!PyArg_ParseTuple(item, "niO!ns", &spec->slot, &spec->type_num, &PyTuple_Type, &shape, &spec->itemsize,
+                          &format))
         return -1;
     spec->ndim = (int)PyTuple_GET_SIZE(shape);
     if (spec->ndim > MAX_NDIM || strlen(format) >= FORMAT_LEN) {
@@ -57,16 +65,21 @@ static int parse_spec(PyObject *item, ArgSpec *spec) {
     return 0;
 }
 
-/* Dispatcher(address, pointers, bytes, args, result, result_format, result_type, release_gil, owners):
+/* Dispatcher(address, pointers, bytes, args, result, result_format, result_type, release_gil, owners, ndarray):
    pointers is a list of ints (0 for the slots arguments fill), bytes their sizes, args a list of
-   (slot, shape, itemsize, format), result the address of the returned scalar (0: return None). */
+   (slot, dtype number, shape, itemsize, format), result the address of the returned scalar (0: return
+   None), result_type NumPy's scalar type for it (None: a Python float), ndarray the numpy.ndarray type. */
 static int dispatcher_init(Dispatcher *self, PyObject *a, PyObject *kw) {
     unsigned long long address, result;
-    PyObject *pointers, *bytes, *args, *result_type, *owners;
+    PyObject *pointers, *bytes, *args, *result_type, *owners, *ndarray;
     int result_format, release_gil;
-    if (!PyArg_ParseTuple(a, "KO!O!O!KCOpO", &address, &PyList_Type, &pointers, &PyList_Type, &bytes, &PyList_Type,
-                          &args, &result, &result_format, &result_type, &release_gil, &owners))
+    if (!PyArg_ParseTuple(a, "KO!O!O!KCOpOO!", &address, &PyList_Type, &pointers, &PyList_Type, &bytes, &PyList_Type,
+                          &args, &result, &result_format, &result_type, &release_gil, &owners, &PyType_Type, &ndarray))
         return -1;
+    if (result_type != Py_None && !PyType_Check(result_type)) {
+        PyErr_SetString(PyExc_TypeError, "result_type must be a NumPy scalar type or None");
+        return -1;
+    }
     self->n_slots = PyList_GET_SIZE(pointers);
     if (PyList_GET_SIZE(bytes) != self->n_slots) {
         PyErr_SetString(PyExc_ValueError, "one size per buffer");
@@ -100,8 +113,8 @@ static int dispatcher_init(Dispatcher *self, PyObject *a, PyObject *kw) {
     self->result = (void *)(uintptr_t)result;
     self->result_format = (char)result_format;
     self->release_gil = release_gil;
-    Py_INCREF(result_type);
-    Py_XSETREF(self->result_type, result_type);
+    Py_XSETREF(self->result_type, result_type == Py_None ? NULL : (PyTypeObject *)Py_NewRef(result_type));
+    Py_XSETREF(self->ndarray, (PyTypeObject *)Py_NewRef(ndarray));
     Py_INCREF(owners);
     Py_XSETREF(self->owners, owners);
     return 0;
@@ -116,8 +129,8 @@ static int matches(const Py_buffer *view, const ArgSpec *spec) {
 
 /* Whether an argument's memory overlaps a fixed buffer (a parameter passed as the batch: the
    program would read it while overwriting it). */
-static int overlaps_fixed(const Dispatcher *self, const Py_buffer *view) {
-    const char *lo = view->buf, *hi = (const char *)view->buf + view->len;
+static int overlaps_fixed(const Dispatcher *self, const char *lo, Py_ssize_t len) {
+    const char *hi = lo + len;
     for (Py_ssize_t k = 0; k < self->n_slots; k++) {
         const char *start = self->slots[k];
         if (start && lo < start + self->bytes[k] && start < hi) return 1;
@@ -125,8 +138,50 @@ static int overlaps_fixed(const Dispatcher *self, const Py_buffer *view) {
     return 0;
 }
 
+/* An exact ndarray's data if it fits ``spec`` (C-contiguous, aligned, native order, same dtype and
+   shape) and overlaps no fixed buffer; NULL otherwise. */
+static void *array_data(const Dispatcher *self, PyObject *obj, const ArgSpec *spec) {
+    PyArrayObject *arr = (PyArrayObject *)obj;
+    PyArray_Descr *descr = PyArray_DESCR(arr);
+    int needed = NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED;
+    if (PyArray_NDIM(arr) != spec->ndim || (PyArray_FLAGS(arr) & needed) != needed ||
+        descr->type_num != spec->type_num || !PyArray_ISNBO(descr->byteorder))
+        return NULL;
+    Py_ssize_t len = spec->itemsize;
+    for (int d = 0; d < spec->ndim; d++) {
+        if (PyArray_DIMS(arr)[d] != spec->shape[d]) return NULL;
+        len *= spec->shape[d];
+    }
+    return overlaps_fixed(self, PyArray_DATA(arr), len) ? NULL : PyArray_DATA(arr);
+}
+
+/* Any other object exporting a buffer: its view (released by the caller) if it fits ``spec``. */
+static int buffer_fits(const Dispatcher *self, PyObject *obj, const ArgSpec *spec, Py_buffer *view) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (!matches(view, spec) || overlaps_fixed(self, view->buf, view->len)) {
+        PyBuffer_Release(view);
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *scalar_result(const Dispatcher *self) {
+    double value = self->result_format == 'd' ? *(double *)self->result : (double)*(float *)self->result;
+    if (self->result_type == NULL) return PyFloat_FromDouble(value);
+    PyObject *out = self->result_type->tp_alloc(self->result_type, 0);  /* as NumPy's PyArrayScalar_New */
+    if (out == NULL) return NULL;
+    if (self->result_format == 'd')
+        ((PyDoubleScalarObject *)out)->obval = value;
+    else
+        ((PyFloatScalarObject *)out)->obval = (float)value;
+    return out;
+}
+
 static PyObject *dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwargs) {
-    Py_ssize_t n = PyTuple_GET_SIZE(args), taken = 0;
+    Py_ssize_t n = PyTuple_GET_SIZE(args), taken = 0, n_views = 0;
     if (self->fn == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Dispatcher not initialised");
         return NULL;
@@ -136,15 +191,16 @@ static PyObject *dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwa
     Py_buffer views[MAX_SLOTS];
     memcpy(slots, self->slots, self->n_slots * sizeof(void *));
     for (; taken < n; taken++) {
-        if (PyObject_GetBuffer(PyTuple_GET_ITEM(args, taken), &views[taken], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
-            PyErr_Clear();
-            break;
+        PyObject *obj = PyTuple_GET_ITEM(args, taken);
+        const ArgSpec *spec = &self->args[taken];
+        void *data = NULL;
+        if (Py_TYPE(obj) == self->ndarray) {
+            data = array_data(self, obj, spec);
+        } else if (buffer_fits(self, obj, spec, &views[n_views])) {
+            data = views[n_views++].buf;
         }
-        if (!matches(&views[taken], &self->args[taken]) || overlaps_fixed(self, &views[taken])) {
-            PyBuffer_Release(&views[taken]);
-            break;
-        }
-        slots[self->args[taken].slot] = views[taken].buf;
+        if (data == NULL) break;
+        slots[spec->slot] = data;
     }
     if (taken == n) {
         if (self->release_gil) {
@@ -155,21 +211,17 @@ static PyObject *dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwa
             self->fn(slots);
         }
     }
-    for (Py_ssize_t k = 0; k < taken; k++) PyBuffer_Release(&views[k]);
+    for (Py_ssize_t k = 0; k < n_views; k++) PyBuffer_Release(&views[k]);
     if (taken < n) Py_RETURN_NOTIMPLEMENTED;
     if (self->result == NULL) Py_RETURN_NONE;
-    double value = self->result_format == 'd' ? *(double *)self->result : (double)*(float *)self->result;
-    PyObject *number = PyFloat_FromDouble(value);
-    if (number == NULL || self->result_type == Py_None) return number;
-    PyObject *out = PyObject_CallOneArg(self->result_type, number);
-    Py_DECREF(number);
-    return out;
+    return scalar_result(self);
 }
 
 static void dispatcher_dealloc(Dispatcher *self) {
     PyMem_Free(self->args);
     Py_XDECREF(self->result_type);
     Py_XDECREF(self->owners);
+    Py_XDECREF(self->ndarray);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 

@@ -32,7 +32,9 @@ def dispatcher_type():
         return None
     with open(os.path.join(os.path.dirname(__file__), "fastcall.c")) as f:
         source = f.read()
-    flags = [compiler, "-O2", "-shared", "-fPIC", f"-I{include}"]
+    # NumPy's version in the flags: its struct layouts are compiled in (the disk cache keys by flags)
+    flags = [compiler, "-O2", "-shared", "-fPIC", f"-I{include}", f"-I{np.get_include()}",
+             f"-DSYMFLUX_NUMPY={np.__version__}"]
     try:
         code = compile_with(flags, source, ".c", DiskCache(), "_fastcall" + sysconfig.get_config_var("EXT_SUFFIX"))
         return load_extension(code, "_fastcall").Dispatcher
@@ -55,14 +57,14 @@ def dispatcher(address: int, buffers: list, arg_slots: list[int], result: np.nda
     Dispatcher = dispatcher_type()
     if Dispatcher is None or (result is not None and result.dtype not in RESULT_FORMATS):
         return None
-    args = [(slot, tuple(buffers[slot].shape), buffers[slot].dtype.itemsize, buffer_format(buffers[slot].dtype))
-            for slot in arg_slots]
+    args = [(slot, buffers[slot].dtype.num, tuple(buffers[slot].shape), buffers[slot].dtype.itemsize,
+             buffer_format(buffers[slot].dtype)) for slot in arg_slots]
     pointers = [0 if k in arg_slots else a.ctypes.data for k, a in enumerate(buffers)]
     release = sum(a.nbytes for a in buffers) > RELEASE_GIL_BYTES
     scalar = (0, "d", None) if result is None else \
         (result.ctypes.data, RESULT_FORMATS[result.dtype], result.dtype.type)
     try:
         sizes = [a.nbytes for a in buffers]
-        return Dispatcher(address, pointers, sizes, args, *scalar, release, (*buffers, owner))
+        return Dispatcher(address, pointers, sizes, args, *scalar, release, (*buffers, owner), np.ndarray)
     except ValueError:  # more buffers or dimensions than the C side holds
         return None

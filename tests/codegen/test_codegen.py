@@ -15,7 +15,7 @@ import sympy
 import codegen
 from codegen import Buffer, CRenderer, Let, LLVMRenderer, Loop, Program, Store, Update, default_runtime, loop_var
 from codegen.cache import DiskCache
-from codegen.kernel import dag_cse, dag_replace
+from codegen.kernel import dag_cse, dag_replace, product, quotient
 from codegen.runtime import cpu as cpu_runtime
 from codegen.runtime.cpu import CPURuntime
 from codegen.runtime.pool import thread_pool
@@ -435,3 +435,13 @@ def test_dag_replace_renaming_to_loads_skips_evaluation_and_keeps_the_value():
         renamed = dag_replace(body, rule, renaming=True)
         assert sympy.simplify(renamed - body.xreplace(rule)) == 0
         assert renamed.xreplace({a[i]: x, b[i]: y}) == body
+
+
+def test_quotient_splits_negative_constant_powers_below_and_rebuilds_without_flattening():
+    x, y, z = sympy.symbols("x y z", real=True)
+    cases = {x / y: (x, y), 3 * x / (y**2 * z): (3 * x, y**2 * z), x * y**sympy.Rational(-1, 2): (x, sympy.sqrt(y)),
+             x * sympy.exp(-y): (x * sympy.exp(-y), 1), x * y**-z: (x * y**-z, 1), x / 3: (x / 3, 1)}
+    for e, (above, below) in cases.items():
+        assert quotient(e) == (above, below), e
+    assert product(()) == 1 and product((x,)) is x
+    assert product((y, sympy.sin(x))) == y * sympy.sin(x)  # canonical factors: the evaluated product

@@ -76,3 +76,21 @@ def test_sized_programs_have_no_packed_entry():
     a, out, n = Buffer("a", "float64", sympy.Symbol("n")), Buffer("o", "float64", 1), sympy.Symbol("n")
     ir = LLVMRenderer().render(Program("p", [a, out], body=[Store(out, 0, a[0])], sizes=[n]))
     assert "p_packed" not in ir
+
+
+def test_arrays_are_checked_for_dtype_order_alignment_and_overlap_before_the_fast_path():
+    w, out, y = np.ones(6), np.empty(1), np.empty(6)
+    call = dispatcher(weighted_sum("float64"), [np.empty(6), w, out, y], [0], out)
+    unaligned = np.zeros(6 * 8 + 1, np.uint8)[1:].view(np.float64)
+    assert not unaligned.flags.aligned
+    for args in [(np.ones(6, ">f8"),), (unaligned,), (np.ones(6, np.int64),), (y,), (w,)]:
+        assert call(*args) is NotImplemented  # another order or dtype, misaligned, or a fixed buffer
+    readonly = np.arange(6.0)
+    readonly.flags.writeable = False
+
+    class Sub(np.ndarray):
+        pass
+
+    assert call(readonly) == 15.0  # read in place
+    assert call(np.arange(6.0).view(Sub)) == 15.0  # not exactly an ndarray: through the buffer protocol
+    assert call(memoryview(np.arange(6.0))) == 15.0
