@@ -8,8 +8,6 @@ is traced, fused, lowered and compiled once; object code is also cached on disk.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +22,7 @@ from codegen.target import cpu
 
 from . import backends, dask_arrays, ops, pytree, trace
 from .array import Array, Tracer, TracingError, copied
+from .compiling import compiling, stage
 from .device import GPUArray
 from .ir import Node
 from .lower import lower
@@ -49,14 +48,16 @@ class Executable(backends.Executable):
 
     def __init__(self, inputs: list[Node], outputs: list[Node], donate=()):
         super().__init__(inputs, outputs, donate)
+        stage("lowering")
         lowered = lower(self.inputs, self.outputs, self.in_place)
         program = lowered.program
         self.input_specs = [(n.shape, n.dtype) for n in lowered.inputs]
         self.output_specs = [(o.shape, o.dtype) for o in lowered.outputs]
         self.has_seed, self.n_args, self.entry = lowered.seed is not None, len(program.args), program.name
         self.consts = [np.ascontiguousarray(c.value, dtype=c.dtype) for c in lowered.consts]
+        stage("rendering LLVM IR")
         self.ir = LLVMRenderer(threads=cpu().threads).render_parts(program, default_runtime().parts)
-        self._load(default_runtime().object_code(self.ir))
+        self._load(default_runtime().object_code(self.ir, lambda done, n: stage(f"LLVM {done}/{n} modules")))
 
     @classmethod
     def prepare(cls) -> None:
@@ -199,26 +200,14 @@ class Traced:
 
 
 
-@contextlib.contextmanager
-def cycle_collection_paused():
-    """Tracing and lowering allocate many SymPy objects that all stay alive until the end; the
-    cyclic collector's full passes over them cost ~35 ms of a 0.3 s compile and free nothing."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 class _Signature:
     """A function compiled for one signature of arguments: its executable, and what a call binds and
     rebuilds (which argument leaves are inputs, the arrays it reads, its layer state, the result
     structure). It holds no graph, so it pickles with the executable's object code."""
 
     def __init__(self, f, args, backend="llvm", static=(), donate=()):
-        with cycle_collection_paused():
+        with compiling(getattr(f, "__name__", type(f).__name__)):
+            stage("tracing")
             t = Traced(f, args, static)
             inputs = t.arg_inputs + t.array_inputs
             self.executable = backends.executable(backend)(inputs, t.outputs, _donated(t, donate))

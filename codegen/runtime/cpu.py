@@ -18,6 +18,7 @@ import atexit
 import collections
 import ctypes
 import hashlib
+import itertools
 import os
 import queue
 import struct
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import threading
 import weakref
+from collections.abc import Callable
 
 import llvmlite
 import llvmlite.binding as llvm
@@ -187,42 +189,44 @@ class CPURuntime:
         """``ir_text`` after LLVM's O3 pipeline (what ``object_code`` compiles)."""
         return self.optimisers[0].request(b"i", ir_text).decode()
 
-    def object_code(self, ir: str | list[str]) -> bytes:
+    def object_code(self, ir: str | list[str], progress: Callable[[int, int], None] | None = None) -> bytes:
         """Object code for one module's IR text, or for a program's modules (``render_parts``),
-        each optimised in its own process at the same time."""
+        each optimised in its own process at the same time; ``progress(done, total)`` after each."""
         texts = [ir] if isinstance(ir, str) else list(ir)
         key = self._key(ir)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        if len(texts) == 1:
-            code = self.optimisers[0].request(b"o", texts[0])
-        else:
-            replies: list = [None] * len(texts)
-            pending: queue.SimpleQueue = queue.SimpleQueue()
-            for k in sorted(range(len(texts)), key=lambda k: -len(texts[k])):  # the biggest first
-                pending.put(k)
+        replies: list = [None] * len(texts)
+        pending: queue.SimpleQueue = queue.SimpleQueue()
+        for k in sorted(range(len(texts)), key=lambda k: -len(texts[k])):  # the biggest first
+            pending.put(k)
+        finished = itertools.count(1)
+        lock = threading.Lock()
 
-            def work(optimiser):  # each optimiser takes the next module until none is left
-                while True:
-                    try:
-                        k = pending.get_nowait()
-                    except queue.Empty:
-                        return
-                    try:
-                        replies[k] = optimiser.request(b"o", texts[k])
-                    except RuntimeError as e:  # raised below, in the caller's thread
-                        replies[k] = e
-            threads = [threading.Thread(target=work, args=(o,)) for o in self.optimisers[1:len(texts)]]
-            for thread in threads:
-                thread.start()
-            work(self.optimisers[0])
-            for thread in threads:
-                thread.join()
-            failed = next((r for r in replies if isinstance(r, RuntimeError)), None)
-            if failed is not None:
-                raise failed
-            code = parts(replies)
+        def work(optimiser):  # each optimiser takes the next module until none is left
+            while True:
+                try:
+                    k = pending.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    replies[k] = optimiser.request(b"o", texts[k])
+                except RuntimeError as e:  # raised below, in the caller's thread
+                    replies[k] = e
+                if progress is not None:
+                    with lock:
+                        progress(next(finished), len(texts))
+        threads = [threading.Thread(target=work, args=(o,)) for o in self.optimisers[1:len(texts)]]
+        for thread in threads:
+            thread.start()
+        work(self.optimisers[0])
+        for thread in threads:
+            thread.join()
+        failed = next((r for r in replies if isinstance(r, RuntimeError)), None)
+        if failed is not None:
+            raise failed
+        code = replies[0] if len(texts) == 1 else parts(replies)
         self.cache.put(key, code)
         return code
 

@@ -19,7 +19,8 @@ from tqdm.auto import tqdm
 from .. import backends, pytree, trace
 from .. import numpy as F
 from ..array import Tracer, copied
-from ..compile import Executable, cycle_collection_paused
+from ..compile import Executable
+from ..compiling import compiling, stage
 from ..device import GPUArray
 from ..gpu import gpu
 from ..grad import _differentiate, _scalar_output
@@ -67,6 +68,7 @@ class _Plan:
     outputs and the update runs in NumPy."""
 
     def __init__(self, loss, ps, batch, opt, aliases, backend):
+        stage("tracing")
         batch_inputs = [new_input(*_shape_dtype(b), f"batch{i}") for i, b in enumerate(batch)]
         # a parameter passed as data is that parameter, as in Flux: train!(loss, params(r), (r,), opt)
         t = Trace(lambda: loss(*[trace.tracked(ps[a]) if a is not None else Tracer(n)
@@ -74,6 +76,7 @@ class _Plan:
                   params=ps, read_as_inputs=True, differentiating=True)
         leaves, out = t.param_leaves, t.out
         node = _scalar_output(out, "train_step")
+        stage("differentiating")
         node, grads = _differentiate(node, [lf.node for lf in leaves]) if node is not None else \
             (trace.operand_node(out), [None] * len(leaves))
         # Arrays the loss reads besides the parameters (layer state such as BatchNorm's running
@@ -186,7 +189,7 @@ class TrainStep:
         key = self._signature(batch) + aliases
         plan = self._plans.get(key)
         if plan is None or plan.state_sources and plan.bound_arrays(self.params) is None:
-            with cycle_collection_paused():
+            with compiling("train_step"):
                 plan = self._plans[key] = _Plan(self.loss, self.params, batch, self.opt, aliases, self.backend)
         values = plan.run(self.params, batch)
         self._fast = plan.fast

@@ -391,7 +391,9 @@ def test_a_program_in_parts_compiles_side_by_side_and_links_as_one():
     assert len(parts) == 3 and sum(text.count("define ") for text in parts) >= 6
     assert "declare" in parts[0] and 'define void @"split"(' in parts[0]
     runtime = CPURuntime(cache=DiskCache(tempfile.mkdtemp()))
-    code = runtime.object_code(parts)
+    reported = []
+    code = runtime.object_code(parts, lambda done, total: reported.append((done, total)))
+    assert reported == [(1, 3), (2, 3), (3, 3)]  # one report per module as it finishes
     assert len(cpu_runtime.objects(code)) == 3 and cpu_runtime.parts(cpu_runtime.objects(code)) == code
     fn = runtime.link_object(code, ["split"]).function(0, 2)
     values, got = rng.uniform(-3, 3, 2000), np.zeros(2000)
