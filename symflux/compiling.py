@@ -7,42 +7,59 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import gc
-import threading
+import time
 
 from tqdm.auto import tqdm
 
 SHOW_AFTER_S = 1.0
 
-_line: contextvars.ContextVar = contextvars.ContextVar("compile_progress", default=None)
+
+class _Line(tqdm):
+    monitor_interval = 0  # no monitor thread: the line is redrawn at every stage
+
+
+class _Progress:
+    """One compile's line, drawn from the first stage that begins after ``SHOW_AFTER_S``."""
+
+    def __init__(self, what: str):
+        self.what, self.start, self.line = what, time.monotonic(), None
+
+    def stage(self, name: str) -> None:
+        elapsed = time.monotonic() - self.start
+        if self.line is None and elapsed >= SHOW_AFTER_S:
+            self.line = _Line(total=None, leave=False, bar_format="{desc}")
+        if self.line is not None:
+            self.line.set_description_str(f"compiling {self.what}: {name} ({elapsed:.1f} s)")
+
+    def close(self) -> None:
+        if self.line is not None:
+            self.line.close()
+
+
+_current: contextvars.ContextVar = contextvars.ContextVar("compile_progress", default=None)
 
 
 @contextlib.contextmanager
 def compiling(what: str):
     """Compiling ``what`` (a function's name). A compile inside another shows no line of its own."""
-    if _line.get() is not None:
+    if _current.get() is not None:
         yield
         return
-    line = tqdm(total=None, desc=f"compiling {what}", delay=SHOW_AFTER_S, leave=False, mininterval=0,
-                bar_format="{desc} [{elapsed}]{postfix}")
-    shown = threading.Timer(SHOW_AFTER_S, line.refresh)  # a long stage still shows up after a second
-    shown.daemon = True
-    token = _line.set(line)
+    progress = _Progress(what)
+    token = _current.set(progress)
     enabled = gc.isenabled()
     gc.disable()  # the SymPy objects a compile allocates all live to its end: full passes free nothing
     try:
-        shown.start()
         yield
     finally:
         if enabled:
             gc.enable()
-        shown.cancel()
-        _line.reset(token)
-        line.close()
+        _current.reset(token)
+        progress.close()
 
 
 def stage(name: str) -> None:
-    """The current compile is now doing ``name`` (shown once it has taken more than a second)."""
-    line = _line.get()
-    if line is not None:
-        line.set_postfix_str(name, refresh=False)
-        line.update(0)  # redraws only past the delay
+    """The current compile is now doing ``name``: shown once the compile has taken a second."""
+    progress = _current.get()
+    if progress is not None:
+        progress.stage(name)

@@ -12,9 +12,10 @@ it uses:
 3. ``reuse_buffers``: temporaries with disjoint lifetimes share memory (before the tiles: renaming
    costs time in the size of the program, which they multiply);
 4. ``register_tiles``: unroll-and-jam the output loops around a contraction (CPU registers);
-5. ``fuse_rows``: consecutive loops over the same rows into one (softmax's three passes);
-6. ``mark_parallel``: top-level loops worth the CPU's threads;
-7. ``shape_kernels``: how a GPU's threads share each statement (``gpu_shapes``).
+5. ``unroll_windows``: small summed windows (a pooling's 2×2) unrolled whole (CPU);
+6. ``fuse_rows``: consecutive loops over the same rows into one (softmax's three passes);
+7. ``mark_parallel``: top-level loops worth the CPU's threads;
+8. ``shape_kernels``: how a GPU's threads share each statement (``gpu_shapes``).
 
 Renderers only print what this leaves.
 """
@@ -28,9 +29,10 @@ from .fusion import fuse_rows
 from .gemm import call_gemm
 from .gpu_shapes import shape_kernels
 from .parallel import mark_parallel
-from .tiling import register_tiles
+from .tiling import register_tiles, unroll_windows
 
-PASSES = (call_gemm, arrange_contractions, reuse_buffers, register_tiles, fuse_rows, mark_parallel, shape_kernels)
+PASSES = (call_gemm, arrange_contractions, reuse_buffers, register_tiles, unroll_windows, fuse_rows, mark_parallel,
+          shape_kernels)
 
 
 def optimise(program: Program, target) -> Program:

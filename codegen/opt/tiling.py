@@ -10,6 +10,9 @@ An epilogue that calls functions (``tanh(acc + b)``) is not copied into the tile
 its sums (in the output, or a temporary where the output's memory is read or is of another
 precision) and one loop over the output applies the epilogue, vectorised, once per element.
 Sixteen inline copies of tanh in every tile made half of an MLP's machine code.
+
+Small windows (a 2×2 pooling's max, its ties' count) are unrolled whole, since our LLVM pipeline
+unrolls no loops (for compile time): the loop around them is then innermost, and LLVM vectorises it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,45 @@ def register_tiles(program: Program, target) -> None:
     for stmt in program.body:
         body += tiled(stmt, target.register_tile, program)
     program.body = body
+
+
+# iterations of a nest of summed loops from which it stays a loop
+WINDOW = 9
+
+
+def unroll_windows(program: Program, target) -> None:
+    """Mark each loop nest of at most ``WINDOW`` iterations in all around nothing but updates (a
+    reduction's summed loops) to be unrolled whole when printed (``jam`` = its extent; CPU targets: a GPU's thread
+    shapes read loops as they are)."""
+    if target.register_tile:
+        program.body = [_windows_unrolled(s) for s in program.body]
+
+
+def _windows_unrolled(stmt):
+    if not isinstance(stmt, Loop):
+        return stmt
+    if stmt.jam == 1 and _window(stmt):
+        return _jam_whole(stmt)
+    return dataclasses.replace(stmt, body=tuple(_windows_unrolled(s) for s in stmt.body))
+
+
+def _window(loop) -> bool:
+    """Whether ``loop`` and the loops nested directly in it run at most ``WINDOW`` updates of
+    accumulators, and nothing else."""
+    iterations, body = 1, (loop,)
+    while len(body) == 1 and isinstance(body[0], Loop):
+        if not isinstance(body[0].extent, int):
+            return False
+        iterations *= body[0].extent
+        body = body[0].body
+    return iterations <= WINDOW and all(isinstance(s, Update) for s in body)
+
+
+def _jam_whole(loop):
+    body = loop.body
+    if len(body) == 1 and isinstance(body[0], Loop):
+        body = (_jam_whole(body[0]),)
+    return dataclasses.replace(loop, jam=loop.extent, body=body)
 
 
 def tiled(stmt, factor: int, program: Program) -> list:

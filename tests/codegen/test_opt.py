@@ -16,7 +16,7 @@ from codegen.opt.fusion import fuse_rows
 from codegen.opt.gemm import call_gemm
 from codegen.opt.gpu_shapes import shape_kernels
 from codegen.opt.parallel import mark_parallel, work
-from codegen.opt.tiling import register_tiles, unroll_and_jam
+from codegen.opt.tiling import register_tiles, unroll_and_jam, unroll_windows
 from codegen.target import CUDA, Target, cpu
 
 CPU = Target("cpu", threads=4, parallel_work=1000, register_tile=4)
@@ -287,6 +287,36 @@ def test_mark_parallel_marks_big_independent_loops_only():
     assert not single.body[0].parallel
 
 
+def max_pool(h, w, kh, kw, extra=()):
+    """out[i, j] = max of x over the kh × kw window at (i·kh, j·kw), NaN propagating."""
+    x, out = Buffer("x", "float32", h * kh * w * kw), Buffer("out", "float32", h * w)
+    r, s, acc = loop_var("r"), loop_var("s"), sympy.Symbol("acc")
+    window = Loop(r, kh, (Loop(s, kw, (Update(acc, "max", x[(i * kh + r) * w * kw + j * kw + s]), *extra)),))
+    body = (Let(acc, "float32", -sympy.oo), window, Store(out, i * w + j, acc))
+    return Program("pool", [x, out], body=[Loop(i, h, (Loop(j, w, body),))])
+
+
+def test_unroll_windows_unrolls_small_windows_whole_on_a_cpu():
+    program = max_pool(5, 7, 2, 2)
+    unroll_windows(program, CPU)
+    window = program.body[0].body[0].body[1]
+    assert (window.jam, window.body[0].jam) == (2, 2)
+    assert len(statements(program.body[0], Update)) == 4  # as printed: four updates, no loop
+    x = rng.standard_normal((10, 14)).astype(np.float32)
+    x[3, 5] = np.nan
+    out = np.zeros((5, 7), np.float32)
+    run(program, x, out)
+    np.testing.assert_array_equal(out, x.reshape(5, 2, 7, 2).max(axis=(1, 3)))
+    big = max_pool(3, 3, 5, 4)  # 20 iterations: a loop around its unrolled rows of 4
+    unroll_windows(big, CPU)
+    assert (big.body[0].body[0].body[1].jam, big.body[0].body[0].body[1].body[0].jam) == (1, 4)
+    storing = max_pool(3, 3, 2, 2, extra=(Store(Buffer("y", "float32", 1), 0, sympy.Integer(1)),))
+    for storing_or_gpu, target in [(storing, CPU), (max_pool(3, 3, 2, 2), CUDA)]:
+        unroll_windows(storing_or_gpu, target)
+        window = storing_or_gpu.body[0].body[0].body[1]
+        assert (window.jam, window.body[0].jam) == (1, 1)
+
+
 def test_reuse_buffers_shares_temporaries_with_disjoint_lifetimes():
     x, out = Buffer("x", "float64", 4), Buffer("out", "float64", 4)
     t0, t1, t2 = Buffer("t0", "float64", 4), Buffer("t1", "float64", 8), Buffer("t2", "float32", 4)
@@ -327,7 +357,7 @@ def test_gpu_shapes_name_how_threads_share_each_statement():
 def test_optimise_runs_every_pass_in_order_for_the_target(monkeypatch):
     monkeypatch.setattr(gemm, "BLAS_WORK", 1 << 30)
     assert [p.__name__ for p in PASSES] == ["call_gemm", "arrange_contractions", "reuse_buffers", "register_tiles",
-                                             "fuse_rows", "mark_parallel", "shape_kernels"]
+                                             "unroll_windows", "fuse_rows", "mark_parallel", "shape_kernels"]
     program = optimise(matmul(200, 200, 32), cpu())  # packed B, then a tiled dot product on threads
     assert [s.parallel for s in program.body] == [False, cpu().threads > 1] and not program.kernel_shapes
     A, B, C = rng.standard_normal((200, 32)), rng.standard_normal((32, 200)), np.zeros((200, 200))
