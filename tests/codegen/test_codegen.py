@@ -15,7 +15,7 @@ import sympy
 import codegen
 from codegen import Buffer, CRenderer, Let, LLVMRenderer, Loop, Program, Store, Update, default_runtime, loop_var
 from codegen.cache import DiskCache
-from codegen.kernel import dag_cse, dag_replace, product, quotient
+from codegen.kernel import dag_cse, dag_replace, flat_index, idiv, imod, product, quotient
 from codegen.runtime import cpu as cpu_runtime
 from codegen.runtime.cpu import CPURuntime
 from codegen.runtime.pool import thread_pool
@@ -447,3 +447,12 @@ def test_quotient_splits_negative_constant_powers_below_and_rebuilds_without_fla
         assert quotient(e) == (above, below), e
     assert product(()) == 1 and product((x,)) is x
     assert product((y, sympy.sin(x))) == y * sympy.sin(x)  # canonical factors: the evaluated product
+
+
+def test_a_position_split_into_window_and_offset_and_put_back_is_read_as_itself():
+    b, h, w = loop_var("b"), loop_var("h"), loop_var("w")
+    # (b, h // 2, h % 2, w // 2, w % 2) in an array of (64, 12, 2, 12, 2): the offset of (b, h, w) in (64, 24, 24)
+    assert flat_index([b, idiv(h, 2), imod(h, 2), idiv(w, 2), imod(w, 2)], [64, 12, 2, 12, 2]) == 576 * b + 24 * h + w
+    apart = flat_index([b, idiv(h, 2), idiv(w, 2), imod(h, 2), imod(w, 2)], [64, 12, 12, 2, 2])
+    assert apart.has(idiv)  # digits that are not adjacent stay divisions
+    assert flat_index([idiv(h, 3), imod(h, 2)], [8, 2]) == 2 * idiv(h, 3) + imod(h, 2)  # other divisors
