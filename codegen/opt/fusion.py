@@ -1,8 +1,13 @@
-"""Producer–consumer fusion of consecutive row loops.
+"""Producer–consumer fusion of consecutive loops.
 
 A row reduction and what consumes it per row (softmax: the row max, the sum of exponentials, the
 normalised row) become one loop over rows, each row finished before the next. The CPU keeps the
 row in cache; a GPU runs the whole row in one block: one kernel instead of three.
+
+A temporary that one loop nest stores element by element and only the next nest, over the same
+iterations, reads at the element it stored (GEMM's product read back into another layout, then
+scattered by a convolution's gradient) is not stored at all: the consumer computes the value
+where it read it.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import dataclasses
 
 import sympy
 
-from ..kernel import If, Let, Loop, Program, Store, Update, loads, replaced
+from ..kernel import Call, If, Let, Loop, Program, Store, Update, dag_replace, loads, replaced
 
 
 def fuse_rows(program: Program, target) -> None:
@@ -80,3 +85,102 @@ def _row_stores(statements) -> dict:
         elif isinstance(stmt, (Loop, If)):
             rows.update(dict.fromkeys(_accesses(stmt.body)[1]))
     return rows
+
+
+def inline_stores(program: Program, target) -> None:
+    """Compute each temporary that only one later loop nest reads, at the element its producer
+    stored in the same iteration, where that nest reads it (see ``_inlined``); the statements in
+    between (a zeroing pass) must leave the producer's operands alone. Names of memory written in
+    place (``program.aliased``) count as one: moving a read of an input past a write of the output
+    over it would read the new values."""
+    temps = {b.name for b in program.temps}
+    touched = lambda names: names | program.aliased if names & program.aliased else names
+    body = list(program.body)
+    k = 0
+    while k < len(body):
+        levels, inner = _perfect(body[k])
+        if inner is not None and len(inner) == 1 and isinstance(inner[0], Store) and inner[0].buffer.name in temps:
+            name, sources = inner[0].buffer.name, touched(_buffer_names(inner[0]) - {inner[0].buffer.name})
+            j = next((j for j in range(k + 1, len(body)) if name in _buffer_names(body[j])), None)
+            between = body[k + 1:j] if j is not None else []
+            if j is not None and not any(touched(_writes(s)) & sources for s in between + [body[j]]):
+                inlined = _inlined(body[k], body[j], body[j + 1:])
+                if inlined is not None:
+                    body[j] = inlined
+                    del body[k]
+                    continue
+        k += 1
+    program.body = body
+
+
+def _inlined(first, second, later: list):
+    """``second`` reading ``first``'s stored value in place of the temporary, or None. Both must be
+    perfect nests over the same extents, ``first`` storing the temporary once per iteration from
+    memory ``second`` does not write; ``second`` reads it only at that index; nothing later does."""
+    levels, (store,) = _perfect(first)
+    other, _ = _perfect(second)
+    if len(other) != len(levels) or any(a.extent != b.extent for a, b in zip(levels, other)):
+        return None
+    name = store.buffer.name
+    if not _injective(store.index, levels):  # an element stored twice holds the last value
+        return None
+    rename = {a.var: b.var for a, b in zip(levels, other)}  # the producer's iteration in the consumer's terms
+    index, value = dag_replace(store.index, rename, renaming=True), dag_replace(store.value, rename, renaming=True)
+    reads, writes = _accesses((second,))
+    sources = _buffer_names(store) - {name}
+    if (reads.get(name) != {sympy.sympify(index)} or writes & (sources | {name})
+            or any(name in _buffer_names(s) for s in later)):
+        return None
+    return _rebuilt(second, lambda e: dag_replace(e, {store.buffer[index]: value}))
+
+
+def _injective(index, levels) -> bool:
+    """Whether each iteration of ``levels`` stores a different element: ``index`` is a constant plus
+    one multiple of each loop's variable, the multiples as digits that cannot carry into each other."""
+    coefficients, variables = {}, {loop.var: loop.extent for loop in levels}
+    for term in sympy.Add.make_args(sympy.sympify(index)):
+        c, v = term.as_coeff_Mul()
+        if v in variables and v not in coefficients and c.is_Integer and c > 0:
+            coefficients[v] = int(c)
+        elif not term.is_Integer:
+            return False
+    if any(n != 1 and v not in coefficients for v, n in variables.items()):
+        return False
+    reach = 0  # the largest offset the smaller digits add
+    for v in sorted(coefficients, key=coefficients.get):
+        if coefficients[v] <= reach:
+            return False
+        reach += coefficients[v] * (variables[v] - 1)
+    return True
+
+
+def _perfect(stmt) -> tuple[list, tuple | None]:
+    """(the loops of a perfect nest, outermost first; the statements inside the innermost)."""
+    levels, body = [], (stmt,)
+    while len(body) == 1 and isinstance(body[0], Loop) and body[0].jam == 1:
+        levels.append(body[0])
+        body = body[0].body
+    return levels, (body if levels else None)
+
+
+def _rebuilt(stmt, fix):
+    """``stmt`` with ``fix`` applied to each of its expressions."""
+    if isinstance(stmt, Store):
+        return Store(stmt.buffer, fix(stmt.index), fix(stmt.value))
+    if isinstance(stmt, (Let, Update)):
+        return dataclasses.replace(stmt, value=fix(stmt.value))
+    if isinstance(stmt, If):
+        return If(fix(stmt.cond), tuple(_rebuilt(s, fix) for s in stmt.body))
+    return dataclasses.replace(stmt, body=tuple(_rebuilt(s, fix) for s in stmt.body))
+
+
+def _buffer_names(stmt) -> set:
+    """The buffers ``stmt`` reads or writes."""
+    if isinstance(stmt, Call):
+        return {b.name for b in stmt.inputs + stmt.outputs}
+    reads, writes = _accesses((stmt,))
+    return reads.keys() | writes
+
+
+def _writes(stmt) -> set:
+    return {b.name for b in stmt.outputs} if isinstance(stmt, Call) else _accesses((stmt,))[1]

@@ -8,11 +8,11 @@ import pytest
 import sympy
 
 from codegen import Buffer, Call, Let, LLVMRenderer, Loop, Program, Store, Update, default_runtime, loop_var
-from codegen.kernel import imod
+from codegen.kernel import imod, loads
 from codegen.opt import PASSES, gemm, optimise
 from codegen.opt.buffers import reuse_buffers
 from codegen.opt.contraction import arrange_contractions, contraction, unit_stride
-from codegen.opt.fusion import fuse_rows
+from codegen.opt.fusion import fuse_rows, inline_stores
 from codegen.opt.gemm import call_gemm
 from codegen.opt.gpu_shapes import shape_kernels
 from codegen.opt.parallel import mark_parallel, work
@@ -287,6 +287,60 @@ def test_mark_parallel_marks_big_independent_loops_only():
     assert not single.body[0].parallel
 
 
+def read_back_then_scatter(n=6, m=4, read=lambda t, a, b: t[a * 4 + b], later=()):
+    """t[a, b] = 2·x[b, a] (a product read back into another layout), out zeroed, then
+    out[a + b] += t[a, b] over the same iterations (a scatter: its inner loop not independent)."""
+    x, out, t = Buffer("x", "float64", n * m), Buffer("out", "float64", n + m), Buffer("t", "float64", n * m)
+    a, b = loop_var("a"), loop_var("b")
+    p, q = loop_var("p"), loop_var("q")
+    produce = Loop(a, n, (Loop(b, m, (Store(t, a * m + b, 2 * x[b * n + a]),)),))
+    zero = Loop(i, n + m, (Store(out, i, sympy.Integer(0)),))
+    scatter = Loop(p, n, (Loop(q, m, (Store(out, p + q, out[p + q] + read(t, p, q)),), independent=False),))
+    return Program("scatter", [x, out], temps=[t], body=[produce, zero, scatter, *later])
+
+
+def test_inline_stores_computes_a_temporary_where_its_only_reader_reads_it():
+    program = read_back_then_scatter()
+    inline_stores(program, CPU)
+    assert len(program.body) == 2 and "t" not in {load.base.name for s in statements(program.body[1], Store)
+                                                  for load in loads(s.value)}
+    x, out = rng.standard_normal((4, 6)), np.zeros(10)
+    run(program, x, out)
+    expected = np.zeros(10)
+    for a_ in range(6):
+        for b_ in range(4):
+            expected[a_ + b_] += 2 * x[b_, a_]
+    np.testing.assert_allclose(out, expected, rtol=1e-14)
+    t_buf = read_back_then_scatter().temps[0]
+    other_element = read_back_then_scatter(read=lambda t, a, b: t[a * 4 + 3 - b])
+    read_later = read_back_then_scatter(later=[Store(Buffer("out", "float64", 10), 0, t_buf[0])])
+    x, out, t = Buffer("x", "float64", 4), Buffer("out", "float64", 4), Buffer("t", "float64", 1)
+    last_wins = Program("last", [x, out], temps=[t], body=[Loop(i, 4, (Store(t, 0, x[i]),)),  # out = x[3] everywhere
+                                                           Loop(j, 4, (Store(out, j, t[0]),))])
+    overwritten = read_back_then_scatter()  # the statement in between writes what the producer reads
+    overwritten.body[1] = Loop(i, 24, (Store(overwritten.args[0], i, sympy.Integer(0)),))
+    for kept in (other_element, read_later, overwritten, last_wins):
+        before = list(kept.body)
+        inline_stores(kept, CPU)
+        assert kept.body == before
+
+
+def test_inline_stores_keeps_a_read_before_the_write_in_place_that_follows_it():
+    """t = 2·x; x updated in place (its output y is x's memory); z = t: z must see the old x."""
+    x, y, z, t = (Buffer(name, "float64", 5) for name in ("x", "y", "z", "t"))
+    program = Program("in_place", [x, y, z], temps=[t], aliased={"x", "y"},
+                      body=[Loop(i, 5, (Store(t, i, 2 * x[i]),)), Loop(i, 5, (Store(y, i, x[i] + 1),)),
+                            Loop(i, 5, (Store(z, i, t[i]),))])
+    before = list(program.body)
+    inline_stores(program, CPU)
+    assert program.body == before
+    memory, out = np.arange(5.0), np.zeros(5)
+    fn = default_runtime().load(LLVMRenderer().render(program), program.name, 3)
+    fn(memory.ctypes.data, memory.ctypes.data, out.ctypes.data)
+    np.testing.assert_array_equal(out, 2 * np.arange(5.0))
+    np.testing.assert_array_equal(memory, np.arange(5.0) + 1)
+
+
 def max_pool(h, w, kh, kw, extra=()):
     """out[i, j] = max of x over the kh × kw window at (i·kh, j·kw), NaN propagating."""
     x, out = Buffer("x", "float32", h * kh * w * kw), Buffer("out", "float32", h * w)
@@ -356,8 +410,9 @@ def test_gpu_shapes_name_how_threads_share_each_statement():
 
 def test_optimise_runs_every_pass_in_order_for_the_target(monkeypatch):
     monkeypatch.setattr(gemm, "BLAS_WORK", 1 << 30)
-    assert [p.__name__ for p in PASSES] == ["call_gemm", "arrange_contractions", "reuse_buffers", "register_tiles",
-                                             "unroll_windows", "fuse_rows", "mark_parallel", "shape_kernels"]
+    assert [p.__name__ for p in PASSES] == ["call_gemm", "arrange_contractions", "inline_stores", "reuse_buffers",
+                                             "register_tiles", "unroll_windows", "fuse_rows", "mark_parallel",
+                                             "shape_kernels"]
     program = optimise(matmul(200, 200, 32), cpu())  # packed B, then a tiled dot product on threads
     assert [s.parallel for s in program.body] == [False, cpu().threads > 1] and not program.kernel_shapes
     A, B, C = rng.standard_normal((200, 32)), rng.standard_normal((32, 200)), np.zeros((200, 200))
