@@ -135,6 +135,26 @@ def loads(expr) -> set:
     return dag_atoms(expr, sympy.Indexed)
 
 
+def buffers_used(stmt) -> set:
+    """Names of the buffers a statement (and its body) reads or writes."""
+    names = set()
+    exprs = []
+    if isinstance(stmt, Call):
+        names |= {b.name for b in stmt.inputs + stmt.outputs}
+    if isinstance(stmt, Store):
+        names.add(stmt.buffer.name)
+        exprs += [stmt.index, stmt.value]
+    elif isinstance(stmt, (Let, Update)):
+        exprs.append(stmt.value)
+    elif isinstance(stmt, If):
+        exprs.append(stmt.cond)
+    for e in exprs:
+        names |= {a.base.name for a in loads(e)}
+    for inner in getattr(stmt, "body", ()):
+        names |= buffers_used(inner)
+    return names
+
+
 def replaced(stmt, rule: dict, buffers: dict | None = None, renaming: bool = False):
     """``stmt`` with ``rule`` applied to every expression in it (and to the variables of its
     ``Let``s and ``Update``s), and the buffers named in ``buffers`` (name → Buffer) swapped;

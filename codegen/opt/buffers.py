@@ -4,33 +4,13 @@ from __future__ import annotations
 
 import sympy
 
-from ..kernel import Buffer, Call, If, Let, Program, Store, Update, loads, replaced
-
-
-def _names_used(stmt) -> set:
-    """Names of the buffers a statement (and its body) reads or writes."""
-    names = set()
-    exprs = []
-    if isinstance(stmt, Call):
-        names |= {b.name for b in stmt.inputs + stmt.outputs}
-    if isinstance(stmt, Store):
-        names.add(stmt.buffer.name)
-        exprs += [stmt.index, stmt.value]
-    elif isinstance(stmt, (Let, Update)):
-        exprs.append(stmt.value)
-    elif isinstance(stmt, If):
-        exprs.append(stmt.cond)
-    for e in exprs:
-        names |= {a.base.name for a in loads(e)}
-    for inner in getattr(stmt, "body", ()):
-        names |= _names_used(inner)
-    return names
+from ..kernel import Buffer, Program, buffers_used, replaced
 
 
 def reuse_buffers(program: Program, target) -> None:
     """Let temporaries whose lifetimes (first to last top-level kernel using them) do not overlap
     share one allocation of the same dtype, sized for the largest."""
-    uses = [_names_used(s) for s in program.body]
+    uses = [buffers_used(s) for s in program.body]
     life = {}
     for t in program.temps:
         steps = [k for k, names in enumerate(uses) if t.name in names]

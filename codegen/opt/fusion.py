@@ -16,7 +16,7 @@ import dataclasses
 
 import sympy
 
-from ..kernel import Call, If, Let, Loop, Program, Store, Update, dag_replace, loads, replaced
+from ..kernel import Call, If, Let, Loop, Program, Store, Update, buffers_used, dag_replace, loads, replaced
 
 
 def fuse_rows(program: Program, target) -> None:
@@ -100,8 +100,8 @@ def inline_stores(program: Program, target) -> None:
     while k < len(body):
         levels, inner = _perfect(body[k])
         if inner is not None and len(inner) == 1 and isinstance(inner[0], Store) and inner[0].buffer.name in temps:
-            name, sources = inner[0].buffer.name, touched(_buffer_names(inner[0]) - {inner[0].buffer.name})
-            j = next((j for j in range(k + 1, len(body)) if name in _buffer_names(body[j])), None)
+            name, sources = inner[0].buffer.name, touched(buffers_used(inner[0]) - {inner[0].buffer.name})
+            j = next((j for j in range(k + 1, len(body)) if name in buffers_used(body[j])), None)
             between = body[k + 1:j] if j is not None else []
             if j is not None and not any(touched(_writes(s)) & sources for s in between + [body[j]]):
                 inlined = _inlined(body[k], body[j], body[j + 1:])
@@ -115,8 +115,9 @@ def inline_stores(program: Program, target) -> None:
 
 def _inlined(first, second, later: list):
     """``second`` reading ``first``'s stored value in place of the temporary, or None. Both must be
-    perfect nests over the same extents, ``first`` storing the temporary once per iteration from
-    memory ``second`` does not write; ``second`` reads it only at that index; nothing later does."""
+    perfect nests over the same extents, ``first`` storing the temporary at a different element each
+    iteration; ``second`` reads it only at that element; nothing later does. (The caller has checked
+    that nothing from ``first`` to ``second`` writes what ``first`` reads.)"""
     levels, (store,) = _perfect(first)
     other, _ = _perfect(second)
     if len(other) != len(levels) or any(a.extent != b.extent for a, b in zip(levels, other)):
@@ -127,11 +128,9 @@ def _inlined(first, second, later: list):
     rename = {a.var: b.var for a, b in zip(levels, other)}  # the producer's iteration in the consumer's terms
     index, value = dag_replace(store.index, rename, renaming=True), dag_replace(store.value, rename, renaming=True)
     reads, writes = _accesses((second,))
-    sources = _buffer_names(store) - {name}
-    if (reads.get(name) != {sympy.sympify(index)} or writes & (sources | {name})
-            or any(name in _buffer_names(s) for s in later)):
+    if reads.get(name) != {sympy.sympify(index)} or name in writes or any(name in buffers_used(s) for s in later):
         return None
-    return _rebuilt(second, lambda e: dag_replace(e, {store.buffer[index]: value}))
+    return replaced(second, {store.buffer[index]: value})
 
 
 def _injective(index, levels) -> bool:
@@ -161,25 +160,6 @@ def _perfect(stmt) -> tuple[list, tuple | None]:
         levels.append(body[0])
         body = body[0].body
     return levels, (body if levels else None)
-
-
-def _rebuilt(stmt, fix):
-    """``stmt`` with ``fix`` applied to each of its expressions."""
-    if isinstance(stmt, Store):
-        return Store(stmt.buffer, fix(stmt.index), fix(stmt.value))
-    if isinstance(stmt, (Let, Update)):
-        return dataclasses.replace(stmt, value=fix(stmt.value))
-    if isinstance(stmt, If):
-        return If(fix(stmt.cond), tuple(_rebuilt(s, fix) for s in stmt.body))
-    return dataclasses.replace(stmt, body=tuple(_rebuilt(s, fix) for s in stmt.body))
-
-
-def _buffer_names(stmt) -> set:
-    """The buffers ``stmt`` reads or writes."""
-    if isinstance(stmt, Call):
-        return {b.name for b in stmt.inputs + stmt.outputs}
-    reads, writes = _accesses((stmt,))
-    return reads.keys() | writes
 
 
 def _writes(stmt) -> set:

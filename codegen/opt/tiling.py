@@ -34,14 +34,14 @@ def register_tiles(program: Program, target) -> None:
     program.body = body
 
 
-# iterations of a nest of summed loops from which it stays a loop
+# the most iterations of a window's loop nest that are unrolled whole (3×3)
 WINDOW = 9
 
 
 def unroll_windows(program: Program, target) -> None:
     """Mark each loop nest of at most ``WINDOW`` iterations in all around nothing but updates (a
-    reduction's summed loops) to be unrolled whole when printed (``jam`` = its extent; CPU targets: a GPU's thread
-    shapes read loops as they are)."""
+    reduction's summed loops) to be unrolled whole when printed (``jam`` = its extent). CPU targets
+    only: a GPU's thread shapes read loops as they are."""
     if target.register_tile:
         program.body = [_windows_unrolled(s) for s in program.body]
 
