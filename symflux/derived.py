@@ -2,8 +2,8 @@
 
 SymPy's derivatives of fused bodies are most of a Hessian's compile (W1), and a new process took
 them again. ``kept(kind, parts, derive)`` returns ``derive()``'s expression, stored in the compile
-cache (``codegen.cache``, private to the user) under the ``srepr`` of ``parts`` and a hash of the
-rules that produce it (these modules' source and SymPy's version), so an edit to the rules never
+cache (``codegen.cache``, private to the user) under the structure of ``parts`` (``structure``) and
+a hash of the rules that produce it (these modules' source and SymPy's version), so an edit to the rules never
 reads a stale entry. Only derivations of ``costly`` bodies are worth the lookup.
 """
 
@@ -42,9 +42,31 @@ def _cache() -> DiskCache:
     return DiskCache()
 
 
+def structure(expr: sympy.Basic) -> str:
+    """A digest of ``expr``'s structure, the same in every process: each distinct node hashed once
+    from its class and its arguments' digests, leaves by their ``srepr``. Linear in the DAG, where
+    ``srepr`` prints the tree (a third of a warm Hessian compile's lookups, and exponential in the
+    depth of a high derivative's shared steps)."""
+    digests: dict = {}
+    stack = [expr]
+    while stack:
+        e = stack[-1]
+        if e in digests:
+            stack.pop()
+            continue
+        pending = [a for a in e.args if a not in digests]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        text = f"{type(e).__name__}({','.join(digests[a] for a in e.args)})" if e.args else sympy.srepr(e)
+        digests[e] = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    return digests[expr]
+
+
 def kept(kind: str, parts: tuple, derive: Callable[[], sympy.Expr]) -> sympy.Expr:
     """``derive()``, from the disk when the same ``kind`` of derivation of ``parts`` was stored."""
-    key = DiskCache.key(kind, _rules(), *map(sympy.srepr, parts))
+    key = DiskCache.key(kind, _rules(), *map(structure, parts))
     stored = _cache().get(key)
     if stored is not None:
         with sympy.evaluate(False):  # rebuilt as stored: evaluating would redistribute 2·(a + b)

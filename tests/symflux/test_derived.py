@@ -73,3 +73,16 @@ def test_a_hessian_compiled_in_a_warm_cache_equals_the_cold_one(fresh_cache):
     for c, w in zip(cold, warm):
         np.testing.assert_array_equal(c, w)
     np.testing.assert_allclose(cold[0], hessian(a, b)[0], rtol=1e-12)
+
+
+def test_a_structure_digest_tells_bodies_apart_in_time_linear_in_their_dag():
+    same = sympy.sin(x) * sympy.exp(-x**2 - y**2) + sympy.log(1 + x**2 * y**2) / (1 + sympy.cos(x * y) ** 2)
+    assert derived.structure(same) == derived.structure(BODY)
+    plain_x = sympy.Symbol(x.name)  # the same name without the real assumption
+    for other in (BODY.xreplace({x: y, y: x}), BODY.xreplace({x: plain_x}), BODY + 1, BODY.xreplace({y: 2.0}),
+                  BODY.xreplace({y: 2})):
+        assert derived.structure(other) != derived.structure(BODY)
+    e = sympy.sin(x)
+    for _ in range(60):  # a tree of 2^60 nodes, a DAG of a few hundred
+        e = e * sympy.cos(e) + e
+    assert len(derived.structure(e)) == 32
