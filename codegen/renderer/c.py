@@ -195,6 +195,14 @@ class KernelCPrinter(C99CodePrinter):
         return "(-INFINITY)"
 
 
+def _c_float(value) -> str:
+    """A float as a C constant expression: math.h's NAN and INFINITY where Python would print nan, inf."""
+    value = float(value)
+    if np.isnan(value):
+        return "NAN"
+    return repr(value) if np.isfinite(value) else ("INFINITY" if value > 0 else "-INFINITY")
+
+
 class CRenderer:
     """``render(program, embed)`` → (C source, header)."""
 
@@ -209,7 +217,7 @@ class CRenderer:
         lines = [PRELUDE]
         for name, data in embed.items():
             buf = program.buffers()[name]
-            values = ", ".join(repr(float(v)) if buf.dtype.startswith("float") else str(int(v)) for v in np.ravel(data))
+            values = ", ".join(_c_float(v) if buf.dtype.startswith("float") else str(int(v)) for v in np.ravel(data))
             lines.append(f"static const {CTYPE[buf.dtype]} {name}[{max(np.size(data), 1)}] = {{{values}}};")
         lines.append(signature + " {")
         qualifier = lambda b: "" if b.name in program.aliased else "restrict "

@@ -456,3 +456,10 @@ def test_a_position_split_into_window_and_offset_and_put_back_is_read_as_itself(
     apart = flat_index([b, idiv(h, 2), idiv(w, 2), imod(h, 2), imod(w, 2)], [64, 12, 12, 2, 2])
     assert apart.has(idiv)  # digits that are not adjacent stay divisions
     assert flat_index([idiv(h, 3), imod(h, 2)], [8, 2]) == 2 * idiv(h, 3) + imod(h, 2)  # other divisors
+
+
+def test_embedded_float_constants_print_as_c_constant_expressions():
+    c, out, i = Buffer("c", "float64", 4), Buffer("out", "float64", 4), loop_var("i")
+    program = Program("consts", [c, out], body=[Loop(i, 4, (Store(out, i, c[i]),))])
+    source, _ = CRenderer().render(program, embed={"c": np.array([np.nan, np.inf, -np.inf, 1.5])})
+    assert "{NAN, INFINITY, -INFINITY, 1.5}" in source
