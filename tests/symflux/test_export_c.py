@@ -76,4 +76,3 @@ def test_abs_of_an_expression_builds_as_c():
         f = lambda v: sf.abs(v % 3 - 1)
         with np.errstate(all="ignore"):
             np.testing.assert_array_equal(exported(f, x), interpreted(f, x))
-
