@@ -99,12 +99,13 @@ def inline_stores(program: Program, target) -> None:
     k = 0
     while k < len(body):
         levels, inner = _perfect(body[k])
-        if inner is not None and len(inner) == 1 and isinstance(inner[0], Store) and inner[0].buffer.name in temps:
-            name, sources = inner[0].buffer.name, touched(buffers_used(inner[0]) - {inner[0].buffer.name})
+        store = inner[0] if inner is not None and len(inner) == 1 and isinstance(inner[0], Store) else None
+        if store is not None and store.buffer.name in temps:
+            name = store.buffer.name
+            sources = touched(buffers_used(store) - {name})
             j = next((j for j in range(k + 1, len(body)) if name in buffers_used(body[j])), None)
-            between = body[k + 1:j] if j is not None else []
-            if j is not None and not any(touched(_writes(s)) & sources for s in between + [body[j]]):
-                inlined = _inlined(body[k], body[j], body[j + 1:])
+            if j is not None and not any(touched(_writes(s)) & sources for s in body[k + 1:j + 1]):
+                inlined = _inlined(levels, store, body[j], body[j + 1:])
                 if inlined is not None:
                     body[j] = inlined
                     del body[k]
@@ -113,12 +114,12 @@ def inline_stores(program: Program, target) -> None:
     program.body = body
 
 
-def _inlined(first, second, later: list):
-    """``second`` reading ``first``'s stored value in place of the temporary, or None. Both must be
-    perfect nests over the same extents, ``first`` storing the temporary at a different element each
-    iteration; ``second`` reads it only at that element; nothing later does. (The caller has checked
-    that nothing from ``first`` to ``second`` writes what ``first`` reads.)"""
-    levels, (store,) = _perfect(first)
+def _inlined(levels, store, second, later: list):
+    """``second`` reading ``store``'s value (the statement inside the perfect nest ``levels``) in
+    place of the temporary, or None. ``second`` must be a perfect nest over the same extents,
+    ``store`` at a different element each iteration; ``second`` reads it only at that element;
+    nothing later does. (The caller has checked that nothing from the producer to ``second``
+    writes what the producer reads.)"""
     other, _ = _perfect(second)
     if len(other) != len(levels) or any(a.extent != b.extent for a, b in zip(levels, other)):
         return None
