@@ -471,14 +471,17 @@ def evaluated(body: sympy.Expr) -> sympy.Expr:
     were most of a Hessian's compile in every new process."""
     if not body.has(sympy.Derivative):
         return body
-    carry_out = lambda: body.replace(lambda e: isinstance(e, sympy.Derivative), _carried_out)
+    carry_out = lambda: body.replace(lambda e: isinstance(e, sympy.Derivative), carried_out)
     derivatives = dag_atoms(body, sympy.Derivative, inside=True)
     if not any(d.derivative_count > 1 or derived.costly(d.expr) for d in derivatives):
         return carry_out()
     return derived.kept("derived", (body,), carry_out)
 
 
-def _carried_out(d: sympy.Derivative) -> sympy.Expr:
+@functools.lru_cache(maxsize=4096)
+def carried_out(d: sympy.Derivative) -> sympy.Expr:
+    """``d`` taken, almost everywhere. Memoised: a backward pass takes a body's partial and may keep
+    it unevaluated (it would swell), and lowering then carries out that same derivative."""
     if len(d.variable_count) == 1 and d.derivative_count >= TAYLOR_ORDER:
         taken = nth_derivative(d.expr, *d.variable_count[0])
         if taken is not None:  # almost everywhere already: kinks are Piecewise, steps' derivatives 0

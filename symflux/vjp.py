@@ -39,7 +39,7 @@ def partial_derivative(body: sympy.Expr, sym: sympy.Symbol, out_sym: sympy.Symbo
 
 
 def _partial(body, sym, out_sym):
-    eager = fn.almost_everywhere(sympy.diff(body, sym))
+    eager = fn.carried_out(sympy.Derivative(body, sym))
     if eager == 0:
         return eager
     reused = eager.xreplace({body: out_sym}) if not body.is_Symbol else eager
