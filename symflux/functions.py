@@ -480,10 +480,15 @@ def evaluated(body: sympy.Expr) -> sympy.Expr:
 
 @functools.lru_cache(maxsize=4096)
 def carried_out(d: sympy.Derivative) -> sympy.Expr:
-    """``d`` taken, almost everywhere. Memoised: a backward pass takes a body's partial and may keep
-    it unevaluated (it would swell), and lowering then carries out that same derivative."""
-    if len(d.variable_count) == 1 and d.derivative_count >= TAYLOR_ORDER:
-        taken = nth_derivative(d.expr, *d.variable_count[0])
+    """``d`` taken, almost everywhere. Memoised, and a mixed derivative is taken from the one in its
+    other variables (as SymPy takes it, one variable after the other): a backward pass takes a body's
+    partial and may keep it unevaluated (it would swell), then lowering takes that partial and the
+    Hessian's mixed entries from it. Repeated in one variable, SymPy's n-fold rules are shorter."""
+    *outer, (last, n) = d.variable_count
+    if outer:
+        return carried_out(sympy.Derivative(carried_out(sympy.Derivative(d.expr, *outer)), (last, n)))
+    if n >= TAYLOR_ORDER:
+        taken = nth_derivative(d.expr, last, n)
         if taken is not None:  # almost everywhere already: kinks are Piecewise, steps' derivatives 0
             return taken
     return almost_everywhere(d.doit())

@@ -106,3 +106,20 @@ def test_a_partial_kept_unevaluated_while_tracing_is_not_taken_again_when_loweri
         gx, gy = sf.compile(lambda a, b: sf.gradient(f, a, b))(a, b)
     assert len(taken) == len(set(taken)) == 2  # ∂/∂a and ∂/∂b of the body, once each
     np.testing.assert_allclose(gx, sf.gradient(f, a, b)[0], rtol=1e-12)
+
+
+def test_a_hessian_takes_its_mixed_entries_from_the_gradient(fresh_cache):
+    f = lambda a, b: sf.sin(a) * sf.exp(-a**2 - b**2) + sf.log(1 + a**2 * b**2) / (1 + sf.cos(a * b) ** 2)
+    grad = lambda c, d: sf.gradient(lambda u, v: sf.sum(f(u, v)), c, d)
+    hessian = lambda a, b: (*sf.gradient(lambda c, d: sf.sum(grad(c, d)[0]), a, b),
+                            *sf.gradient(lambda c, d: sf.sum(grad(c, d)[1]), a, b))
+    a, b = np.linspace(-2, 2, 7), np.linspace(2, -1, 7)
+    taken = []
+    n_fold = sympy.Add._eval_derivative_n_times  # what every derivative of a sum goes through
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(sympy.Add, "_eval_derivative_n_times", lambda e, s, n: taken.append((e, s, n)) or n_fold(e, s, n))
+        compiled = sf.compile(hessian)(a, b)
+    assert sorted((s.name, n) for e, s, n in taken if e == BODY) == [(x.name, 1), (x.name, 2), (y.name, 1), (y.name, 2)]
+    for c, expected in zip(compiled, (sympy.diff(BODY, x, x), sympy.diff(BODY, x, y),
+                                      sympy.diff(BODY, y, x), sympy.diff(BODY, y, y))):
+        np.testing.assert_allclose(c, sympy.lambdify([x, y], expected)(a, b), rtol=1e-12)
