@@ -11,6 +11,7 @@ Frames on stdin: one request byte (``o`` object code, ``i`` optimised IR, ``a`` 
 follows), an 8-byte length, the bytes.
 """
 
+import re
 import struct
 import sys
 
@@ -36,7 +37,28 @@ def _optimised(machine, ir_text: str):
     options.loop_unrolling = False
     builder = llvm.create_pass_builder(machine, options)
     builder.getModulePassManager().run(module, builder)
+    _drop_unused_variants(module, builder)
     return module
+
+
+# a vector variant named by a function's "vector-function-abi-variant" attribute: _ZGV…_name(variant)
+_VARIANT = re.compile(rb"_ZGV[^(,\"]*\(([^)]+)\)")
+
+
+def _drop_unused_variants(module, builder) -> None:
+    """The vector variants the loop vectoriser did not call are not compiled. Each width it might
+    pick is offered (a third of W1's machine-code time went to unused ones); only once it has
+    picked can they be internal, which makes the others dead code."""
+    variants = {name.decode() for f in module.functions for attribute in f.attributes
+                for name in _VARIANT.findall(attribute)}
+    if not variants:
+        return
+    for f in module.functions:
+        if f.name in variants:
+            f.linkage = llvm.Linkage.internal
+    dead_code = llvm.create_new_module_pass_manager()
+    dead_code.add_global_dead_code_eliminate_pass()
+    dead_code.run(module, builder)
 
 
 def _answer(machine, request: bytes, ir_text: str) -> bytes:

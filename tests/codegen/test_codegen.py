@@ -463,3 +463,22 @@ def test_embedded_float_constants_print_as_c_constant_expressions():
     program = Program("consts", [c, out], body=[Loop(i, 4, (Store(out, i, c[i]),))])
     source, _ = CRenderer().render(program, embed={"c": np.array([np.nan, np.inf, -np.inf, 1.5])})
     assert "{NAN, INFINITY, -INFINITY, 1.5}" in source
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_only_the_vector_variants_the_vectoriser_calls_are_compiled(dtype):
+    i = loop_var("i")
+    a, out = Buffer("a", dtype, 1024), Buffer("out", dtype, 1024)
+    program = Program("f", [a, out], body=[Loop(i, 1024, (Store(out, i, sympy.sin(a[i]) * sympy.cos(a[i] + 1)),))])
+    ir = LLVMRenderer().render(program)
+    optimised = default_runtime().optimised_ir(ir)
+    offered = set(re.findall(r'define[^\n]*@"?((?:sin|cos)\.exact\.v\d+)', ir))
+    defined = set(re.findall(r'define[^\n]*@"?((?:sin|cos)\.exact\.v\d+)', optimised))
+    called = set(re.findall(r'call[^\n]*@"?((?:sin|cos)\.exact\.v\d+)', optimised))
+    assert called and defined == called and len(offered) > len(defined)
+    values = rng.uniform(-3, 3, 1024).astype(dtype)
+    values[5] = 1e30  # a huge angle: libm, through the variant
+    got = np.empty(1024, dtype)
+    default_runtime().load(ir, "f", 2)(values.ctypes.data, got.ctypes.data)
+    expected = np.sin(values.astype(np.float64)) * np.cos((values + values.dtype.type(1)).astype(np.float64))
+    np.testing.assert_allclose(got, expected.astype(dtype), rtol=1e-6 if dtype == "float32" else 1e-15)
