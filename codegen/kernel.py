@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sympy
+from sympy.functions.elementary.piecewise import ExprCondPair
 
 
 class UnsupportedExpression(TypeError):
@@ -198,15 +199,54 @@ def dag_replace(expr, rule: dict, renaming: bool = False):
             if pending:
                 stack.extend(pending)
                 continue
-            args = tuple(done[a] for a in e.args)
-            if all(a is b for a, b in zip(args, e.args)):
-                done[e] = e
-            elif renaming and isinstance(e, _RENAMED):
-                done[e] = e.func(*args, evaluate=False)
-            else:
-                done[e] = e.func(*args)
+            done[e] = rebuilt(e, tuple(done[a] for a in e.args), renaming)
             stack.pop()
     return done[sympy.sympify(expr)]
+
+
+def rebuilt(e, args, renaming: bool = False):
+    """``e`` with arguments ``args``, evaluated by SymPy except where that would take a Piecewise
+    into branches (``piecewise``) or, with ``renaming``, could simplify nothing."""
+    if all(a is b for a, b in zip(args, e.args)):
+        return e
+    if _folds_a_condition(e, args):  # kept unfolded
+        return sympy.Basic.__new__(e.func, *args)
+    if _divides_by_a_piecewise(e, args) or renaming and isinstance(e, _RENAMED):
+        return e.func(*args, evaluate=False)
+    return e.func(*args)
+
+
+def _folds_a_condition(e, args) -> bool:
+    """Whether SymPy would fold a Piecewise read by a condition out into branches when rebuilding
+    ``e`` (a Piecewise or one of its pairs) from ``args`` (see ``piecewise``)."""
+    if isinstance(e, ExprCondPair):
+        return isinstance(args[1], sympy.Basic) and args[1].has(sympy.Piecewise)
+    return isinstance(e, sympy.Piecewise) and any(pair.cond.has(sympy.Piecewise) for pair in args)
+
+
+def _divides_by_a_piecewise(e, args) -> bool:
+    """Whether ``e`` rebuilt from ``args`` is a power of a Piecewise that SymPy would take in each
+    branch (a negative one, or any of a Piecewise kept unfolded), or a product holding one (see
+    ``piecewise``)."""
+    def in_branches(a):
+        return isinstance(a, sympy.Pow) and isinstance(a.base, sympy.Piecewise) and (
+            a.exp.is_negative or any(pair.cond.has(sympy.Piecewise) for pair in a.base.args))
+    if isinstance(e, sympy.Pow):
+        return in_branches(sympy.Pow(*args, evaluate=False))
+    return isinstance(e, sympy.Mul) and any(map(in_branches, args))
+
+
+def piecewise(*pairs) -> sympy.Expr:
+    """``sympy.Piecewise(*pairs)``, except that a Piecewise read by a condition is not folded out into
+    branches. SymPy does that even unevaluated, evaluating each branch, as it takes a negative power
+    of a Piecewise in each branch: 1/relu(x) would become Piecewise((zoo, x ≤ 0), …), and zoo has no
+    sign (IEEE: 1/+0 = +inf), so it compiled to NaN, or raised comparing zoo. ``dag_replace``
+    keeps both unevaluated."""
+    pairs = [ExprCondPair(*p) if not sympy.sympify(p[1]).has(sympy.Piecewise)
+             else sympy.Basic.__new__(ExprCondPair, *map(sympy.sympify, p)) for p in pairs]
+    if any(p.cond.has(sympy.Piecewise) for p in pairs):
+        return sympy.Basic.__new__(sympy.Piecewise, *pairs)
+    return sympy.Piecewise(*pairs)
 
 
 def dag_cse(expr, symbols) -> tuple[list, sympy.Expr]:
@@ -229,7 +269,7 @@ def dag_cse(expr, symbols) -> tuple[list, sympy.Expr]:
     for e in order:  # postorder: an operation after those it reads
         if readers[e] > 1 and e.args and isinstance(e, sympy.Expr):
             rule[e] = symbol = next(symbols)
-            replacements.append((symbol, e.func(*[dag_replace(a, rule) for a in e.args])))
+            replacements.append((symbol, rebuilt(e, tuple(dag_replace(a, rule) for a in e.args))))
     return replacements, dag_replace(expr, rule)
 
 

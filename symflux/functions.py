@@ -14,7 +14,7 @@ import numpy as np
 import sympy
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from codegen.kernel import dag_atoms, dag_replace
+from codegen.kernel import dag_atoms, dag_replace, piecewise
 
 from . import derived
 from .taylor import nth_derivative
@@ -548,7 +548,7 @@ def as_value(expr: sympy.Basic) -> sympy.Basic:
         return expr
     if isinstance(expr, sympy.logic.boolalg.BooleanAtom):
         return sympy.Integer(bool(expr))
-    return sympy.Piecewise((1, expr), (0, True))
+    return piecewise((1, expr), (0, True))
 
 
 def truth(x: sympy.Basic) -> sympy.Basic:
@@ -562,8 +562,12 @@ def truth(x: sympy.Basic) -> sympy.Basic:
 
 def _truths_restored(body: sympy.Basic) -> sympy.Basic:
     """``Ne(Piecewise((1, c), (0, True)), 0)`` (a truth value inlined into a condition) back to ``c``."""
-    return body.replace(lambda e: isinstance(e, sympy.Ne) and e.rhs == 0 and isinstance(e.lhs, sympy.Piecewise),
-                        lambda e: truth(e.lhs))
+    while True:  # outermost first: a restored condition may hold another
+        truths = [e for e in dag_atoms(body, sympy.Ne) if e.rhs == 0 and isinstance(e.lhs, sympy.Piecewise)]
+        restored = {e: c for e in truths if (c := truth(e.lhs)) != e}
+        if not restored:
+            return body
+        body = dag_replace(body, restored)
 
 
 def keeps_booleans(body: sympy.Basic) -> bool:

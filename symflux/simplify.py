@@ -11,7 +11,7 @@ from collections import Counter
 
 import sympy
 
-from codegen.kernel import dag_atoms, dag_size
+from codegen.kernel import dag_atoms, dag_replace, dag_size
 
 from . import contract, functions, ops
 from .ir import ARG, Node, arg_symbol, make, toposort
@@ -59,7 +59,7 @@ def _fuse_map(node: Node, args, old_args, uses: Counter) -> Node:
     for i, (new_arg, old_arg) in enumerate(zip(args, old_args)):
         if _should_inline(new_arg, old_arg, node, uses):
             offset = len(body_args)
-            inner = new_arg.body.xreplace({ARG[j]: arg_symbol(offset + j) for j in range(len(new_arg.args))})
+            inner = dag_replace(new_arg.body, {ARG[j]: arg_symbol(offset + j) for j in range(len(new_arg.args))})
             body_args.extend(new_arg.args)
             subs[ARG[i]] = inner
         else:

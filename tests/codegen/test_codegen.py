@@ -482,3 +482,14 @@ def test_only_the_vector_variants_the_vectoriser_calls_are_compiled(dtype):
     default_runtime().load(ir, "f", 2)(values.ctypes.data, got.ctypes.data)
     expected = np.sin(values.astype(np.float64)) * np.cos((values + values.dtype.type(1)).astype(np.float64))
     np.testing.assert_allclose(got, expected.astype(dtype), rtol=1e-6 if dtype == "float32" else 1e-15)
+
+
+def test_dag_replace_takes_no_negative_power_of_a_piecewise_in_its_branches():
+    a, b = sympy.symbols("a b", real=True)
+    kink = sympy.Piecewise((a, a > 0), (0, True))
+    for body in (1 / b, 2 * a / b, sympy.Piecewise((a, 1 / b > 1), (b, True)),
+                 sympy.Piecewise((1, a * b**-2 > 0), (0, True))):
+        composed = dag_replace(body, {b: kink})
+        assert not composed.has(sympy.zoo), composed
+        for value in (0.5, 2.0):  # where the kink is a itself
+            assert composed.subs(a, value) == body.subs({a: value, b: value})

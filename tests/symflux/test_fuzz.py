@@ -129,6 +129,9 @@ FOUND = [  # programs the long search found, kept as fixed regressions
     # a constant folded to NaN embedded in C as `nan`, which C does not know
     (("unary", "negative", ("unary", "sqrt", ("unary", "negative", ("const", 2.0)))),
      (np.zeros((2, 3)), np.zeros((2, 3)))),
+    # a division by relu composed into a condition: SymPy took 1/0 = zoo in relu's zero branch
+    (("where", ("binary", "divide", ("const", 2.0), ("unary", "relu", ("x",))), ("x",), ("y",)),
+     (np.array([[0.0, -1, 2], [-0.0, 3, -2]]), np.array([[5.0, 6, 7], [8, 9, 10]]))),
 ]
 
 

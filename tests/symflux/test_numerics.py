@@ -421,3 +421,21 @@ def test_piecewise_constant_of_an_argument_sympy_cannot_tell_is_real():
     want = np.floor(np.sqrt(x))
     np.testing.assert_array_equal(sf.gradient(loss, x)[0], want)
     np.testing.assert_array_equal(sf.compile(lambda a: sf.gradient(loss, a)[0])(x), want)
+
+
+# -- division by a kinked function ----------------------------------------------------------------
+
+DIVIDED = [("1/relu", lambda x: 1 / sf.relu(x)), ("relu**-2", lambda x: sf.relu(x) ** -2.0),
+           ("x/where", lambda x: x / sf.where(x > 0, 1.0, 0.0)), ("1/hardtanh", lambda x: 3 * sf.hardtanh(x) ** -1),
+           ("where(relu(-x)/relu(x) > 1)", lambda x: sf.where(sf.relu(-x) / sf.relu(x) > 1, x, 2 * x))]
+
+
+@pytest.mark.parametrize("name,f", DIVIDED, ids=[d[0] for d in DIVIDED])
+def test_dividing_by_a_kinked_function_at_its_zero_gives_infinities(name, f):
+    """SymPy took a negative power of a Piecewise in each branch, 1/0 = zoo (no sign), compiled as NaN."""
+    x = np.array([0.0, -1.0, 2.0, -0.0, NAN, INF, -INF])
+    with np.errstate(all="ignore"):
+        want = f(x)
+        same(sf.compile(f)(x), want)
+        same(exported(f, x), want)
+    assert np.isinf(want).any()
