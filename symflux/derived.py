@@ -18,9 +18,9 @@ from collections.abc import Callable
 import sympy
 
 from codegen.cache import DiskCache
-from codegen.kernel import dag_size
+from codegen.kernel import dag_atoms, dag_size
 
-_SOURCES = ("functions.py", "taylor.py", "vjp.py")
+_SOURCES = ("functions.py", "taylor.py", "vjp.py", "derived.py")
 # operations from which a body's derivatives are kept: a layer's tanh(x + b) is quicker to
 # differentiate than to look up, W1's fused function (30 operations) is not
 COSTLY = 16
@@ -72,5 +72,12 @@ def kept(kind: str, parts: tuple, derive: Callable[[], sympy.Expr]) -> sympy.Exp
         with sympy.evaluate(False):  # rebuilt as stored: evaluating would redistribute 2·(a + b)
             return pickle.loads(stored)
     result = derive()
-    _cache().put(key, pickle.dumps(result))
+    if not _holds_unfolded_conditions(result):
+        _cache().put(key, pickle.dumps(result))
     return result
+
+
+def _holds_unfolded_conditions(expr: sympy.Expr) -> bool:
+    """Whether ``expr`` has a Piecewise read by a condition, kept unfolded (``codegen.kernel.piecewise``):
+    unpickling rebuilds it through SymPy, which folds it (and may fail on the way)."""
+    return any(cond.has(sympy.Piecewise) for pw in dag_atoms(expr, sympy.Piecewise) for _, cond in pw.args)

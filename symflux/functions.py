@@ -484,6 +484,11 @@ def carried_out(d: sympy.Derivative) -> sympy.Expr:
     other variables (as SymPy takes it, one variable after the other): a backward pass takes a body's
     partial and may keep it unevaluated (it would swell), then lowering takes that partial and the
     Hessian's mixed entries from it. Repeated in one variable, SymPy's n-fold rules are shorter."""
+    held = {cond: sympy.Dummy("condition") for pw in dag_atoms(d.expr, sympy.Piecewise)
+            for _, cond in pw.args if cond.has(sympy.Piecewise)}
+    if held:  # SymPy's derivative would fold them into branches (``codegen.kernel.piecewise``)
+        taken = carried_out(sympy.Derivative(dag_replace(d.expr, held), *d.variable_count))
+        return dag_replace(taken, {symbol: cond for cond, symbol in held.items()})
     *outer, (last, n) = d.variable_count
     if outer:
         return carried_out(sympy.Derivative(carried_out(sympy.Derivative(d.expr, *outer)), (last, n)))

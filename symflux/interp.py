@@ -14,7 +14,7 @@ import numpy as np
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 
-from codegen.kernel import dag_cse
+from codegen.kernel import dag_cse, dag_replace
 
 from . import fft_ops, linalg_ops, ops, rng
 from .functions import NUMPY_IMPLS, evaluated
@@ -87,7 +87,7 @@ def body_function(body: sympy.Expr, nargs: int, exact: bool, complex_values: boo
     float ``1/2``), elementwise over object arrays."""
     body = evaluated(body)
     if exact:
-        substitute = lambda *values: body.xreplace(dict(zip(ARG, values)))
+        substitute = lambda *values: dag_replace(body, dict(zip(ARG, values)))
         return np.frompyfunc(substitute, nargs, 1) if nargs else substitute
     printer = (_ComplexPrinter if complex_values else _ExactFloatPrinter)(
         {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True, "user_functions": {}})

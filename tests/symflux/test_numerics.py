@@ -439,3 +439,14 @@ def test_dividing_by_a_kinked_function_at_its_zero_gives_infinities(name, f):
         same(sf.compile(f)(x), want)
         same(exported(f, x), want)
     assert np.isinf(want).any()
+
+
+def test_gradients_through_a_condition_dividing_by_a_kinked_function():
+    f = lambda x: sf.sum(sf.where(1 / sf.relu(x) > 2, x**2, x) * sf.where(sf.relu(-x) / sf.relu(x) > 1, 2.0, 3.0))
+    x = np.array([0.2, 1.0, -1.0, 0.0])
+    want = np.array([1.2, 3.0, -4.0, 0.0])  # 1/relu(x) is +inf for x ≤ 0, relu(1)/relu(-1) too
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(sf.gradient(f, x)[0], want, rtol=1e-14)
+        np.testing.assert_allclose(sf.compile(lambda x: sf.gradient(f, x)[0])(x), want, rtol=1e-14)
+    s = sf.symbols("s")
+    assert str(sf.gradient(lambda x: sf.where(1 / sf.relu(x) > 2, x**2, x), s)[0]).startswith("Piecewise((2*s,")
