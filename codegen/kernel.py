@@ -205,48 +205,68 @@ def dag_replace(expr, rule: dict, renaming: bool = False):
 
 
 def rebuilt(e, args, renaming: bool = False):
-    """``e`` with arguments ``args``, evaluated by SymPy except where that would take a Piecewise
-    into branches (``piecewise``) or, with ``renaming``, could simplify nothing."""
+    """``e`` with arguments ``args``, evaluated by SymPy, except with ``renaming`` (it could simplify
+    nothing) and where SymPy's evaluation takes a Piecewise into its branches and makes a zoo there
+    (``piecewise``)."""
     if all(a is b for a, b in zip(args, e.args)):
         return e
-    if _folds_a_condition(e, args):  # kept unfolded
-        return sympy.Basic.__new__(e.func, *args)
-    if _divides_by_a_piecewise(e, args) or renaming and isinstance(e, _RENAMED):
+    if _holds_unfolded(args):  # evaluated, it would be folded again
+        return _unevaluated(e.func, args)
+    if _takes_branches(e, args):
+        return _unless_zoo(lambda: e.func(*args), lambda: _unevaluated(e.func, args), args)
+    if renaming and isinstance(e, _RENAMED):
         return e.func(*args, evaluate=False)
     return e.func(*args)
 
 
-def _folds_a_condition(e, args) -> bool:
-    """Whether SymPy would fold a Piecewise read by a condition out into branches when rebuilding
-    ``e`` (a Piecewise or one of its pairs) from ``args`` (see ``piecewise``)."""
+def _takes_branches(e, args) -> bool:
+    """Whether SymPy evaluates ``e`` from ``args`` branch by branch: a Piecewise or a pair whose
+    condition reads a Piecewise, a negative power of a Piecewise or a product holding one."""
     if isinstance(e, ExprCondPair):
         return isinstance(args[1], sympy.Basic) and args[1].has(sympy.Piecewise)
-    return isinstance(e, sympy.Piecewise) and any(pair.cond.has(sympy.Piecewise) for pair in args)
-
-
-def _divides_by_a_piecewise(e, args) -> bool:
-    """Whether ``e`` rebuilt from ``args`` is a power of a Piecewise that SymPy would take in each
-    branch (a negative one, or any of a Piecewise kept unfolded), or a product holding one (see
-    ``piecewise``)."""
-    def in_branches(a):
-        return isinstance(a, sympy.Pow) and isinstance(a.base, sympy.Piecewise) and (
-            a.exp.is_negative or any(pair.cond.has(sympy.Piecewise) for pair in a.base.args))
+    if isinstance(e, sympy.Piecewise):
+        return any(pair.cond.has(sympy.Piecewise) for pair in args)
+    reciprocal = lambda a: isinstance(a, sympy.Pow) and isinstance(a.base, sympy.Piecewise) and a.exp.is_negative
     if isinstance(e, sympy.Pow):
-        return in_branches(sympy.Pow(*args, evaluate=False))
-    return isinstance(e, sympy.Mul) and any(map(in_branches, args))
+        return reciprocal(sympy.Pow(*args, evaluate=False))
+    return isinstance(e, sympy.Mul) and any(map(reciprocal, args))
+
+
+def _unfolded(e) -> bool:
+    return isinstance(e, sympy.Piecewise) and any(pair.cond.has(sympy.Piecewise) for pair in e.args)
+
+
+def _holds_unfolded(args) -> bool:
+    """Whether ``args`` hold a Piecewise kept unfolded, directly or as a power's base."""
+    return any(_unfolded(a) or isinstance(a, sympy.Pow) and _unfolded(a.base) for a in args)
+
+
+def _unevaluated(func, args):
+    if issubclass(func, (ExprCondPair, sympy.Piecewise)):  # these fold even when told not to evaluate
+        return sympy.Basic.__new__(func, *args)
+    return func(*args, evaluate=False)
+
+
+def _unless_zoo(evaluate, keep, args):
+    """``evaluate()``, or ``keep()`` where it makes a zoo that ``args`` did not hold, or fails: it
+    raises comparing a zoo, and piecewise_fold asserts on some conditions nested in conditions."""
+    try:
+        taken = evaluate()
+    except (TypeError, AssertionError):
+        return keep()
+    made_zoo = taken.has(sympy.zoo) and not any(isinstance(a, sympy.Basic) and a.has(sympy.zoo) for a in args)
+    return keep() if made_zoo else taken
 
 
 def piecewise(*pairs) -> sympy.Expr:
-    """``sympy.Piecewise(*pairs)``, except that a Piecewise read by a condition is not folded out into
-    branches. SymPy does that even unevaluated, evaluating each branch, as it takes a negative power
-    of a Piecewise in each branch: 1/relu(x) would become Piecewise((zoo, x ≤ 0), …), and zoo has no
-    sign (IEEE: 1/+0 = +inf), so it compiled to NaN, or raised comparing zoo. ``dag_replace``
-    keeps both unevaluated."""
-    pairs = [ExprCondPair(*p) if not sympy.sympify(p[1]).has(sympy.Piecewise)
-             else sympy.Basic.__new__(ExprCondPair, *map(sympy.sympify, p)) for p in pairs]
-    if any(p.cond.has(sympy.Piecewise) for p in pairs):
-        return sympy.Basic.__new__(sympy.Piecewise, *pairs)
-    return sympy.Piecewise(*pairs)
+    """``sympy.Piecewise(*pairs)``, unless SymPy makes a zoo evaluating it. SymPy folds a Piecewise
+    read by a condition out into branches (even unevaluated) and takes a negative power of a
+    Piecewise in each branch: 1/relu(x) would become Piecewise((zoo, x ≤ 0), …), and zoo has no sign
+    (IEEE: 1/+0 = +inf), so it compiled to NaN, or raised comparing zoo. There, as in
+    ``dag_replace`` (``rebuilt``), the Piecewise is kept as it is."""
+    pairs = [tuple(map(sympy.sympify, p)) for p in pairs]
+    return _unless_zoo(lambda: sympy.Piecewise(*pairs), lambda: sympy.Basic.__new__(
+        sympy.Piecewise, *(sympy.Basic.__new__(ExprCondPair, *p) for p in pairs)), [v for p in pairs for v in p])
 
 
 def dag_cse(expr, symbols) -> tuple[list, sympy.Expr]:

@@ -132,6 +132,11 @@ FOUND = [  # programs the long search found, kept as fixed regressions
     # a division by relu composed into a condition: SymPy took 1/0 = zoo in relu's zero branch
     (("where", ("binary", "divide", ("const", 2.0), ("unary", "relu", ("x",))), ("x",), ("y",)),
      (np.array([[0.0, -1, 2], [-0.0, 3, -2]]), np.array([[5.0, 6, 7], [8, 9, 10]]))),
+    # a first fix kept every such Piecewise unfolded, where SymPy's fold was harmless and needed
+    (("unary", "relu", ("binary", "divide", ("x",), ("where", ("x",), ("x",), ("y",)))),
+     (np.zeros((2, 3)), np.zeros((2, 3)))),
+    (("unary", "sign", ("binary", "divide", ("x",), ("where", ("x",), ("x",), ("y",)))),
+     (np.array([[0.0, -1, 2], [-0.0, 3, -2]]), np.array([[5.0, 0, 7], [-8, 9, 0]]))),
 ]
 
 
