@@ -226,9 +226,9 @@ def _takes_branches(e, args) -> bool:
         return isinstance(args[1], sympy.Basic) and args[1].has(sympy.Piecewise)
     if isinstance(e, sympy.Piecewise):
         return any(pair.cond.has(sympy.Piecewise) for pair in args)
-    reciprocal = lambda a: isinstance(a, sympy.Pow) and isinstance(a.base, sympy.Piecewise) and a.exp.is_negative
     if isinstance(e, sympy.Pow):
-        return reciprocal(sympy.Pow(*args, evaluate=False))
+        return isinstance(args[0], sympy.Piecewise) and args[1].is_negative
+    reciprocal = lambda a: isinstance(a, sympy.Pow) and isinstance(a.base, sympy.Piecewise) and a.exp.is_negative
     return isinstance(e, sympy.Mul) and any(map(reciprocal, args))
 
 
