@@ -178,6 +178,9 @@ class floor_divide(sympy.Function):
     def fdiff(self, argindex=1):
         return sympy.S.Zero  # piecewise constant
 
+    def _eval_is_extended_real(self):  # else SymPy's derivative of |…| keeps re(…), which compiles to nothing
+        return all(a.is_extended_real for a in self.args) or None
+
 
 class remainder(sympy.Function):
     """a % b as NumPy computes it: a − b·floor(a / b), with the sign of b (Python's %)."""
@@ -192,6 +195,9 @@ class remainder(sympy.Function):
 
     def fdiff(self, argindex=1):
         return sympy.S.One if argindex == 1 else -floor_divide(*self.args)
+
+    def _eval_is_extended_real(self):  # else SymPy's derivative of |…| keeps re(…), which compiles to nothing
+        return all(a.is_extended_real for a in self.args) or None
 
 
 class fmod(sympy.Function):
@@ -209,6 +215,9 @@ class fmod(sympy.Function):
     def fdiff(self, argindex=1):
         a, b = self.args  # ∂/∂b = −trunc(a/b), written with fmod so derivatives stay closed
         return sympy.S.One if argindex == 1 else (self - a) / b
+
+    def _eval_is_extended_real(self):  # else SymPy's derivative of |…| keeps re(…), which compiles to nothing
+        return all(a.is_extended_real for a in self.args) or None
 
 
 class cast(sympy.Function):

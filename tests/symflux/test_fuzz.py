@@ -137,6 +137,10 @@ FOUND = [  # programs the long search found, kept as fixed regressions
      (np.zeros((2, 3)), np.zeros((2, 3)))),
     (("unary", "sign", ("binary", "divide", ("x",), ("where", ("x",), ("x",), ("y",)))),
      (np.array([[0.0, -1, 2], [-0.0, 3, -2]]), np.array([[5.0, 0, 7], [-8, 9, 0]]))),
+    # |remainder| differentiated kept re(…): SymPy could not tell remainder of reals is real
+    (("unary", "abs", ("where", ("where", ("const", 2.0), ("x",), ("x",)),
+                       ("binary", "remainder", ("const", -0.5), ("y",)), ("reduce", "mean", ("x",)))),
+     (np.array([[0.5, -0.5, -0.5], [-1.5, 0.0, 4.0]]), np.array([[1.0, -np.inf, np.nan], [-1.0, -1.5, -2.0]]))),
 ]
 
 
