@@ -59,6 +59,9 @@ class _ExactFloatPrinter(NumPyPrinter):
     def _print_Or(self, expr):
         return self._pairwise("numpy.logical_or", expr.args)
 
+    def _print_ITE(self, expr):  # a truth value (SymPy's prints a float select, which no condlist takes)
+        return "numpy.where({}, {}, {})".format(*map(self._print, expr.args))
+
     def _pairwise(self, function, args):
         out = self._print(args[0])
         for a in args[1:]:

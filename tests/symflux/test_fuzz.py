@@ -141,6 +141,11 @@ FOUND = [  # programs the long search found, kept as fixed regressions
     (("unary", "abs", ("where", ("where", ("const", 2.0), ("x",), ("x",)),
                        ("binary", "remainder", ("const", -0.5), ("y",)), ("reduce", "mean", ("x",)))),
      (np.array([[0.5, -0.5, -0.5], [-1.5, 0.0, 4.0]]), np.array([[1.0, -np.inf, np.nan], [-1.0, -1.5, -2.0]]))),
+    # a tie of minimum's gradient folded into ITE conditions, which lambdify printed as float selects
+    (("binary", "minimum", ("binary", "add", ("x",), ("where", ("x",), ("x",), ("const", -0.5))),
+      ("where", ("unary", "sin", ("y",)), ("where", ("y",), ("y",), ("x",)),
+       ("where", ("const", 2.0), ("x",), ("const", -0.5)))),
+     (np.array([[0.5, -0.5, -0.5], [-1.5, 0.0, 4.0]]), np.array([[1.0, -np.inf, np.nan], [-1.0, -1.5, -2.0]]))),
 ]
 
 
