@@ -223,17 +223,27 @@ def _takes_branches(e, args) -> bool:
     """Whether SymPy evaluates ``e`` from ``args`` branch by branch: a Piecewise or a pair whose
     condition reads a Piecewise, a negative power of a Piecewise or a product holding one."""
     if isinstance(e, ExprCondPair):
-        return isinstance(args[1], sympy.Basic) and args[1].has(sympy.Piecewise)
+        return _reads_piecewise(args[1])
     if isinstance(e, sympy.Piecewise):
-        return any(pair.cond.has(sympy.Piecewise) for pair in args)
+        return any(_reads_piecewise(pair.cond) for pair in args)
     if isinstance(e, sympy.Pow):
         return isinstance(args[0], sympy.Piecewise) and args[1].is_negative
     reciprocal = lambda a: isinstance(a, sympy.Pow) and isinstance(a.base, sympy.Piecewise) and a.exp.is_negative
     return isinstance(e, sympy.Mul) and any(map(reciprocal, args))
 
 
+def _reads_piecewise(cond) -> bool:
+    return isinstance(cond, sympy.Basic) and cond.has(sympy.Piecewise)
+
+
 def _unfolded(e) -> bool:
-    return isinstance(e, sympy.Piecewise) and any(pair.cond.has(sympy.Piecewise) for pair in e.args)
+    return isinstance(e, sympy.Piecewise) and any(_reads_piecewise(pair.cond) for pair in e.args)
+
+
+def unfolded_conditions(expr) -> set:
+    """The conditions of ``expr``'s Piecewise that read a Piecewise: kept unfolded (``piecewise``),
+    which SymPy's own rebuilding (a derivative, unpickling) would fold again."""
+    return {pair.cond for pw in dag_atoms(expr, sympy.Piecewise) for pair in pw.args if _reads_piecewise(pair.cond)}
 
 
 def _holds_unfolded(args) -> bool:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import sympy
 
 from codegen.cache import DiskCache
-from codegen.kernel import dag_atoms, dag_size
+from codegen.kernel import dag_size, unfolded_conditions
 
 _SOURCES = ("functions.py", "taylor.py", "vjp.py", "derived.py")
 # operations from which a body's derivatives are kept: a layer's tanh(x + b) is quicker to
@@ -72,12 +72,6 @@ def kept(kind: str, parts: tuple, derive: Callable[[], sympy.Expr]) -> sympy.Exp
         with sympy.evaluate(False):  # rebuilt as stored: evaluating would redistribute 2·(a + b)
             return pickle.loads(stored)
     result = derive()
-    if not _holds_unfolded_conditions(result):
+    if not unfolded_conditions(result):  # unpickling would fold them (and may fail on the way)
         _cache().put(key, pickle.dumps(result))
     return result
-
-
-def _holds_unfolded_conditions(expr: sympy.Expr) -> bool:
-    """Whether ``expr`` has a Piecewise read by a condition, kept unfolded (``codegen.kernel.piecewise``):
-    unpickling rebuilds it through SymPy, which folds it (and may fail on the way)."""
-    return any(cond.has(sympy.Piecewise) for pw in dag_atoms(expr, sympy.Piecewise) for _, cond in pw.args)

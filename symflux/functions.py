@@ -14,7 +14,7 @@ import numpy as np
 import sympy
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from codegen.kernel import dag_atoms, dag_replace, piecewise
+from codegen.kernel import dag_atoms, dag_replace, piecewise, unfolded_conditions
 
 from . import derived
 from .taylor import nth_derivative
@@ -146,7 +146,15 @@ class cbrt(sympy.Function):
         return sympy.real_root(self.args[0], 3)._eval_evalf(prec)
 
 
-class hypot(sympy.Function):
+class _OfReals(sympy.Function):
+    """A function of real numbers with real values. Declared, or SymPy's derivative of |f| keeps
+    re(f), which no renderer has."""
+
+    def _eval_is_extended_real(self):
+        return all(a.is_extended_real for a in self.args) or None
+
+
+class hypot(_OfReals):
     """√(a² + b²) without overflow or underflow in between (C's and NumPy's ``hypot``)."""
 
     nargs = 2
@@ -160,11 +168,8 @@ class hypot(sympy.Function):
             return sympy.sqrt(a**2 + b**2)
         return None
 
-    def _eval_is_extended_real(self):
-        return all(a.is_extended_real for a in self.args) or None
 
-
-class floor_divide(sympy.Function):
+class floor_divide(_OfReals):
     """a // b as NumPy computes it (floor of the quotient; x // 0 = ±inf or nan, int // 0 = 0)."""
 
     nargs = 2
@@ -178,11 +183,8 @@ class floor_divide(sympy.Function):
     def fdiff(self, argindex=1):
         return sympy.S.Zero  # piecewise constant
 
-    def _eval_is_extended_real(self):  # else SymPy's derivative of |…| keeps re(…), which compiles to nothing
-        return all(a.is_extended_real for a in self.args) or None
 
-
-class remainder(sympy.Function):
+class remainder(_OfReals):
     """a % b as NumPy computes it: a − b·floor(a / b), with the sign of b (Python's %)."""
 
     nargs = 2
@@ -196,11 +198,8 @@ class remainder(sympy.Function):
     def fdiff(self, argindex=1):
         return sympy.S.One if argindex == 1 else -floor_divide(*self.args)
 
-    def _eval_is_extended_real(self):  # else SymPy's derivative of |…| keeps re(…), which compiles to nothing
-        return all(a.is_extended_real for a in self.args) or None
 
-
-class fmod(sympy.Function):
+class fmod(_OfReals):
     """C's fmod, as NumPy's ``fmod``: a − b·trunc(a / b), with the sign of a; integers by zero give 0."""
 
     nargs = 2
@@ -215,9 +214,6 @@ class fmod(sympy.Function):
     def fdiff(self, argindex=1):
         a, b = self.args  # ∂/∂b = −trunc(a/b), written with fmod so derivatives stay closed
         return sympy.S.One if argindex == 1 else (self - a) / b
-
-    def _eval_is_extended_real(self):  # else SymPy's derivative of |…| keeps re(…), which compiles to nothing
-        return all(a.is_extended_real for a in self.args) or None
 
 
 class cast(sympy.Function):
@@ -493,9 +489,8 @@ def carried_out(d: sympy.Derivative) -> sympy.Expr:
     other variables (as SymPy takes it, one variable after the other): a backward pass takes a body's
     partial and may keep it unevaluated (it would swell), then lowering takes that partial and the
     Hessian's mixed entries from it. Repeated in one variable, SymPy's n-fold rules are shorter."""
-    held = {cond: sympy.Dummy("condition") for pw in dag_atoms(d.expr, sympy.Piecewise)
-            for _, cond in pw.args if cond.has(sympy.Piecewise)}
-    if held:  # SymPy's derivative would fold them into branches (``codegen.kernel.piecewise``)
+    held = {cond: sympy.Dummy("condition") for cond in unfolded_conditions(d.expr)}
+    if held:  # constant almost everywhere; SymPy's derivative would fold them into branches
         taken = carried_out(sympy.Derivative(dag_replace(d.expr, held), *d.variable_count))
         return dag_replace(taken, {symbol: cond for cond, symbol in held.items()})
     *outer, (last, n) = d.variable_count

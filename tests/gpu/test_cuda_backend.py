@@ -155,6 +155,15 @@ def test_odd_shapes_nan_and_inf(device):
     np.testing.assert_allclose(sf.compile(sf.transpose, backend="cuda")(fortran[:, ::2]), fortran[:, ::2].T)
 
 
+def test_dividing_by_a_kinked_function_at_its_zero_gives_infinities(device):
+    """SymPy took 1/relu(x) in relu's branches, 1/0 = zoo (no sign), which compiled to NaN."""
+    f = lambda x: (1 / sf.relu(x), x / sf.where(x > 0, 1.0, 0.0), sf.where(sf.relu(-x) / sf.relu(x) > 1, x, 2 * x))
+    x = np.array([0.0, -1.0, 2.0, -0.0, np.nan, np.inf, -np.inf])
+    with np.errstate(all="ignore"):
+        for got, want in zip(sf.compile(f, backend="cuda")(x), f(x)):
+            np.testing.assert_array_equal(got, want)
+
+
 def test_arrays_and_models_move_between_host_and_gpu(device):
     x = rng.standard_normal((4, 3)).astype(np.float32)
     xg = sf.gpu(x)
