@@ -156,12 +156,12 @@ def buffers_used(stmt) -> set:
     return names
 
 
-def replaced(stmt, rule: dict, buffers: dict | None = None, renaming: bool = False):
+def replaced(stmt, rule: dict, buffers: dict | None = None, evaluate: bool = True):
     """``stmt`` with ``rule`` applied to every expression in it (and to the variables of its
     ``Let``s and ``Update``s), and the buffers named in ``buffers`` (name → Buffer) swapped;
-    ``renaming`` as for ``dag_replace``."""
+    ``evaluate`` as for ``dag_replace``."""
     buffers = buffers or {}
-    fix = lambda e: dag_replace(e, rule, renaming)
+    fix = lambda e: dag_replace(e, rule, evaluate)
     if isinstance(stmt, Call):
         return replace(stmt, inputs=tuple(buffers.get(b.name, b) for b in stmt.inputs),
                        outputs=tuple(buffers.get(b.name, b) for b in stmt.outputs))
@@ -172,19 +172,17 @@ def replaced(stmt, rule: dict, buffers: dict | None = None, renaming: bool = Fal
     if isinstance(stmt, Update):
         return Update(rule.get(stmt.var, stmt.var), stmt.op, fix(stmt.value))
     if isinstance(stmt, If):
-        return If(fix(stmt.cond), tuple(replaced(s, rule, buffers, renaming) for s in stmt.body))
-    return replace(stmt, body=tuple(replaced(s, rule, buffers, renaming) for s in stmt.body))
+        return If(fix(stmt.cond), tuple(replaced(s, rule, buffers, evaluate) for s in stmt.body))
+    return replace(stmt, body=tuple(replaced(s, rule, buffers, evaluate) for s in stmt.body))
 
 
-_RENAMED = (sympy.Add, sympy.Mul, sympy.Pow, sympy.Function)
-
-
-def dag_replace(expr, rule: dict, renaming: bool = False):
+def dag_replace(expr, rule: dict, evaluate: bool = True):
     """``expr.xreplace(rule)``, rebuilding each distinct subexpression once (``xreplace`` walks the
-    tree: exponential in the depth of a DAG whose steps are shared). ``renaming``: ``rule`` maps
-    distinct symbols to distinct atoms (loads), which can enable no simplification, so arithmetic
-    and functions are rebuilt without SymPy's evaluation (tanh's asks whether its argument is zero,
-    negative, a multiple of iπ …, a walk of the argument)."""
+    tree: exponential in the depth of a DAG whose steps are shared). Without ``evaluate``, nothing is
+    rebuilt through SymPy's evaluation: where ``rule`` renames (distinct symbols to distinct loads)
+    it could simplify nothing and costs a walk of each argument (tanh's asks whether its argument is
+    zero, negative, a multiple of iπ …), and where ``rule`` composes values computed apart (the
+    lowering), SymPy's identities would cancel across them (y·x/y → x), which NumPy does not."""
     done: dict = {}
     stack = [sympy.sympify(expr)]
     while stack:
@@ -199,24 +197,26 @@ def dag_replace(expr, rule: dict, renaming: bool = False):
             if pending:
                 stack.extend(pending)
                 continue
-            done[e] = rebuilt(e, tuple(done[a] for a in e.args), renaming)
+            done[e] = rebuilt(e, tuple(done[a] for a in e.args), evaluate)
             stack.pop()
     return done[sympy.sympify(expr)]
 
 
-def rebuilt(e, args, renaming: bool = False):
-    """``e`` with arguments ``args``, evaluated by SymPy, except with ``renaming`` (it could simplify
-    nothing) and where SymPy's evaluation takes a Piecewise into its branches and makes a zoo there
-    (``piecewise``)."""
+def rebuilt(e, args, evaluate: bool = True):
+    """``e`` with arguments ``args``, evaluated by SymPy if ``evaluate``, except where SymPy's
+    evaluation takes a Piecewise into its branches and makes a zoo there (``piecewise``)."""
     if all(a is b for a, b in zip(args, e.args)):
         return e
-    if _holds_unfolded(args):  # evaluated, it would be folded again
+    if not evaluate and isinstance(e, _UNEVALUATED) or _holds_unfolded(args):  # evaluated, it would fold again
         return _unevaluated(e.func, args)
     if _takes_branches(e, args):
         return _unless_zoo(lambda: e.func(*args), lambda: _unevaluated(e.func, args), args)
-    if renaming and isinstance(e, _RENAMED):
-        return e.func(*args, evaluate=False)
     return e.func(*args)
+
+
+# what SymPy evaluates as it builds: arithmetic, functions (Piecewise too), comparisons, logic
+_UNEVALUATED = (sympy.Add, sympy.Mul, sympy.Pow, sympy.Function, sympy.core.relational.Relational,
+                sympy.logic.boolalg.BooleanFunction, ExprCondPair)
 
 
 def _takes_branches(e, args) -> bool:
@@ -299,8 +299,8 @@ def dag_cse(expr, symbols) -> tuple[list, sympy.Expr]:
     for e in order:  # postorder: an operation after those it reads
         if readers[e] > 1 and e.args and isinstance(e, sympy.Expr):
             rule[e] = symbol = next(symbols)
-            replacements.append((symbol, rebuilt(e, tuple(dag_replace(a, rule) for a in e.args))))
-    return replacements, dag_replace(expr, rule)
+            replacements.append((symbol, rebuilt(e, tuple(dag_replace(a, rule, False) for a in e.args), False)))
+    return replacements, dag_replace(expr, rule, False)
 
 
 COMMUTATIVE = (sympy.Add, sympy.Mul, sympy.Max, sympy.Min, sympy.And, sympy.Or)

@@ -503,11 +503,13 @@ def carried_out(d: sympy.Derivative) -> sympy.Expr:
     return almost_everywhere(d.doit())
 
 
-def substitute(body: sympy.Expr, subs: dict) -> sympy.Expr:
-    """``body.xreplace(subs)``, truth values substituted as numbers (``as_value``). Unevaluated
-    derivatives survive only a one-to-one renaming of their symbols; anything else (a variable
-    replaced by an expression, two arguments merged into one) would change their meaning, so they
-    are carried out first."""
+def substitute(body: sympy.Expr, subs: dict, evaluate: bool = True) -> sympy.Expr:
+    """``body.xreplace(subs)``, truth values substituted as numbers (``as_value``); with
+    ``evaluate``, SymPy applies its identities across ``body`` and the values (fusion: they are part
+    of symflux's semantics); without, the values compose as computed apart (lowering a value that
+    the graph computes once, as the interpreter does). Unevaluated derivatives survive only a
+    one-to-one renaming of their symbols; anything else (a variable replaced by an expression, two
+    arguments merged into one) would change their meaning, so they are carried out first."""
     truths = [k for k, v in subs.items() if is_boolean(v)]
     if truths:
         subs = {**subs, **{k: as_value(subs[k]) for k in truths}}
@@ -520,8 +522,9 @@ def substitute(body: sympy.Expr, subs: dict) -> sympy.Expr:
                 break
     images = list(subs.values())
     renaming = all(isinstance(v, sympy.Indexed) for v in images) and len(set(images)) == len(images)
-    body = dag_replace(body, subs, renaming)
-    return _truths_restored(body) if truths else body
+    evaluate = evaluate and not renaming  # a renaming could simplify nothing
+    body = dag_replace(body, subs, evaluate)
+    return _truths_restored(body, evaluate) if truths else body
 
 
 # -- result dtypes -------------------------------------------------------------------------------
@@ -569,14 +572,14 @@ def truth(x: sympy.Basic) -> sympy.Basic:
     return sympy.Ne(x, 0)
 
 
-def _truths_restored(body: sympy.Basic) -> sympy.Basic:
+def _truths_restored(body: sympy.Basic, evaluate: bool) -> sympy.Basic:
     """``Ne(Piecewise((1, c), (0, True)), 0)`` (a truth value inlined into a condition) back to ``c``."""
     while True:  # outermost first: a restored condition may hold another
         truths = [e for e in dag_atoms(body, sympy.Ne) if e.rhs == 0 and isinstance(e.lhs, sympy.Piecewise)]
         restored = {e: c for e in truths if (c := truth(e.lhs)) != e}
         if not restored:
             return body
-        body = dag_replace(body, restored)
+        body = dag_replace(body, restored, evaluate)
 
 
 def keeps_booleans(body: sympy.Basic) -> bool:

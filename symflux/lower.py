@@ -229,7 +229,7 @@ class Lowering:
         body = evaluated(m.body)
         subs = {ARG[i]: acc if a is einsum else self.value(a, _broadcast(idx, m.shape, a.shape))
                 for i, a in enumerate(m.args)}
-        return substitute(body, subs)
+        return substitute(body, subs, evaluate=False)
 
     def _safe_in_place(self, node, buf, aliased, own) -> bool:
         """Whether ``node`` can be written straight over input ``own``: it reads aliased (overwritten)
@@ -284,7 +284,7 @@ class Lowering:
     def _value_map(self, node, idx):
         body = evaluated(node.body)
         subs = {ARG[i]: self.value(a, _broadcast(idx, node.shape, a.shape)) for i, a in enumerate(node.args)}
-        return substitute(body, subs) if subs else body
+        return substitute(body, subs, evaluate=False) if subs else body  # as the interpreter computes it
 
     def _value_input(self, node, idx):
         raise LoweringError("an input of the graph was not given as an argument")

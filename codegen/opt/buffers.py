@@ -33,5 +33,5 @@ def reuse_buffers(program: Program, target) -> None:
     buffers = {name: physical[slot] for name, slot in assignment.items()}
     bases = {sympy.IndexedBase(name): buf.base for name, buf in buffers.items()}
     # one statement never uses two temporaries that share a slot (their lifetimes do not overlap)
-    program.body = [replaced(s, bases, buffers, renaming=True) for s in program.body]
+    program.body = [replaced(s, bases, buffers, evaluate=False) for s in program.body]
     program.temps = physical

@@ -210,7 +210,7 @@ def _axpy(c: Contraction, inner, program: Program) -> list:
     levels = [loop for loop in c.outer if loop.var != inner] + rows + [loop for loop in c.outer if loop.var == inner]
     statements = [*zero, *nest(levels, (Store(sums, at, sums[at] + c.product),))]
     if sums is not buf or epilogue:
-        value = dag_replace(c.store.value, {acc: sums[at]}, renaming=True)
+        value = dag_replace(c.store.value, {acc: sums[at]}, evaluate=False)
         statements += nest(c.outer, (Store(buf, c.store.index, value),))
     return statements
 

@@ -127,7 +127,7 @@ def _inlined(levels, store, second, later: list):
     if not _injective(store.index, levels):  # an element stored twice holds the last value
         return None
     rename = {a.var: b.var for a, b in zip(levels, other)}  # the producer's iteration in the consumer's terms
-    index, value = dag_replace(store.index, rename, renaming=True), dag_replace(store.value, rename, renaming=True)
+    index, value = dag_replace(store.index, rename, evaluate=False), dag_replace(store.value, rename, evaluate=False)
     reads, writes = _accesses((second,))
     if reads.get(name) != {sympy.sympify(index)} or name in writes or any(name in buffers_used(s) for s in later):
         return None

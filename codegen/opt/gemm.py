@@ -98,7 +98,7 @@ def _as_gemm(c: Contraction, program: Program, target) -> list | None:
                            (extent(batch), extent(left), extent(right), extent(summed),
                             int(matrices[0][1]), int(matrices[1][1]))))
     if sums is not buf or epilogue:
-        value = dag_replace(c.store.value, {acc: coefficient * sums[at]}, renaming=coefficient == 1)
+        value = dag_replace(c.store.value, {acc: coefficient * sums[at]}, evaluate=coefficient != 1)
         statements += nest(c.outer, (Store(buf, c.store.index, value),))
     return statements
 

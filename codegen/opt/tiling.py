@@ -132,7 +132,7 @@ def _epilogue_apart(levels, inner, program) -> tuple[list, list]:
                 or any(load.base.name == sums.name for load in loads(s.value))):
             sums = program.temp(accumulators[acc], s.buffer.size)
         body.append(Store(sums, s.index, acc))
-        apply = replaced(s, {acc: sums[s.index]}, renaming=True)
+        apply = replaced(s, {acc: sums[s.index]}, evaluate=False)
         for loop in reversed(levels):
             apply = dataclasses.replace(loop, body=(apply,))
         epilogue.append(apply)
@@ -175,7 +175,7 @@ def _copy(body, substitution: dict, k: int) -> list:
             rule[s.var] = s.var.func(f"{s.var.name}_{k}", **s.var.assumptions0)
     # without SymPy's evaluation: offsets only shift index arithmetic, which LLVM folds (evaluating
     # each copy was a third of an MLP's rendering)
-    return [replaced(s, rule, renaming=True) for s in body]
+    return [replaced(s, rule, evaluate=False) for s in body]
 
 
 def _jammed(copies: list) -> list:

@@ -434,7 +434,7 @@ def test_dag_replace_renaming_to_loads_skips_evaluation_and_keeps_the_value():
     rule = {x: a[i], y: b[i]}
     for body in (sympy.tanh(x + y) * x, sympy.exp(-x) * sympy.sin(y) ** 2, x / (1 + y**2),
                  sympy.Piecewise((x, x > y), (y, True))):
-        renamed = dag_replace(body, rule, renaming=True)
+        renamed = dag_replace(body, rule, evaluate=False)
         assert sympy.simplify(renamed - body.xreplace(rule)) == 0
         assert renamed.xreplace({a[i]: x, b[i]: y}) == body
 

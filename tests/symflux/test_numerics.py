@@ -450,3 +450,35 @@ def test_gradients_through_a_condition_dividing_by_a_kinked_function():
         np.testing.assert_allclose(sf.compile(lambda x: sf.gradient(f, x)[0])(x), want, rtol=1e-14)
     s = sf.symbols("s")
     assert str(sf.gradient(lambda x: sf.where(1 / sf.relu(x) > 2, x**2, x), s)[0]).startswith("Piecewise((2*s,")
+
+
+# -- values shared between operations ---------------------------------------------------------------
+
+def _shared_by_two(m, x, y):
+    a = m.exp(x) * y  # read twice: the trace keeps it as its own operation, the lowering composes it
+    return a / y + m.sin(a)
+
+
+def _shared_by_two_results(m, x, y):
+    a = m.exp(x) * y
+    return a / y, m.sin(a)
+
+
+def _shared_in_a_condition(m, x, y):
+    q = x / m.where(x > 0, x, 2.0)  # read twice by the condition
+    return m.where(m.where(m.isnan(q), 0.0, q) > 0, m.arctan2(x, x), x)
+
+
+@pytest.mark.parametrize("f", [_shared_by_two, _shared_by_two_results, _shared_in_a_condition])
+def test_a_value_read_twice_is_not_simplified_into_its_readers(f):
+    """The interpreter computes a value read twice once, as NumPy does; the lowering composed it into
+    its reader, where SymPy cancelled y/y (and x·(1/x) in a condition's branch) to 1: compiled gave 1
+    at y = 0 and π/4 at x = inf where NumPy gives NaN and inf."""
+    x = np.array([INF, 0.0, 1.0, NAN, -INF, -0.0])
+    y = np.array([INF, 0.0, 1.0, 2.0, 3.0, -0.0])
+    with np.errstate(all="ignore"):
+        want = f(np, x, y)
+        symbolic = lambda x, y: f(sf, x, y)
+        for got in (sf.compile(symbolic)(x, y), exported(symbolic, x, y)):
+            for g, w in zip(*(r if isinstance(r, tuple | list) else [r] for r in (got, want))):
+                np.testing.assert_allclose(g, w, rtol=1e-15)  # NaN and ±inf where NumPy has them
