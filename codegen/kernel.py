@@ -451,11 +451,18 @@ def product(factors) -> sympy.Expr:
 
 def quotient(product_: sympy.Mul) -> tuple[sympy.Expr, sympy.Expr]:
     """``product_`` as numerator / denominator: the factors raised to a negative constant power go
-    below. Like ``sympy.fraction(e, exact=True)`` without its assumption queries on symbolic powers."""
+    below, and so does a rational coefficient's denominator unless it is a power of two or scales
+    another constant (x/3 is divided, as NumPy divides it: x·(1/3) rounds differently for a third
+    of all x; x·(π/180) stays a product, which x·π would overflow). Like
+    ``sympy.fraction(e, exact=True)`` without its assumption queries on symbolic powers."""
     above, below = [], []
+    constants = sum(f.is_number for f in product_.args)
     for f in product_.args:
         if f.is_Pow and f.exp.is_Number and f.exp < 0:
             below.append(f.base if f.exp == -1 else sympy.Pow(f.base, -f.exp, evaluate=False))
+        elif f.is_Rational and not f.is_Integer and f.q & (f.q - 1) and constants == 1:
+            above += [sympy.Integer(f.p)] if f.p != 1 else []
+            below.append(sympy.Integer(f.q))
         else:
             above.append(f)
     return product(above), sympy.Mul(*below) if len(below) > 1 else product(below)  # inverted: re-sorted

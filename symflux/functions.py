@@ -169,6 +169,38 @@ class hypot(_OfReals):
         return None
 
 
+class rint(_OfReals):
+    """x rounded to the nearest integer, halves to even (NumPy's ``rint``; SymPy has none)."""
+
+    def fdiff(self, argindex=1):
+        return sympy.S.Zero  # piecewise constant
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Float:
+            return sympy.Float(np.rint(float(x)))
+        if x.is_Rational:  # exact: the nearer integer, the even one at a tie
+            low = sympy.floor(x)
+            above = x - low
+            return low + 1 if above > sympy.S.Half or above == sympy.S.Half and low % 2 else low
+        return x if x is sympy.nan or x.is_infinite else None
+
+
+class trunc(_OfReals):
+    """x rounded toward zero (NumPy's ``trunc`` and ``fix``; trunc(−0.5) = −0.0)."""
+
+    def fdiff(self, argindex=1):
+        return sympy.S.Zero  # piecewise constant
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Float:
+            return sympy.Float(np.trunc(float(x)))
+        if x.is_Rational:
+            return sympy.sign(x) * sympy.floor(abs(x))
+        return x if x is sympy.nan or x.is_infinite else None
+
+
 class floor_divide(_OfReals):
     """a // b as NumPy computes it (floor of the quotient; x // 0 = ±inf or nan, int // 0 = 0)."""
 
@@ -308,7 +340,8 @@ def _stable_softplus(x):
     return np.logaddexp(0, np.asarray(x))
 
 
-NUMPY_IMPLS = {"sigmoid": _stable_sigmoid, "softplus": _stable_softplus, "cbrt": np.cbrt,
+NUMPY_IMPLS = {"sigmoid": _stable_sigmoid, "softplus": _stable_softplus, "cbrt": np.cbrt, "rint": np.rint,
+               "trunc": np.trunc,
                "floor_divide": np.floor_divide, "remainder": np.remainder, "hypot": np.hypot, "fmod": np.fmod,
                "cast": _cast,
                "expm1": np.expm1, "log1p": np.log1p, "isnan": np.isnan, "isinf": np.isinf,

@@ -14,7 +14,7 @@ import numpy as np
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 
-from codegen.kernel import dag_cse, dag_replace
+from codegen.kernel import dag_cse, dag_replace, quotient
 
 from . import fft_ops, linalg_ops, ops, rng
 from .functions import NUMPY_IMPLS, evaluated
@@ -42,6 +42,12 @@ class _ExactFloatPrinter(NumPyPrinter):
         x (NEP 50: −1 is not a uint64), and no sorting, which compares coefficients (fails for NaN)."""
         args = list(expr.args)
         return [a for a in args if not a.is_Number] + [a for a in args if a.is_Number]
+
+    def _print_Mul(self, expr):  # x/3 divided, as NumPy divides it (and compiled code: ``quotient``)
+        numerator, denominator = quotient(expr)
+        if denominator == 1:
+            return super()._print_Mul(expr)
+        return f"({self._print(numerator)})/({self._print(denominator)})"
 
     def _print_ImaginaryUnit(self, expr):
         """A real computation has no i: where SymPy's exact one leaves the reals (log(−½) = log ½ + iπ),

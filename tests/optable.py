@@ -93,6 +93,11 @@ def _b(name, dtypes=ALL, **kw):
     return OpInfo(name, getattr(sf, name), getattr(np, name), dtypes, 2, **kw)
 
 
+def _native(result):
+    """NumPy's result in native byte order (np.round of integers copies its input's)."""
+    return result.astype(result.dtype.newbyteorder("="))
+
+
 def _no_zero_division(a, b):
     return np.asarray(b) != 0
 
@@ -112,7 +117,13 @@ OPS = [
     _b("logical_and"), _b("logical_or"),
     _u("negative", FLOATS + INTS), _u("positive", ALL[:-1]), _u("square", FLOATS + INTS), _u("abs", FLOATS + INTS),
     _u("sign", FLOATS + INTS), _u("logical_not", ALL), _u("isnan", ALL), _u("isinf", ALL), _u("isfinite", ALL),
-    _u("reciprocal", FLOATS), _u("floor", FLOATS), _u("ceil", FLOATS),
+    _u("reciprocal", FLOATS),
+    # rounding: integers and bools come back unchanged, in their dtype (NumPy ≥ 2.1); rint is a float function
+    _u("floor", ALL), _u("ceil", ALL), _u("trunc", ALL), _u("fix", ALL), _u("rint", FLOAT_RESULT),
+    OpInfo("round", sf.round, lambda x: _native(np.round(x)), FLOATS + INTS),
+    OpInfo("around", sf.around, lambda x: _native(np.around(x)), FLOATS + INTS),
+    OpInfo("round(x, 2)", lambda x: sf.round(x, 2), lambda x: _native(np.round(x, 2)), FLOATS + INTS),
+    OpInfo("round(x, -1)", lambda x: sf.round(x, -1), lambda x: _native(np.round(x, -1)), FLOATS + INTS),
     # float functions
     _u("sqrt"), _u("cbrt"), _u("exp"), _u("exp2"), _u("expm1"), _u("log"), _u("log2"), _u("log10"),
     _u("log1p"), _u("sin"), _u("cos"), _u("tan"), _u("arcsin"), _u("arccos"), _u("arctan"),
@@ -129,6 +140,10 @@ REDUCTIONS = [
     OpInfo("mean", sf.mean, np.mean, FLOATS + (np.int32, np.int64), rtol=1e-12),
     OpInfo("np.max", np.max, np.max, ALL), OpInfo("np.amin", np.amin, np.amin, ALL),
     OpInfo("np.sum", np.sum, np.sum, ALL),
+    # NaNs left out (the special values hold one)
+    OpInfo("nansum", sf.nansum, np.nansum, ALL), OpInfo("nanprod", sf.nanprod, np.nanprod, FLOATS + INTS),
+    OpInfo("nanmax", sf.nanmax, np.nanmax, ALL), OpInfo("nanmin", sf.nanmin, np.nanmin, ALL),
+    OpInfo("nanmean", sf.nanmean, np.nanmean, FLOATS + (np.int32, np.int64), rtol=1e-12),
 ]
 
 

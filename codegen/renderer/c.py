@@ -91,7 +91,7 @@ class KernelCPrinter(C99CodePrinter):
 
     def _print_Mul(self, expr):
         numerator, denominator = quotient(expr)
-        if denominator.is_Number:
+        if denominator == 1:
             return super()._print_Mul(expr)
         # a true division even of integers (C's / would truncate, and trap on INT_MIN / -1)
         real = self.type_aliases.get(real_type, real_type)
@@ -99,6 +99,12 @@ class KernelCPrinter(C99CodePrinter):
 
     def _print_cbrt(self, expr):  # C99's (SymPy's printer knows only its own cbrt)
         return f"cbrt({self._print(expr.args[0])})"
+
+    def _print_rint(self, expr):  # C99's, halves to even in the default rounding mode
+        return f"rint({self._print(expr.args[0])})"
+
+    def _print_trunc(self, expr):
+        return f"trunc({self._print(expr.args[0])})"
 
     def _print_hypot(self, expr):
         return f"hypot({self._print(expr.args[0])}, {self._print(expr.args[1])})"

@@ -45,6 +45,7 @@ from .llvm_types import (
     FLOATS,
     I1,
     I8,
+    I32,
     I64,
     ITEMSIZE,
     KIND,
@@ -52,12 +53,12 @@ from .llvm_types import (
     REDUCTION,
     STORAGE,
     TYPES,
-    UNSIGNED,
     is_signed,
 )
 
 # SymPy function → LLVM intrinsic (float only)
-INTRINSICS = {"sqrt": "llvm.sqrt", "floor": "llvm.floor", "ceiling": "llvm.ceil"}
+INTRINSICS = {"sqrt": "llvm.sqrt", "floor": "llvm.floor", "ceiling": "llvm.ceil", "rint": "llvm.rint",
+              "trunc": "llvm.trunc"}
 # NumPy's // and % (integer for integers), as the functions the kernel language names them by
 DIVMOD = ("floor_divide", "remainder", "fmod")
 # SymPy function → C math library (double name; float adds an ``f``)
@@ -402,6 +403,18 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         value = getattr(self, "_emit_" + type(e).__name__, self._emit_function)(e, natural)
         return self._convert(value, natural, want)
 
+    def _float_to_int(self, v, dst):
+        """As C converts for NumPy on x86: through a signed 32-bit integer (64-bit for i64 and u32),
+        truncated. LLVM's fptosi to a narrower type is poison out of range, and vectorised it
+        saturated: 130.0 → int8 gave 127 where NumPy gives −126."""
+        b, target = self.builder, TYPES[dst]
+        if dst == "u64":  # from 2^63 on, through x − 2^63 with the top bit put back (2^64 and over: 0)
+            top = ir.Constant(v.type, 2.0**63)
+            high = b.xor(b.fptosi(b.fsub(v, top), I64), ir.Constant(I64, 1 << 63))
+            return b.select(b.fcmp_ordered(">=", v, top), high, b.fptosi(v, I64))
+        wide = b.fptosi(v, I64 if dst in ("i64", "u32") else I32)
+        return wide if wide.type == target else b.trunc(wide, target)
+
     def _convert(self, v, src, dst):
         b = self.builder
         if src == dst or TYPES[src] is TYPES[dst] and src != "i1":  # i32 and u32 share one type
@@ -411,7 +424,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         if src in FLOATS:
             if dst == "i1":
                 return b.fcmp_unordered("!=", v, ir.Constant(TYPES[src], 0))
-            return b.fptoui(v, TYPES[dst]) if dst in UNSIGNED else b.fptosi(v, TYPES[dst])
+            return self._float_to_int(v, dst)
         if dst in FLOATS:
             return b.sitofp(v, TYPES[dst]) if is_signed(src) else b.uitofp(v, TYPES[dst])
         if dst == "i1":
@@ -486,7 +499,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         if kind in FLOATS and e.args[0] == -1:
             return self.builder.fneg(self._emit(product(e.args[1:]), kind), flags=self.arithmetic)
         numerator, denominator = quotient(e)
-        if kind in FLOATS and not denominator.is_Number:  # a true division: x·(1/y) overflows for subnormal y
+        if kind in FLOATS and denominator != 1:  # a true division: x·(1/y) overflows for subnormal y
             return self.builder.fdiv(self._emit(numerator, kind), self._emit(denominator, kind), flags=self.arithmetic)
         return self._fold(e, kind, self.builder.fmul, self.builder.mul)
 

@@ -44,6 +44,8 @@ ELEMENTWISE = {
     "sign": fn.sign,
     "floor": sympy.floor,
     "ceil": sympy.ceiling,
+    "trunc": fn.trunc,
+    "rint": fn.rint,
     "floor_divide": fn.floor_divide,
     "remainder": fn.remainder,
     "fmod": fn.fmod,
@@ -252,8 +254,12 @@ def abs(x):
     return apply_elementwise(ELEMENTWISE["abs"], x)
 
 
+def _dtype(x) -> np.dtype:
+    return trace.operand_node(x).dtype if trace.is_traced(x) else np.asarray(x).dtype
+
+
 def _complex(x) -> bool:
-    return (trace.operand_node(x).dtype if trace.is_traced(x) else np.asarray(x).dtype).kind == "c"
+    return _dtype(x).kind == "c"
 
 
 def real(val):
@@ -282,14 +288,57 @@ def sign(x):
     return apply_elementwise(ELEMENTWISE["sign"], x)
 
 
+def _integral(x) -> bool:
+    return _dtype(x).kind in "biu"
+
+
+def _rounded(name, x):
+    """floor, ceil, trunc of ``x``: integers and bools come back as they are, in their dtype
+    (NumPy ≥ 2.1); the gradient is 0."""
+    return apply_elementwise(ELEMENTWISE["positive" if _integral(x) else name], x)
+
+
 def floor(x):
-    """Elementwise ``floor``, on traced and plain arrays."""
-    return apply_elementwise(ELEMENTWISE["floor"], x)
+    """Elementwise ``floor``; integers unchanged, in their dtype."""
+    return _rounded("floor", x)
 
 
 def ceil(x):
-    """Elementwise ``ceil``, on traced and plain arrays."""
-    return apply_elementwise(ELEMENTWISE["ceil"], x)
+    """Elementwise ``ceil``; integers unchanged, in their dtype."""
+    return _rounded("ceil", x)
+
+
+def trunc(x):
+    """Elementwise rounding toward zero (trunc(−0.5) = −0.0); integers unchanged, in their dtype."""
+    return _rounded("trunc", x)
+
+
+fix = trunc
+
+
+def rint(x):
+    """Elementwise rounding to the nearest integer, halves to even (rint(2.5) = 2.0); a float result
+    as NumPy's, also for integers."""
+    return apply_elementwise(ELEMENTWISE["rint"], x)
+
+
+def round(x, decimals=0):  # noqa: A001 (NumPy's name)
+    """``x`` rounded to ``decimals`` decimals, halves to even, as NumPy computes it:
+    rint(x·10^d)/10^d (rint(x/10^−d)·10^−d for d < 0). Integers are unchanged for d ≥ 0 and keep
+    their dtype for d < 0; bools are rounded as numbers (a float result)."""
+    if _dtype(x).kind in "iu":
+        if decimals >= 0:
+            return _rounded("rint", x)
+        return astype(rint(divide(x, 10**-decimals)) * 10**-decimals, _dtype(x).newbyteorder("="))
+    if decimals == 0:
+        return rint(x)
+    scale = sympy.Integer(10) ** abs(decimals)
+    if decimals > 0:  # divided, not multiplied by 10^-d, as NumPy rounds it
+        return apply_elementwise(lambda v: fn.rint(v * scale) * sympy.Pow(scale, -1, evaluate=False), x)
+    return apply_elementwise(lambda v: fn.rint(v * sympy.Pow(scale, -1, evaluate=False)) * scale, x)
+
+
+around = round
 
 
 def floor_divide(x1, x2):

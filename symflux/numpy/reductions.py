@@ -1,6 +1,8 @@
-"""Reductions: sum, mean, max, prod, var, logsumexp, softmax, …"""
+"""Reductions: sum, mean, max, prod, var, logsumexp, softmax, their nan* forms, …"""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import sympy
@@ -11,7 +13,20 @@ from ..array import Tracer
 from ..ir import ARG, OBJECT
 from ..symbolic import on_symbols
 from ._base import _node, _plain, _rewrap, ndim, shape
-from .elementwise import add, astype, divide, exp, log, sqrt, square, stop_gradient, subtract
+from .elementwise import (
+    add,
+    astype,
+    divide,
+    exp,
+    isnan,
+    log,
+    logical_not,
+    sqrt,
+    square,
+    stop_gradient,
+    subtract,
+    where,
+)
 from .manipulation import broadcast_to, concatenate, reshape, squeeze, transpose
 
 
@@ -189,3 +204,81 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
 
 def _with(s, axis, size):
     return tuple(s[:axis]) + (size,) + tuple(s[axis + 1:])
+
+
+# -- ignoring NaNs -----------------------------------------------------------------------------------
+# NumPy's nan* reductions: NaNs are left out (their gradient is 0); integers and bools have none.
+
+def _has_nans(x) -> bool:
+    return (x.dtype if trace.is_traced(x) else _plain(x).dtype).kind in "fc"
+
+
+def _nans_as(x, fill):
+    return where(isnan(x), fill, x) if _has_nans(x) else x
+
+
+def _present(x, axis, keepdims):
+    """How many values along ``axis`` are not NaN, in ``x``'s float type."""
+    return sum(astype(logical_not(isnan(x)), x.dtype if trace.is_traced(x) else _plain(x).dtype),
+               axis=axis, keepdims=keepdims)
+
+
+def _plain_nan(name, x, **kw):
+    """NumPy's own on plain arrays (exactly its result); None for traced ones."""
+    if trace.is_traced(x) or _plain(x).dtype == OBJECT:
+        return None
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: NaN, as documented
+        return _rewrap(getattr(np, name)(_plain(x), **kw), x)
+
+
+def nansum(x, axis=None, keepdims=False):
+    """The sum of the values that are not NaN (0 where there are none)."""
+    plain = _plain_nan("nansum", x, axis=axis, keepdims=keepdims)
+    return plain if plain is not None else sum(_nans_as(x, 0), axis=axis, keepdims=keepdims)
+
+
+def nanprod(x, axis=None, keepdims=False):
+    """The product of the values that are not NaN (1 where there are none)."""
+    plain = _plain_nan("nanprod", x, axis=axis, keepdims=keepdims)
+    return plain if plain is not None else prod(_nans_as(x, 1), axis=axis, keepdims=keepdims)
+
+
+def _nan_extremum(kind, x, axis, keepdims):
+    plain = _plain_nan("nan" + kind, x, axis=axis, keepdims=keepdims)
+    if plain is not None or not _has_nans(x):
+        return plain if plain is not None else _extremum(kind, x, axis, keepdims)
+    extremum = _extremum(kind, _nans_as(x, -np.inf if kind == "max" else np.inf), axis, keepdims)
+    return where(_present(x, axis, keepdims) > 0, extremum, np.nan)
+
+
+def nanmax(x, axis=None, keepdims=False):
+    """The largest value that is not NaN (NaN where there is none)."""
+    return _nan_extremum("max", x, axis, keepdims)
+
+
+def nanmin(x, axis=None, keepdims=False):
+    """The smallest value that is not NaN (NaN where there is none)."""
+    return _nan_extremum("min", x, axis, keepdims)
+
+
+def nanmean(x, axis=None, keepdims=False):
+    """The mean of the values that are not NaN (NaN where there are none)."""
+    plain = _plain_nan("nanmean", x, axis=axis, keepdims=keepdims)
+    if plain is not None or not _has_nans(x):
+        return plain if plain is not None else mean(x, axis=axis, keepdims=keepdims)
+    return divide(nansum(x, axis=axis, keepdims=keepdims), _present(x, axis, keepdims))
+
+
+def nanvar(x, axis=None, ddof=0, keepdims=False):
+    """The variance of the values that are not NaN: Σ(x − nanmean)² / (count − ddof)."""
+    plain = _plain_nan("nanvar", x, axis=axis, ddof=ddof, keepdims=keepdims)
+    if plain is not None or not _has_nans(x):
+        return plain if plain is not None else var(x, axis=axis, ddof=ddof, keepdims=keepdims)
+    centred = where(isnan(x), 0, subtract(x, nanmean(x, axis=axis, keepdims=True)))  # 0, not NaN·0, below NaNs
+    return divide(sum(square(centred), axis=axis, keepdims=keepdims), _present(x, axis, keepdims) - ddof)
+
+
+def nanstd(x, axis=None, ddof=0, keepdims=False):
+    """sqrt(nanvar(x))."""
+    return sqrt(nanvar(x, axis=axis, ddof=ddof, keepdims=keepdims))

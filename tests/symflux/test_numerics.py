@@ -2,6 +2,7 @@
 wrong numbers, crashes, unclear errors — as a minimal repro, on each path it was wrong on."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -482,3 +483,46 @@ def test_a_value_read_twice_is_not_simplified_into_its_readers(f):
         for got in (sf.compile(symbolic)(x, y), exported(symbolic, x, y)):
             for g, w in zip(*(r if isinstance(r, tuple | list) else [r] for r in (got, want))):
                 np.testing.assert_allclose(g, w, rtol=1e-15)  # NaN and ±inf where NumPy has them
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.int64])
+def test_floats_out_of_an_integer_range_convert_as_numpy_does(dtype):
+    """C (and so NumPy on x86) converts through a 32-bit integer and truncates: 130.0 → int8 −126.
+    LLVM's vectorised conversion saturated it to 127."""
+    x = np.array([13.0, -12.9, 30.07, 4000.0, -0.1, 7000.05, -0.0, 12.7] * 5)
+    with np.errstate(invalid="ignore"):
+        want = (x * 10).astype(dtype)
+        f = lambda v: sf.astype(v * 10, dtype)  # computed in the loop, so vectorised with it
+        same(sf.compile(f)(x), want)
+        same(exported(f, x), want)
+
+
+# -- reductions that leave NaNs out ------------------------------------------------------------------
+
+NAN_ROWS = np.array([[NAN, NAN, NAN], [1.0, NAN, 3.0], [2.0, -1.0, 0.5]])
+
+
+@pytest.mark.parametrize("name", ["nansum", "nanprod", "nanmax", "nanmin", "nanmean", "nanvar", "nanstd"])
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_nan_reductions_on_all_nan_slices(name, axis):
+    """NumPy's values (NaN for an all-NaN slice's max, min, mean, var; 0 and 1 for its sum and
+    product), eager and compiled, float64 and float32."""
+    for x in (NAN_ROWS, NAN_ROWS.astype(np.float32)):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            want = getattr(np, name)(x, axis=axis)
+        f = lambda v: getattr(sf, name)(v, axis=axis)
+        for got in (f(x), sf.compile(f)(x)):
+            assert np.asarray(got).dtype == want.dtype
+            np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_nan_reductions_have_zero_gradients_at_nans():
+    loss = lambda v: sf.nansum(v) + sf.sum(sf.nanmax(v, axis=1)[1:]) + sf.nanmean(v) + sf.nanvar(v)
+    n = 5  # values present
+    mean = np.nanmean(NAN_ROWS)
+    want = np.where(np.isnan(NAN_ROWS), 0.0, 1 + 1 / n + 2 * (NAN_ROWS - mean) / n)
+    want[1, 2] += 1  # the largest of row 1
+    want[2, 0] += 1  # and of row 2
+    np.testing.assert_allclose(sf.gradient(loss, NAN_ROWS)[0], want, rtol=1e-13)
+    np.testing.assert_allclose(sf.compile(lambda v: sf.gradient(loss, v)[0])(NAN_ROWS), want, rtol=1e-13)
