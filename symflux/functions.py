@@ -169,36 +169,37 @@ class hypot(_OfReals):
         return None
 
 
-class rint(_OfReals):
+class _Rounding(_OfReals):
+    """x rounded to an integer: piecewise constant, exact on numbers."""
+
+    def fdiff(self, argindex=1):
+        return sympy.S.Zero
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Float:
+            return sympy.Float(cls.numpy(float(x)))
+        if x.is_Rational:
+            return cls.exact(x)
+        return x if x is sympy.nan or x.is_infinite else None
+
+
+def _nearest_even(x: sympy.Rational) -> sympy.Integer:
+    low = sympy.floor(x)
+    above = x - low
+    return low + 1 if above > sympy.S.Half or above == sympy.S.Half and low % 2 else low
+
+
+class rint(_Rounding):
     """x rounded to the nearest integer, halves to even (NumPy's ``rint``; SymPy has none)."""
 
-    def fdiff(self, argindex=1):
-        return sympy.S.Zero  # piecewise constant
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_Float:
-            return sympy.Float(np.rint(float(x)))
-        if x.is_Rational:  # exact: the nearer integer, the even one at a tie
-            low = sympy.floor(x)
-            above = x - low
-            return low + 1 if above > sympy.S.Half or above == sympy.S.Half and low % 2 else low
-        return x if x is sympy.nan or x.is_infinite else None
+    numpy, exact = staticmethod(np.rint), staticmethod(_nearest_even)
 
 
-class trunc(_OfReals):
+class trunc(_Rounding):
     """x rounded toward zero (NumPy's ``trunc`` and ``fix``; trunc(−0.5) = −0.0)."""
 
-    def fdiff(self, argindex=1):
-        return sympy.S.Zero  # piecewise constant
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_Float:
-            return sympy.Float(np.trunc(float(x)))
-        if x.is_Rational:
-            return sympy.sign(x) * sympy.floor(abs(x))
-        return x if x is sympy.nan or x.is_infinite else None
+    numpy, exact = staticmethod(np.trunc), staticmethod(lambda x: sympy.sign(x) * sympy.floor(abs(x)))
 
 
 class floor_divide(_OfReals):
