@@ -89,3 +89,7 @@ def ndim(x):
 
 def size(x):
     return x.size if trace.is_traced(x) else np.size(x)
+
+
+def dtype_of(x) -> np.dtype:
+    return trace.operand_node(x).dtype if trace.is_traced(x) else np.asarray(x).dtype

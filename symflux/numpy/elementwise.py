@@ -9,7 +9,7 @@ import sympy
 from .. import functions as fn
 from .. import ops, rng, trace
 from ..array import Array, Tracer
-from ._base import apply_elementwise
+from ._base import apply_elementwise, dtype_of
 
 
 def _where_body(c, a, b):
@@ -254,12 +254,8 @@ def abs(x):
     return apply_elementwise(ELEMENTWISE["abs"], x)
 
 
-def _dtype(x) -> np.dtype:
-    return trace.operand_node(x).dtype if trace.is_traced(x) else np.asarray(x).dtype
-
-
 def _complex(x) -> bool:
-    return _dtype(x).kind == "c"
+    return dtype_of(x).kind == "c"
 
 
 def real(val):
@@ -289,7 +285,7 @@ def sign(x):
 
 
 def _integral(x) -> bool:
-    return _dtype(x).kind in "biu"
+    return dtype_of(x).kind in "biu"
 
 
 def _rounded(name, x):
@@ -326,10 +322,10 @@ def round(x, decimals=0):  # noqa: A001 (NumPy's name)
     """``x`` rounded to ``decimals`` decimals, halves to even, as NumPy computes it:
     rint(x·10^d)/10^d (rint(x/10^−d)·10^−d for d < 0). Integers are unchanged for d ≥ 0 and keep
     their dtype for d < 0; bools are rounded as numbers (a float result)."""
-    if _dtype(x).kind in "iu":
+    if dtype_of(x).kind in "iu":
         if decimals >= 0:
             return _rounded("rint", x)
-        return astype(rint(divide(x, 10**-decimals)) * 10**-decimals, _dtype(x).newbyteorder("="))
+        return astype(rint(divide(x, 10**-decimals)) * 10**-decimals, dtype_of(x).newbyteorder("="))
     if decimals == 0:
         return rint(x)
     scale = sympy.Integer(10) ** abs(decimals)

@@ -12,7 +12,7 @@ from .. import interp, ops, trace
 from ..array import Tracer
 from ..ir import ARG, OBJECT
 from ..symbolic import on_symbols
-from ._base import _node, _plain, _rewrap, ndim, shape
+from ._base import _node, _plain, _rewrap, dtype_of, ndim, shape
 from .elementwise import (
     add,
     astype,
@@ -210,7 +210,7 @@ def _with(s, axis, size):
 # NumPy's nan* reductions: NaNs are left out (their gradient is 0); integers and bools have none.
 
 def _has_nans(x) -> bool:
-    return (x.dtype if trace.is_traced(x) else _plain(x).dtype).kind in "fc"
+    return dtype_of(x).kind in "fc"
 
 
 def _nans_as(x, fill):
@@ -219,14 +219,13 @@ def _nans_as(x, fill):
 
 def _present(x, axis, keepdims):
     """How many values along ``axis`` are not NaN, in ``x``'s float type."""
-    return sum(astype(logical_not(isnan(x)), x.dtype if trace.is_traced(x) else _plain(x).dtype),
-               axis=axis, keepdims=keepdims)
+    return sum(astype(logical_not(isnan(x)), dtype_of(x)), axis=axis, keepdims=keepdims)
 
 
-def _plain_nan(name, x, **kw):
-    """NumPy's own on plain arrays (exactly its result); None for traced ones."""
+def _nan_reduction(name, x, traced, **kw):
+    """NumPy's own ``name`` on plain arrays (exactly its result), ``traced()`` on traced ones."""
     if trace.is_traced(x) or _plain(x).dtype == OBJECT:
-        return None
+        return traced()
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: NaN, as documented
         return _rewrap(getattr(np, name)(_plain(x), **kw), x)
@@ -234,22 +233,23 @@ def _plain_nan(name, x, **kw):
 
 def nansum(x, axis=None, keepdims=False):
     """The sum of the values that are not NaN (0 where there are none)."""
-    plain = _plain_nan("nansum", x, axis=axis, keepdims=keepdims)
-    return plain if plain is not None else sum(_nans_as(x, 0), axis=axis, keepdims=keepdims)
+    return _nan_reduction("nansum", x, lambda: sum(_nans_as(x, 0), axis=axis, keepdims=keepdims),
+                          axis=axis, keepdims=keepdims)
 
 
 def nanprod(x, axis=None, keepdims=False):
     """The product of the values that are not NaN (1 where there are none)."""
-    plain = _plain_nan("nanprod", x, axis=axis, keepdims=keepdims)
-    return plain if plain is not None else prod(_nans_as(x, 1), axis=axis, keepdims=keepdims)
+    return _nan_reduction("nanprod", x, lambda: prod(_nans_as(x, 1), axis=axis, keepdims=keepdims),
+                          axis=axis, keepdims=keepdims)
 
 
 def _nan_extremum(kind, x, axis, keepdims):
-    plain = _plain_nan("nan" + kind, x, axis=axis, keepdims=keepdims)
-    if plain is not None or not _has_nans(x):
-        return plain if plain is not None else _extremum(kind, x, axis, keepdims)
-    extremum = _extremum(kind, _nans_as(x, -np.inf if kind == "max" else np.inf), axis, keepdims)
-    return where(_present(x, axis, keepdims) > 0, extremum, np.nan)
+    def traced():
+        if not _has_nans(x):
+            return _extremum(kind, x, axis, keepdims)
+        extremum = _extremum(kind, _nans_as(x, -np.inf if kind == "max" else np.inf), axis, keepdims)
+        return where(_present(x, axis, keepdims) > 0, extremum, np.nan)
+    return _nan_reduction("nan" + kind, x, traced, axis=axis, keepdims=keepdims)
 
 
 def nanmax(x, axis=None, keepdims=False):
@@ -264,19 +264,21 @@ def nanmin(x, axis=None, keepdims=False):
 
 def nanmean(x, axis=None, keepdims=False):
     """The mean of the values that are not NaN (NaN where there are none)."""
-    plain = _plain_nan("nanmean", x, axis=axis, keepdims=keepdims)
-    if plain is not None or not _has_nans(x):
-        return plain if plain is not None else mean(x, axis=axis, keepdims=keepdims)
-    return divide(nansum(x, axis=axis, keepdims=keepdims), _present(x, axis, keepdims))
+    def traced():
+        if not _has_nans(x):
+            return mean(x, axis=axis, keepdims=keepdims)
+        return divide(nansum(x, axis=axis, keepdims=keepdims), _present(x, axis, keepdims))
+    return _nan_reduction("nanmean", x, traced, axis=axis, keepdims=keepdims)
 
 
 def nanvar(x, axis=None, ddof=0, keepdims=False):
     """The variance of the values that are not NaN: Σ(x − nanmean)² / (count − ddof)."""
-    plain = _plain_nan("nanvar", x, axis=axis, ddof=ddof, keepdims=keepdims)
-    if plain is not None or not _has_nans(x):
-        return plain if plain is not None else var(x, axis=axis, ddof=ddof, keepdims=keepdims)
-    centred = where(isnan(x), 0, subtract(x, nanmean(x, axis=axis, keepdims=True)))  # 0, not NaN·0, below NaNs
-    return divide(sum(square(centred), axis=axis, keepdims=keepdims), _present(x, axis, keepdims) - ddof)
+    def traced():
+        if not _has_nans(x):
+            return var(x, axis=axis, ddof=ddof, keepdims=keepdims)
+        centred = where(isnan(x), 0, subtract(x, nanmean(x, axis=axis, keepdims=True)))  # 0, not NaN·0, below NaNs
+        return divide(sum(square(centred), axis=axis, keepdims=keepdims), _present(x, axis, keepdims) - ddof)
+    return _nan_reduction("nanvar", x, traced, axis=axis, ddof=ddof, keepdims=keepdims)
 
 
 def nanstd(x, axis=None, ddof=0, keepdims=False):
