@@ -61,10 +61,16 @@ def write_result(name, text):
     return text
 
 
-# symflux's runtime libraries (thread pool and temporaries, fast-call extension, BLAS/LAPACK glue) are
-# built with cc once per machine and cached, as jaxlib ships its runtime built
-RUNTIME = ("from codegen.runtime import fastcall, linalg, pool; pool.thread_pool(); fastcall.dispatcher_type(); "
-           "linalg.available()")
+# symflux's runtime libraries (thread pool and temporaries, fast-call extension, BLAS/LAPACK glue, exact
+# trigonometry) are built once per machine and cached, as jaxlib ships its runtime built
+RUNTIME = ("from codegen.runtime import cpu, fastcall, linalg, pool; pool.thread_pool(); fastcall.dispatcher_type(); "
+           "linalg.available(); cpu.default_runtime().provide_exact_trig()")
+
+
+def build_runtime(env=None) -> None:
+    """Build symflux's runtime libraries into the disk cache of ``env`` (this process's by default)
+    from another process, so that nothing of them is loaded or started here."""
+    subprocess.run([sys.executable, "-c", RUNTIME], env=env, check=True)
 
 
 def cold_process(program: str, runtime_built: bool = False) -> str:
@@ -74,7 +80,7 @@ def cold_process(program: str, runtime_built: bool = False) -> str:
     env = dict(os.environ, SYMFLUX_CACHE_DIR=tempfile.mkdtemp(prefix="symflux-cold-"),
                JAX_COMPILATION_CACHE_DIR=tempfile.mkdtemp(prefix="jax-cold-"))
     if runtime_built:
-        subprocess.run([sys.executable, "-c", RUNTIME], env=env, check=True)
+        build_runtime(env)
     out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env)
     if out.returncode:
         if "ModuleNotFoundError" in out.stderr:

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import sympy
-from common import RUNTIME, bench, fmt, table, write_result
+from common import bench, build_runtime, fmt, table, write_result
 
 import codegen
 import symflux as sf
@@ -17,7 +17,7 @@ X, Y = rng.uniform(-2, 2, N), rng.uniform(-2, 2, N)
 x, y = sympy.symbols("x y", real=True)
 F = sympy.sin(x) * sympy.exp(-x**2 - y**2) + sympy.log(1 + x**2 * y**2) / (1 + sympy.cos(x * y) ** 2)
 EXPRS = [sympy.diff(F, x), sympy.diff(F, y), sympy.diff(F, x, 2), sympy.diff(F, x, y), sympy.diff(F, y, 2)]
-exec(RUNTIME)  # symflux's runtime libraries, built once per machine: not part of a compile
+build_runtime()  # symflux's runtime libraries, built once per machine: not part of a compile
 REFERENCE = sympy.lambdify([x, y], EXPRS, "numpy", cse=True)(X[:1000], Y[:1000])
 
 

@@ -1,10 +1,11 @@
 """Derivatives kept on disk by the structure of what they differentiate.
 
-SymPy's derivatives of fused bodies are most of a Hessian's compile (W1), and a new process took
-them again. ``kept(kind, parts, derive)`` returns ``derive()``'s expression, stored in the compile
-cache (``codegen.cache``, private to the user) under the structure of ``parts`` (``structure``) and
-a hash of the rules that produce it (these modules' source and SymPy's version), so an edit to the rules never
-reads a stale entry. Only derivations of ``costly`` bodies are worth the lookup.
+Derivatives of fused bodies were most of a Hessian's compile (W1), and a new process took them
+again. ``kept(kind, parts, derive)`` returns ``derive()``'s expression, stored in the compile cache
+(``codegen.cache``, private to the user) under the structure of ``parts`` (``structure``) and a
+hash of the rules that produce it (these modules' source, SymPy's and SymEngine's versions), so an
+edit to the rules never reads a stale entry. Only derivations of ``costly`` bodies are worth the
+lookup.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import os
 import pickle
 from collections.abc import Callable
 
+import symengine
 import sympy
 
 from codegen.cache import DiskCache
 from codegen.kernel import dag_size, unfolded_conditions
 
-_SOURCES = ("functions.py", "taylor.py", "vjp.py", "derived.py")
+_SOURCES = ("functions.py", "elementary.py", "taylor.py", "vjp.py", "derived.py")
 # operations from which a body's derivatives are kept: a layer's tanh(x + b) is quicker to
 # differentiate than to look up, W1's fused function (30 operations) is not
 COSTLY = 16
@@ -34,7 +36,7 @@ def costly(body: sympy.Expr) -> bool:
 def _rules() -> str:
     here = os.path.dirname(__file__)
     sources = b"".join(open(os.path.join(here, name), "rb").read() for name in _SOURCES)
-    return hashlib.sha256(sources + sympy.__version__.encode()).hexdigest()
+    return hashlib.sha256(sources + sympy.__version__.encode() + symengine.__version__.encode()).hexdigest()
 
 
 @functools.lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from codegen.kernel import dag_atoms, dag_replace, piecewise, unfolded_conditions
 
-from . import derived
+from . import derived, elementary
 from .taylor import nth_derivative
 
 
@@ -534,7 +534,8 @@ def carried_out(d: sympy.Derivative) -> sympy.Expr:
         taken = nth_derivative(d.expr, last, n)
         if taken is not None:  # almost everywhere already: kinks are Piecewise, steps' derivatives 0
             return taken
-    return almost_everywhere(d.doit())
+    taken = elementary.derivative(d.expr, d.variable_count)
+    return taken if taken is not None else almost_everywhere(d.doit())
 
 
 def substitute(body: sympy.Expr, subs: dict, evaluate: bool = True) -> sympy.Expr:

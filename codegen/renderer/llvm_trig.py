@@ -4,9 +4,10 @@ as inline arithmetic, so loops containing them vectorise (a libm call per elemen
 sin/cos/tan reduce x = k·π/2 + r with π/2 split into three doubles and one FMA per part. For |x| ≥ 1,
 x − k·A is a multiple of 2⁻⁵² below 1, so the first step is exact and r keeps its relative accuracy
 even next to a multiple of π/2. fdlibm's kernels give sin r and cos r on |r| ≤ π/4. Arguments
-beyond ``HUGE_ANGLE`` (and ±∞) take a branch to libm, which reduces exactly (Payne–Hanek); the
-branch is off the vector path and almost never taken. atan is Cephes' rational approximation after
-reducing |x| to [0, 0.66]; asin and acos are written with atan.
+beyond ``HUGE_ANGLE`` (and ±∞) take a branch to libm, which reduces exactly (Payne–Hanek), through
+the runtime's ``exact_trig`` library; the branch is off the vector path and almost never taken.
+atan is Cephes' rational approximation after reducing |x| to [0, 0.66]; asin and acos are written
+with atan.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import math
 import sympy
 from llvmlite import ir
 
-from .llvm_types import CONTRACT, F64, I1, I32
+from ..runtime import exact_trig
+from .llvm_types import CONTRACT, F64
 
 PIO2 = (1.5707963267948966, 6.123233995736766e-17, -1.4973849048591698e-33)  # π/2 = A + B + C
 SIN = (-1.66666666666666324348e-01, 8.33333333332248946124e-03, -1.98412698298579493134e-04,
@@ -27,7 +29,6 @@ ATAN_P = (-8.750608600031904122785e-1, -1.615753718733365076637e1, -7.5008557923
           -1.228866684490136173410e2, -6.485021904942025371773e1)
 ATAN_Q = (1.0, 2.485846490142306297962e1, 1.650270098316988542046e2, 4.328810604912902668951e2,
           4.853903996359136964868e2, 1.945506571482613964425e2)
-VECTOR_LANES = (2, 4, 8, 16)  # vector widths the loop vectoriser may pick for doubles
 SIN_COS = sympy.Symbol("sin_cos")  # tags the memo key of a shared reduction
 PIO2_TAIL = 6.123233995736765886130e-17  # π/2 − double(π/2), added back after the reduction
 
@@ -94,60 +95,13 @@ class InlineTrig:
         huge = b.fcmp_ordered(">", self._intrinsic("llvm.fabs", "f64", [x]), _c(self.HUGE_ANGLE))
         inline_block = b.block
         with b.if_then(huge, likely=False):
-            exact = b.call(self._exact_trig(name), [x])
+            exact = b.call(exact_trig.declare(self.module, name), [x])
             exact_block = b.block
         merged = b.phi(F64)
         merged.add_incoming(value, inline_block)
         merged.add_incoming(exact, exact_block)
         self._rejoin(inline_block)
         return merged
-
-    def _exact_trig(self, name):
-        """``name.exact``: libm's ``name`` behind a function the loop vectoriser can widen under a
-        mask. A conditional call blocks vectorisation unless the call names vector variants
-        (``vector-function-abi-variant``); ours test the mask once and call libm per lane only when
-        some lane is huge. llvmlite knows neither that attribute nor ``memory(none)``, hence
-        ``set.add``."""
-        scalar_name = f"{name}.exact"
-        if scalar_name in self.module.globals:
-            return self.module.globals[scalar_name]
-        scalar = ir.Function(self.module, ir.FunctionType(F64, [F64]), name=scalar_name)
-        libm = self._declare(name, F64, [F64])
-        body = ir.IRBuilder(scalar.append_basic_block())
-        body.ret(body.call(libm, scalar.args))
-        variants = [self._masked_variant(scalar, lanes) for lanes in VECTOR_LANES]
-        mappings = ",".join(f"_ZGV_LLVM_M{lanes}v_{scalar_name}({v.name})" for lanes, v in zip(VECTOR_LANES, variants))
-        for attribute in ("noinline", "nounwind", "willreturn", "memory(none)",
-                          f'"vector-function-abi-variant"="{mappings}"'):
-            set.add(scalar.attributes, attribute)
-        return scalar
-
-    def _masked_variant(self, scalar, lanes):
-        """<lanes x double> variant: the argument itself unless the mask has a lane set, else
-        ``scalar`` on every lane (the caller keeps only the masked lanes)."""
-        vector = ir.VectorType(F64, lanes)
-        fn = ir.Function(self.module, ir.FunctionType(vector, [vector, ir.VectorType(I1, lanes)]),
-                         name=f"{scalar.name}.v{lanes}")
-        x, mask = fn.args
-        entry, each, done = fn.append_basic_block(), fn.append_basic_block(), fn.append_basic_block()
-        b = ir.IRBuilder(entry)
-        some = b.icmp_unsigned("!=", b.bitcast(mask, ir.IntType(lanes)), ir.Constant(ir.IntType(lanes), 0))
-        b.cbranch(some, each, done)
-        b.position_at_end(each)
-        lane, partial = b.phi(I32), b.phi(vector)
-        out = b.insert_element(partial, b.call(scalar, [b.extract_element(x, lane)]), lane)
-        following = b.add(lane, ir.Constant(I32, 1))
-        lane.add_incoming(ir.Constant(I32, 0), entry)
-        lane.add_incoming(following, each)
-        partial.add_incoming(x, entry)
-        partial.add_incoming(out, each)
-        b.cbranch(b.icmp_unsigned("<", following, ir.Constant(I32, lanes)), each, done)
-        b.position_at_end(done)
-        result = b.phi(vector)
-        result.add_incoming(x, entry)
-        result.add_incoming(out, each)
-        b.ret(result)
-        return fn
 
     def _emit_sin(self, e, kind):
         def pick(sin, cos, q, odd):  # quadrants: sin, cos, −sin, −cos

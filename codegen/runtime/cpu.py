@@ -32,7 +32,7 @@ import llvmlite
 import llvmlite.binding as llvm
 
 from ..cache import DiskCache
-from . import linalg, pool
+from . import exact_trig, linalg, llvm_worker, pool
 
 _lock = threading.Lock()
 _initialised = False
@@ -41,6 +41,8 @@ _recent: collections.OrderedDict = collections.OrderedDict()  # the last RECENT 
 RECENT = 32  # code that comes and goes (a Dask worker unpickling each task's function) is linked once
 PARTS_MAGIC = b"\x7fsymflux-parts"
 PARTS_PER_OPTIMISER = 2
+_libraries: dict = {}  # name → NativeCode linked for the process's life
+_library_lock = threading.Lock()
 
 
 def _target_machine():
@@ -105,7 +107,7 @@ class Optimiser:
 
     def __init__(self, cpu: str, features: str):
         self.argv = [sys.executable, self.WORKER, cpu, features]
-        self.process, self.served, self.owner = None, 0, os.getpid()
+        self.process, self.served, self.owner, self.ready = None, 0, os.getpid(), False
         self.lock, self.starting = threading.Lock(), threading.Lock()
         atexit.register(self.stop)
 
@@ -197,6 +199,18 @@ class CPURuntime:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
+        replies = self._compiled(texts, progress)
+        failed = next((r for r in replies if isinstance(r, RuntimeError)), None)
+        if failed is not None:
+            raise failed
+        code = replies[0] if len(texts) == 1 else parts(replies)
+        self.cache.put(key, code)
+        return code
+
+    def _compiled(self, texts: list[str], progress) -> list:
+        """Object code (or the RuntimeError) of each module, from the optimiser processes; while the
+        first is still loading LLVM (0.2 s), the caller compiles in this process instead (llvmlite's
+        pipeline leaks ~50 kB a run, which a process's first few programs can afford)."""
         replies: list = [None] * len(texts)
         pending: queue.SimpleQueue = queue.SimpleQueue()
         for k in sorted(range(len(texts)), key=lambda k: -len(texts[k])):  # the biggest first
@@ -204,14 +218,17 @@ class CPURuntime:
         finished = itertools.count(1)
         lock = threading.Lock()
 
-        def work(optimiser):  # each optimiser takes the next module until none is left
+        def work(optimiser, here=False):  # each optimiser takes the next module until none is left
             while True:
                 try:
                     k = pending.get_nowait()
                 except queue.Empty:
                     return
                 try:
-                    replies[k] = optimiser.request(b"o", texts[k])
+                    if here and not optimiser.ready:
+                        replies[k] = llvm_worker.answer(_target_machine(), b"o", texts[k])
+                    else:
+                        replies[k] = optimiser.request(b"o", texts[k])
                 except RuntimeError as e:  # raised below, in the caller's thread
                     replies[k] = e
                 if progress is not None:
@@ -220,15 +237,10 @@ class CPURuntime:
         threads = [threading.Thread(target=work, args=(o,)) for o in self.optimisers[1:len(texts)]]
         for thread in threads:
             thread.start()
-        work(self.optimisers[0])
+        work(self.optimisers[0], here=True)
         for thread in threads:
             thread.join()
-        failed = next((r for r in replies if isinstance(r, RuntimeError)), None)
-        if failed is not None:
-            raise failed
-        code = replies[0] if len(texts) == 1 else parts(replies)
-        self.cache.put(key, code)
-        return code
+        return replies
 
     def _key(self, ir: str | list[str]) -> str:
         return DiskCache.key(*([ir] if isinstance(ir, str) else ir), self.toolchain)
@@ -257,6 +269,8 @@ class CPURuntime:
                 pool.thread_pool()
             if linalg.called_by(code):
                 linalg.library()
+            if exact_trig.called_by(code):
+                self.provide_exact_trig()
             loaded = self._link(code, names)
         with _lock:
             _linked[key] = loaded
@@ -265,6 +279,16 @@ class CPURuntime:
             while len(_recent) > RECENT:
                 _recent.popitem(last=False)
         return loaded
+
+    def provide_exact_trig(self) -> None:
+        """The ``exact_trig`` library linked once in this process, its functions given to every
+        engine by name (compiled once per machine, through the disk cache)."""
+        with _library_lock:
+            if "exact_trig" not in _libraries:
+                library = self._link(self.object_code(exact_trig.library_ir()), list(exact_trig.SYMBOLS))
+                for name, address in zip(exact_trig.SYMBOLS, library.addresses):
+                    llvm.add_symbol(name, address)
+                _libraries["exact_trig"] = library  # kept for the process's life: engines call into it
 
     def _link(self, code: bytes, names: list[str]) -> NativeCode:
         self.links += 1

@@ -11,7 +11,6 @@ Frames on stdin: one request byte (``o`` object code, ``i`` optimised IR, ``a`` 
 follows), an 8-byte length, the bytes.
 """
 
-import re
 import struct
 import sys
 
@@ -37,31 +36,11 @@ def _optimised(machine, ir_text: str):
     options.loop_unrolling = False
     builder = llvm.create_pass_builder(machine, options)
     builder.getModulePassManager().run(module, builder)
-    _drop_unused_variants(module, builder)
     return module
 
 
-# a vector variant named by a function's "vector-function-abi-variant" attribute: _ZGV…_name(variant)
-_VARIANT = re.compile(rb"_ZGV[^(,\"]*\(([^)]+)\)")
-
-
-def _drop_unused_variants(module, builder) -> None:
-    """The vector variants the loop vectoriser did not call are not compiled. Each width it might
-    pick is offered (a third of W1's machine-code time went to unused ones); only once it has
-    picked can they be internal, which makes the others dead code."""
-    variants = {name.decode() for f in module.functions for attribute in f.attributes
-                for name in _VARIANT.findall(attribute)}
-    if not variants:
-        return
-    for f in module.functions:
-        if f.name in variants:
-            f.linkage = llvm.Linkage.internal
-    dead_code = llvm.create_new_module_pass_manager()
-    dead_code.add_global_dead_code_eliminate_pass()
-    dead_code.run(module, builder)
-
-
-def _answer(machine, request: bytes, ir_text: str) -> bytes:
+def answer(machine, request: bytes, ir_text: str) -> bytes:
+    """What ``request`` asks of ``ir_text``; run here, or in the caller's process while this one starts."""
     module = _optimised(machine, ir_text)
     if request == b"o":
         return machine.emit_object(module)
@@ -89,7 +68,7 @@ def main() -> None:
         except EOFError:
             return
         try:
-            status, reply = b"+", _answer(machine, request, ir_text)
+            status, reply = b"+", answer(machine, request, ir_text)
         except RuntimeError as e:  # invalid IR: the caller's error
             status, reply = b"-", str(e).encode()
         sink.write(status + struct.pack("<Q", len(reply)) + reply)

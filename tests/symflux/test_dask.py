@@ -102,4 +102,5 @@ def test_a_local_cluster_computes_the_same_numbers_linking_once_per_chunk_shape(
         after = client.run(_links)
     for g, e in zip(got, expected):  # to an ulp: the 3-point chunk runs the scalar loop tail
         np.testing.assert_allclose(g, e, rtol=1e-14, atol=1e-300)
-    assert all(after[w] - before[w] <= 2 for w in after)  # two chunk shapes: linked at most once each
+    # two chunk shapes, and the exact-trigonometry library their sin and cos call: linked at most once each
+    assert all(after[w] - before[w] <= 3 for w in after)
