@@ -618,8 +618,12 @@ def _truths_restored(body: sympy.Basic, evaluate: bool) -> sympy.Basic:
 
 
 def keeps_booleans(body: sympy.Basic) -> bool:
-    """Whether ``body`` maps bools to bools in NumPy (True + True is True)."""
-    return body.is_Symbol or isinstance(body, _BOOLEAN_CLOSED) and all(keeps_booleans(a) for a in body.args)
+    """Whether ``body`` maps bools to bools in NumPy (True + True is True, where(c, a, b) of bools)."""
+    if isinstance(body, sympy.Piecewise):
+        return all(keeps_booleans(e) for e, _ in body.args)
+    if body.is_Symbol or body in (sympy.S.Zero, sympy.S.One):  # a weak False or True
+        return True
+    return isinstance(body, _BOOLEAN_CLOSED) and all(keeps_booleans(a) for a in body.args)
 
 
 def is_boolean(body: sympy.Basic) -> bool:

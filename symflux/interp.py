@@ -68,6 +68,16 @@ class _ExactFloatPrinter(NumPyPrinter):
     def _print_ITE(self, expr):  # a truth value (SymPy's prints a float select, which no condlist takes)
         return "numpy.where({}, {}, {})".format(*map(self._print, expr.args))
 
+    def _print_Piecewise(self, expr):
+        """Nested ``where``s: SymPy's ``select(…, default=nan)`` makes every result a float (an int64
+        near 2⁶³ came back rounded)."""
+        if expr.args[-1].cond != sympy.true:
+            return super()._print_Piecewise(expr)
+        out = self._print(expr.args[-1].expr)
+        for value, condition in reversed(expr.args[:-1]):
+            out = f"numpy.where({self._print(condition)}, {self._print(value)}, {out})"
+        return out
+
     def _pairwise(self, function, args):
         out = self._print(args[0])
         for a in args[1:]:

@@ -113,8 +113,9 @@ def _weak_python(value: sympy.Basic):
     return 1j if value.is_number else None
 
 
-def result_dtype(body, strong: list, weak: list) -> np.dtype:
-    """NumPy's result dtype for ``body`` applied to typed arrays and weak Python scalars."""
+def result_dtype(body, strong: list, weak: list, op=None) -> np.dtype:
+    """NumPy's result dtype for ``body`` applied to typed arrays and weak Python scalars; ``op`` is
+    the operation's body before its scalars were inlined (``x / 2`` is a division, ``x·½`` is not)."""
     if functions.is_boolean(body):
         return np.dtype(bool)
     if isinstance(body, functions.REAL_OF_COMPLEX) and OBJECT not in strong:  # |complex| is real, as in NumPy
@@ -127,9 +128,28 @@ def result_dtype(body, strong: list, weak: list) -> np.dtype:
     base = np.result_type(*strong, *pyweak) if strong or pyweak else np.dtype(np.int64)
     if base.kind in "biu":
         if functions.keeps_integers(body):
-            return base if base.kind != "b" or functions.keeps_booleans(body) else np.dtype(np.int64)
-        return np.dtype(np.float64)
+            # bools through an integer ufunc (square, //, %, **) take NumPy's first loop: int8
+            return base if base.kind != "b" or functions.keeps_booleans(body) else np.dtype(np.int8)
+        return _float_of(base, body if op is None else op)
     return base
+
+
+def float_type(dtype: np.dtype) -> np.dtype:
+    """The type NumPy's float functions (sin, sqrt, arctan2…) compute ``dtype`` in: floats as they
+    are, integers in the smallest float holding them (int16: float32), float32 where that is float16
+    (bool, 8-bit: symflux has no float16)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "biu":
+        return dtype
+    return np.dtype(np.float32) if np.result_type(dtype, np.float16).itemsize <= 4 else np.dtype(np.float64)
+
+
+def _float_of(integers: np.dtype, op) -> np.dtype:
+    """The float type of a float function of integers, as NumPy's loops pick it: float64 for a
+    true division, else ``float_type``."""
+    if any(p.exp.is_negative and p.base.free_symbols for p in dag_atoms(op, sympy.Pow)):
+        return np.dtype(np.float64)
+    return float_type(integers)
 
 
 def _scalar_value(node: Node):
@@ -183,7 +203,7 @@ def map_(body, args, shape=None, dtype=None, inline=True) -> Node:
     except (ValueError, TypeError):  # SymPy refuses a folded constant (Min(nan, x): "not comparable")
         body = sympy.nan
     if dtype is None:
-        dtype = result_dtype(body, strong, weak) if body is not sympy.nan else result_dtype(original, strong, weak)
+        dtype = result_dtype(body if body is not sympy.nan else original, strong, weak, original)
     if subs and dtype.kind in "fc" and _degenerate(body) and not _degenerate(original):
         operands = [_runtime_scalar(a, strong) for a in args]
         return map_(original, operands, shape=out_shape, dtype=dtype, inline=False)

@@ -4,8 +4,8 @@ its NumPy reference and the dtypes it is defined for; ``samples`` makes inputs w
 and awkward layouts; ``PATHS`` run a function the ways a user can.
 
 Known, documented deviations from NumPy (docs/numerics.md) are encoded here, not hidden in
-tolerances: float functions of int8/uint8/int16/uint16/bool give float64 where NumPy gives
-float16/float32, so those dtypes are not sampled for float functions.
+tolerances: float functions of int8/uint8/bool give float32 where NumPy gives float16, so those
+dtypes are not sampled for float functions.
 """
 
 from __future__ import annotations
@@ -114,7 +114,13 @@ OPS = [
     _b("fmod", FLOATS + (np.int32, np.int64), domain=lambda a, b: (np.asarray(b) != 0) & np.isfinite(b)),
     _b("hypot", FLOAT_RESULT), _b("logaddexp", FLOAT_RESULT), _b("logaddexp2", FLOAT_RESULT, rtol=1e-12),
     _b("greater"), _b("greater_equal"), _b("less"), _b("less_equal"), _b("equal"), _b("not_equal"),
-    _b("logical_and"), _b("logical_or"),
+    _b("logical_and"), _b("logical_or"), _b("logical_xor"),
+    # written with the functions above (symflux/numpy/composed.py)
+    _b("fmax"), _b("fmin"), _u("fabs"), _b("float_power", FLOATS + (np.int32, np.int64)), _b("heaviside", FLOAT_RESULT),
+    OpInfo("divmod[0]", lambda a, b: sf.divmod(a, b)[0], lambda a, b: np.divmod(a, b)[0], FLOATS + INTS, 2,
+           domain=_no_zero_division),
+    OpInfo("divmod[1]", lambda a, b: sf.divmod(a, b)[1], lambda a, b: np.divmod(a, b)[1], FLOATS + (np.int32, np.int64),
+           2, domain=lambda a, b: (np.asarray(b) != 0) & np.isfinite(b)),
     _u("negative", FLOATS + INTS), _u("positive", ALL[:-1]), _u("square", FLOATS + INTS), _u("abs", FLOATS + INTS),
     _u("sign", FLOATS + INTS), _u("logical_not", ALL), _u("isnan", ALL), _u("isinf", ALL), _u("isfinite", ALL),
     _u("reciprocal", FLOATS),

@@ -36,7 +36,8 @@ SECTIONS = {
                         "numpy.trace", "tril", "triu", "take", "take_along_axis", "select", "sort", "argsort",
                         "partition", "argmax", "argmin", "at", "where", "clip", "astype",
                         "floor", "ceil", "trunc", "rint", "round", "nan_to_num", "hypot",
-                        "logaddexp", "logaddexp2", "sinc", "fmod", "deg2rad", "rad2deg", "leakyrelu", "elu", "celu",
+                        "logaddexp", "logaddexp2", "sinc", "fmod", "fmax", "fmin", "fabs", "float_power",
+                        "heaviside", "logical_xor", "divmod", "deg2rad", "rad2deg", "leakyrelu", "elu", "celu",
                         "trelu", "real", "imag", "conj", "angle"],
     "Linear algebra (sf.linalg, np.linalg)": [
         "linalg.inv", "linalg.solve", "linalg.det", "linalg.slogdet", "linalg.cholesky", "linalg.eig",

@@ -41,6 +41,7 @@ from .arrangement import (
     vsplit,
     vstack,
 )
+from .composed import divmod, fabs, float_power, fmax, fmin, heaviside, logical_xor
 from .contractions import cross, dot, einsum, inner, kron, matmul, outer, tensordot, vdot
 from .creation import arange, array, asarray, eye, full, linspace, ones, ones_like, rand, randn, zeros, zeros_like
 from .elementwise import (
@@ -191,18 +192,19 @@ __all__ = [
     "arctan", "arctan2", "arctanh", "argmax", "argmin", "argsort", "around", "array", "array_split", "asarray",
     "astype", "at", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_to", "c_", "cbrt", "ceil", "celu", "clip",
     "column_stack", "concatenate", "conj", "conjugate", "cos", "cosh", "cross", "cumprod", "cumsum", "deg2rad",
-    "degrees", "diag", "diagonal", "diff", "divide", "dot", "dsplit", "dstack", "einsum", "elu", "equal", "exp",
-    "exp2", "expand_dims", "expm1", "eye", "fix", "flip", "fliplr", "flipud", "floor", "floor_divide", "fmod", "full",
-    "gelu", "greater", "greater_equal", "hardsigmoid", "hardtanh", "hsplit", "hstack", "hypot", "imag", "inner",
-    "isfinite", "isinf", "isnan", "kron", "leakyrelu", "less", "less_equal", "linspace", "lisht", "log", "log10",
-    "log1p", "log2", "logaddexp", "logaddexp2", "logcosh", "logical_and", "logical_not", "logical_or", "logsigmoid",
-    "logsoftmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mish", "mod", "moveaxis",
-    "multiply", "nan_to_num", "nanmax", "nanmean", "nanmin", "nanprod", "nanstd", "nansum", "nanvar", "ndim",
-    "negative", "not_equal", "ones", "ones_like", "outer", "pad", "partition", "positive", "power", "prod", "r_",
-    "rad2deg", "radians", "rand", "randn", "ravel", "real", "reciprocal", "relu", "relu6", "remainder", "repeat",
-    "reshape", "rint", "roll", "rollaxis", "rot90", "round", "row_stack", "rrelu", "seed", "select", "selu", "shape",
-    "sigmoid", "sign", "sin", "sinc", "sinh", "size", "softmax", "softplus", "softshrink", "softsign", "sort", "split",
-    "sqrt", "square", "squeeze", "stack", "std", "stop_gradient", "subtract", "sum", "swapaxes", "swish", "take",
-    "take_along_axis", "tan", "tanh", "tanhshrink", "tensordot", "tile", "transpose", "trelu", "tril", "triu",
-    "true_divide", "trunc", "var", "vdot", "vsplit", "vstack", "where", "zeros", "zeros_like"
+    "degrees", "diag", "diagonal", "diff", "divide", "divmod", "dot", "dsplit", "dstack", "einsum", "elu", "equal",
+    "exp", "exp2", "expand_dims", "expm1", "eye", "fabs", "fix", "flip", "fliplr", "flipud", "float_power", "floor",
+    "floor_divide", "fmax", "fmin", "fmod", "full", "gelu", "greater", "greater_equal", "hardsigmoid", "hardtanh",
+    "heaviside", "hsplit", "hstack", "hypot", "imag", "inner", "isfinite", "isinf", "isnan", "kron", "leakyrelu",
+    "less", "less_equal", "linspace", "lisht", "log", "log10", "log1p", "log2", "logaddexp", "logaddexp2",
+    "logcosh", "logical_and", "logical_not", "logical_or", "logical_xor", "logsigmoid", "logsoftmax", "logsumexp",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "mish", "mod", "moveaxis", "multiply", "nan_to_num",
+    "nanmax", "nanmean", "nanmin", "nanprod", "nanstd", "nansum", "nanvar", "ndim", "negative", "not_equal", "ones",
+    "ones_like", "outer", "pad", "partition", "positive", "power", "prod", "r_", "rad2deg", "radians", "rand",
+    "randn", "ravel", "real", "reciprocal", "relu", "relu6", "remainder", "repeat", "reshape", "rint", "roll",
+    "rollaxis", "rot90", "round", "row_stack", "rrelu", "seed", "select", "selu", "shape", "sigmoid", "sign", "sin",
+    "sinc", "sinh", "size", "softmax", "softplus", "softshrink", "softsign", "sort", "split", "sqrt", "square",
+    "squeeze", "stack", "std", "stop_gradient", "subtract", "sum", "swapaxes", "swish", "take", "take_along_axis",
+    "tan", "tanh", "tanhshrink", "tensordot", "tile", "transpose", "trelu", "tril", "triu", "true_divide", "trunc",
+    "var", "vdot", "vsplit", "vstack", "where", "zeros", "zeros_like",
 ]

@@ -5,15 +5,29 @@ from __future__ import annotations
 import numpy as np
 
 from ..array import TracingError
-from . import _base, arrangement, contractions, creation, elementwise, fft, linalg, manipulation, reductions, sorting
+from . import (
+    _base,
+    arrangement,
+    composed,
+    contractions,
+    creation,
+    elementwise,
+    fft,
+    linalg,
+    manipulation,
+    reductions,
+    sorting,
+)
 from .contractions import matmul
 from .elementwise import ELEMENTWISE, where
 from .reductions import max, min, prod, sum
 
-UFUNCS = {getattr(np, name): name for name in ELEMENTWISE if isinstance(getattr(np, name, None), np.ufunc)}
-UFUNCS.update({np.true_divide: "divide", np.absolute: "abs", np.fabs: "abs", np.fmax: "maximum",
-               np.fmin: "minimum", np.ceil: "ceil", np.radians: "deg2rad", np.degrees: "rad2deg",
-               np.conjugate: "conj"})
+UFUNCS = {getattr(np, name): getattr(elementwise, name) for name in ELEMENTWISE
+          if isinstance(getattr(np, name, None), np.ufunc)}
+UFUNCS.update({np.true_divide: elementwise.divide, np.absolute: elementwise.abs, np.ceil: elementwise.ceil,
+               np.radians: elementwise.deg2rad, np.degrees: elementwise.rad2deg, np.conjugate: elementwise.conj})
+UFUNCS.update({getattr(np, name): getattr(composed, name) for name in (
+    "fabs", "fmax", "fmin", "float_power", "heaviside", "logical_xor", "divmod")})
 
 
 _REDUCERS = {np.add: sum, np.maximum: max, np.minimum: min, np.multiply: prod}
@@ -27,7 +41,7 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
         if ufunc is np.matmul:
             return matmul(*inputs)
         if ufunc in UFUNCS:
-            return getattr(elementwise, UFUNCS[ufunc])(*inputs)
+            return UFUNCS[ufunc](*inputs)
     elif method == "reduce" and ufunc in _REDUCERS:
         return _REDUCERS[ufunc](inputs[0], axis=kwargs.get("axis", 0), keepdims=kwargs.get("keepdims", False))
     raise TypeError(f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method} is not "

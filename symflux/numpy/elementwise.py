@@ -94,6 +94,23 @@ ELEMENTWISE = {
 }
 
 
+# NumPy has no bool loop for these, and raises rather than compute in integers
+_NO_BOOL_LOOP = {
+    "negative": "The numpy boolean negative, the `-` operator, is not supported, use the `~` operator or the "
+                "logical_not function instead.",
+    "subtract": "numpy boolean subtract, the `-` operator, is not supported, use the bitwise_xor, the `^` "
+                "operator, or the logical_xor function instead.",
+    "positive": "ufunc 'positive' did not contain a loop with signature matching types bool",
+    "sign": "ufunc 'sign' did not contain a loop with signature matching types bool",
+}
+
+
+def _unless_all_bool(name: str, *operands) -> None:
+    if not any(trace.is_symbolic(o) or isinstance(o, sympy.Basic) for o in operands) and \
+            all(dtype_of(o).kind == "b" for o in operands):
+        raise TypeError(_NO_BOOL_LOOP[name])
+
+
 def add(x1, x2):
     """Elementwise ``add``, on traced and plain arrays."""
     return apply_elementwise(ELEMENTWISE["add"], x1, x2)
@@ -101,6 +118,7 @@ def add(x1, x2):
 
 def subtract(x1, x2):
     """Elementwise ``subtract``, on traced and plain arrays."""
+    _unless_all_bool("subtract", x1, x2)
     return apply_elementwise(ELEMENTWISE["subtract"], x1, x2)
 
 
@@ -121,11 +139,13 @@ def power(x1, x2):
 
 def negative(x):
     """Elementwise ``negative``, on traced and plain arrays."""
+    _unless_all_bool("negative", x)
     return apply_elementwise(ELEMENTWISE["negative"], x)
 
 
 def positive(x):
     """Elementwise ``positive``, on traced and plain arrays."""
+    _unless_all_bool("positive", x)
     return apply_elementwise(ELEMENTWISE["positive"], x)
 
 
@@ -281,6 +301,7 @@ def angle(z, deg=False):
 
 def sign(x):
     """Elementwise ``sign``, on traced and plain arrays."""
+    _unless_all_bool("sign", x)
     return apply_elementwise(ELEMENTWISE["sign"], x)
 
 

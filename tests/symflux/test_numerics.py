@@ -526,3 +526,75 @@ def test_nan_reductions_have_zero_gradients_at_nans():
     want[2, 0] += 1  # and of row 2
     np.testing.assert_allclose(sf.gradient(loss, NAN_ROWS)[0], want, rtol=1e-13)
     np.testing.assert_allclose(sf.compile(lambda v: sf.gradient(loss, v)[0])(NAN_ROWS), want, rtol=1e-13)
+
+
+# -- dtypes of integer inputs -----------------------------------------------------------------------
+
+PATHS = {"eager": lambda f, *a: f(*a), "interpreted": interpreted, "compiled": lambda f, *a: sf.compile(f)(*a),
+         "exported C": exported}
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", [np.int16, np.uint16, np.int32])
+@pytest.mark.parametrize("name", ["sqrt", "sin", "exp", "log1p", "arctan2", "hypot", "deg2rad"])
+def test_float_functions_of_integers_compute_in_numpys_float_type(path, dtype, name):
+    """sin of int16 is float32 (NumPy's smallest float holding int16), of int32 float64."""
+    x = np.array([0, 1, 3, 100], dtype)
+    f, reference = getattr(sf, name), getattr(np, name)
+    args = (x,) if name not in ("arctan2", "hypot") else (x, x[::-1].copy())
+    got, want = PATHS[path](f, *args), reference(*args)
+    assert np.asarray(got).dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-6 if want.dtype == np.float32 else 1e-14)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_divisions_of_small_integers_are_float64_and_8_bit_float_functions_float32(path):
+    x = np.array([1, 2, 7], np.int16)
+    assert np.asarray(PATHS[path](lambda v: v / 2, x)).dtype == np.float64 == (x / 2).dtype
+    assert np.asarray(PATHS[path](lambda v: sf.divide(v, v), x)).dtype == np.float64
+    got = PATHS[path](sf.sqrt, x.astype(np.int8))  # NumPy: float16, which symflux does not have
+    assert np.asarray(got).dtype == np.float32
+    np.testing.assert_allclose(got, np.sqrt(x.astype(np.float32)), rtol=1e-7)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_bools_through_integer_ufuncs_are_int8_and_where_of_bools_is_bool(path):
+    t, f = np.array([True, False, True]), np.array([False, False, True])
+    for fn, np_fn in ((sf.square, np.square), (sf.floor_divide, np.floor_divide), (sf.remainder, np.remainder)):
+        args = (t,) if fn is sf.square else (t, t)
+        same(PATHS[path](fn, *args), np_fn(*args))
+    same(PATHS[path](lambda c, a, b: sf.where(c, a, b), t, t, f), np.where(t, t, f))
+
+
+@pytest.mark.parametrize("path", ["eager", "compiled"])
+@pytest.mark.parametrize("f", [sf.negative, sf.positive, sf.sign, lambda v: -v, lambda v: sf.subtract(v, v)],
+                         ids=["negative", "positive", "sign", "-x", "subtract"])
+def test_bools_without_a_numpy_loop_raise_as_numpy_does(path, f):
+    with pytest.raises(TypeError):
+        PATHS[path](f, np.array([True, False]))
+
+
+def test_where_of_big_int64_values_is_exact_on_plain_arrays():
+    """The interpreter's select printed a float default: 2⁶³ − 1 came back rounded (to −2⁶³)."""
+    a, b = np.array([2**63 - 1, 5]), np.array([3, 2**63 - 1])
+    same(sf.where(np.array([True, False]), a, b), np.array([2**63 - 1, 2**63 - 1]))
+    same(sf.fmax(a, b), np.fmax(a, b))
+
+
+def test_fmax_and_fmin_ignore_nan_and_their_gradient_goes_to_the_number():
+    a, b = np.array([1.0, NAN, NAN, 3.0]), np.array([2.0, 1.0, NAN, NAN])
+    for path in PATHS:
+        same(PATHS[path](sf.fmax, a, b), np.fmax(a, b))
+        same(PATHS[path](sf.fmin, a, b), np.fmin(a, b))
+    ga, gb = sf.gradient(lambda u, v: sf.sum(sf.fmax(u, v)), a, b)
+    same(ga, np.array([0.0, 0.0, 1.0, 1.0]))  # both NaN: the first, as the value is
+    same(gb, np.array([1.0, 1.0, 0.0, 0.0]))
+
+
+def test_numpy_ufuncs_on_traced_arrays_run_the_nan_ignoring_and_float_versions():
+    a, b = np.array([1.0, NAN, NAN]), np.array([NAN, 2.0, NAN])
+    same(sf.compile(lambda u, v: np.fmax(u, v))(a, b), np.fmax(a, b))
+    small = np.array([-3, 2], np.int16)
+    same(sf.compile(lambda u: np.fabs(u))(small), np.fabs(small))
+    same(sf.compile(lambda u: np.heaviside(u, 0.5))(np.array([-1.0, 0.0, 2.0, NAN])),
+         np.heaviside(np.array([-1.0, 0.0, 2.0, NAN]), 0.5))

@@ -1,0 +1,81 @@
+"""NumPy functions written with symflux's own, so that every path (eager, interpreter, compiled,
+exported C, CUDA) and every derivative follows from theirs: ``fmax``/``fmin`` (NaN-ignoring),
+``fabs``, ``float_power``, ``heaviside``, ``logical_xor`` and ``divmod``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops
+from ._base import dtype_of
+from .elementwise import (
+    abs,
+    astype,
+    floor_divide,
+    greater,
+    isnan,
+    less,
+    maximum,
+    minimum,
+    not_equal,
+    power,
+    remainder,
+    where,
+)
+
+
+def _in_float(x, dtype=None):
+    """``x`` in the float type NumPy's float functions compute it in (or ``dtype``); Python numbers
+    stay weak."""
+    if isinstance(x, (bool, int, float)):
+        return float(x)
+    target = ops.float_type(dtype_of(x)) if dtype is None else np.dtype(dtype)
+    return x if dtype_of(x) == target else astype(x, target)
+
+
+def _result_type(*xs) -> np.dtype:
+    """NumPy's result type, Python numbers weak (NEP 50)."""
+    return np.result_type(*[x if isinstance(x, (bool, int, float, complex)) else dtype_of(x) for x in xs])
+
+
+def fmax(x1, x2):
+    """The larger of ``x1`` and ``x2``, ignoring a NaN (NaN only where both are); NumPy's ``fmax``.
+    Its gradient goes to the argument that is not NaN."""
+    return where(isnan(x2), x1, where(isnan(x1), x2, maximum(x1, x2)))
+
+
+def fmin(x1, x2):
+    """The smaller of ``x1`` and ``x2``, ignoring a NaN (NaN only where both are); NumPy's ``fmin``."""
+    return where(isnan(x2), x1, where(isnan(x1), x2, minimum(x1, x2)))
+
+
+def fabs(x):
+    """|x| as a float (NumPy's ``fabs``; undefined for complex numbers)."""
+    if dtype_of(x).kind == "c":
+        raise TypeError("ufunc 'fabs' not supported for complex input: use abs")
+    return abs(_in_float(x))
+
+
+def float_power(x1, x2):
+    """``x1 ** x2`` computed in float64 at least (complex128 for complex), as NumPy's ``float_power``:
+    integer powers do not wrap, and negative integer exponents are allowed."""
+    dtype = np.result_type(_result_type(x1, x2), np.float64)
+    return power(_in_float(x1, dtype), _in_float(x2, dtype))
+
+
+def heaviside(x1, x2):
+    """The step function: 0 where ``x1 < 0``, ``x2`` where ``x1 == 0``, 1 where ``x1 > 0``, NaN where
+    ``x1`` is NaN (NumPy's ``heaviside``); its derivative in ``x1`` is 0."""
+    dtype = ops.float_type(_result_type(x1, x2))
+    x1, x2 = astype(x1, dtype), astype(x2, dtype)
+    return where(isnan(x1), x1, where(less(x1, 0), 0.0, where(greater(x1, 0), 1.0, x2)))
+
+
+def logical_xor(x1, x2):
+    """Elementwise exclusive or of the truth values of ``x1`` and ``x2`` (nonzero and NaN are true)."""
+    return not_equal(not_equal(x1, 0), not_equal(x2, 0))
+
+
+def divmod(x1, x2):  # noqa: A001 (NumPy's name)
+    """``(x1 // x2, x1 % x2)``, Python's floor rules, as NumPy's ``divmod``."""
+    return floor_divide(x1, x2), remainder(x1, x2)
