@@ -38,10 +38,13 @@ class _ExactFloatPrinter(NumPyPrinter):
         return repr(float(expr))
 
     def _as_ordered_terms(self, expr, order=None):
-        """Terms as stored, constants last: x − 1 rather than −1 + x, which NumPy refuses for an unsigned
-        x (NEP 50: −1 is not a uint64), and no sorting, which compares coefficients (fails for NaN)."""
+        """Terms as stored, subtracted ones after the others and constants last: x − 1 rather than −1 + x,
+        which NumPy refuses for an unsigned x (NEP 50: −1 is not a uint64), x − y rather than −y + x
+        (−y of uint8 wraps in uint8 before it meets an int8 x), and no sorting, which compares
+        coefficients (fails for NaN)."""
         args = list(expr.args)
-        return [a for a in args if not a.is_Number] + [a for a in args if a.is_Number]
+        negative = [a for a in args if not a.is_Number and a.as_coeff_Mul()[0].is_negative]
+        return [a for a in args if not a.is_Number and a not in negative] + negative + [a for a in args if a.is_Number]
 
     def _print_Mul(self, expr):  # x/3 divided, as NumPy divides it (and compiled code: ``quotient``)
         numerator, denominator = quotient(expr)

@@ -124,6 +124,9 @@ OPS = [
     _u("negative", FLOATS + INTS), _u("positive", ALL[:-1]), _u("square", FLOATS + INTS), _u("abs", FLOATS + INTS),
     _u("sign", FLOATS + INTS), _u("logical_not", ALL), _u("isnan", ALL), _u("isinf", ALL), _u("isfinite", ALL),
     _u("reciprocal", FLOATS),
+    # NumPy's 1/0 is the platform's (int64: −2⁶³); symflux's 0
+    OpInfo("reciprocal of integers", sf.reciprocal, np.reciprocal,
+           (np.int64, np.int32, np.int8, np.uint8, np.uint64, np.bool_), domain=lambda x: np.asarray(x) != 0),
     # rounding: integers and bools come back unchanged, in their dtype (NumPy ≥ 2.1); rint is a float function
     _u("floor", ALL), _u("ceil", ALL), _u("trunc", ALL), _u("fix", ALL), _u("rint", FLOAT_RESULT),
     OpInfo("round", sf.round, lambda x: _native(np.round(x)), FLOATS + INTS),

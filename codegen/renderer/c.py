@@ -80,14 +80,29 @@ static inline double sf_uniform(uint64_t seed, uint64_t counter) {
 """
 
 
+def _integral(dtype) -> bool:
+    return dtype is not None and np.dtype(dtype).kind in "biu"
+
+
 class KernelCPrinter(C99CodePrinter):
     """C99 expressions for kernel bodies: flat-indexed loads and symflux's special functions."""
 
     # terms in the order they are stored: sorting them compares coefficients, which fails for NaN
     _default_settings = {**C99CodePrinter._default_settings, "order": "none"}
 
+    buffers: dict = {}  # name → dtype, of the program being rendered
+    result = None  # the dtype of the value being stored
+
     def _print_Indexed(self, expr):
-        return f"{expr.base.label}[{self._print(expr.indices[0])}]"
+        """A load; an integer one into a store of another integer type converted first, as NumPy
+        converts operands to the result type (C would compute int32 with uint32 in unsigned)."""
+        result, self.result = self.result, None  # an index is an index
+        load = f"{expr.base.label}[{self._print(expr.indices[0])}]"
+        self.result = result
+        stored = self.buffers.get(str(expr.base.label))
+        if result != stored and _integral(stored) and result is not None and np.dtype(result).kind in "iu":
+            return f"(({CTYPE[result]}){load})"
+        return load
 
     def _print_Mul(self, expr):
         numerator, denominator = quotient(expr)
@@ -123,6 +138,15 @@ class KernelCPrinter(C99CodePrinter):
 
     def _print_uniform(self, expr):
         return f"sf_uniform((uint64_t)({self._print(expr.args[0])}), (uint64_t)({self._print(expr.args[1])}))"
+
+    def _print_Relational(self, expr):
+        """Integer loads compared in their NumPy common type (C compares int32 with uint32 unsigned)."""
+        loads = [self.buffers.get(str(i.base.label)) for i in expr.atoms(sympy.Indexed)]
+        common = np.result_type(*loads) if loads and all(_integral(d) for d in loads) else None
+        result, self.result = self.result, common.name if common is not None and common.kind in "iu" else None
+        text = super()._print_Relational(expr)
+        self.result = result
+        return text
 
     def _print_ITE(self, expr):
         c, a, b = (self._print(x) for x in expr.args)
@@ -217,6 +241,7 @@ class CRenderer:
     def render(self, program: Program, embed: dict | None = None) -> tuple[str, str]:
         embed = embed or {}
         self.printer = KernelCPrinter({"strict": False})
+        self.printer.buffers = {name: b.dtype for name, b in program.buffers().items()}
         params = [b for b in program.args if b.name not in embed]
         signature = f"void {program.name}(" + ", ".join(f"void *{b.name}_ptr" for b in params) \
             + "".join(f", int64_t {s}" for s in program.sizes) + ")"
@@ -259,7 +284,9 @@ class CRenderer:
                 *self._block(loop.body), "}"]
 
     def _stmt_Store(self, store):
+        self.printer.result = store.buffer.dtype
         value = self.printer.doprint(store.value)
+        self.printer.result = None
         return [f"{store.buffer.name}[{self.printer.doprint(store.index)}] = ({CTYPE[store.buffer.dtype]})({value});"]
 
     def _stmt_Let(self, let):

@@ -113,6 +113,7 @@ class CUDARenderer(CRenderer):
         buffers = program.args + program.temps
         floats = {b.dtype for b in buffers if b.dtype.startswith("float")}
         self.printer = CUDAPrinter(single=floats == {"float32"})
+        self.printer.buffers = {b.name: b.dtype for b in buffers}
         params = ", ".join(f"{CTYPE[b.dtype]} *{b.name}" for b in buffers)
         lines, launches = [DEVICE_PRELUDE], []
         for k, shape in enumerate(program.kernel_shapes):

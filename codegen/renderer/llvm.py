@@ -493,7 +493,24 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
     def _emit_Add(self, e, kind):
         if kind == "i1":  # NumPy's True + True is True
             return self._fold(e, kind, None, self.builder.or_)
+        if kind not in FLOATS:
+            return self._integer_sum(e, kind)
         return self._fold(e, kind, self.builder.fadd, self.builder.add)
+
+    def _integer_sum(self, e, kind):
+        """Terms with a negative coefficient subtracted: SymPy writes x − y as x + (−1)·y, and −1·y
+        computed alone in y's type wraps there (int8 − uint8 is int16: 0 − 1 gave 255)."""
+        added, subtracted = [], []
+        for term in self.shapes.operands(e):
+            negative = term.as_coeff_Mul()[0].is_negative
+            (subtracted if negative else added).append(-term if negative else term)
+        b = self.builder
+        out = self._emit(added[0], kind) if added else self._constant(0, kind)
+        for term in added[1:]:
+            out = b.add(out, self._emit(term, kind))
+        for term in subtracted:
+            out = b.sub(out, self._emit(term, kind))
+        return out
 
     def _emit_Mul(self, e, kind):
         if kind in FLOATS and e.args[0] == -1:

@@ -150,7 +150,13 @@ def positive(x):
 
 
 def reciprocal(x):
-    """Elementwise ``reciprocal``, on traced and plain arrays."""
+    """Elementwise 1/x. Of integers NumPy's integer reciprocal, in their dtype: ±1 stay, every other
+    value is 0 (0 too: an integer divided by zero gives 0); of bools int8."""
+    kind = dtype_of(x).kind
+    if kind == "b":
+        return astype(x, np.int8)
+    if kind in "iu":
+        return multiply(x, equal(abs(x), 1))  # noqa: F821 (defined below)
     return apply_elementwise(ELEMENTWISE["reciprocal"], x)
 
 
@@ -616,8 +622,9 @@ def trelu(x, theta=1):  # noqa: F811
 def clip(x, a_min=None, a_max=None):
     """clip(x, lo, hi) = min(max(x, lo), hi); either bound may be None. NaN stays NaN; with
     scalar bounds the gradient is 1 on [lo, hi], bounds included (PyTorch's clamp)."""
-    if all(b is None or isinstance(b, (int, float)) and not isinstance(b, bool) for b in (a_min, a_max)):
-        return apply_elementwise(lambda v: fn.clip(v, a_min, a_max), x)
+    bounds = [b for b in (a_min, a_max) if b is not None]
+    if all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds):  # weak, as NumPy types them
+        return apply_elementwise(lambda v: fn.clip(v, a_min, a_max), x, dtype=np.result_type(dtype_of(x), *bounds))
     if a_min is not None:
         x = maximum(x, a_min)  # noqa: F821
     if a_max is not None:

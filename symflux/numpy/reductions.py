@@ -21,6 +21,7 @@ from .elementwise import (
     isnan,
     log,
     logical_not,
+    not_equal,
     sqrt,
     square,
     stop_gradient,
@@ -189,7 +190,8 @@ def _to_last(n, axis):
 
 
 def diff(a, n=1, axis=-1, prepend=None, append=None):
-    """The n-th discrete difference along ``axis``: out[i] = a[i + 1] − a[i], n times."""
+    """The n-th discrete difference along ``axis``: out[i] = a[i + 1] − a[i], n times (of bools:
+    a[i + 1] != a[i])."""
     if not trace.any_traced([a, prepend, append]):
         kw = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not None}
         return _rewrap(np.diff(_plain(a), n, axis, **kw), a)
@@ -197,8 +199,9 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
     pieces = [p if p is None or ndim(p) else broadcast_to(p, _with(shape(a), axis, 1)) for p in (prepend, append)]
     a = concatenate([p for p in (pieces[0], a, pieces[1]) if p is not None], axis=axis)
     lead = (slice(None),) * axis
+    step = not_equal if dtype_of(a).kind == "b" else subtract  # NumPy's diff of bools: where they change
     for _ in range(n):
-        a = subtract(a[lead + (slice(1, None),)], a[lead + (slice(None, -1),)])
+        a = step(a[lead + (slice(1, None),)], a[lead + (slice(None, -1),)])
     return a
 
 

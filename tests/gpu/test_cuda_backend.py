@@ -268,3 +268,12 @@ def test_op_table_special_values_against_numpy(device, dtype):
         got = sf.compile(joint, backend="cuda")(*flat)
         for (op, args), g in zip(cases, got):
             assert_numpy_equal(sf.cpu(g), op.reference(*args), op.rtol, f"{op.name} {device}", op.rtol32)
+
+
+def test_mixed_integer_types_compute_in_numpys_result_type(device):
+    """int32 − uint32 and int32 > uint32 in int64, as NumPy (C computed and compared them unsigned)."""
+    x, y = np.array([-3, 0, 1, 5], np.int32), np.array([0, 1, 3, 200], np.uint32)
+    for f in (lambda u, v: u - v, lambda u, v: u * 2 - v + 1, lambda u, v: u > v, lambda u, v: sf.where(u > v, u, v)):
+        got, want = np.asarray(sf.compile(f, backend="cuda")(x, y)), f(x, y)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)

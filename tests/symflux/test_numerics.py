@@ -598,3 +598,17 @@ def test_numpy_ufuncs_on_traced_arrays_run_the_nan_ignoring_and_float_versions()
     same(sf.compile(lambda u: np.fabs(u))(small), np.fabs(small))
     same(sf.compile(lambda u: np.heaviside(u, 0.5))(np.array([-1.0, 0.0, 2.0, NAN])),
          np.heaviside(np.array([-1.0, 0.0, 2.0, NAN]), 0.5))
+
+
+@pytest.mark.parametrize("path", ["compiled", "interpreted", "exported C"])
+@pytest.mark.parametrize("types", [(np.int8, np.uint8), (np.int16, np.uint16), (np.int32, np.uint32),
+                                   (np.uint8, np.int16), (np.int8, np.int64)], ids=str)
+def test_mixed_integer_types_compute_in_numpys_result_type(path, types):
+    """int8 − uint8 is int16 (0 − 1 gave 255 compiled: SymPy's −1·y was computed in uint8); −x of
+    uint8 wraps in uint8 before it meets an int16; int32 − uint32 is int64 (C computed it unsigned)."""
+    first = -3 if np.dtype(types[0]).kind == "i" else 3
+    x, y = np.array([first, 0, 1, 5], types[0]), np.array([0, 1, 3, 200], types[1])
+    for f in (lambda u, v: u - v, lambda u, v: u - 3 * v, lambda u, v: u * 2 - v + 1, lambda u, v: -v + u,
+              lambda u, v: sf.negative(v) * u, lambda u, v: v - u * u, lambda u, v: u > v,
+              lambda u, v: sf.where(u > v, u, v)):
+        same(PATHS[path](f, x, y), f(x, y))
