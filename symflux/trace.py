@@ -187,8 +187,8 @@ def operand(x):
     if isinstance(x, Trackable):
         hit = tracked(x) if _scopes else None
         return operand(hit) if hit is not None else ops.const(x.host_value())
-    if isinstance(x, bool):
-        return sympy.Integer(int(x))
+    if isinstance(x, bool):  # weakly typed as a bool (NumPy: bool_array + True is bool)
+        return sympy.true if x else sympy.false
     if isinstance(x, (int, float, complex, fractions.Fraction)) and not isinstance(x, np.generic):
         return sympy.sympify(x)
     if isinstance(x, sympy.Expr) and not isinstance(x, sympy.MatrixExpr):

@@ -612,3 +612,13 @@ def test_mixed_integer_types_compute_in_numpys_result_type(path, types):
               lambda u, v: sf.negative(v) * u, lambda u, v: v - u * u, lambda u, v: u > v,
               lambda u, v: sf.where(u > v, u, v)):
         same(PATHS[path](f, x, y), f(x, y))
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_python_bools_are_weakly_typed_bools(path):
+    """bool_array + True is bool in NumPy (a Python bool was typed as a Python int: int64)."""
+    t = np.array([True, False, True])
+    for f in (lambda v: v + True, lambda v: sf.maximum(v, False), lambda v: v * True, lambda v: sf.where(v, False, v)):
+        same(PATHS[path](f, t), f(t))
+    x = np.array([-2, 0, 3], np.int8)
+    same(PATHS[path](lambda v: v + True, x), x + True)
