@@ -574,8 +574,10 @@ def keeps_integers(body: sympy.Basic) -> bool:
     """Whether ``body`` maps integers to integers (so integer inputs keep an integer dtype)."""
     if body.is_Symbol or body.is_Integer:
         return True
-    if isinstance(body, sympy.Pow):
-        return body.exp.is_Integer and body.exp >= 0 and keeps_integers(body.base)
+    if isinstance(body, sympy.Pow):  # x**n, and x**y of integer arrays (NumPy's integer power)
+        exponent = body.exp
+        natural = exponent.is_Integer and exponent >= 0 or not exponent.is_Number and keeps_integers(exponent)
+        return natural and keeps_integers(body.base)
     if isinstance(body, sympy.Piecewise):
         return all(keeps_integers(e) for e, _ in body.args)
     if isinstance(body, sympy.Derivative):

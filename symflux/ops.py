@@ -138,7 +138,7 @@ def float_type(dtype: np.dtype) -> np.dtype:
     """The type NumPy's float functions (sin, sqrt, arctan2…) compute ``dtype`` in: floats as they
     are, integers in the smallest float holding them (int16: float32), float32 where that is float16
     (bool, 8-bit: symflux has no float16)."""
-    dtype = np.dtype(dtype)
+    dtype = np.dtype(dtype).newbyteorder("=")  # results are native, whatever the input's byte order
     if dtype.kind not in "biu":
         return dtype
     return np.dtype(np.float32) if np.result_type(dtype, np.float16).itemsize <= 4 else np.dtype(np.float64)

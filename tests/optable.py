@@ -110,6 +110,8 @@ OPS = [
     _b("floor_divide", FLOATS + INTS, domain=_no_zero_division),
     _b("remainder", FLOATS + (np.int32, np.int64), domain=lambda a, b: (np.asarray(b) != 0) & np.isfinite(b)),
     _b("power", FLOATS),
+    # NumPy's integer power (wrapping); it raises for negative exponents, which symflux cannot from compiled code
+    _b("power", (np.int64, np.int32, np.int8, np.uint8, np.uint64, np.bool_), domain=lambda a, b: np.asarray(b) >= 0),
     _b("arctan2", FLOAT_RESULT),
     _b("fmod", FLOATS + (np.int32, np.int64), domain=lambda a, b: (np.asarray(b) != 0) & np.isfinite(b)),
     _b("hypot", FLOAT_RESULT), _b("logaddexp", FLOAT_RESULT), _b("logaddexp2", FLOAT_RESULT, rtol=1e-12),

@@ -54,6 +54,16 @@ static inline int64_t sf_abs_i(int64_t a) { return a < 0 ? (int64_t)(0 - (uint64
 static inline uint64_t sf_abs_u(uint64_t a) { return a; }
 static inline uint64_t sf_floor_divide_u(uint64_t a, uint64_t b) { return b ? a / b : 0; }
 static inline uint64_t sf_remainder_u(uint64_t a, uint64_t b) { return b ? a % b : 0; }
+static inline double sf_power_d(double a, double b) { return pow(a, b); }
+static inline uint64_t sf_power_u(uint64_t a, uint64_t b) {
+    uint64_t r = 1;
+    for (; b; b >>= 1, a *= a) if (b & 1) r *= a;
+    return r;
+}
+static inline int64_t sf_power_i(int64_t a, int64_t b) {  /* NumPy raises for b < 0: 1/a^|b| truncated */
+    if (b < 0) return a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0;
+    return (int64_t)sf_power_u((uint64_t)a, (uint64_t)b);
+}
 """
 
 PRELUDE = """\
@@ -204,6 +214,8 @@ class KernelCPrinter(C99CodePrinter):
         if expr.exp.is_Integer and 2 <= expr.exp <= 8:  # products: exact (and wrapping) for integers too
             base = f"({self._print(expr.base)})"
             return "(" + "*".join([base] * int(expr.exp)) + ")"
+        if not expr.exp.is_Number:  # pow for floats, NumPy's integer power for integer arrays
+            return f"SF_DIVMOD(sf_power, {self._print(expr.base)}, {self._print(expr.exp)})"
         return super()._print_Pow(expr)
 
     def _print_BooleanTrue(self, expr):  # C99 has no true/false without stdbool.h

@@ -375,6 +375,9 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
             return _join(kinds)
         if isinstance(e, sympy.Pow) and e.exp.is_Integer and e.exp >= 0:
             return _join(kinds[:1])
+        if isinstance(e, sympy.Pow) and not e.exp.is_Number:  # of integer arrays: NumPy's integer power
+            joined = _join(kinds)
+            return "i8" if joined == "i1" else joined  # bool ** bool: NumPy's int8 loop
         joined = _join(kinds)  # a function: computed in floating point
         return joined if joined in FLOATS else "f64" if joined not in ("weak_float", None) else "weak_float"
 
@@ -611,6 +614,8 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
             for _ in range(int(exp)):
                 out = b.mul(out, self._emit(base, kind))
             return out
+        if kind not in FLOATS:
+            return self._integer_power(base, exp, kind)
         x = self._emit(base, kind)
         if exp.is_Integer and abs(int(exp)) <= 8:
             out = self._power(x, abs(int(exp)), kind)
@@ -619,6 +624,35 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
             root = self._intrinsic("llvm.sqrt", kind, [x])
             return root if exp > 0 else b.fdiv(self._constant(1, kind), root, flags=self.arithmetic)
         return self._intrinsic("llvm.pow", kind, [x, self._emit(exp, kind)])
+
+    def _integer_power(self, base, exponent, kind):
+        """Integers to an integer array's powers (NumPy's integer power), by squaring in a loop over
+        the exponent's bits, wrapping as NumPy's. A negative power is 1/xⁿ truncated, ±1 or 0
+        (NumPy raises)."""
+        b, t = self.builder, TYPES[kind]
+        x, n = self._emit(base, kind), self._emit(exponent, kind)
+        one, zero = ir.Constant(t, 1), ir.Constant(t, 0)
+        entry = b.block
+        head, step, done = (b.append_basic_block(f"power.{part}") for part in ("head", "step", "done"))
+        b.branch(head)
+        b.position_at_end(head)
+        result, square, bits = b.phi(t), b.phi(t), b.phi(t)
+        more = b.icmp_signed(">", bits, zero) if is_signed(kind) else b.icmp_unsigned("!=", bits, zero)
+        b.cbranch(more, step, done)
+        b.position_at_end(step)
+        for phi, start, following in ((result, one, b.select(b.trunc(bits, I1), b.mul(result, square), result)),
+                                      (square, x, b.mul(square, square)), (bits, n, b.lshr(bits, one))):
+            phi.add_incoming(start, entry)
+            phi.add_incoming(following, step)
+        b.branch(head)
+        b.position_at_end(done)
+        self._rejoin(entry)
+        if not is_signed(kind):
+            return result
+        minus_one = ir.Constant(t, -1)
+        inverse = b.select(b.icmp_signed("==", x, one), one, b.select(
+            b.icmp_signed("==", x, minus_one), b.select(b.trunc(n, I1), minus_one, one), zero))
+        return b.select(b.icmp_signed("<", n, zero), inverse, result)
 
     def _power(self, x, n, kind):
         """x**n by repeated squaring."""

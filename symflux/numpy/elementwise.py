@@ -181,8 +181,8 @@ def exp(x):
 
 
 def exp2(x):
-    """Elementwise ``exp2``, on traced and plain arrays."""
-    return apply_elementwise(ELEMENTWISE["exp2"], x)
+    """Elementwise 2**x, a float function also of integers (``2 ** int_array`` is NumPy's integer power)."""
+    return apply_elementwise(ELEMENTWISE["exp2"], x, dtype=ops.float_type(dtype_of(x)))
 
 
 def expm1(x):

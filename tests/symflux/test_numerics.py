@@ -622,3 +622,16 @@ def test_python_bools_are_weakly_typed_bools(path):
         same(PATHS[path](f, t), f(t))
     x = np.array([-2, 0, 3], np.int8)
     same(PATHS[path](lambda v: v + True, x), x + True)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_integer_arrays_to_integer_powers_are_numpys_integer_power(path):
+    """x ** y of integer arrays is an integer that wraps (it was a float), 2**x of integers a float."""
+    x, y = np.array([2, 3, 0, 1, 5, 7], np.int8), np.array([3, 0, 4, 9, 2, 40], np.int8)
+    same(PATHS[path](lambda u, v: u ** v, x, y), x ** y)
+    wide, unsigned = x.astype(np.int64), y.astype(np.uint32)
+    same(PATHS[path](lambda u, v: u ** v, wide, unsigned), wide ** unsigned)
+    same(PATHS[path](sf.exp2, x), np.exp2(x).astype(np.float32))  # NumPy: float16
+    if path in ("compiled", "exported C"):  # NumPy (and the interpreter) raise; native code gives 1/xⁿ truncated
+        same(PATHS[path](lambda u, v: u ** v, np.array([2, -1, -1, 1]), np.array([-1, -3, -2, -5])),
+             np.array([0, -1, 1, 1]))
