@@ -90,6 +90,9 @@ static inline double sf_uniform(uint64_t seed, uint64_t counter) {
 """
 
 
+_MIRRORED = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!="}
+
+
 def _integral(dtype) -> bool:
     return dtype is not None and np.dtype(dtype).kind in "biu"
 
@@ -150,13 +153,29 @@ class KernelCPrinter(C99CodePrinter):
         return f"sf_uniform((uint64_t)({self._print(expr.args[0])}), (uint64_t)({self._print(expr.args[1])}))"
 
     def _print_Relational(self, expr):
-        """Integer loads compared in their NumPy common type (C compares int32 with uint32 unsigned)."""
+        """Integer loads compared in their NumPy common type (C compares int32 with uint32 unsigned);
+        a signed side against uint64, which share none, compared exactly, as NumPy does."""
+        lhs, rhs = self._integer_loads(expr.lhs), self._integer_loads(expr.rhs)
+        if lhs and rhs and all(d.kind == "i" for d in lhs) and all(d == np.uint64 for d in rhs):
+            return self._signed_against_uint64(expr.lhs, expr.rel_op, expr.rhs)
+        if lhs and rhs and all(d == np.uint64 for d in lhs) and all(d.kind == "i" for d in rhs):
+            return self._signed_against_uint64(expr.rhs, _MIRRORED[expr.rel_op], expr.lhs)
         loads = [self.buffers.get(str(i.base.label)) for i in expr.atoms(sympy.Indexed)]
         common = np.result_type(*loads) if loads and all(_integral(d) for d in loads) else None
         result, self.result = self.result, common.name if common is not None and common.kind in "iu" else None
         text = super()._print_Relational(expr)
         self.result = result
         return text
+
+    def _integer_loads(self, side) -> list:
+        """The dtypes of the buffers ``side`` reads, when there are some and all are integers."""
+        loads = [np.dtype(self.buffers.get(str(i.base.label), "float64")) for i in side.atoms(sympy.Indexed)]
+        return loads if loads and all(d.kind in "iu" for d in loads) else []
+
+    def _signed_against_uint64(self, signed, op, unsigned):
+        """A negative value is below every uint64; a nonnegative one compares as a uint64."""
+        s, u = self._print(signed), self._print(unsigned)
+        return f"(({s}) < 0 ? (0 {op} 1) : ((uint64_t)({s}) {op} ({u})))"
 
     def _print_ITE(self, expr):
         c, a, b = (self._print(x) for x in expr.args)

@@ -277,3 +277,5 @@ def test_mixed_integer_types_compute_in_numpys_result_type(device):
         got, want = np.asarray(sf.compile(f, backend="cuda")(x, y)), f(x, y)
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
+    wide, huge = np.array([-3, 2**62, 5], np.int64), np.array([0, 2**63 + 5, 5], np.uint64)  # exact, as NumPy
+    np.testing.assert_array_equal(sf.compile(lambda u, v: u > v, backend="cuda")(wide, huge), wide > huge)

@@ -635,3 +635,11 @@ def test_integer_arrays_to_integer_powers_are_numpys_integer_power(path):
     if path in ("compiled", "exported C"):  # NumPy (and the interpreter) raise; native code gives 1/xⁿ truncated
         same(PATHS[path](lambda u, v: u ** v, np.array([2, -1, -1, 1]), np.array([-1, -3, -2, -5])),
              np.array([0, -1, 1, 1]))
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_int64_against_uint64_compares_exactly(path):
+    """NumPy compares them exactly; C compared them as uint64 (−3 > 0)."""
+    x, y = np.array([-3, 0, 2**62, -2**63, 5], np.int64), np.array([0, 1, 2**63 + 5, 3, 5], np.uint64)
+    for f in (lambda u, v: u > v, lambda u, v: v <= u, lambda u, v: u == v):
+        same(PATHS[path](f, x, y), f(x, y))
