@@ -160,17 +160,17 @@ class KernelCPrinter(C99CodePrinter):
             return self._signed_against_uint64(expr.lhs, expr.rel_op, expr.rhs)
         if lhs and rhs and all(d == np.uint64 for d in lhs) and all(d.kind == "i" for d in rhs):
             return self._signed_against_uint64(expr.rhs, _MIRRORED[expr.rel_op], expr.lhs)
-        loads = [self.buffers.get(str(i.base.label)) for i in expr.atoms(sympy.Indexed)]
-        common = np.result_type(*loads) if loads and all(_integral(d) for d in loads) else None
+        loads = self._integer_loads(expr)
+        common = np.result_type(*loads) if loads else None
         result, self.result = self.result, common.name if common is not None and common.kind in "iu" else None
         text = super()._print_Relational(expr)
         self.result = result
         return text
 
     def _integer_loads(self, side) -> list:
-        """The dtypes of the buffers ``side`` reads, when there are some and all are integers."""
+        """The dtypes of the buffers ``side`` reads, when there are some and all are integers or bools."""
         loads = [np.dtype(self.buffers.get(str(i.base.label), "float64")) for i in side.atoms(sympy.Indexed)]
-        return loads if loads and all(d.kind in "iu" for d in loads) else []
+        return loads if loads and all(_integral(d) for d in loads) else []
 
     def _signed_against_uint64(self, signed, op, unsigned):
         """A negative value is below every uint64; a nonnegative one compares as a uint64."""

@@ -106,8 +106,7 @@ _NO_BOOL_LOOP = {
 
 
 def _unless_all_bool(name: str, *operands) -> None:
-    if not any(trace.is_symbolic(o) or isinstance(o, sympy.Basic) for o in operands) and \
-            all(dtype_of(o).kind == "b" for o in operands):
+    if not any(map(trace.is_symbolic, operands)) and all(dtype_of(o).kind == "b" for o in operands):
         raise TypeError(_NO_BOOL_LOOP[name])
 
 
@@ -156,7 +155,7 @@ def reciprocal(x):
     if kind == "b":
         return astype(x, np.int8)
     if kind in "iu":
-        return multiply(x, equal(abs(x), 1))  # noqa: F821 (defined below)
+        return multiply(x, equal(abs(x), 1))
     return apply_elementwise(ELEMENTWISE["reciprocal"], x)
 
 
