@@ -32,28 +32,69 @@ def _reflected(name):
 
 
 class _TracerMethods:
-    """ndarray's methods on a traced value (keywords NumPy accepts but tracing ignores: dtype, out)."""
+    """ndarray's methods on a traced value, with NumPy's arguments."""
 
-    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
-        return F.sum(self, axis=axis, keepdims=keepdims)
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+        return F.sum(self, axis, dtype, out, keepdims, initial, where)
 
-    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
-        return F.mean(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+        return F.mean(self, axis, dtype, out, keepdims, where=where)
 
-    def max(self, axis=None, out=None, keepdims=False):
-        return F.max(self, axis=axis, keepdims=keepdims)
+    def max(self, axis=None, out=None, keepdims=False, initial=None, where=True):
+        return F.max(self, axis, out, keepdims, initial, where)
 
-    def min(self, axis=None, out=None, keepdims=False):
-        return F.min(self, axis=axis, keepdims=keepdims)
+    def min(self, axis=None, out=None, keepdims=False, initial=None, where=True):
+        return F.min(self, axis, out, keepdims, initial, where)
 
-    def prod(self, axis=None, dtype=None, out=None, keepdims=False):
-        return F.prod(self, axis=axis, keepdims=keepdims)
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+        return F.prod(self, axis, dtype, out, keepdims, initial, where)
 
-    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        return F.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, correction=None):
+        return F.var(self, axis, dtype, out, ddof, keepdims, where=where, correction=correction)
 
-    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        return F.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, correction=None):
+        return F.std(self, axis, dtype, out, ddof, keepdims, where=where, correction=correction)
+
+    def all(self, axis=None, out=None, keepdims=False, *, where=True):
+        return F.all(self, axis, out, keepdims, where=where)
+
+    def any(self, axis=None, out=None, keepdims=False, *, where=True):
+        return F.any(self, axis, out, keepdims, where=where)
+
+    def cumsum(self, axis=None, dtype=None, out=None):
+        return F.cumsum(self, axis, dtype, out)
+
+    def cumprod(self, axis=None, dtype=None, out=None):
+        return F.cumprod(self, axis, dtype, out)
+
+    def argmax(self, axis=None, out=None, *, keepdims=False):
+        return F.argmax(self, axis, out, keepdims)
+
+    def argmin(self, axis=None, out=None, *, keepdims=False):
+        return F.argmin(self, axis, out, keepdims)
+
+    def argsort(self, axis=-1, kind=None, order=None):
+        return F.argsort(self, axis, kind, order)
+
+    def round(self, decimals=0, out=None):
+        return F.round(self, decimals)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return F.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+        return F.sum(F.diagonal(self, offset, axis1, axis2), axis=-1, dtype=dtype, out=out)
+
+    def repeat(self, repeats, axis=None):
+        return F.repeat(self, repeats, axis)
+
+    def take(self, indices, axis=None, out=None, mode="raise"):
+        return F.take(self, indices, axis)
+
+    def conj(self):
+        return F.conj(self) if self.dtype.kind == "c" else self  # the method keeps bools (np.conj: int8)
+
+    conjugate = conj
 
     def reshape(self, *shape, order="C"):
         return F.reshape(self, shape[0] if len(shape) == 1 else shape)
@@ -101,6 +142,8 @@ def _install_tracer_methods():
     Tracer.__getitem__ = lambda s, key: getitem(s, key)
     Tracer.T = property(lambda self: F.transpose(self))
     Tracer.mT = property(lambda self: F.swapaxes(self, -1, -2))
+    Tracer.real = property(lambda self: F.real(self))
+    Tracer.imag = property(lambda self: F.imag(self))
     for name, method in vars(_TracerMethods).items():
         if callable(method):
             setattr(Tracer, name, method)
@@ -112,7 +155,9 @@ def _install_tracer_methods():
 # ndarray methods that would bypass ufunc dispatch (views, reductions written in C) and so must be
 # routed through the traced implementation when the array is tracked.
 _TRACKED_METHODS = ("sum", "mean", "max", "min", "prod", "reshape", "transpose", "flatten", "ravel",
-                    "squeeze", "dot", "clip", "astype", "var", "std", "swapaxes", "copy", "__getitem__")
+                    "squeeze", "dot", "clip", "astype", "var", "std", "swapaxes", "copy", "__getitem__", "all",
+                    "any", "cumsum", "cumprod", "argmax", "argmin", "argsort", "round", "diagonal", "trace",
+                    "repeat", "take", "conj", "conjugate")
 
 
 def _flat(values) -> tuple:

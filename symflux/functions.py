@@ -700,11 +700,11 @@ def shape_of(value) -> tuple:
 # -- more NumPy functions as bodies -------------------------------------------------------------
 
 def logaddexp(a, b):
-    """log(eᵃ + eᵇ) = max + log1p(e^(min − max)), stable; equal infinities give themselves (NumPy),
-    and at ties each operand gets half the gradient (through Max/Min)."""
-    top, low = maximum(a, b), minimum(a, b)
+    """log(eᵃ + eᵇ) = a + softplus(b − a) where a ≥ b (b + softplus(a − b) elsewhere): stable, and
+    each branch is smooth through the tie, so every derivative is σ's (at a tie too: through
+    max/min the second derivative vanished there). Equal infinities give themselves (NumPy)."""
     equal_infinities = sympy.And(sympy.Eq(a, b), sympy.Ne(isinf(a), 0))
-    return sympy.Piecewise((a, equal_infinities), (top + log1p(sympy.exp(low - top)), True))
+    return sympy.Piecewise((a, equal_infinities), (a + softplus(b - a), a >= b), (b + softplus(a - b), True))
 
 
 def logaddexp2(a, b):

@@ -123,6 +123,12 @@ OPS = [
            domain=_no_zero_division),
     OpInfo("divmod[1]", lambda a, b: sf.divmod(a, b)[1], lambda a, b: np.divmod(a, b)[1], FLOATS + (np.int32, np.int64),
            2, domain=lambda a, b: (np.asarray(b) != 0) & np.isfinite(b)),
+    _u("signbit", FLOATS + INTS), _b("copysign", FLOAT_RESULT), _u("isposinf", FLOATS + INTS),
+    _u("isneginf", FLOATS + INTS), _b("isclose", FLOATS + (np.int32, np.int64)),
+    OpInfo("isclose(equal_nan)", lambda a, b: sf.isclose(a, b, 1e-3, 0.5, True),
+           lambda a, b: np.isclose(a, b, 1e-3, 0.5, True), FLOATS, 2),
+    OpInfo("modf[0]", lambda x: sf.modf(x)[0], lambda x: np.modf(x)[0], FLOATS + (np.int32, np.int64)),
+    OpInfo("modf[1]", lambda x: sf.modf(x)[1], lambda x: np.modf(x)[1], FLOATS + (np.int32, np.int64)),
     _u("negative", FLOATS + INTS), _u("positive", ALL[:-1]), _u("square", FLOATS + INTS), _u("abs", FLOATS + INTS),
     _u("sign", FLOATS + INTS), _u("logical_not", ALL), _u("isnan", ALL), _u("isinf", ALL), _u("isfinite", ALL),
     _u("reciprocal", FLOATS),
@@ -155,6 +161,20 @@ REDUCTIONS = [
     OpInfo("nansum", sf.nansum, np.nansum, ALL), OpInfo("nanprod", sf.nanprod, np.nanprod, FLOATS + INTS),
     OpInfo("nanmax", sf.nanmax, np.nanmax, ALL), OpInfo("nanmin", sf.nanmin, np.nanmin, ALL),
     OpInfo("nanmean", sf.nanmean, np.nanmean, FLOATS + (np.int32, np.int64), rtol=1e-12),
+    # logical reductions and order statistics (NaN counts as true; a slice holding NaN has NaN quantiles)
+    OpInfo("all", sf.all, np.all, ALL), OpInfo("any", sf.any, np.any, ALL), OpInfo("np.all", np.all, np.all, ALL),
+    OpInfo("count_nonzero", sf.count_nonzero, np.count_nonzero, ALL), OpInfo("ptp", sf.ptp, np.ptp, FLOATS + INTS),
+    OpInfo("median", sf.median, np.median, ALL, rtol=1e-12), OpInfo("np.median", np.median, np.median, ALL, rtol=1e-12),
+    OpInfo("average", sf.average, np.average, ALL, rtol=1e-12),
+    OpInfo("nanargmax", sf.nanargmax, np.nanargmax, FLOATS + INTS),
+    OpInfo("nanargmin", sf.nanargmin, np.nanargmin, ALL),
+    OpInfo("nancumsum", sf.nancumsum, np.nancumsum, ALL),
+    OpInfo("nancumprod", sf.nancumprod, np.nancumprod, FLOATS + INTS),
+    # (NumPy interpolates integers in their own type, wrapping at the extremes; symflux in float64)
+    OpInfo("quantile 0.3", lambda x, axis: sf.quantile(x, 0.3, axis=axis),
+           lambda x, axis: np.quantile(x, 0.3, axis=axis), FLOATS, rtol=1e-12),
+    OpInfo("percentile [10, 90] nearest", lambda x, axis: sf.percentile(x, [10, 90], axis=axis, method="nearest"),
+           lambda x, axis: np.percentile(x, [10, 90], axis=axis, method="nearest"), ALL),
 ]
 
 
@@ -207,7 +227,7 @@ def eager(f, *args):
 def interpreted(f, *args):
     """The reference interpreter on the traced graph (what gradient evaluates)."""
     t = Traced(f, args)
-    bindings = {node: np.asarray(a) for node, a in zip(t.arg_inputs, args)}
+    bindings = {node: np.asarray(a) for node, a in zip(t.arg_inputs + t.array_inputs, list(args) + t.arrays)}
     return interp.evaluate(t.outputs, bindings)[0]
 
 
@@ -325,6 +345,10 @@ STRUCTURAL = [
     Structural("diag/diagonal", lambda m, x: m.diag(m.diagonal(x, 1), -1)),
     Structural("trace", lambda m, x: np.trace(x[:, 1:3])),
     Structural("tril/triu", lambda m, x: m.tril(x, 1) + m.triu(x, 2)),
+    Structural("tril/triu keep the type", lambda m, x: m.stack([m.tril(x, 1), m.triu(x, 2)]),
+               (np.bool_, np.int8, np.float32)),
+    Structural("real/imag/conj", lambda m, x: m.stack([m.real(x), m.imag(x), m.conj(x)]),
+               (np.float64, np.float32, np.int32, np.int64, np.bool_)),
     Structural("flips/rot90", lambda m, x: m.rot90(m.fliplr(m.flipud(x)), 3)),
     Structural("roll", lambda m, x: m.roll(x, (1, -3), axis=(0, 1))),
     Structural("rollaxis/swapaxes", lambda m, x: m.rollaxis(m.swapaxes(x[None], axis1=0, axis2=2), 2)),
@@ -343,6 +367,28 @@ STRUCTURAL = [
     Structural("linspace", lambda m, x: m.linspace(x[0, 0], x[1, 1], 5)),
     Structural("r_/c_", lambda m, x: m.c_[m.r_[x[0], x[1]], m.r_[x[1], x[0]]]),
     Structural("softmax", _softmax, (np.float64, np.float32)),
+    # symflux/numpy/sequences.py, statistics.py and the creation functions that take arrays
+    Structural("convolve", lambda m, x: m.convolve(x[0], x[1, :3]) + m.convolve(x[1, :2], x[0], "same")[0]),
+    Structural("convolve valid/correlate", lambda m, x: m.concatenate([m.convolve(x[0], x[1, 1:], "valid"),
+                                                                       m.correlate(x[0], x[1, :3], "full"),
+                                                                       m.correlate(x[1, :2], x[0], "same")])),
+    Structural("trapezoid", lambda m, x: m.trapezoid(x, axis=0) + m.trapezoid(x, x[0] * 2.0)[0]),
+    Structural("interp (np.interp: sf.interp is the interpreter)", lambda m, x: np.interp(x * 0.7, [-1.0, 0.5, 2, 4],
+                                                                                          x[0] * 1.0)
+               + np.interp(x, [0.0, 3], [1.0, 2], left=-7, right=9)),
+    Structural("polyval/vander", lambda m, x: m.polyval(x[0], x) + m.vander(x[1], 3, increasing=True)[:2, :3].sum()),
+    Structural("ediff1d", lambda m, x: m.ediff1d(x, to_begin=[7, 8], to_end=x[0, :1])),
+    Structural("cov/corrcoef", lambda m, x: m.concatenate([m.cov(x), m.corrcoef(x.T, rowvar=False),
+                                                           m.cov(x[0], x[1], bias=True)]),
+               (np.float64, np.float32, np.int64)),
+    Structural("cov rowvar=False", lambda m, x: m.cov(x, rowvar=False, ddof=0)),
+    Structural("meshgrid", lambda m, x: m.stack(m.meshgrid(x[0], x[1, :3]) + m.meshgrid(x[1, :3], x[0], indexing="ij"))
+               .sum(0)),
+    Structural("broadcast_arrays/matrix_transpose",
+               lambda m, x: m.stack(m.broadcast_arrays(x[:, :1], x[0])) + m.matrix_transpose(x[None, :, :2])[..., :1]),
+    Structural("full_like/empty_like", lambda m, x: x + m.full_like(x, 3) + 0 * m.empty_like(x)),
+    Structural("vecdot", lambda m, x: m.vecdot(x, x[::-1])),
+    Structural("allclose", lambda m, x: m.stack([m.allclose(x, x * 1.000001), m.allclose(x, x + 1)])),
 ]
 
 

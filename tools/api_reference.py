@@ -38,7 +38,12 @@ SECTIONS = {
                         "floor", "ceil", "trunc", "rint", "round", "nan_to_num", "hypot",
                         "logaddexp", "logaddexp2", "sinc", "fmod", "fmax", "fmin", "fabs", "float_power",
                         "heaviside", "logical_xor", "divmod", "deg2rad", "rad2deg", "leakyrelu", "elu", "celu",
-                        "trelu", "real", "imag", "conj", "angle"],
+                        "trelu", "real", "imag", "conj", "angle",
+                        "all", "any", "allclose", "isclose", "count_nonzero", "ptp", "average", "median", "quantile",
+                        "percentile", "nanargmax", "nanargmin", "nancumsum", "nancumprod", "cov", "corrcoef",
+                        "convolve", "correlate", "trapezoid", "numpy.interp", "polyval", "ediff1d", "vander",
+                        "signbit", "copysign", "isposinf", "isneginf", "modf", "full_like", "empty_like", "tri",
+                        "logspace", "meshgrid", "broadcast_arrays", "matrix_transpose", "vecdot"],
     "Linear algebra (sf.linalg, np.linalg)": [
         "linalg.inv", "linalg.solve", "linalg.det", "linalg.slogdet", "linalg.cholesky", "linalg.eig",
         "linalg.eigvals", "linalg.eigh",
@@ -75,7 +80,13 @@ Every function above works on plain values (it is NumPy's), on traced values (a 
   `sf.at(x)[index].set(v)` / `.add(v)`.
 - `sort`/`argsort`/`partition` on traced values compare every pair along the axis (n² work): meant
   for the short axes of models; `cumsum` is an n × n masked sum for the same reason (graph size
-  constant, work quadratic).
+  constant, work quadratic). `median`/`quantile`/`percentile` sort, so the same holds; their `q` must
+  be constant. `convolve`/`correlate` gather (n + m) × m windows; `interp` needs constant `xp`.
+- `quantile` of integers in float64 where NumPy interpolates in the integers' own type (which wraps
+  at the extremes); `cov` without `fweights`/`aweights` on traced arrays; `nanargmax`/`nanargmin`
+  give 0 for an all-NaN slice where NumPy raises.
+- `np.interp` is `sf.numpy.interp` (`sf.interp` is the reference interpreter), as `np.trace` is
+  `sf.numpy.trace`.
 """
 
 

@@ -41,9 +41,41 @@ from .arrangement import (
     vsplit,
     vstack,
 )
-from .composed import divmod, fabs, float_power, fmax, fmin, heaviside, logical_xor
-from .contractions import cross, dot, einsum, inner, kron, matmul, outer, tensordot, vdot
-from .creation import arange, array, asarray, eye, full, linspace, ones, ones_like, rand, randn, zeros, zeros_like
+from .composed import (
+    copysign,
+    divmod,
+    fabs,
+    float_power,
+    fmax,
+    fmin,
+    heaviside,
+    isclose,
+    isneginf,
+    isposinf,
+    logical_xor,
+    modf,
+    signbit,
+)
+from .contractions import cross, dot, einsum, inner, kron, matmul, outer, tensordot, vdot, vecdot
+from .creation import (
+    arange,
+    array,
+    asarray,
+    empty_like,
+    eye,
+    full,
+    full_like,
+    linspace,
+    logspace,
+    meshgrid,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tri,
+    zeros,
+    zeros_like,
+)
 from .elementwise import (
     abs,
     absolute,
@@ -146,10 +178,12 @@ from .elementwise import (
     where,
 )
 from .manipulation import (
+    broadcast_arrays,
     broadcast_to,
     concatenate,
     expand_dims,
     flip,
+    matrix_transpose,
     moveaxis,
     ravel,
     reshape,
@@ -169,6 +203,8 @@ from .reductions import (
     max,
     mean,
     min,
+    nancumprod,
+    nancumsum,
     nanmax,
     nanmean,
     nanmin,
@@ -182,29 +218,50 @@ from .reductions import (
     sum,
     var,
 )
+from .sequences import convolve, correlate, ediff1d, interp, polyval, trapezoid, vander  # noqa: F401 (interp: below)
 from .sorting import argmax, argmin, argsort, partition, sort
+from .statistics import (  # noqa: A004
+    all,
+    allclose,
+    any,
+    average,
+    corrcoef,
+    count_nonzero,
+    cov,
+    median,
+    nanargmax,
+    nanargmin,
+    percentile,
+    ptp,
+    quantile,
+)
 from .updates import at
 
 # What ``from symflux.numpy import *`` (and so ``sf.*``) gives: the functions, not the machinery. ``trace``
-# stays ``sf.numpy.trace`` (and ``np.trace``): ``sf.trace`` is the tracing module.
+# and ``interp`` stay ``sf.numpy.trace``/``sf.numpy.interp`` (and ``np.trace``/``np.interp``): ``sf.trace``
+# is the tracing module, ``sf.interp`` the reference interpreter.
 __all__ = [
-    "abs", "absolute", "add", "amax", "amin", "angle", "append", "arange", "arccos", "arccosh", "arcsin", "arcsinh",
-    "arctan", "arctan2", "arctanh", "argmax", "argmin", "argsort", "around", "array", "array_split", "asarray",
-    "astype", "at", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_to", "c_", "cbrt", "ceil", "celu", "clip",
-    "column_stack", "concatenate", "conj", "conjugate", "cos", "cosh", "cross", "cumprod", "cumsum", "deg2rad",
-    "degrees", "diag", "diagonal", "diff", "divide", "divmod", "dot", "dsplit", "dstack", "einsum", "elu", "equal",
-    "exp", "exp2", "expand_dims", "expm1", "eye", "fabs", "fix", "flip", "fliplr", "flipud", "float_power", "floor",
-    "floor_divide", "fmax", "fmin", "fmod", "full", "gelu", "greater", "greater_equal", "hardsigmoid", "hardtanh",
-    "heaviside", "hsplit", "hstack", "hypot", "imag", "inner", "isfinite", "isinf", "isnan", "kron", "leakyrelu",
-    "less", "less_equal", "linspace", "lisht", "log", "log10", "log1p", "log2", "logaddexp", "logaddexp2",
-    "logcosh", "logical_and", "logical_not", "logical_or", "logical_xor", "logsigmoid", "logsoftmax", "logsumexp",
-    "matmul", "max", "maximum", "mean", "min", "minimum", "mish", "mod", "moveaxis", "multiply", "nan_to_num",
-    "nanmax", "nanmean", "nanmin", "nanprod", "nanstd", "nansum", "nanvar", "ndim", "negative", "not_equal", "ones",
-    "ones_like", "outer", "pad", "partition", "positive", "power", "prod", "r_", "rad2deg", "radians", "rand",
-    "randn", "ravel", "real", "reciprocal", "relu", "relu6", "remainder", "repeat", "reshape", "rint", "roll",
-    "rollaxis", "rot90", "round", "row_stack", "rrelu", "seed", "select", "selu", "shape", "sigmoid", "sign", "sin",
-    "sinc", "sinh", "size", "softmax", "softplus", "softshrink", "softsign", "sort", "split", "sqrt", "square",
-    "squeeze", "stack", "std", "stop_gradient", "subtract", "sum", "swapaxes", "swish", "take", "take_along_axis",
-    "tan", "tanh", "tanhshrink", "tensordot", "tile", "transpose", "trelu", "tril", "triu", "true_divide", "trunc",
-    "var", "vdot", "vsplit", "vstack", "where", "zeros", "zeros_like",
+    "abs", "absolute", "add", "all", "allclose", "amax", "amin", "angle", "any", "append", "arange", "arccos",
+    "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax", "argmin", "argsort", "around", "array",
+    "array_split", "asarray", "astype", "at", "atleast_1d", "atleast_2d", "atleast_3d", "average", "broadcast_arrays",
+    "broadcast_to", "c_", "cbrt", "ceil", "celu", "clip", "column_stack", "concatenate", "conj", "conjugate",
+    "convolve", "copysign", "corrcoef", "correlate", "cos", "cosh", "count_nonzero", "cov", "cross", "cumprod",
+    "cumsum", "deg2rad", "degrees", "diag", "diagonal", "diff", "divide", "divmod", "dot", "dsplit", "dstack",
+    "ediff1d", "einsum", "elu", "empty_like", "equal", "exp", "exp2", "expand_dims", "expm1", "eye", "fabs", "fix",
+    "flip", "fliplr", "flipud", "float_power", "floor", "floor_divide", "fmax", "fmin", "fmod", "full", "full_like",
+    "gelu", "greater", "greater_equal", "hardsigmoid", "hardtanh", "heaviside", "hsplit", "hstack", "hypot", "imag",
+    "inner", "isclose", "isfinite", "isinf", "isnan", "isneginf", "isposinf", "kron", "leakyrelu", "less",
+    "less_equal", "linspace", "lisht", "log", "log10", "log1p", "log2", "logaddexp", "logaddexp2", "logcosh",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "logsigmoid", "logsoftmax", "logspace", "logsumexp",
+    "matmul", "matrix_transpose", "max", "maximum", "mean", "median", "meshgrid", "min", "minimum", "mish", "mod",
+    "modf", "moveaxis", "multiply", "nan_to_num", "nanargmax", "nanargmin", "nancumprod", "nancumsum", "nanmax",
+    "nanmean", "nanmin", "nanprod", "nanstd", "nansum", "nanvar", "ndim", "negative", "not_equal", "ones",
+    "ones_like", "outer", "pad", "partition", "percentile", "polyval", "positive", "power", "prod", "ptp", "quantile",
+    "r_", "rad2deg", "radians", "rand", "randn", "ravel", "real", "reciprocal", "relu", "relu6", "remainder",
+    "repeat", "reshape", "rint", "roll", "rollaxis", "rot90", "round", "row_stack", "rrelu", "seed", "select", "selu",
+    "shape", "sigmoid", "sign", "signbit", "sin", "sinc", "sinh", "size", "softmax", "softplus", "softshrink",
+    "softsign", "sort", "split", "sqrt", "square", "squeeze", "stack", "std", "stop_gradient", "subtract", "sum",
+    "swapaxes", "swish", "take", "take_along_axis", "tan", "tanh", "tanhshrink", "tensordot", "tile", "transpose",
+    "trapezoid", "trelu", "tri", "tril", "triu", "true_divide", "trunc", "vander", "var", "vdot", "vecdot", "vsplit",
+    "vstack", "where", "zeros", "zeros_like",
 ]

@@ -73,6 +73,11 @@ def _rewrap(result, like):
     return result
 
 
+def _none_traced(*values) -> bool:
+    """Whether NumPy itself computes a function of ``values``: none of them is traced."""
+    return not trace.any_traced(list(values))
+
+
 def _both_plain(a, b):
     return not trace.is_traced(a) and not trace.is_traced(b)
 

@@ -280,15 +280,19 @@ def trace(a, offset=0, axis1=0, axis2=1):
 
 
 def tril(m, k=0):
-    """Zeros above diagonal k (over the last two axes)."""
+    """Zeros above diagonal k (over the last two axes), in ``m``'s type (False is weakly typed)."""
     rows, cols = tuple(shape(m))[-2:]
-    return where(np.tri(rows, cols, k, dtype=bool), m, 0) if _any_traced(m) else _rewrap(np.tril(_plain(m), k), m)
+    if not _any_traced(m):
+        return _rewrap(np.tril(_plain(m), k), m)
+    return where(np.tri(rows, cols, k, dtype=bool), m, False)
 
 
 def triu(m, k=0):
-    """Zeros below diagonal k (over the last two axes)."""
+    """Zeros below diagonal k (over the last two axes), in ``m``'s type (False is weakly typed)."""
     rows, cols = tuple(shape(m))[-2:]
-    return where(~np.tri(rows, cols, k - 1, dtype=bool), m, 0) if _any_traced(m) else _rewrap(np.triu(_plain(m), k), m)
+    if not _any_traced(m):
+        return _rewrap(np.triu(_plain(m), k), m)
+    return where(~np.tri(rows, cols, k - 1, dtype=bool), m, False)
 
 
 def select(condlist, choicelist, default=0):

@@ -1,6 +1,7 @@
 """NumPy functions written with symflux's own, so that every path (eager, interpreter, compiled,
 exported C, CUDA) and every derivative follows from theirs: ``fmax``/``fmin`` (NaN-ignoring),
-``fabs``, ``float_power``, ``heaviside``, ``logical_xor`` and ``divmod``."""
+``fabs``, ``float_power``, ``heaviside``, ``logical_xor``, ``divmod``, ``signbit``, ``copysign``,
+``isposinf``/``isneginf``, ``isclose`` and ``modf``."""
 
 from __future__ import annotations
 
@@ -11,15 +12,26 @@ from ._base import dtype_of
 from .elementwise import (
     abs,
     astype,
+    equal,
     floor_divide,
     greater,
+    isfinite,
+    isinf,
     isnan,
     less,
+    less_equal,
+    logical_and,
+    logical_or,
     maximum,
     minimum,
+    multiply,
+    negative,
     not_equal,
     power,
+    reciprocal,
     remainder,
+    subtract,
+    trunc,
     where,
 )
 
@@ -79,3 +91,46 @@ def logical_xor(x1, x2):
 def divmod(x1, x2):  # noqa: A001 (NumPy's name)
     """``(x1 // x2, x1 % x2)``, Python's floor rules, as NumPy's ``divmod``."""
     return floor_divide(x1, x2), remainder(x1, x2)
+
+
+def signbit(x):
+    """Whether the sign bit is set: true for negative numbers and −0.0 (a NaN counts as positive)."""
+    if dtype_of(x).kind in "biu":
+        return less(x, 0)
+    x = _in_float(x)
+    return logical_or(less(x, 0), logical_and(equal(x, 0), less(reciprocal(x), 0)))
+
+
+def copysign(x1, x2):
+    """|x1| with the sign of x2 (−0.0 counts as negative), as floats (NumPy's ``copysign``); the
+    gradient in x1 is ±1, in x2 zero."""
+    dtype = ops.float_type(_result_type(x1, x2))
+    magnitude = abs(astype(x1, dtype))  # Python numbers too: NumPy's where would make them float64
+    return where(signbit(astype(x2, dtype)), negative(magnitude), magnitude)
+
+
+def isposinf(x):
+    """Whether x is +∞."""
+    return logical_and(isinf(x), greater(x, 0))
+
+
+def isneginf(x):
+    """Whether x is −∞."""
+    return logical_and(isinf(x), less(x, 0))
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|a − b| ≤ atol + rtol·|b| (NumPy's ``isclose``: not symmetric); infinities are close only to
+    themselves, NaN to nothing unless ``equal_nan``."""
+    dtype = ops.float_type(_result_type(a, b, 1.0))
+    a, b = _in_float(a, dtype), _in_float(b, dtype)
+    finite = logical_and(isfinite(a), isfinite(b))
+    close = where(finite, less_equal(abs(subtract(a, b)), atol + multiply(rtol, abs(b))), equal(a, b))
+    return logical_or(close, logical_and(isnan(a), isnan(b))) if equal_nan else close
+
+
+def modf(x):
+    """(fractional part, integral part), both with x's sign (NumPy's ``modf``): ±∞ give (±0, ±∞)."""
+    x = _in_float(x)
+    whole = trunc(x)
+    return where(isinf(x), copysign(0.0, x), subtract(x, whole)), whole

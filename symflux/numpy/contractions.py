@@ -12,8 +12,9 @@ from ..array import Tracer
 from ..symbolic import on_symbols
 from ._base import _both_plain, _node, _plain, _rewrap, ndim, shape
 from .arrangement import diagonal
-from .elementwise import multiply, subtract
+from .elementwise import conj, multiply, subtract
 from .manipulation import broadcast_to, moveaxis, reshape, stack
+from .reductions import sum
 
 
 @on_symbols
@@ -221,3 +222,9 @@ def _contract_all(nodes, ins, out):
     reduced = ops.cast(ops.reduce("sum", node, [i for i, c in enumerate(letters) if c not in out]), node.dtype)
     kept = [c for c in letters if c in out]
     return ops.permute(reduced, [kept.index(c) for c in out])
+
+
+def vecdot(x1, x2, axis=-1):
+    """Σ conj(x1)·x2 along ``axis``, broadcasting the other axes (NumPy's ``vecdot``)."""
+    product = multiply(conj(x1), x2)
+    return sum(product, axis=axis, dtype=product.dtype)  # a gufunc: int32 stays int32

@@ -7,9 +7,9 @@ import sympy
 
 from .. import rng, trace
 from ..array import Array
-from ._base import ndim, shape
-from .elementwise import add, astype, divide, multiply, subtract
-from .manipulation import expand_dims, moveaxis, stack
+from ._base import _plain, dtype_of, ndim, shape
+from .elementwise import add, astype, divide, multiply, power, subtract
+from .manipulation import broadcast_to, expand_dims, moveaxis, ravel, reshape, stack
 
 
 def zeros_like(x, dtype=None):
@@ -95,3 +95,46 @@ def rand(*shape, dtype=np.float64) -> Array:
 def randn(*shape, dtype=np.float64) -> Array:
     """Standard normal samples of the given shape (float64, like NumPy)."""
     return rng.generator().standard_normal(_dims(shape)).astype(dtype).view(Array)
+
+
+def full_like(a, fill_value, dtype=None):
+    """An array of ``a``'s shape (and type, unless ``dtype``) filled with ``fill_value``; a constant."""
+    return full(shape(a), fill_value, dtype=dtype or dtype_of(a))
+
+
+def empty_like(a, dtype=None):
+    """An array of ``a``'s shape and type (zeros: a traced program has no uninitialised memory)."""
+    return zeros_like(a, dtype)
+
+
+def tri(N, M=None, k=0, dtype=float):
+    """Ones at and below diagonal k of an N × M array, zeros above (a constant)."""
+    return np.tri(N, M, k, dtype).view(Array)
+
+
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """base ** linspace(start, stop): ``num`` values spaced evenly on a log scale."""
+    if not trace.any_traced([start, stop, base]):
+        return np.logspace(start, stop, num, endpoint, base, dtype, axis).view(Array)
+    out = power(base, linspace(start, stop, num, endpoint=endpoint, axis=axis))
+    return out if dtype is None else astype(out, dtype)
+
+
+def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    """Coordinate arrays from 1-D coordinate vectors (``indexing`` 'xy': the first two axes
+    swapped, as in NumPy); ``sparse`` keeps them broadcastable instead of broadcast."""
+    if not trace.any_traced(list(xi)):
+        return tuple(g.view(Array) for g in np.meshgrid(*[_plain(x) for x in xi], copy=copy, sparse=sparse,
+                                                        indexing=indexing))
+    if indexing not in ("xy", "ij"):
+        raise ValueError("meshgrid: indexing must be 'xy' or 'ij'")
+    n = len(xi)
+    shapes = [[-1 if j == i else 1 for j in range(n)] for i in range(n)]
+    if indexing == "xy" and n > 1:
+        for s in shapes[:2]:
+            s[0], s[1] = s[1], s[0]
+    grids = [reshape(ravel(x), tuple(s)) for x, s in zip(xi, shapes)]
+    if sparse:
+        return tuple(grids)
+    full_shape = np.broadcast_shapes(*[g.shape for g in grids])
+    return tuple(broadcast_to(g, full_shape) for g in grids)

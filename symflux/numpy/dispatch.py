@@ -16,7 +16,9 @@ from . import (
     linalg,
     manipulation,
     reductions,
+    sequences,
     sorting,
+    statistics,
 )
 from .contractions import matmul
 from .elementwise import ELEMENTWISE, where
@@ -27,7 +29,7 @@ UFUNCS = {getattr(np, name): getattr(elementwise, name) for name in ELEMENTWISE
 UFUNCS.update({np.true_divide: elementwise.divide, np.absolute: elementwise.abs, np.ceil: elementwise.ceil,
                np.radians: elementwise.deg2rad, np.degrees: elementwise.rad2deg, np.conjugate: elementwise.conj})
 UFUNCS.update({getattr(np, name): getattr(composed, name) for name in (
-    "fabs", "fmax", "fmin", "float_power", "heaviside", "logical_xor", "divmod")})
+    "fabs", "fmax", "fmin", "float_power", "heaviside", "logical_xor", "divmod", "signbit", "copysign", "modf")})
 
 
 _REDUCERS = {np.add: sum, np.maximum: max, np.minimum: min, np.multiply: prod}
@@ -77,7 +79,8 @@ def _same_named(*modules) -> dict:
     return out
 
 
-FUNCTIONS = _same_named(_base, elementwise, reductions, contractions, manipulation, arrangement, sorting, creation)
+FUNCTIONS = _same_named(_base, elementwise, reductions, contractions, manipulation, arrangement, sorting, creation,
+                        composed, statistics, sequences)
 FUNCTIONS.update({getattr(np.linalg, name): getattr(linalg, name) for name in (
     "inv", "solve", "slogdet", "det", "cholesky", "eig", "eigvals", "eigh", "eigvalsh", "svd", "svdvals", "qr",
     "pinv", "lstsq",

@@ -289,13 +289,15 @@ def real(val):
 
 
 def imag(val):
-    """The imaginary part (zeros for real arrays)."""
-    return apply_elementwise(fn.imag_part, val) if _complex(val) else multiply(val, 0)
+    """The imaginary part (zeros of the array's type for real arrays: False is weakly typed)."""
+    return apply_elementwise(fn.imag_part, val) if _complex(val) else multiply(val, False)
 
 
 def conj(x):
-    """The complex conjugate (``x`` itself for real arrays)."""
-    return apply_elementwise(fn.conj, x) if _complex(x) else x
+    """The complex conjugate (``x`` itself for real arrays; NumPy's has no loop for bools: int8)."""
+    if _complex(x):
+        return apply_elementwise(fn.conj, x)
+    return astype(x, np.int8) if dtype_of(x).kind == "b" else x
 
 
 def angle(z, deg=False):

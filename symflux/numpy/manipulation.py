@@ -45,10 +45,16 @@ def swapaxes(a, axis1, axis2):
 
 
 def moveaxis(x, source, destination):
-    """``x`` with axis ``source`` moved to position ``destination``."""
+    """``x`` with axis ``source`` moved to position ``destination`` (or each of a sequence of axes
+    to its own position, the others keeping their order), as NumPy's ``moveaxis``."""
     n = x.ndim if trace.is_traced(x) else np.ndim(x)
-    perm = [i for i in range(n) if i != source % n]
-    perm.insert(destination % n, source % n)
+    sources = [s % n for s in np.atleast_1d(source)]
+    destinations = [d % n for d in np.atleast_1d(destination)]
+    if len(sources) != len(destinations) or len(set(sources)) < len(sources):
+        raise ValueError(f"moveaxis: source {source} and destination {destination} must name as many distinct axes")
+    perm = [i for i in range(n) if i not in sources]
+    for d, s in sorted(zip(destinations, sources)):
+        perm.insert(d, s)
     return transpose(x, perm)
 
 
@@ -195,3 +201,16 @@ def _advanced(node, advanced, shape_out):
     else:
         target = list(index[0].shape) + [d for d in shape_out if d is not None]
     return ops.reshape(gathered, tuple(target))
+
+
+def broadcast_arrays(*args):
+    """The arrays broadcast against each other (NumPy's rules), as a tuple."""
+    target = np.broadcast_shapes(*[tuple(x.shape) if trace.is_traced(x) else np.shape(x) for x in args])
+    return tuple(broadcast_to(x, target) for x in args)
+
+
+def matrix_transpose(x):
+    """``x`` with its last two axes swapped (a stack of matrices transposed)."""
+    if (x.ndim if trace.is_traced(x) else np.ndim(x)) < 2:
+        raise ValueError("matrix_transpose: the input must have at least two axes")
+    return swapaxes(x, -1, -2)

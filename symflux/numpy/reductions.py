@@ -9,7 +9,7 @@ import sympy
 
 from .. import functions as fn
 from .. import interp, ops, trace
-from ..array import Tracer
+from ..array import Tracer, TracingError
 from ..ir import ARG, OBJECT
 from ..symbolic import on_symbols
 from ._base import _node, _plain, _rewrap, dtype_of, ndim, shape
@@ -21,6 +21,9 @@ from .elementwise import (
     isnan,
     log,
     logical_not,
+    maximum,
+    minimum,
+    multiply,
     not_equal,
     sqrt,
     square,
@@ -28,6 +31,7 @@ from .elementwise import (
     subtract,
     where,
 )
+from .elementwise import where as elementwise_where  # (the reductions' where= is a mask)
 from .manipulation import broadcast_to, concatenate, reshape, squeeze, transpose
 
 
@@ -38,83 +42,147 @@ def _keep(result, x_shape, axis, keepdims):
     return reshape(result, tuple(1 if i in axes else d for i, d in enumerate(x_shape)))
 
 
-@on_symbols
-def sum(x, axis=None, keepdims=False, dtype=None):
-    """sum(x, axis=None, keepdims=False): NumPy's sum, differentiable."""
-    if not trace.is_traced(x):
-        return _rewrap(np.sum(_plain(x), axis=axis, keepdims=keepdims), x)
-    node = _node(x)
-    return _keep(Tracer(ops.reduce("sum", node, axis)), node.shape, axis, keepdims)
+def _given(**options) -> dict:
+    """NumPy's optional reduction arguments that were given (``where=True`` is none)."""
+    return {k: v for k, v in options.items() if v is not None and not (k == "where" and v is True)}
+
+
+def _by_numpy(name, x, mask=True, objects=True, **options):
+    """NumPy's own reduction ``name`` of ``x`` (exactly its result) when neither ``x`` nor the ``where``
+    mask is traced (and, unless ``objects``, ``x`` holds no SymPy values); None otherwise, where
+    ``out=`` is refused: tracing cannot record a write into an array."""
+    if not trace.any_traced([x, mask]) and (objects or _plain(x).dtype != OBJECT):
+        return _rewrap(getattr(np, name)(_plain(x), **_given(**options, where=mask)), x)
+    _no_out(name, options.get("out"))
+    return None
+
+
+def _no_out(name, out):
+    if out is not None:
+        raise TracingError(f"sf.{name}(..., out=...) would modify an array in place, which tracing cannot "
+                           "record; assign the result instead")
+
+
+def _masked(x, mask, fill):
+    """``x`` with ``fill`` (a weakly typed Python value) where NumPy's ``where=`` mask is false."""
+    return x if mask is True else elementwise_where(mask, x, fill)
+
+
+def _cast(initial, dtype):
+    """NumPy's ``initial=``: converted to the reduction's type as C converts it (2.5 → 2 for integers)."""
+    with np.errstate(all="ignore"):
+        return np.asarray(initial).astype(dtype)[()]
+
+
+def _count(x, axis, keepdims, mask):
+    """How many values ``mask`` lets into each reduction, in ``x``'s type."""
+    dims = shape(x)
+    if mask is True:
+        n = ops.prod([dims[a] for a in ops.normalize_axes(axis, len(dims))])
+        return sympy.Integer(n) if isinstance(n, int) else n
+    return astype(sum(broadcast_to(mask, dims), axis=axis, keepdims=keepdims), dtype_of(x))
 
 
 @on_symbols
-def mean(x, axis=None, keepdims=False, dtype=None):
-    """mean(x, axis=None, keepdims=False) = sum(x, axis) / count."""
-    shape = np.shape(x) if not trace.is_traced(x) else x.shape
-    count = ops.prod([shape[a] for a in ops.normalize_axes(axis, len(shape))])
-    if not trace.is_traced(x) and _plain(x).dtype != OBJECT:
-        return _rewrap(np.mean(_plain(x), axis=axis, keepdims=keepdims), x)
-    if x.dtype.kind in "biu":  # NumPy averages integers in float64
-        x = astype(x, np.float64)
-    total = sum(x, axis=axis, keepdims=keepdims)
-    return divide(total, sympy.Integer(count) if isinstance(count, int) else count)
-
-
-def _extremum(kind, x, axis, keepdims):
-    if not trace.is_traced(x):
-        plain = _plain(x)
-        if plain.dtype == OBJECT:
-            return _rewrap(interp.evaluate([ops.reduce(kind, ops.const(plain), axis)], {}, True)[0], x)
-        return _rewrap(getattr(np, kind)(plain, axis=axis, keepdims=keepdims), x)
-    node = _node(x)
-    return _keep(Tracer(ops.reduce(kind, node, axis)), node.shape, axis, keepdims)
+def sum(x, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    """NumPy's sum, differentiable: in ``dtype`` if given, of the values ``where`` lets in, plus ``initial``."""
+    plain = _by_numpy("sum", x, where, axis=axis, dtype=dtype, out=out, keepdims=keepdims, initial=initial)
+    if plain is not None:
+        return plain
+    if dtype is not None:
+        x = astype(x, dtype)
+    node = _node(_masked(x, where, False))
+    total = _keep(Tracer(ops.reduce("sum", node, axis)), node.shape, axis, keepdims)
+    if dtype is not None:  # small integers are summed in 64 bits; NumPy's wrap the same way
+        total = astype(total, dtype)
+    return total if initial is None else add(total, _cast(initial, dtype_of(total)))
 
 
 @on_symbols
-def max(x, axis=None, keepdims=False):
-    """max(x, axis=None, keepdims=False); ties share the gradient equally."""
-    return _extremum("max", x, axis, keepdims)
+def mean(x, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+    """NumPy's mean: sum(x, axis) / count, of integers in float64, in ``dtype`` if given."""
+    plain = _by_numpy("mean", x, where, False, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    if plain is not None:
+        return plain
+    if dtype is not None or dtype_of(x).kind in "biu":  # NumPy averages integers in float64
+        x = astype(x, dtype or np.float64)
+    return divide(sum(x, axis=axis, keepdims=keepdims, where=where), _count(x, axis, keepdims, where))
+
+
+def _extremum(kind, x, axis, keepdims, initial=None, mask=True, out=None):
+    plain = _by_numpy(kind, x, mask, False, axis=axis, out=out, keepdims=keepdims, initial=initial)
+    if plain is not None:
+        return plain
+    if trace.is_symbolic(x) or not trace.is_traced(x):  # SymPy values: exact
+        return _rewrap(interp.evaluate([ops.reduce(kind, ops.const(_plain(x)), axis)], {}, True)[0], x)
+    if mask is not True and initial is None:
+        raise ValueError(f"sf.{kind}: a where= mask needs an initial value (the reduction has no identity)")
+    initial = None if initial is None else _cast(initial, dtype_of(x))
+    node = _node(_masked(x, mask, initial))
+    axes = ops.normalize_axes(axis, node.ndim)
+    if initial is not None and any(node.shape[a] == 0 for a in axes):  # only the initial value
+        kept = tuple(d for i, d in enumerate(node.shape) if i not in axes)
+        return _keep(Tracer(ops.fill(initial, kept, node.dtype)), node.shape, axis, keepdims)
+    result = _keep(Tracer(ops.reduce(kind, node, axis)), node.shape, axis, keepdims)
+    return result if initial is None else (maximum if kind == "max" else minimum)(result, initial)
 
 
 @on_symbols
-def min(x, axis=None, keepdims=False):
-    """min(x, axis=None, keepdims=False); ties share the gradient equally."""
-    return _extremum("min", x, axis, keepdims)
+def max(x, axis=None, out=None, keepdims=False, initial=None, where=True):
+    """NumPy's max (with ``initial`` and a ``where`` mask); ties share the gradient equally."""
+    return _extremum("max", x, axis, keepdims, initial, where, out)
+
+
+@on_symbols
+def min(x, axis=None, out=None, keepdims=False, initial=None, where=True):
+    """NumPy's min (with ``initial`` and a ``where`` mask); ties share the gradient equally."""
+    return _extremum("min", x, axis, keepdims, initial, where, out)
 
 
 amax, amin = max, min
 
 
-def prod(x, axis=None, keepdims=False):
+def prod(x, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     """prod(x, axis=None): the product as a chain of multiplies (graph size grows with the axis)."""
-    if not trace.is_traced(x):
-        return _rewrap(np.prod(_plain(x), axis=axis, keepdims=keepdims), x)
-    if x.dtype.kind in "biu" and x.dtype.itemsize < 8:  # NumPy multiplies small integers in 64 bits
+    plain = _by_numpy("prod", x, where, axis=axis, dtype=dtype, out=out, keepdims=keepdims, initial=initial)
+    if plain is not None:
+        return plain
+    if dtype is not None:
+        x = astype(x, dtype)
+    elif x.dtype.kind in "biu" and x.dtype.itemsize < 8:  # NumPy multiplies small integers in 64 bits
         x = astype(x, np.uint64 if x.dtype.kind == "u" else np.int64)
+    x = _masked(x, where, True)  # True: a weakly typed 1
     shape = x.shape
     axes = ops.normalize_axes(axis, len(shape))
     moved = transpose(x, [i for i in range(len(shape)) if i not in axes] + list(axes))
     kept, count = moved.shape[:len(shape) - len(axes)], ops.prod([shape[a] for a in axes])
     if count == 0:  # the empty product
-        return _keep(Tracer(ops.fill(1, kept, x.dtype if x.dtype.kind in "fcOu" else np.int64)), shape, axis, keepdims)
-    flat = reshape(moved, kept + (count,))
-    result = flat[..., 0]
-    for i in range(1, flat.shape[-1]):
-        result = result * flat[..., i]
-    return _keep(result, shape, axis, keepdims)
+        result = Tracer(ops.fill(1, kept, x.dtype if x.dtype.kind in "fcOu" else np.int64))
+    else:
+        flat = reshape(moved, kept + (count,))
+        result = flat[..., 0]
+        for i in range(1, flat.shape[-1]):
+            result = result * flat[..., i]
+    result = _keep(result, shape, axis, keepdims)
+    return result if initial is None else multiply(result, _cast(initial, dtype_of(result)))
 
 
-def var(x, axis=None, ddof=0, keepdims=False):
-    """var(x, axis=None, ddof=0) = sum((x - mean)²) / (n - ddof)."""
-    shape = x.shape if trace.is_traced(x) else np.shape(x)
-    n = ops.prod([shape[a] for a in ops.normalize_axes(axis, len(shape))])
-    centred = subtract(x, mean(x, axis=axis, keepdims=True))
-    return divide(sum(square(centred), axis=axis, keepdims=keepdims), n - ddof)
+def var(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, correction=None):
+    """var(x, axis=None, ddof=0) = sum((x - mean)²) / (n - ddof) (``correction`` is ``ddof``)."""
+    ddof = ddof if correction is None else correction
+    plain = _by_numpy("var", x, where, False, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+    if plain is not None:
+        return plain
+    if dtype is not None or dtype_of(x).kind in "biu":
+        x = astype(x, dtype or np.float64)
+    centred = subtract(x, mean(x, axis=axis, keepdims=True, where=where))
+    return divide(sum(square(centred), axis=axis, keepdims=keepdims, where=where),
+                  _count(x, axis, keepdims, where) - ddof)
 
 
-def std(x, axis=None, ddof=0, keepdims=False):
+def std(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, correction=None):
     """std(x, axis=None, ddof=0) = sqrt(var(x))."""
-    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+    return sqrt(var(x, axis, dtype, out, ddof, keepdims, where=where, correction=correction))
 
 
 @on_symbols
@@ -146,14 +214,15 @@ def logsoftmax(x, axis=-1):
 
 # -- cumulative ---------------------------------------------------------------------------------------
 
-def cumsum(a, axis=None, dtype=None):
+def cumsum(a, axis=None, dtype=None, out=None):
     """Running sums along ``axis`` (the flattened array when None): out[i] = Σ_{j ≤ i} a[j], as a masked
     sum over an n × n window (no 0·inf products), so the graph does not grow with n."""
     if not trace.is_traced(a):
-        return _rewrap(np.cumsum(_plain(a), axis=axis, dtype=dtype), a)
+        return _rewrap(np.cumsum(_plain(a), axis=axis, dtype=dtype, out=out), a)
+    _no_out("cumsum", out)
     if axis is None:
         a, axis = reshape(a, (-1,)), 0
-    a = _widened(a)
+    a = _widened(a) if dtype is None else astype(a, dtype)
     moved = _node(transpose(a, _to_last(ndim(a), axis)))
     n = moved.shape[-1]
     upto = ops.const(np.tri(n, n, dtype=bool).T)  # [j, i]: j ≤ i
@@ -163,13 +232,14 @@ def cumsum(a, axis=None, dtype=None):
     return transpose(out, np.argsort(_to_last(ndim(a), axis)))
 
 
-def cumprod(a, axis=None, dtype=None):
+def cumprod(a, axis=None, dtype=None, out=None):
     """Running products along ``axis`` (the flattened array when None), as a chain of multiplies."""
     if not trace.is_traced(a):
-        return _rewrap(np.cumprod(_plain(a), axis=axis, dtype=dtype), a)
+        return _rewrap(np.cumprod(_plain(a), axis=axis, dtype=dtype, out=out), a)
+    _no_out("cumprod", out)
     if axis is None:
         a, axis = reshape(a, (-1,)), 0
-    a = _widened(a)
+    a = _widened(a) if dtype is None else astype(a, dtype)
     moved = transpose(a, _to_last(ndim(a), axis))
     running = [moved[..., :1]]
     for i in range(1, moved.shape[-1]):
@@ -287,3 +357,13 @@ def nanvar(x, axis=None, ddof=0, keepdims=False):
 def nanstd(x, axis=None, ddof=0, keepdims=False):
     """sqrt(nanvar(x))."""
     return sqrt(nanvar(x, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+def nancumsum(a, axis=None, dtype=None, out=None):
+    """Running sums with NaNs counted as 0."""
+    return cumsum(_nans_as(a, 0), axis, dtype, out)
+
+
+def nancumprod(a, axis=None, dtype=None, out=None):
+    """Running products with NaNs counted as 1."""
+    return cumprod(_nans_as(a, 1), axis, dtype, out)

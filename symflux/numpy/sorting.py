@@ -43,7 +43,7 @@ def _placed(values, ranks):
     slots = ops.const(np.arange(n))
     lands = ops.map_(sympy.Piecewise((ARG[0], sympy.Eq(ARG[1], ARG[2])), (0, True)),
                      [ops.reshape(values, values.shape + (1,)), ops.reshape(ranks, ranks.shape + (1,)), slots],
-                     dtype=values.dtype if values.dtype.kind in "fc" else None)
+                     dtype=values.dtype)  # not promoted with the 0: uint64 with int64 would be float64
     return ops.reduce("sum", lands, [values.ndim - 1]) if values.dtype.kind in "fc" else \
         ops.cast(ops.reduce("sum", lands, [values.ndim - 1]), values.dtype)
 

@@ -58,6 +58,32 @@ UNARY = {
     "stacks": (lambda x: np.hstack([np.vstack([x, x[0]]), np.dstack([x, x])[..., 1].T[:4]]), None),
     "split": (lambda x: np.split(x, 2, axis=1)[1] * np.array_split(x, 3, axis=1)[0][:, :2], None),
     "sf.array of traced": (lambda x: sf.array([[x[0, 0], x[1, 2]], [x[2, 3], 1.0]]), None),
+    "median": (lambda x: np.median(x, axis=1), None),  # torch.median takes the lower middle value
+    "median odd, flat": (lambda x: np.median(x[:, :3]), lambda x: T.median(x[:, :3])),
+    "quantile": (lambda x: np.quantile(x, [0.3, 0.75], axis=0), lambda x: T.quantile(x, T.tensor([0.3, 0.75]), 0)),
+    "percentile nearest": (lambda x: np.percentile(x, 40, axis=1, method="nearest"), None),
+    "average weights": (lambda x: np.average(x, axis=1, weights=np.array([1.0, 2, 3, 4])),
+                        lambda x: (x * T.tensor([1.0, 2, 3, 4])).sum(1) / 10),
+    "ptp": (lambda x: np.ptp(x, axis=0), lambda x: T.amax(x, 0) - T.amin(x, 0)),
+    "sum where, initial": (lambda x: np.sum(x, axis=1, where=np.array([1, 0, 1, 1], bool), initial=2.0), None),
+    "prod where": (lambda x: np.prod(x, axis=1, where=np.array([1, 0, 1, 1], bool)), None),
+    "max where, initial": (lambda x: np.max(x, axis=0, where=np.array([[1], [0], [1]], bool), initial=-5.0), None),
+    "mean where": (lambda x: np.mean(x, axis=1, where=np.array([1, 1, 0, 1], bool)), None),
+    "var where, ddof": (lambda x: np.var(x, axis=1, where=np.array([1, 1, 0, 1], bool), ddof=1), None),
+    "std correction": (lambda x: np.std(x, axis=0, correction=1), lambda x: T.std(x, 0, correction=1)),
+    "convolve": (lambda x: np.convolve(x[0], x[1, :3]), None),
+    "correlate same": (lambda x: np.correlate(x[0], x[2], "same"), None),
+    "trapezoid": (lambda x: np.trapezoid(x, axis=0), lambda x: T.trapezoid(x, dim=0)),
+    "trapezoid x": (lambda x: np.trapezoid(x[1:], x[0]), None),
+    "interp": (lambda x: np.interp(x[:2] * 0.5, [-1.1, -0.2, 0.4, 1.5], x[2]), None),  # no x at a knot
+    "polyval": (lambda x: np.polyval(x[0], x[1:]), None),
+    "cov": (lambda x: np.cov(x), lambda x: T.cov(x)),
+    "corrcoef": (lambda x: np.corrcoef(x), lambda x: T.corrcoef(x)),
+    "copysign": (lambda x: np.copysign(x, x[::-1]), lambda x: T.copysign(x, x.flip(0))),
+    "vander": (lambda x: np.vander(x[0], 3), None),
+    "meshgrid": (lambda x: np.stack(np.meshgrid(x[0], x[1, :2])), None),
+    "moveaxis several": (lambda x: np.moveaxis(x[None], (0, 1), (-1, 0)),
+                         lambda x: T.movedim(x[None], (0, 1), (-1, 0))),
 }
 
 
@@ -79,6 +105,18 @@ BINARY = {
 def test_binary(name):
     f, ref, sample_a, sample_b = BINARY[name]
     check_all_orders(f, ref if T else None, sample_a((3, 4)), sample_b((3, 4)))
+
+
+@pytest.mark.parametrize("dtype", [np.uint64, np.int64, np.uint8, np.bool_])
+def test_sorting_keeps_integers_exact_at_their_extremes(dtype):
+    """Sorted integers were placed through a float64 sum (2⁶⁴ − 1 came back 0)."""
+    info = np.iinfo(dtype) if dtype != np.bool_ else None
+    x = np.array([info.max, 5, info.max // 2 + 7, info.min, 0] if info else [True, False, True, False], dtype)
+    for run in (lambda f: f(x), lambda f: sf.compile(f)(x), lambda f: sf.compile(f, backend="interpreter")(x)):
+        np.testing.assert_array_equal(run(np.sort), np.sort(x))
+        np.testing.assert_array_equal(run(np.median), np.median(x))
+        np.testing.assert_array_equal(run(lambda v: np.quantile(v, [0, 1], method="nearest")),
+                                      np.quantile(x, [0, 1], method="nearest"))
 
 
 def test_sort_routes_gradients_and_indices_have_none():
