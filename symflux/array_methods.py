@@ -18,7 +18,8 @@ from .printing import latex
 # -- Tracer ---------------------------------------------------------------------------------------
 
 _BINARY = {"add": "add", "sub": "subtract", "mul": "multiply", "truediv": "divide", "mod": "remainder",
-           "floordiv": "floor_divide", "pow": "power", "matmul": "matmul"}
+           "floordiv": "floor_divide", "pow": "power", "matmul": "matmul", "and": "bitwise_and", "or": "bitwise_or",
+           "xor": "bitwise_xor", "lshift": "left_shift", "rshift": "right_shift"}
 _COMPARISONS = {"lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal", "eq": "equal",
                 "ne": "not_equal"}
 
@@ -139,6 +140,7 @@ def _install_tracer_methods():
     Tracer.__neg__ = lambda s: F.negative(s)
     Tracer.__pos__ = lambda s: s
     Tracer.__abs__ = lambda s: F.abs(s)
+    Tracer.__invert__ = lambda s: F.invert(s)
     Tracer.__getitem__ = lambda s, key: getitem(s, key)
     Tracer.T = property(lambda self: F.transpose(self))
     Tracer.mT = property(lambda self: F.swapaxes(self, -1, -2))

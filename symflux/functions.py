@@ -9,6 +9,7 @@ function itself (σ' = σ(1−σ)), so backward bodies can reuse forward outputs
 from __future__ import annotations
 
 import functools
+import operator
 
 import numpy as np
 import sympy
@@ -247,6 +248,46 @@ class fmod(_OfReals):
     def fdiff(self, argindex=1):
         a, b = self.args  # ∂/∂b = −trunc(a/b), written with fmod so derivatives stay closed
         return sympy.S.One if argindex == 1 else (self - a) / b
+
+
+class _Bitwise(sympy.Function):
+    """An operation on the bits of integers, as NumPy's ufunc of the same name (two's complement,
+    in the operands' common type; shifts past the width give 0, or −1 for a negative number shifted
+    right). Piecewise constant. The API gives it integers only: bools go through the logical
+    functions, floats are refused."""
+
+    @classmethod
+    def eval(cls, *args):
+        if all(a.is_Integer for a in args):
+            return sympy.Integer(cls.python(*map(int, args)))
+        return None
+
+    def fdiff(self, argindex=1):
+        return sympy.S.Zero
+
+
+class bitwise_and(_Bitwise):
+    nargs, python = 2, staticmethod(operator.and_)
+
+
+class bitwise_or(_Bitwise):
+    nargs, python = 2, staticmethod(operator.or_)
+
+
+class bitwise_xor(_Bitwise):
+    nargs, python = 2, staticmethod(operator.xor)
+
+
+class invert(_Bitwise):
+    nargs, python = 1, staticmethod(operator.invert)
+
+
+class left_shift(_Bitwise):
+    nargs, python = 2, staticmethod(lambda a, b: a << b if b >= 0 else 0)
+
+
+class right_shift(_Bitwise):
+    nargs, python = 2, staticmethod(lambda a, b: a >> b if b >= 0 else -1 if a < 0 else 0)
 
 
 class cast(sympy.Function):
@@ -565,7 +606,7 @@ def substitute(body: sympy.Expr, subs: dict, evaluate: bool = True) -> sympy.Exp
 # -- result dtypes -------------------------------------------------------------------------------
 
 _INTEGER_CLOSED = (sympy.Add, sympy.Mul, sympy.Piecewise, sympy.Max, sympy.Min, sympy.Abs, sympy.sign,
-                   floor_divide, remainder, fmod)
+                   floor_divide, remainder, fmod, _Bitwise)
 # what NumPy computes in bool for bool operands: or, and, max, min, abs
 _BOOLEAN_CLOSED = (sympy.Add, sympy.Mul, sympy.Max, sympy.Min, sympy.Abs)
 
@@ -598,6 +639,19 @@ def as_value(expr: sympy.Basic) -> sympy.Basic:
     if isinstance(expr, sympy.logic.boolalg.BooleanAtom):
         return sympy.Integer(bool(expr))
     return piecewise((1, expr), (0, True))
+
+
+class logical_not(sympy.Not):
+    """¬c that stays a negation: SymPy's ``Not`` turns ¬(x > 0) into x ≤ 0, which its real symbols
+    allow but NaN does not (¬(NaN > 0) is true, NaN ≤ 0 false)."""
+
+    @classmethod
+    def eval(cls, arg):
+        if arg in (sympy.true, sympy.false):
+            return sympy.false if arg is sympy.true else sympy.true
+        if isinstance(arg, sympy.Not):
+            return arg.args[0]
+        return None
 
 
 def truth(x: sympy.Basic) -> sympy.Basic:

@@ -117,6 +117,11 @@ OPS = [
     _b("hypot", FLOAT_RESULT), _b("logaddexp", FLOAT_RESULT), _b("logaddexp2", FLOAT_RESULT, rtol=1e-12),
     _b("greater"), _b("greater_equal"), _b("less"), _b("less_equal"), _b("equal"), _b("not_equal"),
     _b("logical_and"), _b("logical_or"), _b("logical_xor"),
+    # bits of integers (two's complement; shifts past the width as NumPy's), logic of bools
+    _b("bitwise_and", INTS + (np.bool_,)), _b("bitwise_or", INTS + (np.bool_,)), _b("bitwise_xor", INTS + (np.bool_,)),
+    _u("invert", INTS + (np.bool_,)), _b("left_shift", INTS + (np.bool_,)), _b("right_shift", INTS + (np.bool_,)),
+    OpInfo("& | ^ ~ << >>", lambda a, b: (a & b) ^ ~(a | b) ^ (a << (b & 3)) ^ (a >> b),
+           lambda a, b: (a & b) ^ ~(a | b) ^ (a << (b & 3)) ^ (a >> b), INTS, 2),
     # written with the functions above (symflux/numpy/composed.py)
     _b("fmax"), _b("fmin"), _u("fabs"), _b("float_power", FLOATS + (np.int32, np.int64)), _b("heaviside", FLOAT_RESULT),
     OpInfo("divmod[0]", lambda a, b: sf.divmod(a, b)[0], lambda a, b: np.divmod(a, b)[0], FLOATS + INTS, 2,

@@ -43,7 +43,8 @@ SECTIONS = {
                         "percentile", "nanargmax", "nanargmin", "nancumsum", "nancumprod", "cov", "corrcoef",
                         "convolve", "correlate", "trapezoid", "numpy.interp", "polyval", "ediff1d", "vander",
                         "signbit", "copysign", "isposinf", "isneginf", "modf", "full_like", "empty_like", "tri",
-                        "logspace", "meshgrid", "broadcast_arrays", "matrix_transpose", "vecdot"],
+                        "logspace", "meshgrid", "broadcast_arrays", "matrix_transpose", "vecdot", "bitwise_and",
+                        "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift"],
     "Linear algebra (sf.linalg, np.linalg)": [
         "linalg.inv", "linalg.solve", "linalg.det", "linalg.slogdet", "linalg.cholesky", "linalg.eig",
         "linalg.eigvals", "linalg.eigh",

@@ -60,6 +60,13 @@ static inline uint64_t sf_power_u(uint64_t a, uint64_t b) {
     for (; b; b >>= 1, a *= a) if (b & 1) r *= a;
     return r;
 }
+/* NumPy's shifts (npy_lshift, npy_rshift), in 64 bits: a narrower type keeps the low bits it would have */
+static inline int64_t sf_left_shift_i(int64_t a, int64_t b) {
+    return (uint64_t)b < 64 ? (int64_t)((uint64_t)a << b) : 0;
+}
+static inline uint64_t sf_left_shift_u(uint64_t a, uint64_t b) { return b < 64 ? a << b : 0; }
+static inline int64_t sf_right_shift_i(int64_t a, int64_t b) { return (uint64_t)b < 64 ? a >> b : a < 0 ? -1 : 0; }
+static inline uint64_t sf_right_shift_u(uint64_t a, uint64_t b) { return b < 64 ? a >> b : 0; }
 static inline int64_t sf_power_i(int64_t a, int64_t b) {  /* NumPy raises for b < 0: 1/a^|b| truncated */
     if (b < 0) return a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0;
     return (int64_t)sf_power_u((uint64_t)a, (uint64_t)b);
@@ -73,6 +80,7 @@ PRELUDE = """\
 """ + DIVMOD + """\
 #define SF_DIVMOD(f, a, b) _Generic((a) + (b), double: f##_d, float: f##_d, uint64_t: f##_u, default: f##_i)(a, b)
 #define SF_ABS(x) _Generic((x), double: fabs, float: fabsf, uint64_t: sf_abs_u, default: sf_abs_i)(x)
+#define SF_SHIFT(f, a, b) _Generic((a) + (b), uint64_t: f##_u, default: f##_i)(a, b)
 
 /* NumPy's maximum/minimum/sign: NaN in, NaN out (for integers the NaN tests are false) */
 #define SF_MAX(a, b) ((a) != (a) || (b) != (b) ? (a) + (b) : (a) > (b) ? (a) : (b))
@@ -148,6 +156,24 @@ class KernelCPrinter(C99CodePrinter):
 
     def _print_imod(self, expr):
         return f"(({self._print(expr.args[0])}) % ({self._print(expr.args[1])}))"
+
+    def _print_bitwise_and(self, expr):
+        return "(({}) & ({}))".format(*map(self._print, expr.args))
+
+    def _print_bitwise_or(self, expr):
+        return "(({}) | ({}))".format(*map(self._print, expr.args))
+
+    def _print_bitwise_xor(self, expr):
+        return "(({}) ^ ({}))".format(*map(self._print, expr.args))
+
+    def _print_invert(self, expr):
+        return f"(~({self._print(expr.args[0])}))"
+
+    def _print_left_shift(self, expr):
+        return "SF_SHIFT(sf_left_shift, {}, {})".format(*map(self._print, expr.args))
+
+    def _print_right_shift(self, expr):
+        return "SF_SHIFT(sf_right_shift, {}, {})".format(*map(self._print, expr.args))
 
     def _print_uniform(self, expr):
         return f"sf_uniform((uint64_t)({self._print(expr.args[0])}), (uint64_t)({self._print(expr.args[1])}))"

@@ -37,6 +37,7 @@ DEVICE_PRELUDE = """\
 #define SF_SIGN(x) ((x) > 0 ? 1 : (x) < 0 ? -1 : (x))
 """ + DIVMOD.replace("static inline", "__device__ static inline") + """\
 #define SF_DIVMOD(f, a, b) sf_divmod_pick(f##_d, f##_i, f##_u, a, b)
+#define SF_SHIFT(f, a, b) sf_divmod_pick(f##_i, f##_i, f##_u, a, b)
 template <class T> __device__ static inline T SF_ABS(T x) {
     if constexpr (std::is_floating_point<T>::value) return fabs(x);
     else if constexpr (std::is_unsigned<T>::value) return x;

@@ -61,6 +61,8 @@ INTRINSICS = {"sqrt": "llvm.sqrt", "floor": "llvm.floor", "ceiling": "llvm.ceil"
               "trunc": "llvm.trunc"}
 # NumPy's // and % (integer for integers), as the functions the kernel language names them by
 DIVMOD = ("floor_divide", "remainder", "fmod")
+# NumPy's bitwise ufuncs, of integers only (bools shift as int8)
+BITWISE = ("bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift")
 # SymPy function → C math library (double name; float adds an ``f``)
 LIBM = {"asinh": "asinh", "acosh": "acosh", "atanh": "atanh", "atan2": "atan2", "erf": "erf", "erfc": "erfc",
         "cbrt": "cbrt", "gamma": "tgamma", "loggamma": "lgamma", "hypot": "hypot"}
@@ -373,6 +375,9 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         if isinstance(e, (sympy.Add, sympy.Mul, sympy.Max, sympy.Min, sympy.Abs, sympy.sign)) \
                 or type(e).__name__ in DIVMOD:
             return _join(kinds)
+        if type(e).__name__ in BITWISE:
+            joined = _join(kinds)
+            return "i8" if joined == "i1" else joined
         if isinstance(e, sympy.Pow) and e.exp.is_Integer and e.exp >= 0:
             return _join(kinds[:1])
         if isinstance(e, sympy.Pow) and not e.exp.is_Number:  # of integer arrays: NumPy's integer power
@@ -570,6 +575,38 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         undefined = b_.or_(by_zero, b_.icmp_signed("==", b, self._constant(-1, kind)))
         return b_.select(undefined, zero, b_.srem(a, b_.select(undefined, one, b)))
 
+    def _emit_bitwise_and(self, e, kind):
+        return self.builder.and_(*(self._emit(x, kind) for x in e.args))
+
+    def _emit_bitwise_or(self, e, kind):
+        return self.builder.or_(*(self._emit(x, kind) for x in e.args))
+
+    def _emit_bitwise_xor(self, e, kind):
+        return self.builder.xor(*(self._emit(x, kind) for x in e.args))
+
+    def _emit_invert(self, e, kind):
+        return self.builder.not_(self._emit(e.args[0], kind))
+
+    def _emit_left_shift(self, e, kind):
+        return self._shift(e, kind, "left")
+
+    def _emit_right_shift(self, e, kind):
+        return self._shift(e, kind, "right")
+
+    def _shift(self, e, kind, direction):
+        """NumPy's shifts (``npy_lshift``/``npy_rshift``): a count past the width, or negative, gives 0,
+        or −1 for a negative number shifted right, where LLVM's shift would be poison."""
+        b_ = self.builder
+        a, n = (self._emit(x, kind) for x in e.args)
+        width, zero = TYPES[kind].width, self._constant(0, kind)
+        inside = b_.icmp_unsigned("<", n, self._constant(width, kind))
+        n = b_.select(inside, n, zero)
+        if direction == "left":
+            return b_.select(inside, b_.shl(a, n), zero)
+        if not is_signed(kind):
+            return b_.select(inside, b_.lshr(a, n), zero)
+        return b_.select(inside, b_.ashr(a, n), b_.ashr(a, self._constant(width - 1, kind)))  # −1 or 0
+
     def _divmod(self, e, kind):
         """(a // b, a % b) as NumPy computes them (``npy_divmod``): the floor of the quotient and a
         remainder with the divisor's sign; integers divided by zero give 0, MIN // −1 wraps."""
@@ -754,6 +791,8 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     def _emit_Not(self, e, kind):
         return self.builder.not_(self._emit(e.args[0], "i1"))
+
+    _emit_logical_not = _emit_Not  # a Not that SymPy does not rewrite (¬(x > 0) is not x ≤ 0 for NaN)
 
     def _emit_ITE(self, e, kind):
         cond, then, otherwise = (self._emit(a, "i1") for a in e.args)

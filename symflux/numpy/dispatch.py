@@ -8,6 +8,7 @@ from ..array import TracingError
 from . import (
     _base,
     arrangement,
+    bitwise,
     composed,
     contractions,
     creation,
@@ -30,6 +31,8 @@ UFUNCS.update({np.true_divide: elementwise.divide, np.absolute: elementwise.abs,
                np.radians: elementwise.deg2rad, np.degrees: elementwise.rad2deg, np.conjugate: elementwise.conj})
 UFUNCS.update({getattr(np, name): getattr(composed, name) for name in (
     "fabs", "fmax", "fmin", "float_power", "heaviside", "logical_xor", "divmod", "signbit", "copysign", "modf")})
+UFUNCS.update({getattr(np, name): getattr(bitwise, name) for name in (
+    "bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift")})
 
 
 _REDUCERS = {np.add: sum, np.maximum: max, np.minimum: min, np.multiply: prod}

@@ -66,7 +66,7 @@ ELEMENTWISE = {
     "not_equal": lambda a, b: sympy.Ne(a, b),
     "logical_and": lambda a, b: sympy.And(fn.truth(a), fn.truth(b)),
     "logical_or": lambda a, b: sympy.Or(fn.truth(a), fn.truth(b)),
-    "logical_not": lambda a: sympy.Not(fn.truth(a)),
+    "logical_not": lambda a: fn.logical_not(fn.truth(a)),
     "isnan": lambda a: sympy.Ne(fn.isnan(a), 0),
     "isinf": lambda a: sympy.Ne(fn.isinf(a), 0),
     "isfinite": lambda a: sympy.Ne(fn.isfinite(a), 0),

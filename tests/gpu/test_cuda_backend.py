@@ -279,3 +279,14 @@ def test_mixed_integer_types_compute_in_numpys_result_type(device):
         np.testing.assert_array_equal(got, want)
     wide, huge = np.array([-3, 2**62, 5], np.int64), np.array([0, 2**63 + 5, 5], np.uint64)  # exact, as NumPy
     np.testing.assert_array_equal(sf.compile(lambda u, v: u > v, backend="cuda")(wide, huge), wide > huge)
+
+
+def test_bitwise_ops_and_shifts_past_the_width(device):
+    """&, |, ^, ~, << and >> of integers in their own type, shifts past the width as NumPy's."""
+    for dtype in (np.int8, np.uint8, np.int64, np.uint64):
+        x = np.array([1, 2, 3, -7 if np.dtype(dtype).kind == "i" else 250], dtype)
+        n = np.array([0, 1, 9, 70], dtype)
+        f = lambda u, v: (u & v, u | 4, u ^ v, ~u, u << v, u >> v, (u > 1) & (v < 9))
+        for got, want in zip(sf.compile(f, backend="cuda")(x, n), f(x, n)):
+            assert np.asarray(got).dtype == want.dtype
+            np.testing.assert_array_equal(got, want)

@@ -61,6 +61,9 @@ NAN_OPS = [
     ("relu6", sf.relu6, lambda v: np.where(np.isnan(v), v, np.clip(v, 0, 6))),
     ("hardtanh", sf.hardtanh, lambda v: np.where(np.isnan(v), v, np.clip(v, -1, 1))),
     ("max", np.max, np.max),
+    # ¬(NaN > 0) is true: SymPy's Not made it NaN ≤ 0, false, once fused into a condition
+    ("where(~(x > 0))", lambda v: sf.where(~(v > 0), 1.0, 2.0), lambda v: np.where(~(v > 0), 1.0, 2.0)),
+    ("logical_not in or", lambda v: np.logical_not(v > 0) | (v > 1), lambda v: np.logical_not(v > 0) | (v > 1)),
 ]
 
 
@@ -70,6 +73,8 @@ def test_nan_propagates_on_every_path(name, f, reference):
     same(f(NAN_INPUT), want)
     same(sf.compile(f)(NAN_INPUT), want)
     same(f(sf.array(NAN_INPUT)), want)
+    same(interpreted(f, NAN_INPUT), want)
+    same(exported(f, NAN_INPUT), want)
 
 
 def test_nan_scalars_stay_real():

@@ -1,6 +1,7 @@
 """The sf.* namespace and symflux arrays behave like NumPy on plain values."""
 
 import numpy as np
+import pytest
 import sympy
 
 import symflux as sf
@@ -65,3 +66,17 @@ def test_traced_methods_and_protocols():
         e[i] = eps
         fd.append((f(x + e) - f(x - e)) / (2 * eps))
     np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-6)
+
+
+def test_operators_combine_masks_and_bits_on_traced_arrays():
+    """(x > 0) & (x < 1), ~mask, and integer bits: the NumPy idioms, traced and compiled."""
+    x = np.array([-1.0, 0.5, 2.0, np.nan])
+    masks = lambda v: ((v > 0) & (v < 1), ~(v > 0) | (v > 1), (v > 0) ^ np.isnan(v), np.bitwise_and(v > 0, True))
+    for got, want in zip(sf.compile(masks)(x), masks(x)):
+        np.testing.assert_array_equal(got, want)
+    (g,) = sf.gradient(lambda v: sf.sum(sf.where((v > 0) & (v < 1), v**2, 0.0)), x[:3])
+    np.testing.assert_array_equal(g, [0.0, 1.0, 0.0])
+    with pytest.raises(TypeError, match="bitwise_and"):
+        sf.compile(lambda v: v & 1)(x)
+    with pytest.raises(TypeError, match="invert"):
+        sf.gradient(lambda v: sf.sum(~v), x)
