@@ -496,6 +496,26 @@ class uniform(sympy.Function):
     nargs = 2
 
 
+_RELATIONS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+              ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+def literal_comparison(relation, dtype) -> bool | None:
+    """The value of ``relation`` between an integer of ``dtype`` and an integer literal its type
+    cannot hold (uint32 x < −3: False), as NumPy 2 compares Python integers, by value; None when
+    it is not such a comparison. Converted to the type, as C and LLVM would, −3 became 2³² − 3."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iu":
+        return None
+    info = np.iinfo(dtype)
+    lhs, rhs = relation.lhs, relation.rhs
+    for literal, flip in ((rhs, False), (lhs, True)):
+        if literal.is_Integer and not info.min <= int(literal) <= info.max:
+            a, b = (int(literal), info.min) if flip else (info.min, int(literal))
+            return _RELATIONS[relation.rel_op](a, b)
+    return None
+
+
 def dtype_name(dtype) -> str:
     name = np.dtype(dtype).name
     if name not in DTYPES:

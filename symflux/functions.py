@@ -299,20 +299,35 @@ class cast(sympy.Function):
 
     @classmethod
     def eval(cls, x, dtype):
-        if isinstance(x, cast):  # the last conversion decides, unless the first one narrowed
-            inner = np.dtype(str(x.args[1]))
-            if np.can_cast(inner, np.dtype(str(dtype))) or inner == np.dtype(str(dtype)):
-                return cls(x.args[0], dtype)
-        return x if x.is_Number else None
+        if isinstance(x, cast) and x.args[1] == dtype:  # converting twice to one type is converting once
+            return x
+        # two conversions are not one otherwise: float → int64 → float64 truncates (was merged away)
+        return _converted(x, np.dtype(str(dtype))) if x.is_Number else None
 
     def fdiff(self, argindex=1):
-        return sympy.S.One
+        return sympy.S.One  # a float's truncation is trunc's (``ops.cast``), whose derivative is 0
 
     def _sympystr(self, printer):
         return f"{printer._print(self.args[0])}.astype({self.args[1]})"
 
     def _latex(self, printer, exp=None):
         return printer._print(self.args[0])
+
+
+def _converted(x: sympy.Number, dtype: np.dtype) -> sympy.Number | None:
+    """The number ``x`` converted to ``dtype`` as NumPy converts it (−3 to uint8 is 253, 2.7 to
+    int8 is 2, 0.1 to float32 is rounded); None where that is undefined (NaN or ±inf to an integer)."""
+    if dtype.kind == "b":
+        return sympy.Integer(int(x != 0))
+    if dtype.kind in "iu":
+        if not x.is_finite:
+            return None
+        bits = 8 * dtype.itemsize
+        value = int(x) % 2**bits  # int() truncates toward zero, as C converts
+        return sympy.Integer(value - 2**bits if dtype.kind == "i" and value >= 2 ** (bits - 1) else value)
+    if dtype.kind == "f" and x.is_real:
+        return sympy.Float(float(dtype.type(float(x))))
+    return x
 
 
 def _cast(x, dtype):

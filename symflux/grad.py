@@ -48,25 +48,31 @@ def _python_number(x):
     return x
 
 
-def _exact_array(arr: np.ndarray, as_python: bool):
+def _exact_array(arr: np.ndarray, as_python: bool, dtype: np.dtype):
+    """Exact values as an array: integers in ``dtype`` where the graph computes an integer type (int8
+    stays int8, wrapping as NumPy's arithmetic wraps), else int64; floats float64."""
     if not as_python:
         return arr.view(Array)
     flat = arr.ravel().tolist()
+    if dtype.kind == "b" and all(isinstance(v, (sympy.logic.boolalg.BooleanAtom, sympy.Integer)) for v in flat):
+        return np.array([bool(v) for v in flat], dtype=bool).reshape(arr.shape).view(Array)
     if all(isinstance(v, sympy.Integer) for v in flat):
-        return arr.astype(np.int64).view(Array)
+        target = dtype if dtype.kind in "biu" else np.dtype(np.int64)
+        bits = np.array([int(v) % 2**64 for v in flat], dtype=np.uint64).reshape(arr.shape)
+        return (bits.astype(target) if target.kind != "b" else bits != 0).view(Array)
     if all(isinstance(v, (sympy.Integer, sympy.Float)) for v in flat):
         return arr.astype(np.float64).view(Array)
     return arr.view(Array)
 
 
-def _convert(value: np.ndarray, exact: bool, python_numbers: bool, as_matrix: bool):
+def _convert(value: np.ndarray, exact: bool, python_numbers: bool, as_matrix: bool, dtype: np.dtype):
     if exact:
         if value.ndim == 0:
             item = value[()]
             return _python_number(item) if python_numbers else item
         if as_matrix and value.ndim <= 2:
             return sympy.Matrix(value.reshape(value.shape[0], -1).tolist())
-        return _exact_array(value, python_numbers)
+        return _exact_array(value, python_numbers, dtype)
     if value.ndim == 0:
         item = value[()]
         return float(item) if value.dtype == np.float64 else item
@@ -94,7 +100,7 @@ def finalize(nodes: list, leaves: list):
     python_numbers = not any(trace.is_symbolic(v) for v in values)
     as_matrix = any(isinstance(v, sympy.MatrixBase) for v in values)
     evaluated = iter(interp.evaluate(present, bindings, exact=exact))
-    return [_convert(next(evaluated), exact, python_numbers, as_matrix) if n is not None else None
+    return [_convert(next(evaluated), exact, python_numbers, as_matrix, n.dtype) if n is not None else None
             for n in nodes]
 
 

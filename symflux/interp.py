@@ -47,6 +47,9 @@ class _ExactFloatPrinter(NumPyPrinter):
         return [a for a in args if not a.is_Number and a not in negative] + negative + [a for a in args if a.is_Number]
 
     def _print_Mul(self, expr):  # x/3 divided, as NumPy divides it (and compiled code: ``quotient``)
+        if expr.as_coeff_Mul()[0].is_negative and len(expr.args) > 1:
+            # negated last: −x·y of uint32 x and int8 y is −(x·y) in int64 (−x wrapped in uint32 first)
+            return f"-({self._print(-expr)})"  # a leading minus: a sum prints it as a subtraction
         numerator, denominator = quotient(expr)
         if denominator == 1:
             return super()._print_Mul(expr)
@@ -132,8 +135,13 @@ def eval_map(node: Node, vals, exact: bool):
     complex_values = node.dtype.kind == "c" or any(np.iscomplexobj(v) for v in vals)
     fn = body_function(node.body, len(vals), exact, complex_values)
     if exact:
-        out = fn(*vals) if vals else evaluated(node.body)
+        out = np.asarray(fn(*vals) if vals else evaluated(node.body), dtype=object)
+        if node.dtype.kind == "b":  # truth values as the numbers 1 and 0, which sums and products take
+            out = np.frompyfunc(lambda v: sympy.Integer(1 if v == sympy.true or v == 1 else 0)
+                                if isinstance(v, (sympy.logic.boolalg.BooleanAtom, sympy.Integer)) else v, 1, 1)(out)
         return np.broadcast_to(np.asarray(out, dtype=object), node.shape)
+    if node.dtype.kind in "iu":  # bools as the integers they are (−b of a bool raises in NumPy), as compiled
+        vals = [v.astype(node.dtype) if v.dtype == bool else v for v in vals]
     with np.errstate(all="ignore"):
         out = fn(*vals)
     return np.broadcast_to(np.asarray(out).astype(node.dtype, copy=False), node.shape)

@@ -30,8 +30,9 @@ from codegen.runtime import linalg
 from codegen.target import CUDA, cpu
 
 from .contract import parse_spec
-from .functions import evaluated, substitute
+from .functions import cast, evaluated, substitute
 from .ir import ARG, OBJECT, Node, toposort
+from .ops import type_matters
 
 MOVEMENT = {"reshape", "permute", "expand", "slice", "unslice", "concat", "take", "detach", "unfold"}
 KERNELS = {"sum", "max", "min", "einsum", "fold", "scatter_add", "linalg"}
@@ -283,8 +284,17 @@ class Lowering:
 
     def _value_map(self, node, idx):
         body = evaluated(node.body)
-        subs = {ARG[i]: self.value(a, _broadcast(idx, node.shape, a.shape)) for i, a in enumerate(node.args)}
+        subs = {ARG[i]: self._typed(node, i, self.value(a, _broadcast(idx, node.shape, a.shape)))
+                for i, a in enumerate(node.args)}
         return substitute(body, subs, evaluate=False) if subs else body  # as the interpreter computes it
+
+    @staticmethod
+    def _typed(node, i, value):
+        """A constant argument read as a literal of its own type where a weak literal would change the
+        arithmetic (an int8 2 minus a uint8 is computed in int16, a literal 2 would take uint8)."""
+        if not value.is_Number or not type_matters(node.body, node.args, i):
+            return value
+        return cast(value, sympy.Symbol(node.args[i].dtype.name), evaluate=False)
 
     def _value_input(self, node, idx):
         raise LoweringError("an input of the graph was not given as an argument")

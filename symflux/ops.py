@@ -127,7 +127,7 @@ def result_dtype(body, strong: list, weak: list, op=None) -> np.dtype:
         return OBJECT
     base = np.result_type(*strong, *pyweak) if strong or pyweak else np.dtype(np.int64)
     if base.kind in "biu":
-        if functions.keeps_integers(body):
+        if functions.keeps_integers(body if op is None else op):  # x / 1 is still a true division
             # bools through an integer ufunc (square, //, %, **) take NumPy's first loop: int8
             return base if base.kind != "b" or functions.keeps_booleans(body) else np.dtype(np.int8)
         return _float_of(base, body if op is None else op)
@@ -159,6 +159,17 @@ def _scalar_value(node: Node):
     if node.op == "const" and node.shape == () and isinstance(node.value, np.ndarray):
         return sympy.sympify(node.value.item())
     return None
+
+
+def type_matters(body, args, i) -> bool:
+    """Whether the scalar node ``args[i]`` must stay an operand of its own type: inlined, its value
+    would be a weakly typed literal, and NumPy's result type differs (an int8 2 minus a uint8 is
+    int16; as a literal 2 it was computed in uint8)."""
+    nodes = [a for a in args if isinstance(a, Node)]
+    others = [a.dtype for k, a in enumerate(args) if isinstance(a, Node) and k != i]
+    literals = [sympy.sympify(a) for a in args if not isinstance(a, Node)]
+    typed = result_dtype(body, [a.dtype for a in nodes], literals, body)
+    return typed != result_dtype(body, others, literals + [_scalar_value(args[i]) or sympy.S.Zero], body)
 
 
 def _degenerate(body) -> bool:
@@ -193,7 +204,7 @@ def map_(body, args, shape=None, dtype=None, inline=True) -> Node:
             subs[ARG[i]] = weak[-1]
             continue
         strong.append(a.dtype)
-        scalar = _scalar_value(a) if inline else None
+        scalar = _scalar_value(a) if inline and not type_matters(original, args, i) else None
         if scalar is not None:
             subs[ARG[i]] = scalar
         else:
@@ -231,7 +242,11 @@ def cast(x: Node, dtype) -> Node:
         return x
     if OBJECT in (x.dtype, dtype):
         return map_(ARG[0], [x], dtype=dtype)
-    return map_(functions.cast(ARG[0], sympy.Symbol(dtype.name)), [x], dtype=dtype)
+    if dtype.kind == "b":  # nonzero (NaN too); a truth value has no derivative
+        return map_(sympy.Ne(ARG[0], 0), [x], dtype=dtype)
+    # a float to an integer truncates toward zero: trunc says so to differentiation (0, as in JAX)
+    value = functions.trunc(ARG[0]) if x.dtype.kind in "fc" and dtype.kind in "iu" else ARG[0]
+    return map_(functions.cast(value, sympy.Symbol(dtype.name)), [x], dtype=dtype)
 
 
 # -- reductions -------------------------------------------------------------------------------------

@@ -54,11 +54,12 @@ def _should_inline(new_arg: Node, old_arg: Node, consumer: Node, uses: Counter) 
     return uses[id(old_arg)] == 1 or _cheap(new_arg.body)
 
 
-def _in_its_type(inner, dtype, consumer_dtype):
-    """An integer value composed into a consumer of another type keeps its own: NumPy computed
-    −x of uint8 in uint8 (it wraps) before adding an int16; in the consumer's body −1·x would
-    read as part of a subtraction done in int16."""
-    if dtype == consumer_dtype or dtype.kind not in "iu" or inner.is_Symbol or isinstance(inner, functions.cast):
+def _in_its_type(inner, dtype):
+    """An integer value composed into a consumer keeps its own type: NumPy computed −x of uint8 in
+    uint8 (it wraps) before adding an int16 (in the consumer's body −1·x would read as part of a
+    subtraction done in int16), and −2·(y > 7) with a strong int64 −2 is int64 even where its
+    composed body holds only literals (a uint32 beside it made it uint32)."""
+    if dtype.kind not in "iu" or inner.is_Symbol or isinstance(inner, functions.cast):
         return inner
     return functions.cast(inner, sympy.Symbol(dtype.name))
 
@@ -66,11 +67,12 @@ def _in_its_type(inner, dtype, consumer_dtype):
 def _fuse_map(node: Node, args, old_args, uses: Counter) -> Node:
     body_args, subs = [], {}
     for i, (new_arg, old_arg) in enumerate(zip(args, old_args)):
-        if _should_inline(new_arg, old_arg, node, uses):
+        constant = not new_arg.args  # a typed constant stays an operand where a literal would change the type
+        if _should_inline(new_arg, old_arg, node, uses) and not (constant and ops.type_matters(node.body, args, i)):
             offset = len(body_args)
             inner = dag_replace(new_arg.body, {ARG[j]: arg_symbol(offset + j) for j in range(len(new_arg.args))})
             body_args.extend(new_arg.args)
-            subs[ARG[i]] = _in_its_type(inner, new_arg.dtype, node.dtype)
+            subs[ARG[i]] = _in_its_type(inner, new_arg.dtype)
         else:
             subs[ARG[i]] = arg_symbol(len(body_args))
             body_args.append(new_arg)

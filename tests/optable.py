@@ -394,6 +394,24 @@ STRUCTURAL = [
     Structural("full_like/empty_like", lambda m, x: x + m.full_like(x, 3) + 0 * m.empty_like(x)),
     Structural("vecdot", lambda m, x: m.vecdot(x, x[::-1])),
     Structural("allclose", lambda m, x: m.stack([m.allclose(x, x * 1.000001), m.allclose(x, x + 1)])),
+    # symflux/numpy/selection.py (positions and conditions constant, except searchsorted's values and sorter)
+    Structural("searchsorted", lambda m, x: m.searchsorted(m.sort(x[0]), x) * 10 + m.searchsorted(
+        x[1], x[0], "right", sorter=m.argsort(x[1], kind="stable"))),
+    Structural("digitize", lambda m, x: m.digitize(x, [-1, 0.5, 4]) + m.digitize(x, [4, 2, 0], right=True)),
+    Structural("delete/compress/extract", lambda m, x: m.concatenate([
+        m.delete(x, [0, 2], axis=1).ravel(), m.delete(x, slice(1, 6, 2)), m.compress([False, True], x, axis=0)[0],
+        m.extract(np.arange(8).reshape(2, 4) % 3 == 0, x)])),
+    Structural("choose", lambda m, x: m.choose(np.array([[0, 1, 2, 1], [2, 0, 1, 1]]), [x, x * 2, x[::-1]])
+               + m.choose(np.array([0, 5, -1, 2]), [x[0], x[1], x[0] + 1], mode="wrap")),
+    Structural("piecewise", lambda m, x: m.piecewise(x, [x < 1, x > 3], [lambda v: -v, lambda v: v * 3, 7])),
+    Structural("apply_along_axis", lambda m, x: m.apply_along_axis(lambda r: r[:2] * r[-1], 1, x).ravel()
+               + m.apply_along_axis(lambda r: r.sum(), 0, x)),
+    Structural("resize/indices", lambda m, x: m.resize(x, (3, 5)) + m.indices((3, 5))[1]),
+    Structural("unravel_index/ravel_multi_index", lambda m, x: m.stack(m.unravel_index(
+        m.abs(x).astype(np.int64), (2, 3))) + m.ravel_multi_index((m.abs(x).astype(np.int64) % 2,
+                                                                   m.abs(x).astype(np.int64) % 3), (2, 3), order="F")),
+    Structural("polyder/polyint", lambda m, x: m.concatenate([m.polyder(x[0], 2), m.polyint(x[1], 2, [1.0, 2.0])])),
+    Structural("ldexp", lambda m, x: m.ldexp(x, np.array([1, -3, 0, 5]))),
 ]
 
 

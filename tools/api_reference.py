@@ -44,7 +44,9 @@ SECTIONS = {
                         "convolve", "correlate", "trapezoid", "numpy.interp", "polyval", "ediff1d", "vander",
                         "signbit", "copysign", "isposinf", "isneginf", "modf", "full_like", "empty_like", "tri",
                         "logspace", "meshgrid", "broadcast_arrays", "matrix_transpose", "vecdot", "bitwise_and",
-                        "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift"],
+                        "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift", "searchsorted", "digitize",
+                        "delete", "compress", "extract", "choose", "piecewise", "apply_along_axis", "resize",
+                        "indices", "unravel_index", "ravel_multi_index", "polyder", "polyint", "ldexp"],
     "Linear algebra (sf.linalg, np.linalg)": [
         "linalg.inv", "linalg.solve", "linalg.det", "linalg.slogdet", "linalg.cholesky", "linalg.eig",
         "linalg.eigvals", "linalg.eigh",
@@ -83,6 +85,10 @@ Every function above works on plain values (it is NumPy's), on traced values (a 
   for the short axes of models; `cumsum` is an n × n masked sum for the same reason (graph size
   constant, work quadratic). `median`/`quantile`/`percentile` sort, so the same holds; their `q` must
   be constant. `convolve`/`correlate` gather (n + m) × m windows; `interp` needs constant `xp`.
+- What decides a result's shape must be constant while tracing, as in JAX: the positions `delete`
+  removes, the conditions of `compress`/`extract`, `digitize`'s bins. `searchsorted` and `choose`
+  take traced values and indices. `nonzero`, `argwhere`, `unique`, `bincount` without a length and
+  `histogram` (shapes that depend on values) are not there for traced arrays.
 - `quantile` of integers in float64 where NumPy interpolates in the integers' own type (which wraps
   at the extremes); `cov` without `fweights`/`aweights` on traced arrays; `nanargmax`/`nanargmin`
   give 0 for an all-NaN slice where NumPy raises.

@@ -12,7 +12,7 @@ import sympy
 from sympy.codegen.ast import real as real_type
 from sympy.printing.c import C99CodePrinter
 
-from ..kernel import Program, UnsupportedExpression, quotient
+from ..kernel import Program, UnsupportedExpression, literal_comparison, quotient
 from ..opt.tiling import unroll_and_jam
 
 CTYPE = {"float32": "float", "float64": "double", "bool": "uint8_t", "int8": "int8_t", "int16": "int16_t",
@@ -188,6 +188,9 @@ class KernelCPrinter(C99CodePrinter):
             return self._signed_against_uint64(expr.rhs, _MIRRORED[expr.rel_op], expr.lhs)
         loads = self._integer_loads(expr)
         common = np.result_type(*loads) if loads else None
+        settled = literal_comparison(expr, common) if common is not None else None
+        if settled is not None:  # C would convert the literal to the loads' type: uint32 x < −3
+            return str(int(settled))
         result, self.result = self.result, common.name if common is not None and common.kind in "iu" else None
         text = super()._print_Relational(expr)
         self.result = result
@@ -236,7 +239,13 @@ class KernelCPrinter(C99CodePrinter):
         return f"isfinite((double)({self._print(expr.args[0])}))"
 
     def _print_cast(self, expr):
-        return f"(({CTYPE[str(expr.args[1])]})({self._print(expr.args[0])}))"
+        """The value computed in its integer loads' NumPy common type, then converted (uint32 · int8
+        in int64: C would multiply them unsigned)."""
+        loads = self._integer_loads(expr.args[0])
+        result, self.result = self.result, np.result_type(*loads).name if loads else None
+        value = self._print(expr.args[0])
+        self.result = result
+        return f"(({CTYPE[str(expr.args[1])]})({value}))"
 
     def _print_floor_divide(self, expr):
         return f"SF_DIVMOD(sf_floor_divide, {self._print(expr.args[0])}, {self._print(expr.args[1])})"

@@ -28,6 +28,7 @@ from ..kernel import (
     Update,
     idiv,
     imod,
+    literal_comparison,
     product,
     quotient,
     uniform,
@@ -760,6 +761,9 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
     def _compare(self, e, op):
         kind = _join([self.kind(a) for a in e.args])
         kind = {"weak_int": "i64", "weak_float": "f64", None: "i64", "i1": "i64"}.get(kind, kind)
+        settled = None if kind in FLOATS else literal_comparison(e, DTYPE_OF_KIND[kind])
+        if settled is not None:
+            return ir.Constant(I1, int(settled))
         lhs, rhs = self._emit(e.lhs, kind), self._emit(e.rhs, kind)
         if kind in FLOATS:
             return self.builder.fcmp_unordered(op, lhs, rhs) if op == "!=" else self.builder.fcmp_ordered(op, lhs, rhs)

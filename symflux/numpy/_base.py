@@ -96,5 +96,10 @@ def size(x):
     return x.size if trace.is_traced(x) else np.size(x)
 
 
+def weak_result_type(*xs) -> np.dtype:
+    """NumPy's result type of ``xs``, Python numbers weak (NEP 50: int8 with 7 is int8)."""
+    return np.result_type(*[x if isinstance(x, (bool, int, float, complex)) else dtype_of(x) for x in xs])
+
+
 def dtype_of(x) -> np.dtype:
     return trace.operand_node(x).dtype if trace.is_traced(x) else np.asarray(x).dtype

@@ -1,14 +1,14 @@
 """NumPy functions written with symflux's own, so that every path (eager, interpreter, compiled,
 exported C, CUDA) and every derivative follows from theirs: ``fmax``/``fmin`` (NaN-ignoring),
 ``fabs``, ``float_power``, ``heaviside``, ``logical_xor``, ``divmod``, ``signbit``, ``copysign``,
-``isposinf``/``isneginf``, ``isclose`` and ``modf``."""
+``isposinf``/``isneginf``, ``isclose``, ``modf`` and ``ldexp``."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .. import ops
-from ._base import dtype_of
+from ._base import dtype_of, weak_result_type
 from .elementwise import (
     abs,
     astype,
@@ -45,11 +45,6 @@ def _in_float(x, dtype=None):
     return x if dtype_of(x) == target else astype(x, target)
 
 
-def _result_type(*xs) -> np.dtype:
-    """NumPy's result type, Python numbers weak (NEP 50)."""
-    return np.result_type(*[x if isinstance(x, (bool, int, float, complex)) else dtype_of(x) for x in xs])
-
-
 def fmax(x1, x2):
     """The larger of ``x1`` and ``x2``, ignoring a NaN (NaN only where both are); NumPy's ``fmax``.
     Its gradient goes to the argument that is not NaN."""
@@ -71,14 +66,14 @@ def fabs(x):
 def float_power(x1, x2):
     """``x1 ** x2`` computed in float64 at least (complex128 for complex), as NumPy's ``float_power``:
     integer powers do not wrap, and negative integer exponents are allowed."""
-    dtype = np.result_type(_result_type(x1, x2), np.float64)
+    dtype = np.result_type(weak_result_type(x1, x2), np.float64)
     return power(_in_float(x1, dtype), _in_float(x2, dtype))
 
 
 def heaviside(x1, x2):
     """The step function: 0 where ``x1 < 0``, ``x2`` where ``x1 == 0``, 1 where ``x1 > 0``, NaN where
     ``x1`` is NaN (NumPy's ``heaviside``); its derivative in ``x1`` is 0."""
-    dtype = ops.float_type(_result_type(x1, x2))
+    dtype = ops.float_type(weak_result_type(x1, x2))
     x1, x2 = astype(x1, dtype), astype(x2, dtype)
     return where(isnan(x1), x1, where(less(x1, 0), 0.0, where(greater(x1, 0), 1.0, x2)))
 
@@ -104,7 +99,7 @@ def signbit(x):
 def copysign(x1, x2):
     """|x1| with the sign of x2 (−0.0 counts as negative), as floats (NumPy's ``copysign``); the
     gradient in x1 is ±1, in x2 zero."""
-    dtype = ops.float_type(_result_type(x1, x2))
+    dtype = ops.float_type(weak_result_type(x1, x2))
     magnitude = abs(astype(x1, dtype))  # Python numbers too: NumPy's where would make them float64
     return where(signbit(astype(x2, dtype)), negative(magnitude), magnitude)
 
@@ -122,7 +117,7 @@ def isneginf(x):
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     """|a − b| ≤ atol + rtol·|b| (NumPy's ``isclose``: not symmetric); infinities are close only to
     themselves, NaN to nothing unless ``equal_nan``."""
-    dtype = ops.float_type(_result_type(a, b, 1.0))
+    dtype = ops.float_type(weak_result_type(a, b, 1.0))
     a, b = _in_float(a, dtype), _in_float(b, dtype)
     finite = logical_and(isfinite(a), isfinite(b))
     close = where(finite, less_equal(abs(subtract(a, b)), atol + multiply(rtol, abs(b))), equal(a, b))
@@ -134,3 +129,11 @@ def modf(x):
     x = _in_float(x)
     whole = trunc(x)
     return where(isinf(x), copysign(0.0, x), subtract(x, whole)), whole
+
+
+def ldexp(x1, x2):
+    """x1 · 2^x2 for integer x2, in x1's float type (exact: a power of two)."""
+    if weak_result_type(x2).kind not in "biu":
+        raise TypeError("ufunc 'ldexp' takes an integer exponent x2")
+    dtype = ops.float_type(weak_result_type(x1))
+    return astype(multiply(astype(x1, np.float64), power(2.0, x2)), dtype)  # one rounding, float32 past 2¹²⁷

@@ -17,6 +17,7 @@ from . import (
     linalg,
     manipulation,
     reductions,
+    selection,
     sequences,
     sorting,
     statistics,
@@ -30,7 +31,8 @@ UFUNCS = {getattr(np, name): getattr(elementwise, name) for name in ELEMENTWISE
 UFUNCS.update({np.true_divide: elementwise.divide, np.absolute: elementwise.abs, np.ceil: elementwise.ceil,
                np.radians: elementwise.deg2rad, np.degrees: elementwise.rad2deg, np.conjugate: elementwise.conj})
 UFUNCS.update({getattr(np, name): getattr(composed, name) for name in (
-    "fabs", "fmax", "fmin", "float_power", "heaviside", "logical_xor", "divmod", "signbit", "copysign", "modf")})
+    "fabs", "fmax", "fmin", "float_power", "heaviside", "logical_xor", "divmod", "signbit", "copysign", "modf",
+    "ldexp")})
 UFUNCS.update({getattr(np, name): getattr(bitwise, name) for name in (
     "bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift")})
 
@@ -83,7 +85,7 @@ def _same_named(*modules) -> dict:
 
 
 FUNCTIONS = _same_named(_base, elementwise, reductions, contractions, manipulation, arrangement, sorting, creation,
-                        composed, statistics, sequences)
+                        composed, statistics, sequences, selection)
 FUNCTIONS.update({getattr(np.linalg, name): getattr(linalg, name) for name in (
     "inv", "solve", "slogdet", "det", "cholesky", "eig", "eigvals", "eigh", "eigvalsh", "svd", "svdvals", "qr",
     "pinv", "lstsq",

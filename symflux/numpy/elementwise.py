@@ -9,7 +9,8 @@ import sympy
 from .. import functions as fn
 from .. import ops, rng, trace
 from ..array import Array, Tracer
-from ._base import apply_elementwise, dtype_of
+from ..ir import OBJECT
+from ._base import apply_elementwise, dtype_of, weak_result_type
 
 
 def _where_body(c, a, b):
@@ -386,8 +387,10 @@ def minimum(x1, x2):
 
 
 def where(condition, x, y):
-    """Elementwise ``where``, on traced and plain arrays."""
-    return apply_elementwise(ELEMENTWISE["where"], condition, x, y)
+    """x where ``condition`` holds, else y, elementwise; in the type of x and y alone (NumPy's: an
+    int8 x with 7 is int8 whatever the condition's type)."""
+    dtype = weak_result_type(x, y)
+    return apply_elementwise(ELEMENTWISE["where"], condition, x, y, dtype=None if dtype == OBJECT else dtype)
 
 
 def greater(x1, x2):

@@ -132,3 +132,28 @@ def vander(x, N=None, increasing=False):
     n = shape(x)[0] if N is None else N
     powers = np.arange(n) if increasing else np.arange(n)[::-1]
     return power(expand_dims(x, 1), powers)
+
+
+def polyder(p, m=1):
+    """The coefficients of the m-th derivative of the polynomial p (highest power first)."""
+    if _none_traced(p):
+        return _rewrap(np.polyder(_plain(p), m), p)
+    for _ in range(m):
+        n = shape(p)[0] - 1
+        p = multiply(p[:-1], np.arange(n, 0, -1)) if n > 0 else multiply(p[:1], 0)
+    return p
+
+
+def polyint(p, m=1, k=None):
+    """The coefficients of the m-th antiderivative of p, with constant integration constants ``k``
+    (one per integration, or one for all; 0 by default)."""
+    if _none_traced(p):
+        return _rewrap(np.polyint(_plain(p), m, k), p)
+    if trace.is_traced(k):
+        raise TypeError("polyint: the integration constants k must be constant")
+    constants = np.zeros(m) if k is None else np.broadcast_to(np.atleast_1d(np.asarray(k, np.float64)), (m,))
+    for j in range(m):
+        n = shape(p)[0]
+        scaled = divide(p, np.arange(n, 0, -1).astype(np.float64))
+        p = concatenate([scaled, astype(constants[j:j + 1], dtype_of(scaled))])
+    return p

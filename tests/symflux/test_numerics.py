@@ -648,3 +648,53 @@ def test_int64_against_uint64_compares_exactly(path):
     x, y = np.array([-3, 0, 2**62, -2**63, 5], np.int64), np.array([0, 1, 2**63 + 5, 3, 5], np.uint64)
     for f in (lambda u, v: u > v, lambda u, v: v <= u, lambda u, v: u == v):
         same(PATHS[path](f, x, y), f(x, y))
+
+
+@pytest.mark.parametrize("f", [lambda v: v.astype(np.int32) + v, lambda v: sf.astype(v, np.int64) * 1.5,
+                               lambda v: v.astype(np.int64).astype(np.float64), lambda v: v.astype(np.uint8) / 2],
+                         ids=["int32 + float", "int64 · 1.5", "float → int64 → float64", "uint8 / 2"])
+def test_conversions_to_integers_truncate_when_fused(f):
+    """Two conversions were merged into the last one (float → int64 → float64 kept the fraction,
+    compiled and interpreted), and a conversion to an integer passed derivatives through."""
+    x = np.array([1.3, 2.7, -0.5, 7.9])
+    want = f(x)
+    for path in (lambda: sf.compile(f)(x), lambda: interpreted(f, x), lambda: exported(f, x)):
+        same(path(), want)
+    np.testing.assert_array_equal(sf.gradient(lambda v: sf.sum(v.astype(np.int64) * 3.0 + v), x)[0], np.ones(4))
+
+
+MIXED = [  # (NumPy function, inputs): each once found giving another dtype or value than NumPy's
+    ("where's type is its values' (a uint32 condition made it int64)", lambda v, c: np.where(c, v, 7),
+     (np.array([1, 2, -3], np.int8), np.array([1, 0, 1], np.uint32))),
+    ("where of two Python numbers is int64 whatever the condition", lambda v, c: np.where(v, 7, 7) - True,
+     (np.array([1, 0, 2], np.int8), np.array([1, 0, 1], np.uint32))),
+    ("x / 1 of integers is a true division", lambda v, c: v / 1, (np.array([1, 2, 3]), np.array([1, 0, 1]))),
+    ("uint32 against a negative literal, by value", lambda v, c: (c < -3) | (c >= -1) & (v != 300),
+     (np.array([1, 2, -3], np.int8), np.array([0, 4294967295, 7], np.uint32))),
+    ("a constant of one integer type beside another", lambda v, c: np.where(0.5, 2, v) - c,
+     (np.array([1, 2, -3], np.int8), np.array([0, 255, 7], np.uint8))),
+    ("an int64 constant made of literals beside a uint32", lambda v, c: np.where(v, (7 < c) * np.negative(2), c),
+     (np.array([0, 1, 5], np.uint32), np.array([2, 9, 8], np.uint32))),
+    ("a negated product of uint32 and int8 is negated in int64", lambda v, c: -(v * c) / v,
+     (np.array([1, 4294967295, 3], np.uint32), np.array([2, -1, 5], np.int8))),
+    ("−3 converted to uint8 is 253", lambda v, c: np.maximum(v == c, np.where(c, -3, -3).astype(np.uint8)),
+     (np.array([1, 2, 3], np.int8), np.array([1, 0, 2], np.uint8))),
+]
+
+
+@pytest.mark.parametrize("name,f,args", MIXED, ids=[m[0] for m in MIXED])
+def test_mixed_types_on_every_path(name, f, args):
+    want = f(*args)
+    for path in (lambda: sf.compile(f)(*args), lambda: interpreted(f, *args), lambda: exported(f, *args)):
+        got = path()
+        assert np.asarray(got).dtype == want.dtype, name
+        np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+def test_vmap_keeps_small_integer_and_bool_types():
+    x = np.array([[1, 2], [3, 4]], np.int8)
+    for f in (lambda r: r * 2, lambda r: r & 1, lambda r: r > 1, lambda r: sf.all(r > 1), lambda r: r // 2):
+        want = np.stack([np.asarray(f(row)) for row in x])
+        got = sf.vmap(f)(x)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)

@@ -82,6 +82,13 @@ UNARY = {
     "copysign": (lambda x: np.copysign(x, x[::-1]), lambda x: T.copysign(x, x.flip(0))),
     "vander": (lambda x: np.vander(x[0], 3), None),
     "meshgrid": (lambda x: np.stack(np.meshgrid(x[0], x[1, :2])), None),
+    "piecewise": (lambda x: np.piecewise(x, [x < -0.5, x > 0.5], [lambda v: v**2, lambda v: np.sin(v), 0.1]), None),
+    "apply_along_axis": (lambda x: np.apply_along_axis(lambda r: r[:2] * r[-1], 1, x), None),
+    "choose": (lambda x: np.choose(np.array([[0, 1, 2, 1]] * 3), [x, x**2, np.exp(x)]), None),
+    "delete, compress": (lambda x: np.delete(x, [1], axis=1) * np.compress([1, 1, 0, 1], x, axis=1), None),
+    "resize": (lambda x: np.resize(x, (5, 3)), None),
+    "polyder, polyint": (lambda x: np.polyval(np.polyder(x[0], 1), x[1]) + np.polyint(x[2])[1:], None),
+    "ldexp": (lambda x: np.ldexp(x, np.array([1, -2, 0, 3])), None),  # torch's 2**-2 of int64 is 0
     "moveaxis several": (lambda x: np.moveaxis(x[None], (0, 1), (-1, 0)),
                          lambda x: T.movedim(x[None], (0, 1), (-1, 0))),
 }
