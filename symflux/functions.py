@@ -330,6 +330,18 @@ def _converted(x: sympy.Number, dtype: np.dtype) -> sympy.Number | None:
     return x
 
 
+def typed_literal(value: sympy.Number, dtype: np.dtype) -> sympy.Expr:
+    """A constant that keeps its NumPy type in a body: an int64 −3 times a uint8 is computed in
+    int64, a bare −3 would take the uint8's type. Left unevaluated (``literals_folded`` folds it)."""
+    return cast(value, sympy.Symbol(np.dtype(dtype).name), evaluate=False)
+
+
+def literals_folded(body: sympy.Expr) -> sympy.Expr:
+    """``body`` with its typed literals as the numbers they are (exact evaluation computes exactly)."""
+    typed = [c for c in dag_atoms(body, cast) if c.args[0].is_Number]
+    return dag_replace(body, {c: _converted(c.args[0], np.dtype(str(c.args[1]))) or c.args[0] for c in typed})
+
+
 def _cast(x, dtype):
     return np.asarray(x).astype(str(dtype) if isinstance(dtype, sympy.Basic) else dtype)
 

@@ -17,7 +17,7 @@ from sympy.printing.numpy import NumPyPrinter
 from codegen.kernel import dag_cse, dag_replace, quotient
 
 from . import fft_ops, linalg_ops, ops, rng
-from .functions import NUMPY_IMPLS, evaluated
+from .functions import NUMPY_IMPLS, evaluated, literals_folded
 from .ir import ARG, OBJECT, Node, toposort
 
 _to_sympy = np.frompyfunc(sympy.sympify, 1, 1)
@@ -112,6 +112,7 @@ def body_function(body: sympy.Expr, nargs: int, exact: bool, complex_values: boo
     float ``1/2``), elementwise over object arrays."""
     body = evaluated(body)
     if exact:
+        body = literals_folded(body)
         substitute = lambda *values: dag_replace(body, dict(zip(ARG, values)))
         return np.frompyfunc(substitute, nargs, 1) if nargs else substitute
     printer = (_ComplexPrinter if complex_values else _ExactFloatPrinter)(

@@ -30,7 +30,7 @@ from codegen.runtime import linalg
 from codegen.target import CUDA, cpu
 
 from .contract import parse_spec
-from .functions import cast, evaluated, substitute
+from .functions import evaluated, substitute, typed_literal
 from .ir import ARG, OBJECT, Node, toposort
 from .ops import type_matters
 
@@ -290,11 +290,13 @@ class Lowering:
 
     @staticmethod
     def _typed(node, i, value):
-        """A constant argument read as a literal of its own type where a weak literal would change the
-        arithmetic (an int8 2 minus a uint8 is computed in int16, a literal 2 would take uint8)."""
-        if not value.is_Number or not type_matters(node.body, node.args, i):
+        """A constant argument read as a literal of its own type where a weak literal could change the
+        arithmetic: integers always (an int64 −3 times a uint8 is int64; a bare −3 took uint8), floats
+        where the result's type differs (a float64 0.1 times a float32)."""
+        dtype = node.args[i].dtype
+        if not value.is_Number or not (dtype.kind in "iu" or type_matters(node.body, node.args, i)):
             return value
-        return cast(value, sympy.Symbol(node.args[i].dtype.name), evaluate=False)
+        return typed_literal(value, node.args[i].dtype)
 
     def _value_input(self, node, idx):
         raise LoweringError("an input of the graph was not given as an argument")

@@ -206,7 +206,7 @@ def map_(body, args, shape=None, dtype=None, inline=True) -> Node:
         strong.append(a.dtype)
         scalar = _scalar_value(a) if inline and not type_matters(original, args, i) else None
         if scalar is not None:
-            subs[ARG[i]] = scalar
+            subs[ARG[i]] = functions.typed_literal(scalar, a.dtype) if a.dtype.kind in "iu" else scalar
         else:
             kept.append((ARG[i], a))
     try:

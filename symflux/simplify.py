@@ -61,6 +61,8 @@ def _in_its_type(inner, dtype):
     composed body holds only literals (a uint32 beside it made it uint32)."""
     if dtype.kind not in "iu" or inner.is_Symbol or isinstance(inner, functions.cast):
         return inner
+    if inner.is_Number:
+        return functions.typed_literal(inner, dtype)
     return functions.cast(inner, sympy.Symbol(dtype.name))
 
 

@@ -679,6 +679,11 @@ MIXED = [  # (NumPy function, inputs): each once found giving another dtype or v
      (np.array([1, 4294967295, 3], np.uint32), np.array([2, -1, 5], np.int8))),
     ("−3 converted to uint8 is 253", lambda v, c: np.maximum(v == c, np.where(c, -3, -3).astype(np.uint8)),
      (np.array([1, 2, 3], np.int8), np.array([1, 0, 2], np.uint8))),
+    ("an int64 constant times a uint8 value inside a bigger body", lambda v, c: np.floor_divide(
+        c < 10, np.where(0.5, -3, v) * c.astype(np.uint8)), (np.array([1, 3]), np.array([2, 5]))),
+    ("an int8 constant minus a uint8, in a remainder", lambda v, c: np.remainder(
+        np.bitwise_and(c, v) - np.abs(c), np.where(0.5, 2, c) - v), (np.array([100, 3], np.uint8),
+                                                                      np.array([3, -3], np.int8))),
 ]
 
 
