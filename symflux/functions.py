@@ -325,9 +325,9 @@ def _converted(x: sympy.Number, dtype: np.dtype) -> sympy.Number | None:
         bits = 8 * dtype.itemsize
         value = int(x) % 2**bits  # int() truncates toward zero, as C converts
         return sympy.Integer(value - 2**bits if dtype.kind == "i" and value >= 2 ** (bits - 1) else value)
-    if dtype.kind == "f" and x.is_real:
+    if dtype.kind == "f" and x.is_Float:
         return sympy.Float(float(dtype.type(float(x))))
-    return x
+    return x  # an integer or rational stays exact (gradients of Python integers are exact)
 
 
 def typed_literal(value: sympy.Number, dtype: np.dtype) -> sympy.Expr:

@@ -136,7 +136,7 @@ def eval_map(node: Node, vals, exact: bool):
     complex_values = node.dtype.kind == "c" or any(np.iscomplexobj(v) for v in vals)
     fn = body_function(node.body, len(vals), exact, complex_values)
     if exact:
-        out = np.asarray(fn(*vals) if vals else evaluated(node.body), dtype=object)
+        out = np.asarray(fn(*vals) if vals else literals_folded(evaluated(node.body)), dtype=object)
         if node.dtype.kind == "b":  # truth values as the numbers 1 and 0, which sums and products take
             out = np.frompyfunc(lambda v: sympy.Integer(1 if v == sympy.true or v == 1 else 0)
                                 if isinstance(v, (sympy.logic.boolalg.BooleanAtom, sympy.Integer)) else v, 1, 1)(out)
