@@ -297,7 +297,9 @@ def dag_cse(expr, symbols) -> tuple[list, sympy.Expr]:
                 stack.append((a, False))
     rule, replacements = {}, []
     for e in order:  # postorder: an operation after those it reads
-        if readers[e] > 1 and e.args and isinstance(e, sympy.Expr):
+        # a negation is not shared: a − b of int64 and uint8 subtracts, where −b alone is in uint8
+        negation = isinstance(e, sympy.Mul) and len(e.args) == 2 and e.args[0] == -1
+        if readers[e] > 1 and e.args and isinstance(e, sympy.Expr) and not negation:
             rule[e] = symbol = next(symbols)
             replacements.append((symbol, rebuilt(e, tuple(dag_replace(a, rule, False) for a in e.args), False)))
     return replacements, dag_replace(expr, rule, False)

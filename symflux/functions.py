@@ -308,7 +308,9 @@ class cast(sympy.Function):
         return sympy.S.One  # a float's truncation is trunc's (``ops.cast``), whose derivative is 0
 
     def _sympystr(self, printer):
-        return f"{printer._print(self.args[0])}.astype({self.args[1]})"
+        value = printer._print(self.args[0])
+        return f"({value}).astype({self.args[1]})" if self.args[0].is_Add or self.args[0].is_Mul else \
+            f"{value}.astype({self.args[1]})"
 
     def _latex(self, printer, exp=None):
         return printer._print(self.args[0])

@@ -141,8 +141,9 @@ def eval_map(node: Node, vals, exact: bool):
             out = np.frompyfunc(lambda v: sympy.Integer(1 if v == sympy.true or v == 1 else 0)
                                 if isinstance(v, (sympy.logic.boolalg.BooleanAtom, sympy.Integer)) else v, 1, 1)(out)
         return np.broadcast_to(np.asarray(out, dtype=object), node.shape)
-    if node.dtype.kind in "iu":  # bools as the integers they are (−b of a bool raises in NumPy), as compiled
-        vals = [v.astype(node.dtype) if v.dtype == bool else v for v in vals]
+    # bools as the integers they are, as compiled code reads them (−b of a bool raises in NumPy)
+    as_int = node.dtype if node.dtype.kind in "iu" else np.dtype(np.int64)
+    vals = [v.astype(as_int) if v.dtype == bool else v for v in vals]
     with np.errstate(all="ignore"):
         out = fn(*vals)
     return np.broadcast_to(np.asarray(out).astype(node.dtype, copy=False), node.shape)

@@ -169,7 +169,8 @@ def type_matters(body, args, i) -> bool:
     others = [a.dtype for k, a in enumerate(args) if isinstance(a, Node) and k != i]
     literals = [sympy.sympify(a) for a in args if not isinstance(a, Node)]
     typed = result_dtype(body, [a.dtype for a in nodes], literals, body)
-    return typed != result_dtype(body, others, literals + [_scalar_value(args[i]) or sympy.S.Zero], body)
+    value = _scalar_value(args[i])
+    return typed != result_dtype(body, others, literals + [sympy.S.Zero if value is None else value], body)
 
 
 def _degenerate(body) -> bool:

@@ -54,12 +54,17 @@ def _should_inline(new_arg: Node, old_arg: Node, consumer: Node, uses: Counter) 
     return uses[id(old_arg)] == 1 or _cheap(new_arg.body)
 
 
-def _in_its_type(inner, dtype):
-    """An integer value composed into a consumer keeps its own type: NumPy computed −x of uint8 in
+def _in_its_type(inner, producer: Node):
+    """A value composed into a consumer keeps its producer's type: NumPy computed −x of uint8 in
     uint8 (it wraps) before adding an int16 (in the consumer's body −1·x would read as part of a
-    subtraction done in int16), and −2·(y > 7) with a strong int64 −2 is int64 even where its
-    composed body holds only literals (a uint32 beside it made it uint32)."""
-    if dtype.kind not in "iu" or inner.is_Symbol or isinstance(inner, functions.cast):
+    subtraction done in int16); −2·(y > 7) with a strong int64 −2 is int64 though its composed body
+    holds only literals; where(7, y, x) of uint8 y and int8 x is y read as int16; True + True is a
+    bool (a sum of truth values is their ``or``)."""
+    dtype = producer.dtype
+    if dtype.kind not in "biu" or isinstance(inner, functions.cast) or functions.is_boolean(inner):
+        return inner
+    if inner.is_Symbol and producer.args and producer.body.is_Symbol and \
+            producer.args[ARG.index(producer.body)].dtype == dtype:  # the value read as it is
         return inner
     if inner.is_Number:
         return functions.typed_literal(inner, dtype)
@@ -74,7 +79,7 @@ def _fuse_map(node: Node, args, old_args, uses: Counter) -> Node:
             offset = len(body_args)
             inner = dag_replace(new_arg.body, {ARG[j]: arg_symbol(offset + j) for j in range(len(new_arg.args))})
             body_args.extend(new_arg.args)
-            subs[ARG[i]] = _in_its_type(inner, new_arg.dtype)
+            subs[ARG[i]] = _in_its_type(inner, new_arg)
         else:
             subs[ARG[i]] = arg_symbol(len(body_args))
             body_args.append(new_arg)

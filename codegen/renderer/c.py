@@ -245,6 +245,8 @@ class KernelCPrinter(C99CodePrinter):
         result, self.result = self.result, np.result_type(*loads).name if loads else None
         value = self._print(expr.args[0])
         self.result = result
+        if str(expr.args[1]) == "bool":  # nonzero, as NumPy converts (a uint8_t would keep 2)
+            return f"((uint8_t)(({value}) != 0))"
         return f"(({CTYPE[str(expr.args[1])]})({value}))"
 
     def _print_floor_divide(self, expr):
