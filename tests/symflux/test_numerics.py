@@ -686,7 +686,7 @@ MIXED = [  # (NumPy function, inputs): each once found giving another dtype or v
     ("where(7, y, x) of uint8 y and int8 x is y in int16, negated there", lambda v, c: np.negative(np.where(7, c, v)),
      (np.array([0, 1, -1, 3], np.int8), np.array([2, 255, 5, 0], np.uint8))),
     ("a negation shared with an int64 subtraction stays in its own type", lambda v, c: np.where(
-        np.where(-c, True != c, 0.25), np.maximum(7, v) - c, c.astype(np.float64)),
+        np.where(-c, np.not_equal(True, c), 0.25), np.maximum(7, v) - c, c.astype(np.float64)),
      (np.array([2, -1, 5, 0]), np.array([0, 1, 255, 3], np.uint8))),
     ("an int8 constant minus a uint8, in a remainder", lambda v, c: np.remainder(
         np.bitwise_and(c, v) - np.abs(c), np.where(0.5, 2, c) - v), (np.array([100, 3], np.uint8),
