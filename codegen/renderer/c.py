@@ -112,7 +112,8 @@ class KernelCPrinter(C99CodePrinter):
     _default_settings = {**C99CodePrinter._default_settings, "order": "none"}
 
     buffers: dict = {}  # name → dtype, of the program being rendered
-    result = None  # the dtype of the value being stored
+    result = None  # the dtype of the value being stored (integer loads are converted to it)
+    compared = False  # printing a comparison's operands, whose loads (only) take their common type
 
     def _print_Indexed(self, expr):
         """A load; an integer one into a store of another integer type converted first, as NumPy
@@ -192,8 +193,9 @@ class KernelCPrinter(C99CodePrinter):
         if settled is not None:  # C would convert the literal to the loads' type: uint32 x < −3
             return str(int(settled))
         result, self.result = self.result, common.name if common is not None and common.kind in "iu" else None
+        compared, self.compared = self.compared, True
         text = super()._print_Relational(expr)
-        self.result = result
+        self.result, self.compared = result, compared
         return text
 
     def _integer_loads(self, side) -> list:
@@ -211,10 +213,14 @@ class KernelCPrinter(C99CodePrinter):
         return f"(({c}) ? ({a}) : ({b}))"
 
     def _print_Piecewise(self, expr):
+        """Nested ``?:``, each branch in the stored integer type: C's ``?:`` takes its branches'
+        common C type, which for int8 and uint32 is unsigned (−1 became 4294967295 in an int64)."""
+        typed = self.result is not None and np.dtype(self.result).kind in "iu" and not self.compared
+        value_of = (lambda v: f"(({CTYPE[self.result]})({self._print(v)}))") if typed else self._print
         pairs = list(expr.args)
-        out = self._print(pairs.pop()[0]) if pairs[-1][1] == sympy.true else "NAN"
+        out = value_of(pairs.pop()[0]) if pairs[-1][1] == sympy.true else "NAN"
         for value, cond in reversed(pairs):
-            out = f"(({self._print(cond)}) ? ({self._print(value)}) : ({out}))"
+            out = f"(({self._print(cond)}) ? ({value_of(value)}) : ({out}))"
         return out
 
     def _print_Max(self, expr):
@@ -239,12 +245,14 @@ class KernelCPrinter(C99CodePrinter):
         return f"isfinite((double)({self._print(expr.args[0])}))"
 
     def _print_cast(self, expr):
-        """The value computed in its integer loads' NumPy common type, then converted (uint32 · int8
-        in int64: C would multiply them unsigned)."""
-        loads = self._integer_loads(expr.args[0])
-        result, self.result = self.result, np.result_type(*loads).name if loads else None
+        """Into an integer type, the value computed in it: fusion casts a value to the type its
+        producer computed it in (uint32 · int8 in int64, which C would multiply unsigned), and an
+        explicit conversion's operand is a load or such a cast."""
+        target = str(expr.args[1])
+        result, self.result = self.result, target if np.dtype(target).kind in "iu" else None
+        compared, self.compared = self.compared, False
         value = self._print(expr.args[0])
-        self.result = result
+        self.result, self.compared = result, compared
         if str(expr.args[1]) == "bool":  # nonzero, as NumPy converts (a uint8_t would keep 2)
             return f"((uint8_t)(({value}) != 0))"
         return f"(({CTYPE[str(expr.args[1])]})({value}))"

@@ -688,6 +688,11 @@ MIXED = [  # (NumPy function, inputs): each once found giving another dtype or v
     ("a negation shared with an int64 subtraction stays in its own type", lambda v, c: np.where(
         np.where(-c, np.not_equal(True, c), 0.25), np.maximum(7, v) - c, c.astype(np.float64)),
      (np.array([2, -1, 5, 0]), np.array([0, 1, 255, 3], np.uint8))),
+    ("where of int8 and uint32 branches in exported C's ?: (unsigned in C)", lambda v, c: np.where(
+        c, np.where(c, c.astype(np.int8), c), c),
+     (np.array([1, 2, 3, 4]), np.array([0, 1, 4294967295, 128], np.uint32))),
+    ("a float branch compared with an integer one", lambda v, c: np.logical_not(np.where(v, v, 0.5)),
+     (np.array([0, 1, -1, 3], np.int8), np.array([0, 1, 2, 3], np.uint8))),
     ("an int8 constant minus a uint8, in a remainder", lambda v, c: np.remainder(
         np.bitwise_and(c, v) - np.abs(c), np.where(0.5, 2, c) - v), (np.array([100, 3], np.uint8),
                                                                       np.array([3, -3], np.int8))),
