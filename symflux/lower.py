@@ -30,7 +30,7 @@ from codegen.runtime import linalg
 from codegen.target import CUDA, cpu
 
 from .contract import parse_spec
-from .functions import evaluated, substitute, typed_literal
+from .functions import cast, evaluated, is_boolean, substitute, typed_literal
 from .ir import ARG, OBJECT, Node, toposort
 from .ops import type_matters
 
@@ -290,13 +290,18 @@ class Lowering:
 
     @staticmethod
     def _typed(node, i, value):
-        """A constant argument read as a literal of its own type where a weak literal could change the
-        arithmetic: integers always (an int64 −3 times a uint8 is int64; a bare −3 took uint8), floats
-        where the result's type differs (a float64 0.1 times a float32)."""
+        """An argument's value composed in its own type: a constant as a typed literal where a weak
+        one could change the arithmetic (integers always: an int64 −3 times a uint8 is int64, a bare
+        −3 took uint8; floats where the result's type differs), and a computed integer value in a
+        conversion to its type, which the renderers compute it in (abs of int8 converted to uint8
+        after, not before)."""
         dtype = node.args[i].dtype
-        if not value.is_Number or not (dtype.kind in "iu" or type_matters(node.body, node.args, i)):
-            return value
-        return typed_literal(value, node.args[i].dtype)
+        if value.is_Number:
+            return typed_literal(value, dtype) if dtype.kind in "iu" or type_matters(node.body, node.args, i) \
+                else value
+        if dtype.kind in "biu" and not isinstance(value, (sympy.Indexed, cast)) and not is_boolean(value):
+            return cast(value, sympy.Symbol(dtype.name), evaluate=False)
+        return value
 
     def _value_input(self, node, idx):
         raise LoweringError("an input of the graph was not given as an argument")

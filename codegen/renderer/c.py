@@ -249,13 +249,34 @@ class KernelCPrinter(C99CodePrinter):
         producer computed it in (uint32 · int8 in int64, which C would multiply unsigned), and an
         explicit conversion's operand is a load or such a cast."""
         target = str(expr.args[1])
-        result, self.result = self.result, target if np.dtype(target).kind in "iu" else None
+        floating = self._float_valued(expr.args[0])
+        result, self.result = self.result, target if np.dtype(target).kind in "iu" and not floating else None
         compared, self.compared = self.compared, False
         value = self._print(expr.args[0])
         self.result, self.compared = result, compared
-        if str(expr.args[1]) == "bool":  # nonzero, as NumPy converts (a uint8_t would keep 2)
+        if target == "bool":  # nonzero, as NumPy converts (a uint8_t would keep 2)
             return f"((uint8_t)(({value}) != 0))"
-        return f"(({CTYPE[str(expr.args[1])]})({value}))"
+        if target != "uint64" and np.dtype(target).kind in "iu" and floating:
+            # a float to an integer through a signed 32-bit integer (64-bit for int64 and uint32),
+            # as NumPy converts on x86 (−2.0 to uint8 is 254; C leaves a conversion out of range undefined)
+            through = "int64_t" if target in ("int64", "uint32") else "int32_t"
+            return f"(({CTYPE[target]})({through})({value}))"
+        return f"(({CTYPE[target]})({value}))"
+
+    def _float_valued(self, e) -> bool:
+        """Whether ``e``'s value is a float: a truncation, a float literal or load among its values
+        (a condition's float literal makes no float: where(x > 0.5, i, j) of integers is one)."""
+        if type(e).__name__ == "trunc" or isinstance(e, sympy.Float):
+            return True
+        if isinstance(e, sympy.Indexed):
+            return np.dtype(self.buffers.get(str(e.base.label), "float64")).kind == "f"
+        if type(e).__name__ == "cast":
+            return np.dtype(str(e.args[1])).kind == "f"
+        if isinstance(e, sympy.Piecewise):
+            return any(self._float_valued(value) for value, _ in e.args)
+        if isinstance(e, (sympy.core.relational.Relational, sympy.logic.boolalg.Boolean)):
+            return False
+        return any(self._float_valued(a) for a in e.args)
 
     def _print_floor_divide(self, expr):
         return f"SF_DIVMOD(sf_floor_divide, {self._print(expr.args[0])}, {self._print(expr.args[1])})"

@@ -691,6 +691,11 @@ MIXED = [  # (NumPy function, inputs): each once found giving another dtype or v
     ("where of int8 and uint32 branches in exported C's ?: (unsigned in C)", lambda v, c: np.where(
         c, np.where(c, c.astype(np.int8), c), c),
      (np.array([1, 2, 3, 4]), np.array([0, 1, 4294967295, 128], np.uint32))),
+    ("abs of int8 converted to uint8 after, not before (exported C)", lambda v, c: np.where(
+        v, np.abs(c).astype(np.uint8), np.abs(c).astype(np.int8)), (np.array([0, 1, 1, 0], np.int8),
+                                                                     np.array([1, -127, 3, -128], np.int8))),
+    ("−2.0 to uint8 is 254, through a signed integer (exported C)", lambda v, c: np.where(v, 0.5, -2.0).astype(
+        np.uint8), (np.array([0, 1, -1, 3], np.int8), np.array([0, 1, 2, 3], np.uint8))),
     ("a float branch compared with an integer one", lambda v, c: np.logical_not(np.where(v, v, 0.5)),
      (np.array([0, 1, -1, 3], np.int8), np.array([0, 1, 2, 3], np.uint8))),
     ("an int8 constant minus a uint8, in a remainder", lambda v, c: np.remainder(
