@@ -5,8 +5,6 @@ path and derivative follows from theirs: ``all``, ``any``, ``allclose``, ``count
 
 from __future__ import annotations
 
-import builtins
-
 import numpy as np
 
 from .. import ops, trace
@@ -135,18 +133,13 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
 def _sorted_slices(a, axis, empty_ok=False):
     """``a`` with the axes reduced over moved last and flattened into one, and that sorted."""
     dims = shape(a)
-    axes = _axes(axis, len(dims))
+    axes = ops.normalize_axes(axis, len(dims))
     kept = tuple(dims[i] for i in range(len(dims)) if i not in axes)
     length = int(np.prod([dims[i] for i in axes], dtype=np.int64))  # not -1: it may be 0 beside 0s
     moved = reshape(moveaxis(a, axes, tuple(range(-len(axes), 0))), kept + (length,))
     if shape(moved)[-1] == 0 and not empty_ok:
         raise ValueError("cannot take a quantile of an empty slice")
     return moved, sort(moved, axis=-1)
-
-
-def _axes(axis, ndim_) -> tuple:
-    return tuple(range(ndim_)) if axis is None else tuple(sorted(int(x) % builtins.max(ndim_, 1)
-                                                                for x in np.atleast_1d(axis)))
 
 
 def _shaped(value, moved, q_shape, a, axis, keepdims):
@@ -158,7 +151,7 @@ def _shaped(value, moved, q_shape, a, axis, keepdims):
     q_ndim = len(q_shape)
     value = moveaxis(value, tuple(range(-q_ndim, 0)), tuple(range(q_ndim))) if q_ndim else value
     if keepdims:
-        axes = _axes(axis, ndim(a))
+        axes = ops.normalize_axes(axis, ndim(a))
         value = reshape(value, tuple(q_shape) + tuple(1 if i in axes else d for i, d in enumerate(shape(a))))
     return value
 
