@@ -90,7 +90,7 @@ class _TracerMethods:
         return F.repeat(self, repeats, axis)
 
     def take(self, indices, axis=None, out=None, mode="raise"):
-        return F.take(self, indices, axis)
+        return F.take(self, indices, axis, out, mode)
 
     def conj(self):
         return F.conj(self) if self.dtype.kind == "c" else self  # the method keeps bools (np.conj: int8)

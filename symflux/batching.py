@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import string
 
+import numpy as np
+
 from . import contract, fft_ops, linalg_ops, ops
-from .ir import Node, size_of, toposort
-from .simplify import rebuild
+from .ir import ARG, Node, size_of, toposort
 
 
 def broadcast(node: Node, size) -> Node:
@@ -55,16 +56,46 @@ def batch_expand(node, args, size):
 
 
 def batch_take(node, args, size):
-    if args[1] is not None:
-        return _elementwise_loop(node, args, size)
-    return ops.take(args[0], node.args[1], node.attrs[0] + 1)
+    (x, idx), (bx, bidx), axis = node.args, args, node.attrs[0]
+    if bidx is None:
+        return ops.take(bx, idx, axis + 1)
+    if bx is None:  # every batch element gathers from the one x: the batch axis lands at ``axis``
+        return _to_front(ops.take(x, bidx, axis), axis)
+    n = x.shape[axis]  # element b reads row b·n + idx[b] of the batch folded into the gathered axis
+    return _to_front(ops.take(_fold_batch(bx, axis), _offset(bidx, n), axis), axis)
 
 
 def batch_scatter_add(node, args, size):
-    if args[1] is not None:
-        return _elementwise_loop(node, args, size)
-    axis, length = node.attrs
-    return ops.scatter_add(args[0], node.args[1], axis + 1, length)
+    (v, idx), (bv, bidx), (axis, length) = node.args, args, node.attrs
+    if bidx is None:
+        return ops.scatter_add(bv, idx, axis + 1, length)
+    bv = bv if bv is not None else broadcast(v, size)  # each element adds into its own rows b·length + idx[b]
+    added = ops.scatter_add(_to_axis(bv, axis), _offset(bidx, length), axis, size * length)
+    rest = added.shape[axis + 1:]
+    return _to_front(ops.reshape(added, added.shape[:axis] + (size, length) + rest), axis)
+
+
+def _to_front(node: Node, axis: int) -> Node:
+    """``node`` with its axis ``axis`` (the batch) moved first."""
+    return ops.permute(node, (axis,) + tuple(a for a in range(node.ndim) if a != axis))
+
+
+def _to_axis(b: Node, axis: int) -> Node:
+    """Batched ``b`` with its batch axis moved to position ``axis`` of the element's axes."""
+    return ops.permute(b, tuple(range(1, axis + 1)) + (0,) + tuple(range(axis + 1, b.ndim)))
+
+
+def _fold_batch(b: Node, axis: int) -> Node:
+    """Batched ``b`` (B, …, n, …) as one array whose axis ``axis`` holds the B·n rows, batch-major."""
+    moved = _to_axis(b, axis)
+    rows = moved.shape[axis] * moved.shape[axis + 1]
+    return ops.reshape(moved, moved.shape[:axis] + (rows,) + moved.shape[axis + 2:])
+
+
+def _offset(bidx: Node, n: int) -> Node:
+    """Batched positions moved to their batch element's rows: b·n + idx[b]."""
+    rows = ops.const(np.arange(bidx.shape[0], dtype=np.int64).reshape((-1,) + (1,) * (bidx.ndim - 1)) * n)
+    return ops.map_(ARG[0] + ARG[1], [rows, ops.cast(bidx, np.int64)], dtype=np.dtype(np.int64))
 
 
 def _merge_batch(node, args, size, apply):
@@ -82,16 +113,6 @@ def batch_unfold(node, args, size):
 def batch_fold(node, args, size):
     spatial, kernel, stride, dilation, pad = node.attrs
     return _merge_batch(node, args, size, lambda x: ops.fold(x, spatial, kernel, stride, dilation, pad))
-
-
-def _elementwise_loop(node, args, size):
-    """The fallback: one copy of the node per batch element (indices that vary over the batch)."""
-    rows = []
-    for k in range(size):
-        parts = [ops.reshape(ops.slice_(b, [(k, k + 1, 1)] + [(0, d, 1) for d in b.shape[1:]]), b.shape[1:])
-                 if b is not None else a for a, b in zip(node.args, args)]
-        rows.append(ops.reshape(rebuild(node, parts), (1,) + node.shape))
-    return ops.concat(rows, 0)
 
 
 RULES = {

@@ -50,18 +50,20 @@ def _python_number(x):
 
 def _exact_array(arr: np.ndarray, as_python: bool, dtype: np.dtype):
     """Exact values as an array: integers in ``dtype`` where the graph computes an integer type (int8
-    stays int8, wrapping as NumPy's arithmetic wraps), else int64; floats float64."""
+    stays int8, wrapping as NumPy's arithmetic wraps), numbers in ``dtype`` where it computes a float
+    type (the gradient of a float array beside an integer one), else int64 or float64."""
     if not as_python:
         return arr.view(Array)
     flat = arr.ravel().tolist()
     if dtype.kind == "b" and all(isinstance(v, (sympy.logic.boolalg.BooleanAtom, sympy.Integer)) for v in flat):
         return np.array([bool(v) for v in flat], dtype=bool).reshape(arr.shape).view(Array)
-    if all(isinstance(v, sympy.Integer) for v in flat):
+    integers = all(isinstance(v, (int, sympy.Integer)) for v in flat)  # a scatter's zeros are Python ints
+    if integers and dtype.kind != "f":
         target = dtype if dtype.kind in "biu" else np.dtype(np.int64)
         bits = np.array([int(v) % 2**64 for v in flat], dtype=np.uint64).reshape(arr.shape)
         return (bits.astype(target) if target.kind != "b" else bits != 0).view(Array)
-    if all(isinstance(v, (sympy.Integer, sympy.Float)) for v in flat):
-        return arr.astype(np.float64).view(Array)
+    if integers or all(isinstance(v, (int, float, sympy.Integer, sympy.Float)) for v in flat):
+        return arr.astype(dtype if dtype.kind == "f" else np.float64).view(Array)
     return arr.view(Array)
 
 

@@ -195,4 +195,12 @@ def backprop(outputs, cotangents, wrt) -> list[Node | None]:
         for i, arg in enumerate(node.args):
             if id(arg) in depends:
                 grads[id(arg)] = add(grads.get(id(arg)), RULES[node.op](node, g, i))
-    return [grads.get(id(w)) for w in wrt]
+    return [_in_precision_of(grads.get(id(w)), w) for w in wrt]
+
+
+def _in_precision_of(g: Node | None, w: Node) -> Node | None:
+    """A float input's cotangent in the input's precision (float32 in, float32 gradient out, as JAX
+    and PyTorch give), where it met wider values on its way (a float32 times a float64)."""
+    if g is None or g.dtype == w.dtype or g.dtype.kind != w.dtype.kind or w.dtype.kind not in "fc":
+        return g
+    return ops.cast(g, w.dtype)

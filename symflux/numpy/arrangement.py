@@ -11,9 +11,10 @@ import numpy as np
 from .. import ops
 from .. import trace as tracing
 from ..array import Tracer
+from ..ir import Node
 from ._base import _node, _plain, _rewrap, ndim, shape
-from .elementwise import where
-from .manipulation import concatenate, flip, getitem, moveaxis, reshape, transpose
+from .elementwise import clip, remainder, where
+from .manipulation import concatenate, flat_positions, flip, getitem, moveaxis, positions, reshape, transpose
 from .reductions import sum
 
 
@@ -122,36 +123,40 @@ def dsplit(ary, indices_or_sections):
 
 # -- tiling, padding, rolling ------------------------------------------------------------------------
 
-def take(a, indices, axis=None):
-    """``a``'s elements at constant ``indices`` along ``axis`` (the flattened array when None)."""
-    if not _any_traced(a):
-        return _rewrap(np.take(_plain(a), indices, axis=axis), a)
-    if tracing.is_traced(indices):
-        raise TypeError("take: the indices must be constant (traced indices have no derivative)")
+def take(a, indices, axis=None, out=None, mode="raise"):
+    """``a``'s elements at ``indices`` along ``axis`` (the flattened array when None). ``mode`` 'wrap'
+    and 'clip' bring indices into range as NumPy's; traced indices gather, clamped into range."""
+    if not _any_traced(a) and not tracing.is_traced(indices):
+        return _rewrap(np.take(_plain(a), indices, axis=axis, out=out, mode=mode), a)
+    if out is not None:
+        raise TypeError("take: out= would modify an array in place, which tracing cannot record")
     if axis is None:
         a, axis = reshape(a, (-1,)), 0
     node = _node(a)
     axis %= node.ndim
-    idx = np.asarray(indices, dtype=np.int64)
     n = node.shape[axis]
-    if idx.size and (idx.max() >= n or idx.min() < -n):
-        raise IndexError(f"take: index {idx.max() if idx.max() >= n else idx.min()} is out of bounds for "
-                         f"axis {axis} with size {n}")
-    return Tracer(ops.take(node, ops.const(idx % builtins.max(n, 1)), axis))
+    if mode == "wrap" and n:
+        indices = remainder(indices, n)
+    elif mode == "clip" and n:
+        indices = clip(indices, 0, n - 1)
+    idx = positions(indices, axis, n)
+    return Tracer(ops.take(node, idx if isinstance(idx, Node) else ops.const(idx), axis))
 
 
 def take_along_axis(arr, indices, axis):
-    """``numpy.take_along_axis`` with constant indices (e.g. from ``argsort`` of plain values)."""
-    if not _any_traced(arr):
+    """``numpy.take_along_axis``: ``arr``'s values at ``indices`` along ``axis`` (the other axes
+    broadcast); traced indices gather, clamped into range."""
+    if not _any_traced(arr) and not tracing.is_traced(indices):
         return _rewrap(np.take_along_axis(_plain(arr), np.asarray(indices), axis), arr)
     s = tuple(shape(arr))
+    if axis is None:
+        return take_along_axis(reshape(arr, (-1,)), indices, 0)
+    if ndim(indices) != len(s):
+        raise ValueError("take_along_axis: `indices` and `arr` must have the same number of dimensions")
     axis %= len(s)
-    idx = np.asarray(indices, dtype=np.int64) % s[axis]
-    grids = list(np.meshgrid(*[np.arange(d) for d in idx.shape], indexing="ij"))
-    grids[axis] = idx
-    dims = tuple(np.broadcast_shapes(*(g.shape for g in grids)))
-    flat = np.ravel_multi_index([np.broadcast_to(g, dims) for g in grids], s)
-    return take(reshape(arr, (-1,)), flat)
+    index = [positions(indices, axis, s[axis]) if k == axis else
+             np.arange(d).reshape([-1 if j == k else 1 for j in range(len(s))]) for k, d in enumerate(s)]
+    return Tracer(ops.take(ops.reshape(_node(arr), (ops.prod(s),)), flat_positions(index, s), 0))
 
 
 def tile(A, reps):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import builtins
 
 import numpy as np
+import sympy
 
 from .. import ops, trace
 from ..array import Array, Tracer, TracingError
+from ..ir import ARG, Node
 from ._base import _node, _plain, _rewrap
 
 
@@ -115,18 +117,21 @@ def ravel(x):
 
 
 def _is_index_array(k) -> bool:
-    return isinstance(k, (list, np.ndarray, Array)) and not isinstance(k, np.generic)
+    return isinstance(k, (list, np.ndarray, Array, Tracer)) and not isinstance(k, np.generic)
 
 
 def getitem(x, key):
-    """NumPy indexing: basic (ints, slices, None, ...) and advanced with constant index arrays (ints
-    or booleans, broadcast together), with NumPy's rule for where the indexed axes go: in place when
-    the index arrays are adjacent, first otherwise."""
+    """NumPy indexing: basic (ints, slices, None, ...) and advanced with index arrays (ints or
+    booleans, broadcast together), with NumPy's rule for where the indexed axes go: in place when
+    the index arrays are adjacent, first otherwise. Traced integer index arrays gather (``positions``);
+    a traced boolean mask would give a shape that depends on values, which tracing cannot."""
     if not isinstance(key, tuple):
         key = (key,)
-    if builtins.any(trace.is_traced(k) for k in key):
-        raise TracingError("indexing with a traced array is not supported; use sf.where with a mask")
-    if not trace.is_traced(x):
+    for k in key:
+        if trace.is_traced(k) and _node(k).dtype.kind == "b":
+            raise TracingError("indexing with a traced boolean mask is not supported (the result's shape would "
+                               "depend on the values); use sf.where(mask, x, 0) or reductions with where=mask")
+    if not trace.is_traced(x) and not builtins.any(trace.is_traced(k) for k in key):
         return _rewrap(_plain(x)[key], x)
     node = _node(x)
     key = _expanded_key(key, node)
@@ -145,7 +150,7 @@ def getitem(x, key):
             shape_out.append(ops.slice_length(*s))
         elif _is_index_array(k):
             slices.append((0, dim, 1))
-            advanced.append((axis, _checked(np.asarray(k), axis, dim), len(shape_out)))
+            advanced.append((axis, positions(k, axis, dim), len(shape_out)))
             shape_out.append(None)  # where the broadcast index shape goes, if adjacent
         else:
             i = int(k)
@@ -163,7 +168,7 @@ def _expanded_key(key, node):
     """The key with ``...`` expanded and boolean arrays turned into their index arrays."""
     flat = []
     for k in key:
-        if _is_index_array(k) and np.asarray(k).dtype == bool:
+        if _is_index_array(k) and not trace.is_traced(k) and np.asarray(k).dtype == bool:
             flat.extend(np.nonzero(np.asarray(k)))
         else:
             flat.append(k)
@@ -174,32 +179,58 @@ def _expanded_key(key, node):
     return tuple(flat[:at]) + (slice(None),) * (node.ndim - specified) + tuple(flat[at + 1:])
 
 
-def _checked(idx, axis, dim):
-    idx = np.where(idx < 0, idx + dim, idx).astype(np.int64)
-    if idx.size and (idx.min() < 0 or idx.max() >= dim):
-        raise IndexError(f"index out of bounds for axis {axis} with size {dim}")
-    return idx
+def positions(idx, axis, dim):
+    """An index array as positions along an axis of length ``dim``, negative ones counted from the
+    end. Constant ones out of range raise NumPy's IndexError; traced ones cannot be checked while
+    tracing, and are clamped into range instead (as JAX's gathers do), so no read leaves the array."""
+    if not trace.is_traced(idx):
+        idx = np.asarray(idx)
+        if idx.dtype.kind not in "iub" and idx.size:
+            raise IndexError("arrays used as indices must be of integer (or boolean) type")
+        idx = np.where(idx < 0, idx + dim, idx).astype(np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= dim):
+            raise IndexError(f"index out of bounds for axis {axis} with size {dim}")
+        return idx
+    node = _node(idx)
+    if node.dtype.kind not in "iu":
+        raise IndexError(f"arrays used as indices must be of integer type, got a traced {node.dtype} array")
+    if dim == 0 and node.size:
+        raise IndexError(f"index out of bounds for axis {axis} with size 0")
+    i = ARG[0]
+    clamped = sympy.Piecewise((i + dim, (i < 0) & (i >= -dim)), (0, i < 0), (dim - 1, i >= dim), (i, True))
+    return ops.map_(clamped, [ops.cast(node, np.int64)], dtype=np.dtype(np.int64))
+
+
+def flat_positions(index, dims) -> Node:
+    """Row-major positions over ``dims`` of the broadcast index arrays ``index`` (from ``positions``:
+    constant arrays or traced nodes), as one int64 node."""
+    if not builtins.any(isinstance(i, Node) for i in index):
+        index = np.broadcast_arrays(*index)
+        flat = np.ravel_multi_index(index, dims) if index[0].size else index[0]
+        return ops.const(np.asarray(flat, dtype=np.int64))
+    strides = [ops.prod(dims[k + 1:]) for k in range(len(dims))]
+    body = sympy.Add(*[ARG[k] * s for k, s in enumerate(strides)])
+    return ops.map_(body, [i if isinstance(i, Node) else ops.const(i) for i in index], dtype=np.dtype(np.int64))
 
 
 def _advanced(node, advanced, shape_out):
     """Gather the advanced axes of (sliced) ``node`` with their broadcast index arrays."""
     axes = [a for a, _, _ in advanced]
-    index = np.broadcast_arrays(*[idx for _, idx, _ in advanced])
     rest = [a for a in range(node.ndim) if a not in axes]
     moved = ops.permute(node, axes + rest)
     flat = ops.reshape(moved, (ops.prod([node.shape[a] for a in axes]),) + tuple(node.shape[a] for a in rest))
     positions = [p for _, _, p in advanced]
-    flat_index = np.ravel_multi_index(index, [node.shape[a] for a in axes]) if index[0].size else index[0]
-    gathered = ops.take(flat, ops.const(np.asarray(flat_index, dtype=np.int64)), 0)  # (*B, *rest)
-    b = index[0].ndim
+    flat_index = flat_positions([idx for _, idx, _ in advanced], [node.shape[a] for a in axes])
+    gathered = ops.take(flat, flat_index, 0)  # (*B, *rest)
+    b = flat_index.ndim
     if positions == list(range(positions[0], positions[0] + len(positions))):  # adjacent: B stays in place
         before = len([a for a in rest if a < axes[0]])
         perm = list(range(b, b + before)) + list(range(b)) + list(range(b + before, gathered.ndim))
         gathered = ops.permute(gathered, perm)
-        target = [d for d in shape_out[:positions[0]]] + list(index[0].shape) + \
+        target = [d for d in shape_out[:positions[0]]] + list(flat_index.shape) + \
             [d for d in shape_out[positions[0] + 1:] if d is not None]
     else:
-        target = list(index[0].shape) + [d for d in shape_out if d is not None]
+        target = list(flat_index.shape) + [d for d in shape_out if d is not None]
     return ops.reshape(gathered, tuple(target))
 
 

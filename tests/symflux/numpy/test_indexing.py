@@ -3,6 +3,7 @@ gradients against np.add.at), and functional updates with sf.at."""
 
 import numpy as np
 import pytest
+from optable import compiled, exported, interpreted
 
 import symflux as sf
 
@@ -69,3 +70,92 @@ def test_size_one_outputs_and_complex_abs():
         sf.gradient(lambda x: x[:2], np.ones(3))
     assert sf.abs(3 + 4j) == 5.0 and np.asarray(sf.abs(3 + 4j)).dtype == np.float64
     assert sf.abs(np.array([3 + 4j], np.complex64)).dtype == np.float32
+
+
+# -- traced index arrays (labels passed to a compiled loss, an argmax, a vmapped index) -------------
+
+TRACED_KEYS = [k for k in KEYS if not any(np.asarray(i).dtype == bool for i in k if isinstance(i, list))
+               and any(isinstance(i, list) for i in k)]
+
+
+def _with_traced_arrays(key):
+    """(the index arrays of ``key`` as int32 inputs, a function of (x, *arrays) indexing with them)."""
+    arrays = [np.asarray(i, dtype=np.int32) for i in key if isinstance(i, list)]
+
+    def index(v, *traced):
+        it = iter(traced)
+        return v[tuple(next(it) if isinstance(i, list) else i for i in key)]
+    return arrays, index
+
+
+@pytest.mark.parametrize("key", TRACED_KEYS, ids=[str(k) for k in TRACED_KEYS])
+def test_traced_index_arrays_gather_on_every_path(key):
+    arrays, index = _with_traced_arrays(key)
+    want = X[key]
+    for path in (compiled, interpreted, exported):
+        np.testing.assert_array_equal(path(index, X, *arrays), want)
+    weights = np.arange(want.size, dtype=float).reshape(want.shape)
+    expected = np.zeros_like(X)
+    np.add.at(expected, key, weights)
+    gradient = sf.grad(lambda v, *a: sf.sum(index(v, *a) * weights))
+    np.testing.assert_array_equal(gradient(X, *arrays), expected)
+    np.testing.assert_array_equal(sf.compile(gradient)(X, *arrays), expected)
+
+
+def test_traced_indices_count_from_the_end_and_are_clamped_into_range():
+    x = np.arange(5.0)
+    f = sf.compile(lambda v, i: v[i])
+    np.testing.assert_array_equal(f(x, np.array([-1, -5, 0, 4])), [4, 0, 0, 4])
+    np.testing.assert_array_equal(f(x, np.array([5, 99, -6, -99])), [4, 4, 0, 0])  # as JAX: no read outside
+    np.testing.assert_array_equal(sf.compile(lambda v, i: sf.take(v, i, mode="wrap"))(x, np.array([7, -7])),
+                                  np.take(x, [7, -7], mode="wrap"))
+    with pytest.raises(IndexError, match="integer type"):
+        sf.compile(lambda v, i: v[i])(x, np.array([1.0]))
+    with pytest.raises(sf.TracingError, match="boolean mask"):
+        sf.compile(lambda v, m: v[m])(x, x > 2)
+
+
+def test_labels_gather_log_probabilities_like_pytorch_cross_entropy():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    w, xb, y = rng.standard_normal((3, 4)), rng.standard_normal((6, 3)), rng.integers(0, 4, 6)
+
+    def loss(w, xb, y):
+        logits = xb @ w
+        logp = logits - sf.logsumexp(logits, axis=-1, keepdims=True)
+        return -sf.mean(sf.take_along_axis(logp, y[:, None], axis=1))
+    tw = torch.tensor(w, requires_grad=True)
+    want = torch.nn.functional.cross_entropy(torch.tensor(xb) @ tw, torch.tensor(y))
+    want.backward()
+    value, grad = sf.compile(sf.value_and_grad(loss))(w, xb, y)
+    np.testing.assert_allclose(value, want.item(), rtol=1e-12)
+    np.testing.assert_allclose(grad, tw.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(sf.grad(lambda w: -sf.mean(sf.log(sf.softmax(xb @ w, axis=-1))[np.arange(6), y]))(w),
+                               tw.grad.numpy(), rtol=1e-10)
+
+
+def test_gathers_with_traced_indices_batch_without_growing():
+    rng = np.random.default_rng(1)
+    x, idx = rng.standard_normal((4, 5, 3)), rng.integers(0, 3, (4, 2))
+    taken = sf.vmap(lambda a, i: sf.take(a, i, axis=1))
+    np.testing.assert_array_equal(taken(x, idx), np.stack([np.take(x[b], idx[b], 1) for b in range(4)]))
+    shared = sf.vmap(lambda i: sf.take(x[0], i, axis=1))
+    np.testing.assert_array_equal(shared(idx), np.stack([np.take(x[0], i, 1) for i in idx]))
+    grads = sf.vmap(sf.grad(lambda a, i: sf.sum(sf.take(a, i, axis=1) ** 2)))(x, idx)
+    for b in range(4):
+        expected = np.zeros_like(x[b])
+        np.add.at(expected, (slice(None), idx[b]), 2 * np.take(x[b], idx[b], 1))
+        np.testing.assert_allclose(grads[b], expected)
+    big = sf.make_graph(lambda a, i: sf.vmap(lambda r, j: r[j])(a, i), np.zeros((64, 5)), np.zeros(64, np.int64))
+    small = sf.make_graph(lambda a, i: sf.vmap(lambda r, j: r[j])(a, i), np.zeros((2, 5)), np.zeros(2, np.int64))
+    assert len(big.nodes) == len(small.nodes)
+
+
+def test_float_gradients_keep_the_inputs_precision():
+    x32, y = np.array([1.0, 2.0], np.float32), np.array([3.0, 4.0])
+    for g in (sf.gradient(lambda a, b: sf.sum(a * b), x32, y)[0], sf.grad(lambda a: sf.sum(a * y))(x32),
+              sf.compile(sf.grad(lambda a: sf.sum(a * y)))(x32)):
+        assert g.dtype == np.float32
+        np.testing.assert_array_equal(g, [3, 4])
+    g, _ = sf.gradient(lambda a, i: sf.sum(a * i), np.array([1.0, 2.0]), np.array([3, 4]))
+    assert g.dtype == np.float64  # beside an integer input: still the float input's type
