@@ -9,7 +9,7 @@ import numpy as np
 
 from . import numpy as F
 from . import trace
-from .array import Array, Tracer
+from .array import Array, Tracer, TracingError
 from .functions import Vector, VectorSymbol
 from .numpy.dispatch import apply_function, apply_ufunc
 from .numpy.manipulation import getitem
@@ -121,8 +121,41 @@ class _TracerMethods:
     def astype(self, dtype, copy=True):
         return F.astype(self, dtype)
 
-    def copy(self):
+    def copy(self, order="C"):
         return self
+
+    def view(self, dtype=None, type=None):
+        if dtype is not None and np.dtype(dtype) != self.dtype:
+            raise TypeError(f"view: reading a traced {self.dtype} array's bytes as {np.dtype(dtype)} is not supported; "
+                            "use astype to convert the values")
+        return self
+
+    def item(self, *args):
+        self._no_concrete("item()")
+
+    def tolist(self):
+        self._no_concrete("tolist()")
+
+    def nonzero(self):
+        raise TracingError(f"nonzero of a traced value ({self!r}): how many positions it returns depends on the "
+                           "values, which tracing cannot allow; use sf.where(condition, x, y) or a mask")
+
+    def fill(self, value):
+        raise TracingError("traced arrays are immutable: fill() is not recorded; use sf.full_like(x, value)")
+
+    itemsize = property(lambda self: self.dtype.itemsize)
+    nbytes = property(lambda self: self.size * self.dtype.itemsize)
+
+    def __round__(self, ndigits=None):
+        if ndigits is None:  # round(x) is a Python int
+            self._no_concrete("round()")
+        return F.round(self, ndigits)
+
+    def __divmod__(self, other):
+        return F.divmod(self, other)
+
+    def __rdivmod__(self, other):
+        return F.divmod(other, self)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return apply_ufunc(ufunc, method, inputs, kwargs)
@@ -147,7 +180,7 @@ def _install_tracer_methods():
     Tracer.real = property(lambda self: F.real(self))
     Tracer.imag = property(lambda self: F.imag(self))
     for name, method in vars(_TracerMethods).items():
-        if callable(method):
+        if callable(method) or isinstance(method, property):
             setattr(Tracer, name, method)
     Tracer.ravel = Tracer.flatten
 

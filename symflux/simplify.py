@@ -54,13 +54,16 @@ def _should_inline(new_arg: Node, old_arg: Node, consumer: Node, uses: Counter) 
     return uses[id(old_arg)] == 1 or _cheap(new_arg.body)
 
 
-def _in_its_type(inner, producer: Node):
+def _in_its_type(inner, producer: Node, consumer: Node):
     """A value composed into a consumer keeps its producer's type: NumPy computed −x of uint8 in
     uint8 (it wraps) before adding an int16 (in the consumer's body −1·x would read as part of a
     subtraction done in int16); −2·(y > 7) with a strong int64 −2 is int64 though its composed body
     holds only literals; where(7, y, x) of uint8 y and int8 x is y read as int16; True + True is a
-    bool (a sum of truth values is their ``or``)."""
+    bool (a sum of truth values is their ``or``); a float32 product is rounded to float32 before a
+    float64 consumer widens it."""
     dtype = producer.dtype
+    if dtype.kind in "fc" and consumer.dtype.kind in "fc" and consumer.dtype != dtype and not inner.is_Atom:
+        return functions.cast(inner, sympy.Symbol(dtype.name))
     if dtype.kind not in "biu" or isinstance(inner, functions.cast) or functions.is_boolean(inner):
         return inner
     if inner.is_Symbol and producer.args and producer.body.is_Symbol and \
@@ -79,7 +82,7 @@ def _fuse_map(node: Node, args, old_args, uses: Counter) -> Node:
             offset = len(body_args)
             inner = dag_replace(new_arg.body, {ARG[j]: arg_symbol(offset + j) for j in range(len(new_arg.args))})
             body_args.extend(new_arg.args)
-            subs[ARG[i]] = _in_its_type(inner, new_arg)
+            subs[ARG[i]] = _in_its_type(inner, new_arg, node)
         else:
             subs[ARG[i]] = arg_symbol(len(body_args))
             body_args.append(new_arg)

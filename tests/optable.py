@@ -180,6 +180,12 @@ REDUCTIONS = [
            lambda x, axis: np.quantile(x, 0.3, axis=axis), FLOATS, rtol=1e-12),
     OpInfo("percentile [10, 90] nearest", lambda x, axis: sf.percentile(x, [10, 90], axis=axis, method="nearest"),
            lambda x, axis: np.percentile(x, [10, 90], axis=axis, method="nearest"), ALL),
+    # the NaN-skipping order statistics gather at positions that depend on how many values are NaN
+    OpInfo("nanmedian", sf.nanmedian, np.nanmedian, FLOATS + INTS, rtol=1e-12),
+    OpInfo("nanquantile [0.3, 1]", lambda x, axis: sf.nanquantile(x, [0.3, 1.0], axis=axis),
+           lambda x, axis: np.nanquantile(x, [0.3, 1.0], axis=axis), FLOATS, rtol=1e-12),
+    OpInfo("nanpercentile 40 midpoint", lambda x, axis: sf.nanpercentile(x, 40, axis=axis, method="midpoint"),
+           lambda x, axis: np.nanpercentile(x, 40, axis=axis, method="midpoint"), FLOATS, rtol=1e-12),
 ]
 
 
@@ -412,7 +418,34 @@ STRUCTURAL = [
                                                                    m.abs(x).astype(np.int64) % 3), (2, 3), order="F")),
     Structural("polyder/polyint", lambda m, x: m.concatenate([m.polyder(x[0], 2), m.polyint(x[1], 2, [1.0, 2.0])])),
     Structural("ldexp", lambda m, x: m.ldexp(x, np.array([1, -3, 0, 5]))),
+    # NumPy 2's names and the rest of the array functions autograd's and JAX's users reach for
+    Structural("cumulative_sum/cumulative_prod", lambda m, x: m.concatenate([
+        m.cumulative_sum(x, axis=1, include_initial=True).ravel(), m.cumulative_prod(x[0])])),
+    Structural("matvec/vecmat", lambda m, x: m.matvec(x, x[0]) + m.vecmat(x[1], x.T)),
+    Structural("block/diagflat", lambda m, x: m.block([[x, x[:, :1]], [x[:1], x[:1, :1]]]).sum(0)
+               + m.diagflat(x[0], 1)[0]),
+    Structural("insert", lambda m, x: m.concatenate([m.insert(x, 1, x[0, 0], axis=1).ravel(),
+                                                     m.insert(x, [0, 3], x[1, :2]),
+                                                     m.insert(x, 2, [[7], [8]], axis=0)[2]])),
+    Structural("isin/bincount", lambda m, x: m.concatenate([m.where(m.isin(x, [4, -2]), x, 0).ravel(),
+                                                            m.bincount(np.array([0, 2, 2, 5]), x[0])])),
+    Structural("copy/unstack/acos names", lambda m, x: m.stack(_numpy_named(m).unstack(m.copy(x), axis=1))
+               + m.pow(m.permute_dims(x, (1, 0)), 2) + m.concat([x, x]).T[:, :1]),
+    Structural("np.gradient", lambda m, x: m.stack(_numpy_named(m).gradient(x, 2.0, [0.0, 1, 3, 4.5]))
+               + _numpy_named(m).gradient(x[0], edge_order=2)),
+    Structural("unwrap", lambda m, x: m.unwrap(x * 1.7) + m.unwrap(x, axis=0, period=5.0), FLOATS),
+    Structural("polyadd/polysub/polymul", lambda m, x: m.concatenate([
+        m.polyadd(x[0], x[1, :2]), m.polysub(x[1, :3], x[0]), m.polymul(x[0], x[1, :2])])),
+    Structural("polyfit", lambda m, x: m.polyfit(np.array([0.0, 1, 3, 4.5]), x.T, 2, w=np.array([1.0, 2, 1, 0.5])),
+               FLOATS, rtol=1e-9),
+    Structural("isreal/iscomplex/real_if_close", lambda m, x: m.stack([m.isreal(x), m.iscomplex(x)]).sum(0)
+               + m.real_if_close(x)),
 ]
+
+
+def _numpy_named(m):
+    """The namespace holding NumPy's functions where symflux's top level has Flux's of the same name."""
+    return np if m is np else sf.numpy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -446,6 +479,15 @@ MATRIX = [
     Matrix("pinv", lambda m, x: m.linalg.pinv(x), _wide),
     Matrix("matrix_power", lambda m, x: m.linalg.matrix_power(x, -2), _square),
     Matrix("norm", lambda m, x: m.linalg.norm(x, "nuc") + m.linalg.norm(x, 2), _wide),
+    Matrix("vector_norm/matrix_norm", lambda m, x: m.linalg.vector_norm(x, axis=0, ord=3)
+           + m.linalg.matrix_norm(x[None], ord=1) + m.linalg.vector_norm(x, keepdims=True)[0], _wide),
+    Matrix("cond/matrix_rank", lambda m, x: m.linalg.cond(x) + m.linalg.cond(x, "fro") * m.linalg.matrix_rank(x[:2]),
+           _square),
+    Matrix("multi_dot", lambda m, x: m.linalg.multi_dot([x[0], x.T, x, x.T[:, :2]]), _wide),
+    Matrix("tensorinv/tensorsolve", lambda m, x: m.linalg.tensorinv(x.reshape(3, 1, 3), ind=2).ravel()
+           + m.linalg.tensorsolve(x, x[1]).sum(), _square),
+    Matrix("linalg outer/cross/diagonal/trace", lambda m, x: m.linalg.outer(x[0], x[1]) + m.linalg.cross(x[0], x[2])
+           + m.linalg.diagonal(x, offset=0) * m.linalg.trace(x), _square),
     Matrix("fft/ifft", lambda m, x: m.fft.ifft(m.fft.fft(x) * 2j, axis=0), _wide, compiled=False),
     Matrix("rfft/irfft", lambda m, x: m.fft.irfft(m.fft.rfft(x) ** 2, 5), _wide, compiled=False),
     Matrix("fft2/fftshift", lambda m, x: m.fft.fftshift(m.fft.fft2(x, norm="ortho")), _wide, compiled=False),

@@ -6,7 +6,7 @@ as SymPy bodies (``elementwise.ELEMENTWISE``); NumPy ufuncs and functions dispat
 ``__array_ufunc__`` / ``__array_function__`` (``dispatch``). One module per kind of function."""
 
 from ..rng import seed
-from ._base import ndim, shape, size
+from ._base import iscomplexobj, isrealobj, ndim, result_type, shape, size
 from .arrangement import (
     append,
     array_split,
@@ -16,6 +16,7 @@ from .arrangement import (
     c_,
     column_stack,
     diag,
+    diagflat,
     diagonal,
     dsplit,
     dstack,
@@ -62,18 +63,35 @@ from .composed import (
     fmin,
     heaviside,
     isclose,
+    iscomplex,
     isneginf,
     isposinf,
+    isreal,
     ldexp,
     logical_xor,
     modf,
+    real_if_close,
     signbit,
 )
-from .contractions import cross, dot, einsum, inner, kron, matmul, outer, tensordot, vdot, vecdot
+from .contractions import (
+    cross,
+    dot,
+    einsum,
+    inner,
+    kron,
+    matmul,
+    matvec,
+    outer,
+    tensordot,
+    vdot,
+    vecdot,
+    vecmat,
+)
 from .creation import (
     arange,
     array,
     asarray,
+    diag_indices_from,
     empty_like,
     eye,
     full,
@@ -86,6 +104,8 @@ from .creation import (
     rand,
     randn,
     tri,
+    tril_indices_from,
+    triu_indices_from,
     zeros,
     zeros_like,
 )
@@ -191,9 +211,14 @@ from .elementwise import (
     where,
 )
 from .manipulation import (
+    asanyarray,
+    ascontiguousarray,
+    asfortranarray,
+    block,
     broadcast_arrays,
     broadcast_to,
     concatenate,
+    copy,
     expand_dims,
     flip,
     matrix_transpose,
@@ -204,12 +229,15 @@ from .manipulation import (
     stack,
     swapaxes,
     transpose,
+    unstack,  # noqa: F401  (sf.numpy.unstack; sf.unstack is Flux's)
 )
 from .reductions import (
     amax,
     amin,
     cumprod,
     cumsum,
+    cumulative_prod,
+    cumulative_sum,
     diff,
     logsoftmax,
     logsumexp,
@@ -233,12 +261,15 @@ from .reductions import (
 )
 from .selection import (
     apply_along_axis,
+    bincount,
     choose,
     compress,
     delete,
     digitize,
     extract,
     indices,
+    insert,
+    isin,
     piecewise,
     ravel_multi_index,
     resize,
@@ -249,11 +280,17 @@ from .sequences import (  # noqa: F401 (interp: see __all__)
     convolve,
     correlate,
     ediff1d,
+    gradient,
     interp,
+    polyadd,
     polyder,
+    polyfit,
     polyint,
+    polymul,
+    polysub,
     polyval,
     trapezoid,
+    unwrap,
     vander,
 )
 from .sorting import argmax, argmin, argsort, partition, sort
@@ -268,40 +305,52 @@ from .statistics import (  # noqa: A004
     median,
     nanargmax,
     nanargmin,
+    nanmedian,
+    nanpercentile,
+    nanquantile,
     percentile,
     ptp,
     quantile,
 )
 from .updates import at
 
-# What ``from symflux.numpy import *`` (and so ``sf.*``) gives: the functions, not the machinery. ``trace``
-# and ``interp`` stay ``sf.numpy.trace``/``sf.numpy.interp`` (and ``np.trace``/``np.interp``): ``sf.trace``
-# is the tracing module, ``sf.interp`` the reference interpreter.
+# NumPy 2's names for the same functions (the array API's)
+acos, acosh, asin, asinh, atan, atan2, atanh = arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh
+pow, concat, permute_dims = power, concatenate, transpose  # noqa: A001
+
+# What ``from symflux.numpy import *`` (and so ``sf.*``) gives: the functions, not the machinery. ``trace``,
+# ``interp``, ``gradient`` and ``unstack`` stay ``sf.numpy.*`` (and ``np.*``): ``sf.trace`` is the tracing
+# module, ``sf.interp`` the reference interpreter, ``sf.gradient`` and ``sf.unstack`` Flux's.
 __all__ = [
-    "abs", "absolute", "add", "all", "allclose", "amax", "amin", "angle", "any", "append", "apply_along_axis",
-    "arange", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax", "argmin", "argsort",
-    "around", "array", "array_split", "asarray", "astype", "at", "atleast_1d", "atleast_2d", "atleast_3d", "average",
-    "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not", "bitwise_or", "bitwise_right_shift",
-    "bitwise_xor", "broadcast_arrays", "broadcast_to", "c_", "cbrt", "ceil", "celu", "choose", "clip", "column_stack",
-    "compress", "concatenate", "conj", "conjugate", "convolve", "copysign", "corrcoef", "correlate", "cos", "cosh",
-    "count_nonzero", "cov", "cross", "cumprod", "cumsum", "deg2rad", "degrees", "delete", "diag", "diagonal", "diff",
-    "digitize", "divide", "divmod", "dot", "dsplit", "dstack", "ediff1d", "einsum", "elu", "empty_like", "equal",
-    "exp", "exp2", "expand_dims", "expm1", "extract", "eye", "fabs", "fix", "flip", "fliplr", "flipud", "float_power",
-    "floor", "floor_divide", "fmax", "fmin", "fmod", "full", "full_like", "gelu", "greater", "greater_equal",
-    "hardsigmoid", "hardtanh", "heaviside", "hsplit", "hstack", "hypot", "imag", "indices", "inner", "invert",
-    "isclose", "isfinite", "isinf", "isnan", "isneginf", "isposinf", "kron", "ldexp", "leakyrelu", "left_shift",
-    "less", "less_equal", "linspace", "lisht", "log", "log10", "log1p", "log2", "logaddexp", "logaddexp2", "logcosh",
-    "logical_and", "logical_not", "logical_or", "logical_xor", "logsigmoid", "logsoftmax", "logspace", "logsumexp",
-    "matmul", "matrix_transpose", "max", "maximum", "mean", "median", "meshgrid", "min", "minimum", "mish", "mod",
-    "modf", "moveaxis", "multiply", "nan_to_num", "nanargmax", "nanargmin", "nancumprod", "nancumsum", "nanmax",
-    "nanmean", "nanmin", "nanprod", "nanstd", "nansum", "nanvar", "ndim", "negative", "not_equal", "ones",
-    "ones_like", "outer", "pad", "partition", "percentile", "piecewise", "polyder", "polyint", "polyval", "positive",
-    "power", "prod", "ptp", "quantile", "r_", "rad2deg", "radians", "rand", "randn", "ravel", "ravel_multi_index",
-    "real", "reciprocal", "relu", "relu6", "remainder", "repeat", "reshape", "resize", "right_shift", "rint", "roll",
-    "rollaxis", "rot90", "round", "row_stack", "rrelu", "searchsorted", "seed", "select", "selu", "shape", "sigmoid",
-    "sign", "signbit", "sin", "sinc", "sinh", "size", "softmax", "softplus", "softshrink", "softsign", "sort",
-    "split", "sqrt", "square", "squeeze", "stack", "std", "stop_gradient", "subtract", "sum", "swapaxes", "swish",
-    "take", "take_along_axis", "tan", "tanh", "tanhshrink", "tensordot", "tile", "transpose", "trapezoid", "trelu",
-    "tri", "tril", "triu", "true_divide", "trunc", "unravel_index", "vander", "var", "vdot", "vecdot", "vsplit",
-    "vstack", "where", "zeros", "zeros_like",
+    "abs", "absolute", "acos", "acosh", "add", "all", "allclose", "amax", "amin", "angle", "any", "append",
+    "apply_along_axis", "arange", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax",
+    "argmin", "argsort", "around", "array", "array_split", "asanyarray", "asarray", "ascontiguousarray",
+    "asfortranarray", "asin", "asinh", "astype", "at", "atan", "atan2", "atanh", "atleast_1d", "atleast_2d",
+    "atleast_3d", "average", "bincount", "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not",
+    "bitwise_or", "bitwise_right_shift", "bitwise_xor", "block", "broadcast_arrays", "broadcast_to", "c_", "cbrt",
+    "ceil", "celu", "choose", "clip", "column_stack", "compress", "concat", "concatenate", "conj", "conjugate",
+    "convolve", "copy", "copysign", "corrcoef", "correlate", "cos", "cosh", "count_nonzero", "cov", "cross",
+    "cumprod", "cumsum", "cumulative_prod", "cumulative_sum", "deg2rad", "degrees", "delete", "diag",
+    "diag_indices_from", "diagflat", "diagonal", "diff", "digitize", "divide", "divmod", "dot", "dsplit", "dstack",
+    "ediff1d", "einsum", "elu", "empty_like", "equal", "exp", "exp2", "expand_dims", "expm1", "extract", "eye",
+    "fabs", "fix", "flip", "fliplr", "flipud", "float_power", "floor", "floor_divide", "fmax", "fmin", "fmod", "full",
+    "full_like", "gelu", "greater", "greater_equal", "hardsigmoid", "hardtanh", "heaviside", "hsplit", "hstack",
+    "hypot", "imag", "indices", "inner", "insert", "invert", "isclose", "iscomplex", "iscomplexobj", "isfinite",
+    "isin", "isinf", "isnan", "isneginf", "isposinf", "isreal", "isrealobj", "kron", "ldexp", "leakyrelu",
+    "left_shift", "less", "less_equal", "linspace", "lisht", "log", "log10", "log1p", "log2", "logaddexp",
+    "logaddexp2", "logcosh", "logical_and", "logical_not", "logical_or", "logical_xor", "logsigmoid", "logsoftmax",
+    "logspace", "logsumexp", "matmul", "matrix_transpose", "matvec", "max", "maximum", "mean", "median", "meshgrid",
+    "min", "minimum", "mish", "mod", "modf", "moveaxis", "multiply", "nan_to_num", "nanargmax", "nanargmin",
+    "nancumprod", "nancumsum", "nanmax", "nanmean", "nanmedian", "nanmin", "nanpercentile", "nanprod", "nanquantile",
+    "nanstd", "nansum", "nanvar", "ndim", "negative", "not_equal", "ones", "ones_like", "outer", "pad", "partition",
+    "percentile", "permute_dims", "piecewise", "polyadd", "polyder", "polyfit", "polyint", "polymul", "polysub",
+    "polyval", "positive", "pow", "power", "prod", "ptp", "quantile", "r_", "rad2deg", "radians", "rand", "randn",
+    "ravel", "ravel_multi_index", "real", "real_if_close", "reciprocal", "relu", "relu6", "remainder", "repeat",
+    "reshape", "resize", "result_type", "right_shift", "rint", "roll", "rollaxis", "rot90", "round", "row_stack",
+    "rrelu", "searchsorted", "seed", "select", "selu", "shape", "sigmoid", "sign", "signbit", "sin", "sinc", "sinh",
+    "size", "softmax", "softplus", "softshrink", "softsign", "sort", "split", "sqrt", "square", "squeeze", "stack",
+    "std", "stop_gradient", "subtract", "sum", "swapaxes", "swish", "take", "take_along_axis", "tan", "tanh",
+    "tanhshrink", "tensordot", "tile", "transpose", "trapezoid", "trelu", "tri", "tril", "tril_indices_from", "triu",
+    "triu_indices_from", "true_divide", "trunc", "unravel_index", "unwrap", "vander", "var", "vdot", "vecdot",
+    "vecmat", "vsplit", "vstack", "where", "zeros", "zeros_like",
 ]

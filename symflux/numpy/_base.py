@@ -103,3 +103,18 @@ def weak_result_type(*xs) -> np.dtype:
 
 def dtype_of(x) -> np.dtype:
     return trace.operand_node(x).dtype if trace.is_traced(x) else np.asarray(x).dtype
+
+
+def result_type(*arrays_and_dtypes) -> np.dtype:
+    """NumPy's ``result_type``, traced arrays read by their dtype."""
+    return np.result_type(*[dtype_of(x) if trace.is_traced(x) else x for x in arrays_and_dtypes])
+
+
+def iscomplexobj(x) -> bool:
+    """Whether x's type is complex (its values are not looked at)."""
+    return dtype_of(x).kind == "c" if trace.is_traced(x) else np.iscomplexobj(x)
+
+
+def isrealobj(x) -> bool:
+    """Whether x's type is not complex (its values are not looked at)."""
+    return not iscomplexobj(x)

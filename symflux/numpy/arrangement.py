@@ -279,6 +279,13 @@ def diag(v, k=0):
     return Tracer(ops.reshape(ops.scatter_add(_node(v), ops.const(flat), 0, n * n), (n, n)))
 
 
+def diagflat(v, k=0):
+    """A square matrix with the flattened ``v`` on diagonal ``k``."""
+    if not _any_traced(v):
+        return _rewrap(np.diagflat(_plain(v), k), v)
+    return diag(reshape(v, (-1,)), k)
+
+
 def trace(a, offset=0, axis1=0, axis2=1):
     """The sum along diagonal ``offset`` of the (axis1, axis2) planes."""
     return sum(diagonal(a, offset, axis1, axis2), axis=-1)

@@ -1,20 +1,22 @@
 """NumPy functions written with symflux's own, so that every path (eager, interpreter, compiled,
 exported C, CUDA) and every derivative follows from theirs: ``fmax``/``fmin`` (NaN-ignoring),
 ``fabs``, ``float_power``, ``heaviside``, ``logical_xor``, ``divmod``, ``signbit``, ``copysign``,
-``isposinf``/``isneginf``, ``isclose``, ``modf`` and ``ldexp``."""
+``isposinf``/``isneginf``, ``isclose``, ``modf``, ``ldexp``, ``isreal``/``iscomplex`` and
+``real_if_close``."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
-from ._base import dtype_of, weak_result_type
+from .. import ops, trace
+from ._base import _plain, _rewrap, dtype_of, weak_result_type
 from .elementwise import (
     abs,
     astype,
     equal,
     floor_divide,
     greater,
+    imag,
     isfinite,
     isinf,
     isnan,
@@ -137,3 +139,23 @@ def ldexp(x1, x2):
         raise TypeError("ufunc 'ldexp' takes an integer exponent x2")
     dtype = ops.float_type(weak_result_type(x1))
     return astype(multiply(astype(x1, np.float64), power(2.0, x2)), dtype)  # one rounding, float32 past 2¹²⁷
+
+
+def isreal(x):
+    """Whether each element has no imaginary part (true throughout for real types)."""
+    return equal(imag(x), 0)
+
+
+def iscomplex(x):
+    """Whether each element has an imaginary part (false throughout for real types)."""
+    return not_equal(imag(x), 0)
+
+
+def real_if_close(a, tol=100):
+    """``a``'s real part when every imaginary part is within ``tol`` machine epsilons of 0. Whether
+    they are decides the result's type, so a traced complex ``a`` is refused; a real one is ``a``."""
+    if not trace.is_traced(a):
+        return _rewrap(np.real_if_close(_plain(a), tol), a)
+    if dtype_of(a).kind == "c":
+        raise TypeError("real_if_close: a traced complex array's type cannot depend on its values; use sf.real")
+    return a

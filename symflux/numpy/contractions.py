@@ -10,10 +10,10 @@ import numpy as np
 from .. import contract, ops, trace
 from ..array import Tracer
 from ..symbolic import on_symbols
-from ._base import _both_plain, _node, _plain, _rewrap, ndim, shape
+from ._base import _both_plain, _node, _plain, _rewrap, dtype_of, ndim, shape
 from .arrangement import diagonal
 from .elementwise import conj, multiply, subtract
-from .manipulation import broadcast_to, moveaxis, reshape, stack
+from .manipulation import broadcast_to, expand_dims, moveaxis, reshape, stack
 from .reductions import sum
 
 
@@ -167,7 +167,8 @@ def _expand_ellipses(spec, nodes):
     spare = [c for c in string.ascii_letters if c not in used]
     width = builtins.max([n.ndim - len(s.replace("...", "")) for s, n in zip(ins, nodes) if "..." in s], default=0)
     dots = "".join(spare[:width])
-    dims = [n.shape[:n.ndim - len(s.replace("...", ""))] if "..." in s else () for s, n in zip(ins, nodes)]
+    dims = [n.shape[s.index("..."):n.ndim - len(s) + s.index("...") + 3] if "..." in s else ()
+            for s, n in zip(ins, nodes)]  # the axes the ellipsis stands for, wherever it stands
     common = ops.broadcast_shapes(*dims, what="einsum operands") if width else ()
     expanded = []
     for k, (s, n) in enumerate(zip(ins, nodes)):
@@ -228,3 +229,25 @@ def vecdot(x1, x2, axis=-1):
     """Σ conj(x1)·x2 along ``axis``, broadcasting the other axes (NumPy's ``vecdot``)."""
     product = multiply(conj(x1), x2)
     return sum(product, axis=axis, dtype=product.dtype)  # a gufunc: int32 stays int32
+
+
+def matvec(x1, x2, /):
+    """The matrix–vector products x1[..., m, n] @ x2[..., n] → [..., m], the batch axes broadcast."""
+    if _both_plain(x1, x2):
+        return _rewrap(np.matvec(_plain(x1), _plain(x2)), x1)
+    if ndim(x1) < 2 or ndim(x2) < 1:
+        raise ValueError("matvec: x1 must be a stack of matrices and x2 of vectors")
+    return sum(multiply(x1, expand_dims(x2, -2)), axis=-1, dtype=_product_type(x1, x2))
+
+
+def vecmat(x1, x2, /):
+    """The vector–matrix products conj(x1[..., n]) @ x2[..., n, m] → [..., m], the batch axes broadcast."""
+    if _both_plain(x1, x2):
+        return _rewrap(np.vecmat(_plain(x1), _plain(x2)), x1)
+    if ndim(x1) < 1 or ndim(x2) < 2:
+        raise ValueError("vecmat: x1 must be a stack of vectors and x2 of matrices")
+    return sum(multiply(expand_dims(conj(x1), -1), x2), axis=-2, dtype=_product_type(x1, x2))
+
+
+def _product_type(x1, x2):
+    return np.result_type(dtype_of(x1), dtype_of(x2))  # a gufunc: int32 stays int32

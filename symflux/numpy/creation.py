@@ -138,3 +138,30 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
         return tuple(grids)
     full_shape = np.broadcast_shapes(*[g.shape for g in grids])
     return tuple(broadcast_to(g, full_shape) for g in grids)
+
+
+def diag_indices_from(arr):
+    """The indices of the main diagonal of an n × n × … array (only its shape is read)."""
+    dims = tuple(shape(arr))
+    if len(dims) < 2 or len(set(dims)) != 1:
+        raise ValueError("diag_indices_from: the array must be at least 2-D with all sides equal")
+    return np.diag_indices(dims[0], len(dims))
+
+
+def tril_indices_from(arr, k=0):
+    """The indices of the lower triangle (at and below diagonal k) of a 2-D array's shape."""
+    n, m = _matrix_shape(arr, "tril_indices_from")
+    return np.tril_indices(n, k, m)
+
+
+def triu_indices_from(arr, k=0):
+    """The indices of the upper triangle (at and above diagonal k) of a 2-D array's shape."""
+    n, m = _matrix_shape(arr, "triu_indices_from")
+    return np.triu_indices(n, k, m)
+
+
+def _matrix_shape(arr, name):
+    dims = tuple(shape(arr))
+    if len(dims) != 2:
+        raise ValueError(f"{name}: the input array must be 2-D")
+    return dims

@@ -33,6 +33,7 @@ UFUNCS.update({np.true_divide: elementwise.divide, np.absolute: elementwise.abs,
 UFUNCS.update({getattr(np, name): getattr(composed, name) for name in (
     "fabs", "fmax", "fmin", "float_power", "heaviside", "logical_xor", "divmod", "signbit", "copysign", "modf",
     "ldexp")})
+UFUNCS.update({np.matvec: contractions.matvec, np.vecmat: contractions.vecmat})
 UFUNCS.update({getattr(np, name): getattr(bitwise, name) for name in (
     "bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift")})
 
@@ -88,8 +89,9 @@ FUNCTIONS = _same_named(_base, elementwise, reductions, contractions, manipulati
                         composed, statistics, sequences, selection)
 FUNCTIONS.update({getattr(np.linalg, name): getattr(linalg, name) for name in (
     "inv", "solve", "slogdet", "det", "cholesky", "eig", "eigvals", "eigh", "eigvalsh", "svd", "svdvals", "qr",
-    "pinv", "lstsq",
-    "matrix_power", "norm")})
+    "pinv", "lstsq", "matrix_power", "norm", "vector_norm", "matrix_norm", "cond", "matrix_rank", "multi_dot",
+    "tensorinv", "tensorsolve", "outer", "cross", "diagonal", "trace", "matmul", "tensordot", "vecdot",
+    "matrix_transpose")})
 FUNCTIONS.update({getattr(np.fft, name): getattr(fft, name) for name in (
     "fft", "ifft", "rfft", "irfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn", "rfftn", "irfftn", "fftshift",
     "ifftshift")})

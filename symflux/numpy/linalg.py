@@ -11,12 +11,16 @@ from collections import namedtuple
 import numpy as np
 
 from .. import linalg_ops as graph
-from .. import ops, trace
+from .. import ops
+from .. import trace as tracing
 from ..array import Tracer
 from ._base import _node, _plain, _rewrap, ndim, shape
-from .contractions import matmul
-from .elementwise import abs, divide, exp, greater, multiply, not_equal, power, sqrt, subtract, where
-from .manipulation import broadcast_to, moveaxis, reshape, swapaxes
+from .arrangement import diagonal as _diagonal
+from .contractions import cross as _cross
+from .contractions import matmul, tensordot, vecdot  # noqa: F401  (np.linalg has them too)
+from .contractions import outer as _outer
+from .elementwise import abs, astype, divide, exp, greater, multiply, not_equal, power, sqrt, subtract, where
+from .manipulation import broadcast_to, matrix_transpose, moveaxis, reshape, swapaxes  # noqa: F401
 from .reductions import max, min, sum
 
 SlogdetResult = namedtuple("SlogdetResult", "sign logabsdet")
@@ -27,7 +31,7 @@ QRResult = namedtuple("QRResult", "Q R")
 
 
 def _traced(*values) -> bool:
-    return trace.any_traced(list(values))
+    return tracing.any_traced(list(values))
 
 
 def _op(name, *values):
@@ -226,3 +230,140 @@ def _matrix_norm(x, ord, axes, keepdims):
     if keepdims:
         out = reshape(out, tuple(1 if i in axes else d for i, d in enumerate(shape(x))))
     return out
+
+
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    """The vector norm (``norm``'s orders) of x over ``axis``: all of x when None, several axes read
+    as one vector."""
+    if not _traced(x):
+        return _rewrap(np.linalg.vector_norm(_plain(x), axis=axis, keepdims=keepdims, ord=ord), x)
+    dims = tuple(shape(x))
+    axes = ops.normalize_axes(axis, len(dims))
+    kept = tuple(d for i, d in enumerate(dims) if i not in axes)
+    length = int(np.prod([dims[i] for i in axes], dtype=np.int64))
+    out = _vector_norm(reshape(moveaxis(x, axes, tuple(range(-len(axes), 0))), kept + (length,)), ord, -1, False)
+    return reshape(out, tuple(1 if i in axes else d for i, d in enumerate(dims))) if keepdims else out
+
+
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    """The matrix norm (``norm``'s orders) of each matrix in the last two axes."""
+    if not _traced(x):
+        return _rewrap(np.linalg.matrix_norm(_plain(x), keepdims=keepdims, ord=ord), x)
+    return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
+
+
+def cond(x, p=None):
+    """The condition number: σ_max/σ_min for p None, 2 (−2: its inverse), else ‖x‖ₚ·‖x⁻¹‖ₚ."""
+    if not _traced(x):
+        return _rewrap(np.linalg.cond(_plain(x), p), x)
+    if p in (None, 2, -2):
+        s = svd(x, compute_uv=False)
+        return divide(max(s, axis=-1), min(s, axis=-1)) if p != -2 else divide(min(s, axis=-1), max(s, axis=-1))
+    return multiply(norm(x, p, axis=(-2, -1)), norm(inv(x), p, axis=(-2, -1)))
+
+
+def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
+    """How many singular values exceed ``tol`` (default σ_max·max(M, N)·ε, or σ_max·``rtol``), as
+    int64; a vector's rank is 1 unless it is all zeros."""
+    if not _traced(A):
+        return _rewrap(np.asarray(np.linalg.matrix_rank(_plain(A), tol, hermitian, rtol=rtol)), A)
+    if ndim(A) < 2:
+        return astype(not_equal(sum(not_equal(A, 0)), 0), np.int64)
+    s = svd(A, compute_uv=False)
+    if tol is None:
+        m, n = tuple(shape(A))[-2:]
+        rtol = builtins.max(m, n) * np.finfo(np.dtype(s.dtype)).eps if rtol is None else rtol
+        tol = multiply(max(s, axis=-1, keepdims=True), rtol)
+    else:
+        tol = reshape(tol, tuple(np.shape(tol)) + (1,)) if tracing.is_traced(tol) or np.ndim(tol) else tol
+    return sum(astype(greater(s, tol), np.int64), axis=-1)
+
+
+def multi_dot(arrays, *, out=None):
+    """The product of a chain of matrices, multiplied in the cheapest order (the first and last may
+    be vectors, read as a row and a column), as NumPy's ``multi_dot``."""
+    if not _traced(*arrays):
+        return _rewrap(np.linalg.multi_dot([_plain(a) for a in arrays], out=out), arrays[0])
+    if len(arrays) < 2:
+        raise ValueError("multi_dot: expecting at least two arrays")
+    first, last = ndim(arrays[0]) == 1, ndim(arrays[-1]) == 1
+    chain = list(arrays)
+    if first:
+        chain[0] = reshape(chain[0], (1, shape(chain[0])[0]))
+    if last:
+        chain[-1] = reshape(chain[-1], (shape(chain[-1])[0], 1))
+    result = _chain_product(chain, _chain_order([tuple(shape(a)) for a in chain]), 0, len(chain) - 1)
+    if first or last:
+        return reshape(result, tuple(d for d, vector in zip(shape(result), (first, last)) if not vector))
+    return result
+
+
+def _chain_order(shapes):
+    """split[i][j]: where the cheapest product of matrices i..j splits (the matrix-chain order)."""
+    n = len(shapes)
+    dims = [shapes[0][0]] + [s[1] for s in shapes]
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j], split[i][j] = builtins.min(
+                (cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1], k) for k in range(i, j))
+    return split
+
+
+def _chain_product(chain, split, i, j):
+    if i == j:
+        return chain[i]
+    k = split[i][j]
+    return matmul(_chain_product(chain, split, i, k), _chain_product(chain, split, k + 1, j))
+
+
+def tensorinv(a, ind=2):
+    """The inverse of ``a`` read as a matrix of its first ``ind`` axes by the rest: shaped
+    a.shape[ind:] + a.shape[:ind]."""
+    if not _traced(a):
+        return _rewrap(np.linalg.tensorinv(_plain(a), ind), a)
+    dims = tuple(shape(a))
+    rows, cols = int(np.prod(dims[:ind])), int(np.prod(dims[ind:]))
+    if rows != cols:
+        raise ValueError(f"tensorinv: a of shape {dims} is not square read as {rows} × {cols}")
+    return reshape(inv(reshape(a, (rows, cols))), dims[ind:] + dims[:ind])
+
+
+def tensorsolve(a, b, axes=None):
+    """x with tensordot(a, x, x.ndim) = b: ``a`` read as a matrix of b's axes by the rest."""
+    if not _traced(a, b):
+        return _rewrap(np.linalg.tensorsolve(_plain(a), _plain(b), axes), a)
+    if axes is not None:
+        a = moveaxis(a, axes, tuple(range(ndim(a) - len(axes), ndim(a))))
+    dims = tuple(shape(a))
+    unknown = dims[ndim(b):]
+    rows, cols = int(np.prod(dims[:ndim(b)])), int(np.prod(unknown))
+    if rows != cols:
+        raise ValueError(f"tensorsolve: a of shape {dims} is not square read as {rows} × {cols}")
+    return reshape(solve(reshape(a, (rows, cols)), reshape(b, (rows,))), unknown)
+
+
+def outer(x1, x2, /):
+    """The outer product of two vectors (np.linalg's: 1-D operands only)."""
+    if ndim(x1) != 1 or ndim(x2) != 1:
+        raise ValueError("linalg.outer: the operands must be 1-D vectors")
+    return _outer(x1, x2)
+
+
+def cross(x1, x2, /, *, axis=-1):
+    """The cross product of 3-vectors along ``axis`` (np.linalg's: 3-vectors only)."""
+    if shape(x1)[axis] != 3 or shape(x2)[axis] != 3:
+        raise ValueError("linalg.cross: both operands must have 3 elements along the axis")
+    return _cross(x1, x2, axis=axis)
+
+
+def diagonal(x, /, *, offset=0):
+    """The diagonals of the matrices in the last two axes."""
+    return _diagonal(x, offset, -2, -1)
+
+
+def trace(x, /, *, offset=0, dtype=None):
+    """The traces of the matrices in the last two axes."""
+    return sum(_diagonal(x, offset, -2, -1), axis=-1, dtype=dtype)

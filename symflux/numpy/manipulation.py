@@ -245,3 +245,69 @@ def matrix_transpose(x):
     if (x.ndim if trace.is_traced(x) else np.ndim(x)) < 2:
         raise ValueError("matrix_transpose: the input must have at least two axes")
     return swapaxes(x, -1, -2)
+
+
+def copy(a, order="K", subok=False):
+    """A copy of ``a`` (a traced value is immutable, so itself)."""
+    return a if trace.is_traced(a) else _rewrap(np.copy(_plain(a), order=order, subok=subok), a)
+
+
+def ascontiguousarray(a, dtype=None):
+    """``a`` as a C-ordered array (traced values are laid out by the compiler: ``a`` itself)."""
+    return _as_array(np.ascontiguousarray, a, dtype)
+
+
+def asfortranarray(a, dtype=None):
+    """``a`` as a Fortran-ordered array (traced values are laid out by the compiler: ``a`` itself)."""
+    return _as_array(np.asfortranarray, a, dtype)
+
+
+def asanyarray(a, dtype=None):
+    """``a`` as an array (a traced value is one already)."""
+    return _as_array(np.asanyarray, a, dtype)
+
+
+def _as_array(convert, a, dtype):
+    if not trace.is_traced(a):
+        return _rewrap(convert(_plain(a), dtype=dtype), a)
+    return a if dtype is None else Tracer(ops.cast(_node(a), np.dtype(dtype)))
+
+
+def unstack(x, /, *, axis=0):
+    """The slices of ``x`` along ``axis``, as a tuple (NumPy 2's ``unstack``; ``sf.unstack`` is Flux's)."""
+    if not trace.is_traced(x):
+        return tuple(_rewrap(part, x) for part in np.unstack(_plain(x), axis=axis))
+    axis = ops.normalize_axes(axis, x.ndim)[0]
+    return tuple(getitem(x, (slice(None),) * axis + (k,)) for k in range(x.shape[axis]))
+
+
+def block(arrays):
+    """An array assembled from nested lists of blocks (NumPy's ``block``): the innermost lists are
+    joined along the last axis, the next ones along the one before, and so on."""
+    depth, leaves = _nesting(arrays)
+    if not trace.any_traced(leaves):
+        return _rewrap(np.block(_plain_blocks(arrays)), leaves[0])
+    rank = builtins.max([depth] + [np.ndim(x) if not trace.is_traced(x) else x.ndim for x in leaves])
+
+    def joined(item, level):
+        if isinstance(item, list):
+            return concatenate([joined(x, level + 1) for x in item], axis=level - depth - 1)
+        dims = tuple(item.shape) if trace.is_traced(item) else np.shape(item)
+        return reshape(item, (1,) * (rank - len(dims)) + dims)
+    return joined(arrays, 1) if isinstance(arrays, list) else arrays
+
+
+def _nesting(arrays) -> tuple[int, list]:
+    """(how deep the lists nest, the blocks), checking that every block sits at the same depth."""
+    if not isinstance(arrays, list):
+        return 0, [arrays]
+    if not arrays:
+        raise ValueError("block: lists cannot be empty")
+    found = [_nesting(a) for a in arrays]
+    if len({d for d, _ in found}) != 1:
+        raise ValueError("block: list depths are mismatched")
+    return found[0][0] + 1, [leaf for _, leaves in found for leaf in leaves]
+
+
+def _plain_blocks(arrays):
+    return [_plain_blocks(a) for a in arrays] if isinstance(arrays, list) else _plain(arrays)

@@ -248,6 +248,33 @@ def cumprod(a, axis=None, dtype=None, out=None):
     return transpose(out, np.argsort(_to_last(ndim(a), axis)))
 
 
+def cumulative_sum(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+    """Running sums along ``axis`` (which a 1-D x may leave out), led by a 0 with ``include_initial``
+    (NumPy 2's ``cumulative_sum``)."""
+    return _cumulative(cumsum, np.cumulative_sum, x, axis, dtype, out, include_initial, 0)
+
+
+def cumulative_prod(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+    """Running products along ``axis`` (which a 1-D x may leave out), led by a 1 with
+    ``include_initial`` (NumPy 2's ``cumulative_prod``)."""
+    return _cumulative(cumprod, np.cumulative_prod, x, axis, dtype, out, include_initial, 1)
+
+
+def _cumulative(running, numpy_running, x, axis, dtype, out, include_initial, initial):
+    if not trace.is_traced(x):
+        return _rewrap(numpy_running(_plain(x), axis=axis, dtype=dtype, out=out, include_initial=include_initial), x)
+    if axis is None:
+        if ndim(x) != 1:
+            raise ValueError(f"{numpy_running.__name__}: axis must be given for an array of more than one axis")
+        axis = 0
+    result = running(x, axis=axis, dtype=dtype, out=out)
+    if not include_initial:
+        return result
+    axis %= ndim(result)
+    first = tuple(1 if k == axis else d for k, d in enumerate(shape(result)))
+    return concatenate([Tracer(ops.fill(initial, first, result.dtype)), result], axis=axis)
+
+
 def _widened(a):
     """Running sums and products of small integers (and bools) are in 64 bits, as NumPy does them."""
     kind, size = a.dtype.kind, a.dtype.itemsize

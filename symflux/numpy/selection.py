@@ -10,10 +10,11 @@ import builtins
 
 import numpy as np
 
-from .. import trace
-from ..array import Array
-from ._base import _none_traced, _plain, _rewrap, dtype_of, ndim, shape
+from .. import ops, trace
+from ..array import Array, Tracer
+from ._base import _node, _none_traced, _plain, _rewrap, dtype_of, ndim, shape
 from .arrangement import take
+from .creation import ones_like
 from .elementwise import (
     astype,
     clip,
@@ -30,6 +31,7 @@ from .elementwise import (
 )
 from .manipulation import moveaxis, ravel, reshape, stack
 from .reductions import sum
+from .statistics import any as any_
 
 
 def _constant(name, value, what):
@@ -53,7 +55,7 @@ def searchsorted(a, v, side="left", sorter=None):
     if ndim(a) != 1:
         raise ValueError("searchsorted: a must be 1-D")
     if sorter is not None:
-        a = take(a, sorter) if not trace.is_traced(sorter) else _gathered(a, sorter)
+        a = take(a, sorter)
     column = reshape(a, (shape(a)[0],) + (1,) * ndim(v))
     counted = _before(column, v) if side == "left" else logical_not(_before(v, column))
     return sum(counted, axis=0)
@@ -76,12 +78,6 @@ def digitize(x, bins, right=False):
 def _along(arr, axis):
     """(arr, axis): the flattened array along 0 when ``axis`` is None."""
     return (ravel(arr), 0) if axis is None else (arr, axis % builtins.max(ndim(arr), 1))
-
-
-def _gathered(a, positions):
-    """a[positions] for traced positions into 1-D ``a``: a sum over a one-hot mask (n² work)."""
-    hits = equal(reshape(positions, shape(positions) + (1,)), np.arange(shape(a)[0]))
-    return sum(where(hits, a, False), axis=-1, dtype=dtype_of(a))
 
 
 def delete(arr, obj, axis=None):
@@ -209,3 +205,54 @@ def ravel_multi_index(multi_index, dims, mode="raise", order="C"):
         flat = coordinate * int(stride) + flat
     return flat
 
+
+
+def insert(arr, obj, values, axis=None):
+    """``arr`` with ``values`` inserted before the constant positions ``obj`` along ``axis`` (of the
+    flattened array when None), by NumPy's rules for how values fill the new slots: NumPy's own
+    ``insert`` lays out where each element of the result comes from."""
+    if _none_traced(arr, values):
+        return _rewrap(np.insert(_plain(arr), obj, _plain(values), axis), arr)
+    obj = obj if isinstance(obj, slice) else _constant("insert", obj, "obj")
+    size, count = int(np.prod(shape(arr))), int(np.prod(shape(values)))
+    sources = np.arange(size).reshape(shape(arr))  # ≥ 0: from arr, < 0: from values
+    layout = np.insert(sources, obj, -1 - np.arange(count).reshape(shape(values)), axis)
+    from_arr = take(ravel(arr), np.maximum(layout, 0)) if size else None
+    from_values = take(astype(ravel(values), dtype_of(arr)), np.maximum(-1 - layout, 0)) if count else None
+    if from_arr is None or from_values is None:
+        return from_arr if from_values is None else from_values
+    return where(layout >= 0, from_arr, from_values)
+
+
+def isin(element, test_elements, assume_unique=False, invert=False, *, kind=None):
+    """Whether each element equals one of ``test_elements`` (any shape, flattened), as bools."""
+    if _none_traced(element, test_elements):
+        return _rewrap(np.isin(_plain(element), _plain(test_elements), assume_unique=assume_unique,
+                               invert=invert, kind=kind), element)
+    tests = ravel(test_elements)
+    found = any_(equal(reshape(element, tuple(shape(element)) + (1,)), tests), axis=-1)
+    return logical_not(found) if invert else found
+
+
+def bincount(x, weights=None, minlength=0, *, length=None):
+    """How often each value 0, 1, … occurs in the 1-D non-negative integers ``x`` (summing
+    ``weights`` instead of ones). Constant ``x`` decides the length as NumPy does; a traced one
+    needs ``length`` (as in JAX), and values at or past it are dropped."""
+    if _none_traced(x, weights):
+        counts = np.bincount(_plain(x), None if weights is None else _plain(weights),
+                             minlength if length is None else length)
+        return _rewrap(counts if length is None else counts[:length], x)
+    if ndim(x) != 1:
+        raise ValueError("bincount: x must be 1-D")
+    if trace.is_traced(x) and length is None:
+        raise TypeError("bincount: a traced x needs length= (the result's length cannot depend on its values)")
+    counts = ones_like(x, dtype=np.int64) if weights is None else astype(weights, np.float64)
+    if not trace.is_traced(x):  # a scatter of the weights to the constant positions
+        x = np.asarray(_plain(x)).astype(np.int64)
+        if x.size and x.min() < 0:
+            raise ValueError("bincount: x must not be negative")
+        length = builtins.max(minlength, int(x.max()) + 1 if x.size else 0) if length is None else length
+        kept = np.flatnonzero(x < length)
+        return Tracer(ops.scatter_add(_node(take(counts, kept)), ops.const(x[kept]), 0, length))
+    hits = equal(reshape(x, (shape(x)[0], 1)), np.arange(length))
+    return sum(where(hits, reshape(counts, (shape(x)[0], 1)), False), axis=0, dtype=dtype_of(counts))

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import trace
+from .. import ops, trace
 from ._base import _none_traced, _plain, _rewrap, dtype_of, ndim, shape
 from .arrangement import take
 from .contractions import einsum
 from .elementwise import (
+    abs,
     add,
     astype,
     conj,
     divide,
+    equal,
     greater,
     greater_equal,
     isnan,
@@ -22,11 +24,12 @@ from .elementwise import (
     logical_and,
     multiply,
     power,
+    remainder,
     subtract,
     where,
 )
 from .manipulation import concatenate, expand_dims, flip, ravel, reshape
-from .reductions import diff, sum
+from .reductions import cumsum, diff, sum
 
 
 def convolve(a, v, mode="full"):
@@ -157,3 +160,135 @@ def polyint(p, m=1, k=None):
         scaled = divide(p, np.arange(n, 0, -1).astype(np.float64))
         p = concatenate([scaled, astype(constants[j:j + 1], dtype_of(scaled))])
     return p
+
+
+def polyadd(a1, a2):
+    """The sum of two polynomials (coefficients highest power first): the shorter padded in front."""
+    return _aligned(add, np.polyadd, a1, a2)
+
+
+def polysub(a1, a2):
+    """The difference of two polynomials (coefficients highest power first)."""
+    return _aligned(subtract, np.polysub, a1, a2)
+
+
+def _aligned(combine, numpy_combine, a1, a2):
+    if _none_traced(a1, a2):
+        return _rewrap(numpy_combine(_plain(a1), _plain(a2)), a1)
+    a1, a2 = ravel(a1), ravel(a2)
+    n1, n2 = shape(a1)[0], shape(a2)[0]
+    longer = max(n1, n2)
+    return combine(_front_padded(a1, longer), _front_padded(a2, longer))
+
+
+def _front_padded(p, n):
+    missing = n - shape(p)[0]
+    return concatenate([np.zeros(missing, dtype=dtype_of(p)), p]) if missing else p
+
+
+def polymul(a1, a2):
+    """The product of two polynomials (coefficients highest power first): their convolution."""
+    if _none_traced(a1, a2):
+        return _rewrap(np.polymul(_plain(a1), _plain(a2)), a1)
+    return convolve(ravel(a1), ravel(a2))
+
+
+def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
+    """The least-squares polynomial of degree ``deg`` through (x, y) (coefficients highest power
+    first; y may hold several columns), as NumPy scales and solves it. With constant x the solve is a
+    constant pseudo-inverse applied to y; ``full`` and ``cov`` are NumPy's only."""
+    if _none_traced(x, y, w):
+        return np.polyfit(_plain(x), _plain(y), deg, rcond, full, None if w is None else _plain(w), cov)
+    if full or cov:
+        raise TypeError("polyfit: full= and cov= are not supported on traced values")
+    if trace.is_traced(x) or trace.is_traced(w):
+        raise TypeError("polyfit: x and w must be constant (the fit is linear in y)")
+    x = np.asarray(_plain(x), dtype=np.float64)
+    lhs = np.vander(x, deg + 1)
+    rhs = y
+    if w is not None:
+        w = np.asarray(_plain(w), dtype=np.float64)
+        lhs = lhs * w[:, None]
+        rhs = multiply(y, w[:, None] if ndim(y) == 2 else w)
+    scale = np.sqrt((lhs * lhs).sum(axis=0))
+    solve = np.linalg.pinv(lhs / scale, rcond=len(x) * np.finfo(x.dtype).eps if rcond is None else rcond)
+    coefficients = einsum("ij,j...->i...", solve, astype(rhs, np.float64))
+    return divide(coefficients, scale[:, None] if ndim(y) == 2 else scale)
+
+
+def gradient(f, *varargs, axis=None, edge_order=1):
+    """NumPy's ``gradient``: second-order central differences inside, one-sided ones (first or second
+    order) at the ends, for uniform spacings (scalars) or constant coordinates along each axis; a tuple
+    when there are several axes."""
+    if _none_traced(f, *varargs):
+        return _rewrap_all(np.gradient(_plain(f), *[_plain(v) for v in varargs], axis=axis, edge_order=edge_order), f)
+    if any(trace.is_traced(v) for v in varargs):
+        raise TypeError("gradient: the spacings must be constant")
+    axes = ops.normalize_axes(axis, ndim(f))
+    spacings = list(varargs) if len(varargs) > 1 else list(varargs) * len(axes) if varargs else [1.0] * len(axes)
+    if len(spacings) != len(axes):
+        raise TypeError("gradient: give one spacing, or one per axis")
+    if edge_order not in (1, 2):
+        raise ValueError("gradient: edge_order must be 1 or 2")
+    if dtype_of(f).kind in "biu":
+        f = astype(f, np.float64)
+    out = tuple(_derivative(f, a, np.asarray(_plain(h), dtype=np.float64), edge_order)
+                for a, h in zip(axes, spacings))
+    return out[0] if len(out) == 1 else out
+
+
+def _rewrap_all(result, like):
+    return tuple(_rewrap(r, like) for r in result) if isinstance(result, tuple) else _rewrap(result, like)
+
+
+def _derivative(f, axis, h, edge_order):
+    """∂f/∂x along ``axis`` with spacing ``h`` (a scalar, or the coordinates along the axis), by
+    NumPy's stencils and in its order of operations."""
+    n = shape(f)[axis]
+    if n < edge_order + 1:
+        raise ValueError("gradient: each axis needs at least edge_order + 1 values")
+    window = lambda start, count: take(f, np.arange(start, start + count), axis=axis)
+    column = lambda c: np.asarray(c, dtype=np.float64).reshape((-1,) + (1,) * (ndim(f) - axis - 1))
+
+    def stencil(start, count, coefficients):  # Σⱼ cⱼ·f[start + j : start + j + count]
+        terms = [multiply(window(start + j, count), c) for j, c in enumerate(coefficients)]
+        return add(add(terms[0], terms[1]), terms[2]) if len(terms) == 3 else terms[0]
+    if h.ndim == 0:
+        inner = divide(subtract(window(2, n - 2), window(0, n - 2)), 2.0 * h)
+        ends = ([-1.5 / h, 2.0 / h, -0.5 / h], [0.5 / h, -2.0 / h, 1.5 / h])
+        steps = (h, h)
+    else:
+        if h.shape != (n,):
+            raise ValueError("gradient: coordinates must match the length of their axis")
+        dx = np.diff(h)
+        d1, d2 = dx[:-1], dx[1:]
+        inner = stencil(0, n - 2, [column(-d2 / (d1 * (d1 + d2))), column((d2 - d1) / (d1 * d2)),
+                                   column(d1 / (d2 * (d1 + d2)))])
+        (a1, a2), (b1, b2) = dx[:2], dx[-2:]
+        ends = ([-(2.0 * a1 + a2) / (a1 * (a1 + a2)), (a1 + a2) / (a1 * a2), -a1 / (a2 * (a1 + a2))],
+                [b2 / (b1 * (b1 + b2)), -(b2 + b1) / (b1 * b2), (2.0 * b2 + b1) / (b2 * (b1 + b2))])
+        steps = (dx[0], dx[-1])
+    if edge_order == 1:
+        first = divide(subtract(window(1, 1), window(0, 1)), steps[0])
+        last = divide(subtract(window(n - 1, 1), window(n - 2, 1)), steps[1])
+    else:
+        first, last = stencil(0, 1, ends[0]), stencil(n - 3, 1, ends[1])
+    return astype(concatenate([first, inner, last], axis=axis), dtype_of(f))  # NumPy writes into f's type
+
+
+def unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
+    """``p`` with jumps between neighbours larger than ``discont`` (default period/2) taken off by
+    whole periods, as NumPy's ``unwrap`` does for floats."""
+    if _none_traced(p):
+        return _rewrap(np.unwrap(_plain(p), discont, axis, period=period), p)
+    if dtype_of(p).kind != "f":
+        p = astype(p, np.float64)
+    discont = period / 2 if discont is None else max(discont, period / 2)
+    dd = diff(p, axis=axis)
+    ddmod = subtract(remainder(add(dd, period / 2), period), period / 2)
+    ddmod = where(logical_and(equal(ddmod, -period / 2), greater(dd, 0)), period / 2, ddmod)
+    correction = where(less(abs(dd), discont), 0.0, subtract(ddmod, dd))
+    axis %= ndim(p)
+    head = take(p, [0], axis=axis)
+    return concatenate([head, add(take(p, np.arange(1, shape(p)[axis]), axis=axis), cumsum(correction, axis=axis))],
+                       axis=axis)

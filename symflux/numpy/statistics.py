@@ -10,25 +10,31 @@ import numpy as np
 from .. import ops, trace
 from ..array import Tracer
 from ._base import _none_traced, _plain, _rewrap, dtype_of, ndim, shape
-from .arrangement import atleast_2d, diagonal, take
+from .arrangement import atleast_2d, diagonal, take, take_along_axis
 from .composed import isclose
 from .contractions import matmul
 from .elementwise import (
     add,
     astype,
+    ceil,
     clip,
     conj,
     divide,
     equal,
+    floor,
+    floor_divide,
     isnan,
+    logical_not,
     multiply,
     not_equal,
+    remainder,
+    rint,
     sqrt,
     subtract,
     where,
 )
 from .manipulation import broadcast_to, concatenate, expand_dims, moveaxis, reshape, squeeze, swapaxes
-from .reductions import max, mean, min, sum
+from .reductions import max, mean, min, nanmean, sum
 from .sorting import argmax, argmin, sort
 
 
@@ -93,16 +99,11 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
     quantile is made of. NaN where a slice holds NaN; interpolated ones of integers are float64."""
     if _none_traced(a):
         return _rewrap(np.quantile(_plain(a), q, axis=axis, out=out, method=method, keepdims=keepdims), a)
-    if trace.is_traced(q):
-        raise TypeError("quantile: q must be constant (a traced q has no place in the sorted values)")
-    if method not in _METHODS:
-        raise ValueError(f"quantile: method {method!r} is not supported; use one of {', '.join(_METHODS)}")
+    _checked_method(method, q)
     interpolated = method in ("linear", "midpoint")
     if interpolated:
         a = astype(a, _interpolated_type(dtype_of(a), q))
     q = np.asarray(q, dtype=np.float64)
-    if np.any((q < 0) | (q > 1)):
-        raise ValueError("quantile: q must be in the range [0, 1]")
     moved, ordered = _sorted_slices(a, axis)
     position = q * (shape(moved)[-1] - 1)
     lower = np.floor(position).astype(np.int64)
@@ -130,6 +131,65 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     return _shaped(value, moved, (), a, axis, keepdims)
 
 
+def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
+    """``quantile`` of the values that are not NaN (NaN where a slice has none): the positions
+    interpolated between depend on how many there are, so the values are gathered at traced positions."""
+    if _none_traced(a):
+        return _rewrap(np.nanquantile(_plain(a), q, axis=axis, out=out, method=method, keepdims=keepdims), a)
+    if dtype_of(a).kind != "f":
+        return quantile(a, q, axis, out, overwrite_input, method, keepdims)
+    _checked_method(method, q)
+    if not np.prod(shape(a)):  # NumPy's answer for no values at all, whatever q
+        return nanmean(a, axis, keepdims=keepdims)
+    a = astype(a, _interpolated_type(dtype_of(a), q)) if method in ("linear", "midpoint") else a
+    q = np.asarray(q, dtype=np.float64)
+    moved, ordered = _sorted_slices(a, axis)  # NaNs sort last
+    counted = sum(logical_not(isnan(moved)), axis=-1, keepdims=True)
+    position = multiply(astype(subtract(counted, 1), np.float64), q.reshape(-1))
+    lower, upper = floor(position), ceil(position)
+    at = lambda p: take_along_axis(ordered, astype(p, np.int64), axis=-1)
+    if method in ("lower", "higher", "nearest"):
+        value = at({"lower": lower, "higher": upper, "nearest": rint(position)}[method])
+    else:
+        t = subtract(position, lower) if method == "linear" else where(equal(position, lower), 0.0, 0.5)
+        value = _lerp(at(lower), at(upper), astype(t, dtype_of(ordered)))
+    value = reshape(value, tuple(shape(moved))[:-1] + q.shape)
+    return _shaped(value, moved, q.shape, a, axis, keepdims, skip_nan=True)
+
+
+def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
+    """The ``q``-th percentiles (0 ≤ q ≤ 100) of the values that are not NaN."""
+    if _none_traced(a):
+        return _rewrap(np.nanpercentile(_plain(a), q, axis=axis, out=out, method=method, keepdims=keepdims), a)
+    q = q / 100 if isinstance(q, (int, float)) else np.true_divide(q, 100)
+    return nanquantile(a, q, axis, out, overwrite_input, method, keepdims)
+
+
+def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """The median of the values that are not NaN: the middle one, or the mean of the middle two."""
+    if _none_traced(a):
+        return _rewrap(np.nanmedian(_plain(a), axis=axis, out=out, keepdims=keepdims), a)
+    if dtype_of(a).kind != "f":
+        return median(a, axis, out, overwrite_input, keepdims)
+    if not np.prod(shape(a)):
+        return nanmean(a, axis, keepdims=keepdims)
+    moved, ordered = _sorted_slices(a, axis)
+    counted = sum(logical_not(isnan(moved)), axis=-1, keepdims=True)
+    low = take_along_axis(ordered, floor_divide(subtract(counted, 1), 2), axis=-1)
+    high = take_along_axis(ordered, floor_divide(counted, 2), axis=-1)
+    value = where(equal(remainder(counted, 2), 1), low, divide(add(low, high), 2))
+    return _shaped(reshape(value, tuple(shape(moved))[:-1]), moved, (), a, axis, keepdims, skip_nan=True)
+
+
+def _checked_method(method, q):
+    if trace.is_traced(q):
+        raise TypeError("quantile: q must be constant (a traced q has no place in the sorted values)")
+    if method not in _METHODS:
+        raise ValueError(f"quantile: method {method!r} is not supported; use one of {', '.join(_METHODS)}")
+    if np.any((np.asarray(q) < 0) | (np.asarray(q) > 1)):
+        raise ValueError("quantile: q must be in the range [0, 1]")
+
+
 def _sorted_slices(a, axis, empty_ok=False):
     """``a`` with the axes reduced over moved last and flattened into one, and that sorted."""
     dims = shape(a)
@@ -142,11 +202,13 @@ def _sorted_slices(a, axis, empty_ok=False):
     return moved, sort(moved, axis=-1)
 
 
-def _shaped(value, moved, q_shape, a, axis, keepdims):
-    """Quantiles of the slices (slice axes, then q's), NaN for slices holding NaN, laid out as NumPy
-    lays them out: q's axes first, then the kept axes (reduced ones as 1 with ``keepdims``)."""
+def _shaped(value, moved, q_shape, a, axis, keepdims, skip_nan=False):
+    """Quantiles of the slices (slice axes, then q's), NaN for slices holding NaN (all NaN, when
+    NaNs are skipped), laid out as NumPy lays them out: q's axes first, then the kept axes (reduced
+    ones as 1 with ``keepdims``)."""
     if dtype_of(moved).kind == "f":
-        flags = not_equal(sum(isnan(moved), axis=-1), 0)
+        nans = sum(isnan(moved), axis=-1)
+        flags = equal(nans, shape(moved)[-1]) if skip_nan else not_equal(nans, 0)
         value = where(reshape(flags, shape(moved)[:-1] + (1,) * len(q_shape)), np.nan, value)
     q_ndim = len(q_shape)
     value = moveaxis(value, tuple(range(-q_ndim, 0)), tuple(range(q_ndim))) if q_ndim else value
@@ -169,7 +231,7 @@ def _lerp(low, high, t):
     """low + (high − low)·t, as high − (high − low)·(1 − t) where t ≥ 0.5: NumPy's ``_lerp``, which
     is exact at both ends (and so NaN between a number and an infinity above the middle)."""
     diff = subtract(high, low)
-    t = np.asarray(t, dtype=dtype_of(diff))
+    t = t if trace.is_traced(t) else np.asarray(t, dtype=dtype_of(diff))
     return where(t >= 0.5, subtract(high, multiply(diff, 1 - t)), add(low, multiply(diff, t)))
 
 

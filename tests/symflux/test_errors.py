@@ -49,6 +49,20 @@ def test_conversions_of_traced_values_are_explained():
         gradient(lambda x: x.__setitem__(0, 1.0), sf.ones(2))
     with pytest.raises(sf.TracingError, match="in place"):
         gradient(lambda x: np.add(x, 1, out=x), sf.ones(2))
+    with pytest.raises(sf.TracingError, match="item"):
+        gradient(lambda x: x[0].item(), sf.ones(2))
+    with pytest.raises(sf.TracingError, match="tolist"):
+        gradient(lambda x: sum(x.tolist()), sf.ones(2))
+    with pytest.raises(sf.TracingError, match="depends on the values"):
+        gradient(lambda x: x[x.nonzero()].sum(), sf.ones(2))
+    with pytest.raises(sf.TracingError, match="immutable"):
+        gradient(lambda x: x.fill(0.0), sf.ones(2))
+    with pytest.raises(sf.TracingError, match="round"):
+        gradient(lambda x: round(x[0]), sf.ones(2))
+    with pytest.raises(TypeError, match="bytes"):
+        gradient(lambda x: x.view(np.int64).sum(), sf.ones(2))
+    with pytest.raises(TypeError, match="length="):
+        sf.compile(lambda i: sf.bincount(i))(np.array([1, 2]))
 
 
 def test_index_errors():

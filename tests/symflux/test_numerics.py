@@ -698,6 +698,10 @@ MIXED = [  # (NumPy function, inputs): each once found giving another dtype or v
         np.uint8), (np.array([0, 1, -1, 3], np.int8), np.array([0, 1, 2, 3], np.uint8))),
     ("a float branch compared with an integer one", lambda v, c: np.logical_not(np.where(v, v, 0.5)),
      (np.array([0, 1, -1, 3], np.int8), np.array([0, 1, 2, 3], np.uint8))),
+    ("a float32 product rounded to float32 before an int64 widens it to float64", lambda v, c: (v * v) * c,
+     (np.array([1.1, 2.3, -0.7, 3e-3], np.float32), np.array([3, 5, 7, 11]))),
+    ("float32 norms multiplied in float64", lambda v, c: np.sqrt(np.sum(v * v)) * np.sqrt(np.sum(v * 3)) * c,
+     (np.array([1.1, 2.3, 0.7, 3e-3], np.float32), np.array([3, 5, 7, 11]))),
     ("an int8 constant minus a uint8, in a remainder", lambda v, c: np.remainder(
         np.bitwise_and(c, v) - np.abs(c), np.where(0.5, 2, c) - v), (np.array([100, 3], np.uint8),
                                                                       np.array([3, -3], np.int8))),

@@ -91,6 +91,23 @@ UNARY = {
     "ldexp": (lambda x: np.ldexp(x, np.array([1, -2, 0, 3])), None),  # torch's 2**-2 of int64 is 0
     "moveaxis several": (lambda x: np.moveaxis(x[None], (0, 1), (-1, 0)),
                          lambda x: T.movedim(x[None], (0, 1), (-1, 0))),
+    "nanquantile": (lambda x: np.nanquantile(x, [0.3, 0.8], axis=1),
+                    lambda x: T.nanquantile(x, T.tensor([0.3, 0.8]), 1)),
+    "nanmedian": (lambda x: np.nanmedian(x, axis=0), lambda x: T.nanmedian(x, 0)[0]),
+    "np.gradient": (lambda x: np.gradient(x, [0.0, 1, 3, 4.5], axis=1) + np.gradient(x, 0.5, axis=0, edge_order=2),
+                    None),
+    "unwrap": (lambda x: np.unwrap(x * 3), None),
+    "polyfit": (lambda x: np.polyfit(np.array([0.0, 1, 3, 4.5]), x.T, 2), None),
+    "polymul, polyadd": (lambda x: np.polymul(x[0], x[1]) + np.polyadd(x[2], x[1, :2])[0], None),
+    "insert": (lambda x: np.insert(x, [1, 3], x[0, :2], axis=1), None),
+    "block": (lambda x: np.block([[x, x[:, :1]], [x[:1], x[:1, :1]]]), None),
+    "cumulative_sum": (lambda x: np.cumulative_sum(x, axis=1, include_initial=True),
+                       lambda x: T.cat([T.zeros(3, 1, dtype=x.dtype), T.cumsum(x, 1)], 1)),
+    "matvec, vecmat": (lambda x: np.matvec(x, x[0]) + np.vecmat(x[:, 1], x)[:3],
+                       lambda x: x @ x[0] + (x[:, 1] @ x)[:3]),
+    "multi_dot": (lambda x: np.linalg.multi_dot([x[0], x.T, x]), lambda x: T.linalg.multi_dot([x[0], x.T, x])),
+    "vector_norm": (lambda x: np.linalg.vector_norm(x, axis=1, ord=3), lambda x: T.linalg.vector_norm(x, 3, dim=1)),
+    "cond": (lambda x: np.linalg.cond(x[:, :3]), lambda x: T.linalg.cond(x[:, :3])),
 }
 
 
@@ -135,3 +152,36 @@ def test_sort_routes_gradients_and_indices_have_none():
     assert sf.compile(lambda v: np.sort(v))(np.array([2.0, np.nan, -1.0])).tolist()[:2] == [-1.0, 2.0]
 
 
+
+
+def test_ndarray_methods_and_builtins_on_traced_values():
+    x = np.array([[3.0, -1.5, 2.0], [0.25, 4.0, -2.0]])
+    f = sf.compile(lambda v: (np.ptp(v, axis=1) * v.itemsize + v.nbytes, round(v, 1), divmod(v, 2.0)[1],
+                              v.view().copy(order="C"), sf.ascontiguousarray(v)))
+    ptp, rounded, remainder, same, contiguous = f(x)
+    np.testing.assert_array_equal(ptp, np.ptp(x, axis=1) * 8 + 48)
+    np.testing.assert_array_equal(rounded, np.round(x, 1))
+    np.testing.assert_array_equal(remainder, divmod(x, 2.0)[1])
+    np.testing.assert_array_equal(same, x)
+    np.testing.assert_array_equal(contiguous, x)
+
+
+def test_einsum_ellipsis_anywhere_in_an_operand():
+    """An ellipsis after named axes read the leading axes (j... took the first axes as the ellipsis')."""
+    a, b = np.arange(24.0).reshape(3, 8), np.arange(48.0).reshape(8, 2, 3)
+    for spec, operands in (("ij,j...->i...", (a, b)), ("a...b,b...->a...", (np.ones((2, 3, 4)), np.ones((4, 3)))),
+                           ("i...j,jk->i...k", (b.transpose(0, 2, 1)[..., :2], np.ones((2, 4))))):
+        np.testing.assert_array_equal(sf.compile(lambda *v: np.einsum(spec, *v))(*operands), np.einsum(spec, *operands))
+
+
+def test_traced_positions_for_bincount_isin_and_types():
+    x, w = np.array([0, 2, 2, 5]), np.array([1.0, 2, 3, 4])
+    np.testing.assert_array_equal(sf.compile(lambda i, v: sf.bincount(i, v, length=4))(x, w), [1, 0, 5, 0])  # 5 dropped
+    np.testing.assert_array_equal(sf.compile(lambda v: sf.bincount(x, v, minlength=8))(w),
+                                  np.bincount(x, w, minlength=8))
+    np.testing.assert_array_equal(sf.grad(lambda v: sf.sum(sf.bincount(x, v) ** 2))(w), [2, 10, 10, 8])
+    np.testing.assert_array_equal(sf.compile(lambda v: sf.isin(v, [2.0, 4.0], invert=True))(w), ~np.isin(w, [2, 4]))
+    seen = []
+    sf.compile(lambda v: seen.append((np.result_type(v, np.float32), np.iscomplexobj(v), sf.isrealobj(v))) or v)(
+        w.astype(np.float32))
+    assert seen == [(np.float32, False, True)]
