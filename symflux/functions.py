@@ -21,7 +21,15 @@ from . import derived, elementary
 from .taylor import nth_derivative
 
 
-class sigmoid(sympy.Function):
+class _OfReals(sympy.Function):
+    """A function of real numbers with real values. Declared, or SymPy's derivative of |f| keeps
+    re(f), which no renderer has."""
+
+    def _eval_is_extended_real(self):
+        return all(a.is_extended_real for a in self.args) or None
+
+
+class sigmoid(_OfReals):
     """σ(x) = 1 / (1 + exp(-x))."""
 
     def fdiff(self, argindex=1):
@@ -47,7 +55,7 @@ class sigmoid(sympy.Function):
         return f"σ({printer._print(self.args[0])})"
 
 
-class softplus(sympy.Function):
+class softplus(_OfReals):
     """softplus(x) = log(1 + exp(x)); its derivative is σ(x)."""
 
     def fdiff(self, argindex=1):
@@ -63,7 +71,7 @@ class softplus(sympy.Function):
         return sympy.log(1 + sympy.exp(self.args[0]))._eval_evalf(prec)
 
 
-class expm1(sympy.Function):
+class expm1(_OfReals):
     """eˣ − 1, accurate near 0. SymPy's own (``sympy.codegen.cfunctions``) rewrites expm1(x + 2.0)
     as 7.389·exp(x) − 1, which loses exactly the accuracy it is for."""
 
@@ -81,7 +89,7 @@ class expm1(sympy.Function):
         return (sympy.exp(self.args[0]) - 1)._eval_evalf(prec)
 
 
-class log1p(sympy.Function):
+class log1p(_OfReals):
     """log(1 + x), accurate near 0 (kept as itself, see ``expm1``)."""
 
     def fdiff(self, argindex=1):
@@ -128,7 +136,7 @@ class isfinite(_FloatClass):
     test = staticmethod(lambda v: v == v and abs(v) != float("inf"))
 
 
-class cbrt(sympy.Function):
+class cbrt(_OfReals):
     """The real cube root (NumPy's ``cbrt``: cbrt(−8) = −2, where SymPy's x**(1/3) is complex)."""
 
     def fdiff(self, argindex=1):
@@ -145,14 +153,6 @@ class cbrt(sympy.Function):
 
     def _eval_evalf(self, prec):
         return sympy.real_root(self.args[0], 3)._eval_evalf(prec)
-
-
-class _OfReals(sympy.Function):
-    """A function of real numbers with real values. Declared, or SymPy's derivative of |f| keeps
-    re(f), which no renderer has."""
-
-    def _eval_is_extended_real(self):
-        return all(a.is_extended_real for a in self.args) or None
 
 
 class hypot(_OfReals):
@@ -604,8 +604,30 @@ def carried_out(d: sympy.Derivative) -> sympy.Expr:
         taken = nth_derivative(d.expr, last, n)
         if taken is not None:  # almost everywhere already: kinks are Piecewise, steps' derivatives 0
             return taken
-    taken = elementary.derivative(d.expr, d.variable_count)
-    return taken if taken is not None else almost_everywhere(d.doit())
+    expr, reals = _abs_of_reals(d.expr)
+    taken = elementary.derivative(expr, d.variable_count)
+    taken = taken if taken is not None else almost_everywhere(sympy.Derivative(expr, *d.variable_count).doit())
+    return dag_replace(taken, reals) if reals else taken
+
+
+class _Real(sympy.Function):
+    """A value known to be real while differentiating: SymPy takes |f|' as sign(f)·f' only for an f
+    it knows is real, and otherwise as (re f·(re f)' + im f·(im f)')/|f|, which no renderer has and
+    which is 0/0 at f = 0. Every value a derivative is taken of is real (NaN outside a domain)."""
+    is_extended_real = True
+
+    def fdiff(self, argindex=1):
+        return sympy.Integer(1)
+
+
+def _abs_of_reals(expr):
+    """(expr with the argument of each |f| SymPy cannot tell is real marked real, the marks' undoing)."""
+    unknown = [a for a in dag_atoms(expr, sympy.Abs) if a.args[0].is_extended_real is not True] \
+        if expr.has(sympy.Abs) else []
+    if not unknown:
+        return expr, {}
+    marked = {a: sympy.Abs(_Real(a.args[0]), evaluate=False) for a in unknown}
+    return dag_replace(expr, marked), {_Real(a.args[0]): a.args[0] for a in unknown}
 
 
 def substitute(body: sympy.Expr, subs: dict, evaluate: bool = True) -> sympy.Expr:

@@ -38,10 +38,8 @@ def jvp_map(node: Node, tangents):
 
 def jvp_extremum(node: Node, tangents):
     """The mean tangent of the elements that attain the extremum (ties share, as in reverse mode)."""
-    x, axes = node.args[0], node.attrs[0]
-    keep = tuple(1 if a in axes else d for a, d in enumerate(x.shape))
-    is_extremum = ops.map_(sympy.Piecewise((1, sympy.Eq(ARG[0], ARG[1])), (0, True)),
-                           [x, ops.reshape(node, keep)], dtype=tangents[0].dtype)
+    axes = node.attrs[0]
+    is_extremum = ops.extremum_mask(node, tangents[0].dtype)
     chosen = ops.reduce("sum", ops.map_(ARG[0] * ARG[1], [is_extremum, tangents[0]]), axes)
     return ops.map_(ARG[0] / ARG[1], [chosen, ops.reduce("sum", is_extremum, axes)])
 

@@ -383,6 +383,17 @@ def detach(x: Node, why: tuple = ()) -> Node:
     return x if x.op in ("const", "detach") or is_fill(x) else make("detach", (x,), why, x.shape, x.dtype)
 
 
+def extremum_mask(node: Node, dtype) -> Node:
+    """1 where an element of a max/min reduction's argument attains the result, else 0 (ties all
+    count: derivatives share among them). The argument is read through a ``detach`` (the mask has no
+    derivative), and the lowering stores a value read by an extremum and a detach once, so the two
+    compare the same bits: recomputed, SymPy may rewrite 0.8a·0.8b as 0.64ab, and no element matched."""
+    x = node.args[0]
+    keep = tuple(1 if a in node.attrs[0] else d for a, d in enumerate(x.shape))
+    return map_(sympy.Piecewise((1, sympy.Eq(ARG[0], ARG[1])), (0, True)), [detach(x), reshape(node, keep)],
+                dtype=dtype)
+
+
 def concat(xs, axis: int) -> Node:
     xs = list(xs)
     if len(xs) == 1:

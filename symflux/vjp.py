@@ -122,10 +122,8 @@ def vjp_sum(node: Node, g: Node, i: int):
 
 def vjp_extremum(node: Node, g: Node, i: int):
     """Ties share the cotangent equally (as torch.amax and jax.numpy.max do)."""
-    x = node.args[0]
-    keep = tuple(1 if a in node.attrs[0] else d for a, d in enumerate(x.shape))
-    is_max = ops.map_(sympy.Piecewise((1, sympy.Eq(ARG[0], ARG[1])), (0, True)),
-                      [x, ops.reshape(node, keep)], dtype=g.dtype)
+    keep = tuple(1 if a in node.attrs[0] else d for a, d in enumerate(node.args[0].shape))
+    is_max = ops.extremum_mask(node, g.dtype)
     share = ops.map_(ARG[0] / ARG[1], [g, ops.reduce("sum", is_max, node.attrs[0])])
     return ops.map_(ARG[0] * ARG[1], [is_max, ops.reshape(share, keep)])
 

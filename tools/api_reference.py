@@ -46,12 +46,19 @@ SECTIONS = {
                         "logspace", "meshgrid", "broadcast_arrays", "matrix_transpose", "vecdot", "bitwise_and",
                         "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift", "searchsorted", "digitize",
                         "delete", "compress", "extract", "choose", "piecewise", "apply_along_axis", "resize",
-                        "indices", "unravel_index", "ravel_multi_index", "polyder", "polyint", "ldexp"],
+                        "indices", "unravel_index", "ravel_multi_index", "polyder", "polyint", "ldexp",
+                        "cumulative_sum", "cumulative_prod", "matvec", "vecmat", "block", "diagflat", "insert",
+                        "isin", "bincount", "nanmedian", "nanquantile", "nanpercentile", "numpy.gradient", "unwrap",
+                        "polyadd", "polysub", "polymul", "polyfit", "copy", "numpy.unstack", "ascontiguousarray",
+                        "diag_indices_from", "tril_indices_from", "triu_indices_from", "isreal", "iscomplex",
+                        "real_if_close", "isrealobj", "iscomplexobj", "result_type"],
     "Linear algebra (sf.linalg, np.linalg)": [
         "linalg.inv", "linalg.solve", "linalg.det", "linalg.slogdet", "linalg.cholesky", "linalg.eig",
         "linalg.eigvals", "linalg.eigh",
         "linalg.eigvalsh", "linalg.svd", "linalg.svdvals", "linalg.qr", "linalg.pinv", "linalg.lstsq",
-        "linalg.matrix_power", "linalg.norm"],
+        "linalg.matrix_power", "linalg.norm", "linalg.vector_norm", "linalg.matrix_norm", "linalg.cond",
+        "linalg.matrix_rank", "linalg.multi_dot", "linalg.tensorinv", "linalg.tensorsolve", "linalg.outer",
+        "linalg.cross", "linalg.diagonal", "linalg.trace"],
     "Fourier transforms (sf.fft, np.fft; in the interpreter)": [
         "fft.fft", "fft.ifft", "fft.rfft", "fft.irfft", "fft.fft2", "fft.ifft2", "fft.rfft2", "fft.irfft2", "fft.fftn",
         "fft.ifftn", "fft.rfftn", "fft.irfftn", "fft.fftshift", "fft.ifftshift"],
@@ -86,9 +93,20 @@ Every function above works on plain values (it is NumPy's), on traced values (a 
   constant, work quadratic). `median`/`quantile`/`percentile` sort, so the same holds; their `q` must
   be constant. `convolve`/`correlate` gather (n + m) × m windows; `interp` needs constant `xp`.
 - What decides a result's shape must be constant while tracing, as in JAX: the positions `delete`
-  removes, the conditions of `compress`/`extract`, `digitize`'s bins. `searchsorted` and `choose`
-  take traced values and indices. `nonzero`, `argwhere`, `unique`, `bincount` without a length and
-  `histogram` (shapes that depend on values) are not there for traced arrays.
+  removes and `insert` fills, the conditions of `compress`/`extract`, `digitize`'s bins, a traced
+  `bincount`'s `length=` (JAX's keyword). `nonzero`, `argwhere`, `unique`, `histogram`, boolean masks
+  that are traced and `real_if_close` of traced complex values (shapes or types that depend on
+  values) are not there for traced arrays.
+- Integer index arrays may be traced (`x[labels]`, `take`, `take_along_axis` of a function's integer
+  arguments, an `argmax`): they gather, and their gradient scatters back. Constant indices out of
+  range raise NumPy's `IndexError`; traced ones cannot be checked while tracing and are clamped into
+  range instead (negative ones count from the end first), as JAX's gathers do — nothing is read
+  outside the array.
+- NumPy 2's `np.ascontiguousarray`/`asfortranarray`/`asanyarray` convert before any dispatch, so on
+  traced values use `sf.ascontiguousarray` and friends (a traced value's layout is the compiler's).
+  `np.gradient` and `np.unstack` are `sf.numpy.gradient`/`sf.numpy.unstack` (`sf.gradient` and
+  `sf.unstack` are Flux's). `polyfit` on traced values needs constant `x` and `w` (the fit is linear
+  in `y`) and has no `full`/`cov`.
 - `quantile` of integers in float64 where NumPy interpolates in the integers' own type (which wraps
   at the extremes); `cov` without `fweights`/`aweights` on traced arrays; `nanargmax`/`nanargmin`
   give 0 for an all-NaN slice where NumPy raises.

@@ -29,8 +29,8 @@ def test_shape_mismatches_name_both_shapes():
 
 
 def test_unsupported_numpy_function_is_named():
-    with pytest.raises(TypeError, match=r"numpy\.linalg\.tensorinv is not supported"):
-        gradient(lambda x: np.sum(np.linalg.tensorinv(x)), sf.ones((2, 2)))
+    with pytest.raises(TypeError, match=r"numpy\.unique is not supported"):
+        gradient(lambda x: np.sum(np.unique(x)), sf.ones((2, 2)))
     with pytest.raises(TypeError, match=r"numpy\.histogram is not supported on traced arrays"):
         gradient(lambda x: np.sum(np.histogram(x)[0]), sf.ones(3))
 

@@ -251,3 +251,55 @@ def test_rrelu_is_leaky_with_random_slopes_in_its_range():
     assert np.isnan(sf.rrelu(np.array([np.nan]))[0])
     (g,) = sf.gradient(lambda v: sf.sum(sf.rrelu(v)), np.array([1.0, -1.0]))
     assert g[0] == 1.0 and 1 / 8 <= g[1] <= 1 / 3
+
+
+@pytest.mark.parametrize("moved", [lambda b: b, lambda b: b.T], ids=["in place", "transposed"])
+def test_extremum_derivatives_compare_the_values_the_extremum_saw(moved):
+    """max's derivative compares its argument with the max; recomputed in another kernel, SymPy had
+    composed (0.8a)(0.8b)(0.8c)(0.8d) + a as 0.4096abcd + a, no element matched and the compiled
+    gradient was 0/0 = NaN for that row (found by a random-program search against PyTorch)."""
+    rng = np.random.default_rng(32)
+    x, w = rng.standard_normal((3, 4)), rng.standard_normal(4)
+
+    def f(a):
+        return sf.sum(sf.max(moved(sf.prod(a * 0.8, axis=1, keepdims=True) + a), axis=-1 if moved(x) is x else 0) *
+                      w[:3])
+    want = sf.grad(f)(x)
+    assert not np.isnan(want).any()
+    for got in (sf.compile(sf.grad(f))(x), sf.compile(lambda a, v: sf.jvp(f, (a,), (v,))[1])(x, w[:3, None] * x)):
+        assert not np.isnan(got).any()
+    np.testing.assert_allclose(sf.compile(sf.grad(f))(x), want, rtol=1e-12, atol=1e-15)
+    if torch is not None:
+        t = torch.tensor(x, requires_grad=True)
+        b = torch.prod(t * 0.8, 1, keepdim=True) + t
+        (torch.amax(b if moved(x) is x else b.T, dim=-1 if moved(x) is x else 0) * torch.tensor(w[:3])).sum().backward()
+        np.testing.assert_allclose(want, t.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("inner,kink,shift", [(sf.sigmoid, 0.0, 0.5), (sf.softplus, 0.0, float(np.log(2.0))),
+                                               (sf.log1p, 0.0, 0.0), (lambda a: sf.arcsin(a / 4), 0.0, 0.0),
+                                               (sf.sqrt, 4.0, 2.0), (lambda a: sf.arccosh(a + 1.5), 0.5, 0.0)],
+                         ids=["sigmoid", "softplus", "log1p", "arcsin", "sqrt", "arccosh"])
+def test_abs_of_values_sympy_cannot_tell_are_real(inner, kink, shift):
+    """|f|' was (re f·(re f)' + im f·(im f)')/|f| for an f SymPy could not tell is real: compiled
+    code had no rule for re (an L1 loss on a sigmoid model's output did not compile), and 0/0 at
+    f = 0. It is sign(f)·f', 0 at the kink as in Zygote and PyTorch."""
+    x = np.array([0.5, 2.0, 3.0, kink, 1.2])
+    f = lambda a: sf.sum(sf.abs(inner(a) - shift))
+    want = sf.grad(f)(x)
+    np.testing.assert_allclose(sf.compile(sf.grad(f))(x), want, rtol=1e-13)
+    assert want[3] == 0 or shift != float(np.asarray(inner(x))[3])  # softplus(0) may round off log 2
+    h = 1e-6
+    numeric = np.array([(np.sum(np.abs(np.asarray(inner(x + h * e)) - shift))
+                         - np.sum(np.abs(np.asarray(inner(x - h * e)) - shift))) / (2 * h) for e in np.eye(x.size)])
+    np.testing.assert_allclose(want[[0, 1, 2, 4]], numeric[[0, 1, 2, 4]], rtol=1e-6)
+
+
+def test_l1_loss_of_a_sigmoid_model_compiles():
+    model = sf.Chain(sf.Dense(3, 2, sf.sigmoid))
+    x, y = np.random.default_rng(0).random((5, 3), np.float32), np.random.default_rng(1).random((5, 2), np.float32)
+    loss = lambda m, x, y: sf.mae(m(x), y)
+    want = sf.gradient(loss, model, x, y)[0].layers[0]
+    got = sf.compile(lambda m, x, y: sf.gradient(loss, m, x, y)[0])(model, x, y).layers[0]
+    np.testing.assert_allclose(got.W, want.W, rtol=1e-6)
+    np.testing.assert_allclose(got.b, want.b, rtol=1e-6)
