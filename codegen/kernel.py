@@ -130,10 +130,11 @@ class Program:
 
 
 def loads(expr) -> set:
-    """The buffer loads (``Indexed``) in ``expr``. Bodies are DAGs (a recurrence such as Newton's
+    """The buffer loads (``Indexed``) in ``expr``, those inside another's index too (a gather reads
+    its positions from a buffer: ``x[t[i]]`` reads t). Bodies are DAGs (a recurrence such as Newton's
     iteration shares each step twice), so every distinct subexpression is visited once; SymPy's
     ``atoms`` walks the tree, which is exponential in the depth of such a DAG."""
-    return dag_atoms(expr, sympy.Indexed)
+    return dag_atoms(expr, sympy.Indexed, inside=True)
 
 
 def buffers_used(stmt) -> set:
@@ -211,7 +212,10 @@ def rebuilt(e, args, evaluate: bool = True):
         return _unevaluated(e.func, args)
     if _takes_branches(e, args):
         return _unless_zoo(lambda: e.func(*args), lambda: _unevaluated(e.func, args), args)
-    return e.func(*args)
+    try:
+        return e.func(*args)
+    except RecursionError:  # SymPy's Piecewise can collapse nested conditions without end
+        return _unevaluated(e.func, args)
 
 
 # what SymPy evaluates as it builds: arithmetic, functions (Piecewise too), comparisons, logic

@@ -123,6 +123,12 @@ class _FloatClass(sympy.Function):
     def _eval_is_integer(self):
         return True
 
+    def _eval_evalf(self, prec):
+        """The class of the number the argument evaluates to (mpmath's isnan/isinf, which SymPy would
+        call by name, give bools, not numbers: a sign test of a body holding one raised)."""
+        value = self.args[0].evalf(prec)
+        return self.func(value) if value.is_Number or value in (sympy.nan, sympy.oo, -sympy.oo, sympy.zoo) else None
+
 
 class isnan(_FloatClass):
     test = staticmethod(lambda v: v != v)

@@ -38,7 +38,7 @@ def _fused(first, second, aliased: set):
     if not (isinstance(first, Loop) and isinstance(second, Loop) and first.independent and second.independent
             and first.extent == second.extent and first.jam == second.jam == 1):
         return None
-    renamed = tuple(replaced(s, {second.var: first.var}) for s in second.body)
+    renamed = tuple(replaced(s, {second.var: first.var}, evaluate=False) for s in second.body)
     first_reads, first_writes = _accesses(first.body)
     reads, writes = _accesses(renamed)
     produced = reads.keys() & first_writes
@@ -131,7 +131,7 @@ def _inlined(levels, store, second, later: list):
     reads, writes = _accesses((second,))
     if reads.get(name) != {sympy.sympify(index)} or name in writes or any(name in buffers_used(s) for s in later):
         return None
-    return replaced(second, {store.buffer[index]: value})
+    return replaced(second, {store.buffer[index]: value}, evaluate=False)
 
 
 def _injective(index, levels) -> bool:

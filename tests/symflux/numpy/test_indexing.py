@@ -159,3 +159,18 @@ def test_float_gradients_keep_the_inputs_precision():
         np.testing.assert_array_equal(g, [3, 4])
     g, _ = sf.gradient(lambda a, i: sf.sum(a * i), np.array([1.0, 2.0]), np.array([3, 4]))
     assert g.dtype == np.float64  # beside an integer input: still the float input's type
+
+
+def test_positions_stored_for_a_gather_are_computed_before_it_reads_them():
+    """The flat positions of x[arange, labels] went to a temporary that a later loop nest read inside
+    another load's index (x[t[i]]); the optimiser, not seeing that read, dropped the loop that
+    stored them: the compiled gradient read uninitialised positions (a crash, or wrong numbers)."""
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    labels = np.argmax(x, axis=1)
+    f = lambda a, i: sf.sum(a * a[np.arange(3), i][:, None] * w)
+    gradient = sf.grad(f)
+    np.testing.assert_allclose(sf.compile(gradient)(x, labels), gradient(x, labels), rtol=1e-14)
+    np.testing.assert_allclose(exported(gradient, x, labels), gradient(x, labels), rtol=1e-14)
+    argmax = sf.grad(lambda a: sf.sum(a * a[np.arange(3), sf.argmax(a, axis=1)][:, None] * w))
+    np.testing.assert_allclose(sf.compile(argmax)(x), argmax(x), rtol=1e-14)
