@@ -121,7 +121,7 @@ RULES = {
     "max": batch_reduce,
     "min": batch_reduce,
     "einsum": batch_einsum,
-    "detach": lambda n, args, size: ops.detach(args[0], n.attrs),
+    "detach": lambda n, args, size: ops.compared(args[0]) if n.attrs == ("compared",) else ops.detach(args[0], n.attrs),
     "reshape": lambda n, args, size: ops.reshape(args[0], (size,) + n.attrs[0]),
     "permute": lambda n, args, size: ops.permute(args[0], (0,) + tuple(p + 1 for p in n.attrs[0])),
     "expand": batch_expand,

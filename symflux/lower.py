@@ -91,7 +91,7 @@ class Lowering:
         self.counter = 0
         self.inlined: dict[int, int] = {}
         hot = self._feeds_inner_loops()
-        self.compared = self._compared_with_extremum()
+        self.compared = self._compared()
         first_output = {}
         for node, buf in zip(outputs, out_buffers):
             first_output.setdefault(id(node), buf)
@@ -176,19 +176,17 @@ class Lowering:
                     hot.add(id(node))
         return hot
 
-    def _compared_with_extremum(self) -> set:
-        """The maps whose values (moved or not) a max/min reduces and its derivative compares with the
-        result (``ops.extremum_mask``): stored once, so both read the same bits; recomputed, SymPy
-        may compose them into another expression for the same number, rounded otherwise."""
-        compared = set()
+    def _compared(self) -> set:
+        """The maps whose values (moved or not) comparisons read through ``ops.compared``: stored
+        once, so that every comparison and the reductions beside them read the same bits."""
+        stored = set()
         for node in self.order:
-            x = node.args[0] if node.op in ("max", "min") else None
-            if x is None or "detach" not in [c.op for c in self.consumers.get(id(x), [])]:
-                continue
-            while x.op in MOVEMENT and len(x.args) == 1:
-                x = x.args[0]
-            compared.add(id(x))
-        return compared
+            if node.op == "detach" and node.attrs == ("compared",):
+                x = node.args[0]
+                while x.op in MOVEMENT and len(x.args) == 1:
+                    x = x.args[0]
+                stored.add(id(x))
+        return stored
 
     def _materialise(self, node, hot) -> bool:
         if node.op in KERNELS and not _gathers(node):

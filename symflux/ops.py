@@ -383,14 +383,21 @@ def detach(x: Node, why: tuple = ()) -> Node:
     return x if x.op in ("const", "detach") or is_fill(x) else make("detach", (x,), why, x.shape, x.dtype)
 
 
+def compared(x: Node) -> Node:
+    """``x`` for comparisons that must agree with each other (a sort's pairs, an extremum and the
+    elements that attain it): without a derivative (``detach``), and marked so that the lowering
+    stores the value once. Recomputed where each comparison reads it, SymPy may compose it into
+    another expression for the same number (0.8a·0.8b as 0.64ab), rounded otherwise: an element
+    then ranked twice, or no element matched its max."""
+    return x if x.op == "const" or is_fill(x) else make("detach", (x,), ("compared",), x.shape, x.dtype)
+
+
 def extremum_mask(node: Node, dtype) -> Node:
     """1 where an element of a max/min reduction's argument attains the result, else 0 (ties all
-    count: derivatives share among them). The argument is read through a ``detach`` (the mask has no
-    derivative), and the lowering stores a value read by an extremum and a detach once, so the two
-    compare the same bits: recomputed, SymPy may rewrite 0.8a·0.8b as 0.64ab, and no element matched."""
+    count: derivatives share among them); the mask has no derivative."""
     x = node.args[0]
     keep = tuple(1 if a in node.attrs[0] else d for a, d in enumerate(x.shape))
-    return map_(sympy.Piecewise((1, sympy.Eq(ARG[0], ARG[1])), (0, True)), [detach(x), reshape(node, keep)],
+    return map_(sympy.Piecewise((1, sympy.Eq(ARG[0], ARG[1])), (0, True)), [compared(x), reshape(node, keep)],
                 dtype=dtype)
 
 

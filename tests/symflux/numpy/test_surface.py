@@ -185,3 +185,23 @@ def test_traced_positions_for_bincount_isin_and_types():
     sf.compile(lambda v: seen.append((np.result_type(v, np.float32), np.iscomplexobj(v), sf.isrealobj(v))) or v)(
         w.astype(np.float32))
     assert seen == [(np.float32, False, True)]
+
+
+def test_sorting_compares_the_same_bits_for_every_pair():
+    """A sort's pairwise comparisons read its argument recomputed where each compared, composed by
+    SymPy into different expressions for the same numbers: compiled argsort gave [3, 0, 3, 0] and
+    [0, 5, 1, 0] (an element ranked twice, one past the end) for a product of rows (found by the
+    random search against PyTorch). The argument is stored once now."""
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+
+    def v(a):
+        s = np.sqrt(a * a + 0.5) + a
+        return np.prod(s * 0.8, axis=1, keepdims=True) + s
+    want = np.argsort(v(x), axis=1, kind="stable")
+    np.testing.assert_array_equal(sf.compile(lambda a: np.argsort(v(a), axis=1))(x), want)
+    np.testing.assert_array_equal(sf.compile(lambda a: np.argmax(v(a), axis=1))(x), np.argmax(v(x), axis=1))
+    gradient = sf.grad(lambda a: sf.sum(np.take_along_axis(v(a), np.argsort(v(a), axis=1), 1) * w))
+    np.testing.assert_allclose(sf.compile(gradient)(x), gradient(x), rtol=1e-13)
+    batched = sf.vmap(lambda a: np.argsort(v(a[None]), axis=1)[0])(x)
+    np.testing.assert_array_equal(batched, want)
