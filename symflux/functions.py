@@ -628,8 +628,7 @@ class _Real(sympy.Function):
 
 def _abs_of_reals(expr):
     """(expr with the argument of each |f| SymPy cannot tell is real marked real, the marks' undoing)."""
-    unknown = [a for a in dag_atoms(expr, sympy.Abs) if a.args[0].is_extended_real is not True] \
-        if expr.has(sympy.Abs) else []
+    unknown = [a for a in dag_atoms(expr, sympy.Abs) if a.args[0].is_extended_real is not True]
     if not unknown:
         return expr, {}
     marked = {a: sympy.Abs(_Real(a.args[0]), evaluate=False) for a in unknown}

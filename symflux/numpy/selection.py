@@ -1,8 +1,8 @@
 """Finding positions and choosing elements, written with symflux's own functions so that every path
 and derivative follows from theirs: ``searchsorted``, ``digitize``, ``delete``, ``compress``,
 ``extract``, ``choose``, ``piecewise``, ``apply_along_axis``, ``resize``, ``indices``,
-``unravel_index`` and ``ravel_multi_index``. What decides a result's shape (the positions deleted,
-a condition compressed by) must be constant, as in JAX."""
+``unravel_index``, ``ravel_multi_index``, ``insert``, ``isin`` and ``bincount``. What decides a
+result's shape (the positions deleted, a condition compressed by) must be constant, as in JAX."""
 
 from __future__ import annotations
 
@@ -204,7 +204,6 @@ def ravel_multi_index(multi_index, dims, mode="raise", order="C"):
             coordinate = clip(coordinate, 0, d - 1)
         flat = coordinate * int(stride) + flat
     return flat
-
 
 
 def insert(arr, obj, values, axis=None):

@@ -1,6 +1,6 @@
 """NumPy's functions of 1-D sequences, written with symflux's own so that every path and derivative
-follows from theirs: ``convolve``, ``correlate``, ``trapezoid``, ``interp``, ``polyval``,
-``ediff1d`` and ``vander``."""
+follows from theirs: ``convolve``, ``correlate``, ``trapezoid``, ``interp``, ``polyval`` and the
+other polynomial functions, ``ediff1d``, ``vander``, ``gradient`` and ``unwrap``."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """NumPy's logical reductions and statistics, written with symflux's own functions so that every
 path and derivative follows from theirs: ``all``, ``any``, ``allclose``, ``count_nonzero``, ``ptp``,
-``average``, ``quantile``, ``percentile``, ``median``, ``nanargmax``/``nanargmin``, ``cov`` and
-``corrcoef``."""
+``average``, ``quantile``, ``percentile``, ``median`` and their NaN-skipping ``nan*`` forms,
+``nanargmax``/``nanargmin``, ``cov`` and ``corrcoef``."""
 
 from __future__ import annotations
 
