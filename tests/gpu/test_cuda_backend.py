@@ -290,3 +290,17 @@ def test_bitwise_ops_and_shifts_past_the_width(device):
         for got, want in zip(sf.compile(f, backend="cuda")(x, n), f(x, n)):
             assert np.asarray(got).dtype == want.dtype
             np.testing.assert_array_equal(got, want)
+
+
+def test_gathers_with_traced_indices_and_their_scatters(device):
+    """x[arange, labels] and take_along_axis of argsort: positions read from a buffer inside another
+    load's index, and the gradient's scatter of them (atomics) as CUDA kernels."""
+    rng = np.random.default_rng(3)
+    x, w, labels = rng.standard_normal((5, 4)), rng.standard_normal((5, 4)), np.array([3, 0, 2, 2, 1])
+    f = lambda a, i: sf.sum(a * a[np.arange(5), i][:, None] * w) + sf.sum(
+        sf.take_along_axis(a, sf.argsort(a, axis=1), 1) * w)
+    gradient = sf.grad(f)
+    compiled = sf.compile(lambda a, i: (f(a, i), gradient(a, i)), backend="cuda")
+    value, grad = compiled(x, labels)
+    np.testing.assert_allclose(value, f(x, labels), rtol=1e-12)
+    np.testing.assert_allclose(grad, gradient(x, labels), rtol=1e-12)
