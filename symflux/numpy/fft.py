@@ -13,6 +13,9 @@ from ..array import Tracer
 from ._base import _node, ndim, shape
 from .arrangement import roll
 
+__all__ = ["fft", "fft2", "fftfreq", "fftn", "fftshift", "ifft", "ifft2", "ifftn", "ifftshift", "irfft", "irfft2",
+           "irfftn", "rfft", "rfft2", "rfftfreq", "rfftn"]
+
 
 def _traced(a) -> bool:
     return trace.any_traced([a])
