@@ -33,18 +33,19 @@ REDUCE = ["sum", "max", "min", "mean"]
 VALUES = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 3.0, -1.5, 0.25, 4.0, np.inf, -np.inf, np.nan]
 
 
+def trees(leaves, branches, depth):
+    """Expression trees up to ``depth``: a leaf, or one of ``branches(subtrees)``."""
+    leaf = st.sampled_from(leaves)
+    return leaf if depth == 0 else st.one_of(leaf, *branches(trees(leaves, branches, depth - 1)))
+
+
 def programs(depth):
-    leaf = st.sampled_from([("x",), ("y",), ("const", 2.0), ("const", -0.5)])
-    if depth == 0:
-        return leaf
-    inner = programs(depth - 1)
-    return st.one_of(
-        leaf,
+    return trees([("x",), ("y",), ("const", 2.0), ("const", -0.5)], lambda inner: [
         st.tuples(st.just("unary"), st.sampled_from(UNARY), inner),
         st.tuples(st.just("binary"), st.sampled_from(BINARY), inner, inner),
         st.tuples(st.just("where"), inner, inner, inner),
         st.tuples(st.just("reduce"), st.sampled_from(REDUCE), inner),
-    )
+    ], depth)
 
 
 def build(program, x, y):
@@ -123,17 +124,12 @@ MIXED_UNARY = ["negative", "abs", "square", "invert", "logical_not", "sign"]
 
 
 def mixed_programs(depth):
-    leaf = st.sampled_from([("x",), ("y",), ("const", 2), ("const", -3), ("const", 0.5), ("const", True)])
-    if depth == 0:
-        return leaf
-    inner = mixed_programs(depth - 1)
-    return st.one_of(
-        leaf,
+    return trees([("x",), ("y",), ("const", 2), ("const", -3), ("const", 0.5), ("const", True)], lambda inner: [
         st.tuples(st.just("astype"), st.sampled_from(DTYPES), inner),
         st.tuples(st.just("binary"), st.sampled_from(MIXED_BINARY), inner, inner),
         st.tuples(st.just("unary"), st.sampled_from(MIXED_UNARY), inner),
         st.tuples(st.just("where"), inner, inner, inner),
-    )
+    ], depth)
 
 
 def build_with(m, program, x, y):
