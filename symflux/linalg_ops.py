@@ -88,8 +88,8 @@ def _exact(name, a, b=None):
     elif name == "solve":
         out = m.LUsolve(sympy.Matrix(b.tolist()))
     elif name.startswith("slogdet"):
-        det = m.det()
-        return np.array(sympy.sign(det) if name == "slogdet_sign" else sympy.log(sympy.Abs(det)), dtype=object)
+        det = m.det()  # a scalar, which ``evaluate`` stores as an element (an array would be stored whole)
+        return sympy.sign(det) if name == "slogdet_sign" else sympy.log(sympy.Abs(det))
     elif name == "cholesky":
         out = m.cholesky(hermitian=False)
     else:

@@ -57,7 +57,7 @@ def normalise(x, axis=-1, eps=1e-5):
     """Flux's ``normalise(x; dims, ϵ)``: (x − μ)/(σ + ϵ) with the mean and uncorrected standard
     deviation along ``axis`` (the feature axis, last in symflux's batch-first layout)."""
     mu = F.mean(x, axis=axis, keepdims=True)
-    sigma = F.sqrt(F.mean(F.square(F.subtract(x, mu)), axis=axis, keepdims=True))
+    sigma = F.std(x, axis=axis, keepdims=True)  # its derivative is 0 for a constant x: no NaN
     return F.divide(F.subtract(x, mu), F.add(sigma, eps))
 
 

@@ -107,7 +107,8 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 
 def vdot(a, b):
-    """vdot(a, b) = Σ aᵢbᵢ over the flattened operands, in their dtype (as NumPy: no widening)."""
+    """vdot(a, b) = Σ conj(aᵢ)bᵢ over the flattened operands, in their dtype (as NumPy: no widening)."""
+    a = conj(a) if dtype_of(a).kind == "c" else a
     return tensordot(reshape(a, (-1,)), reshape(b, (-1,)), axes=1)
 
 
@@ -227,7 +228,7 @@ def _contract_all(nodes, ins, out):
 
 def vecdot(x1, x2, axis=-1):
     """Σ conj(x1)·x2 along ``axis``, broadcasting the other axes (NumPy's ``vecdot``)."""
-    product = multiply(conj(x1), x2)
+    product = multiply(conj(x1) if dtype_of(x1).kind == "c" else x1, x2)
     return sum(product, axis=axis, dtype=product.dtype)  # a gufunc: int32 stays int32
 
 

@@ -14,14 +14,15 @@ from .. import linalg_ops as graph
 from .. import ops
 from .. import trace as tracing
 from ..array import Tracer
+from ..symbolic import exactly
 from ._base import _node, _plain, _rewrap, ndim, shape
 from .arrangement import diagonal as _diagonal
 from .contractions import cross as _cross
 from .contractions import matmul, tensordot, vecdot  # noqa: F401  (np.linalg has them too)
 from .contractions import outer as _outer
-from .elementwise import abs, astype, divide, exp, greater, multiply, not_equal, power, sqrt, subtract, where
+from .elementwise import abs, astype, divide, exp, greater, multiply, not_equal, power, subtract, where
 from .manipulation import broadcast_to, matrix_transpose, moveaxis, reshape, swapaxes  # noqa: F401
-from .reductions import max, min, sum
+from .reductions import abs_squared, max, min, root, sum
 
 SlogdetResult = namedtuple("SlogdetResult", "sign logabsdet")
 EighResult = namedtuple("EighResult", "eigenvalues eigenvectors")
@@ -45,11 +46,13 @@ def _op(name, *values):
     return Tracer(graph.linalg(name, *[_node(v) for v in values]))
 
 
+@exactly
 def inv(a):
     """The inverse of each matrix in the last two axes."""
     return _op("inv", a) if _traced(a) else _rewrap(np.linalg.inv(_plain(a)), a)
 
 
+@exactly
 def solve(a, b):
     """x with a @ x = b (b a vector, or matrices in its last two axes, batch axes broadcast)."""
     if not _traced(a, b):
@@ -61,6 +64,7 @@ def solve(a, b):
     return reshape(x, tuple(shape(x))[:-1]) if vector else x
 
 
+@exactly
 def slogdet(a):
     """(sign, log |det|) of each matrix."""
     if not _traced(a):
@@ -68,6 +72,7 @@ def slogdet(a):
     return SlogdetResult(_op("slogdet_sign", a), _op("slogdet_log", a))
 
 
+@exactly
 def det(a):
     """The determinant of each matrix (sign · exp(log |det|): its derivative is det · A⁻ᵀ)."""
     if not _traced(a):
@@ -76,6 +81,7 @@ def det(a):
     return multiply(sign, exp(log))
 
 
+@exactly
 def cholesky(a, upper=False):
     """L with a = L Lᵀ (lower; ``upper=True`` gives Lᵀ)."""
     if not _traced(a):
@@ -85,6 +91,7 @@ def cholesky(a, upper=False):
     return swapaxes(lower, -1, -2) if upper else lower
 
 
+@exactly
 def eigh(a, UPLO="L"):
     """Eigenvalues (ascending) and eigenvectors (columns) of symmetric matrices."""
     if not _traced(a):
@@ -92,6 +99,7 @@ def eigh(a, UPLO="L"):
     return EighResult(_op("eigh_w", a), _op("eigh_v", a))
 
 
+@exactly
 def eig(a):
     """Eigenvalues and right eigenvectors (columns, unit length) of square matrices; complex when
     traced (as in JAX: NumPy gives real arrays when every eigenvalue is real). Derivatives: of the
@@ -101,16 +109,19 @@ def eig(a):
     return EigResult(_op("eig_w", a), _op("eig_v", a))
 
 
+@exactly
 def eigvals(a):
     """The eigenvalues of square matrices (complex when traced, as in JAX)."""
     return _op("eig_w", a) if _traced(a) else _rewrap(np.linalg.eigvals(_plain(a)), a)
 
 
+@exactly
 def eigvalsh(a, UPLO="L"):
     """The eigenvalues (ascending) of symmetric matrices."""
     return _op("eigh_w", a) if _traced(a) else _rewrap(np.linalg.eigvalsh(_plain(a), UPLO), a)
 
 
+@exactly
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     """U, S, Vh (reduced when traced: U is m × k, Vh k × n); S alone with ``compute_uv=False``."""
     if not _traced(a):
@@ -124,6 +135,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     return SVDResult(_op("svd_u", a), _op("svd_s", a), _op("svd_vh", a))
 
 
+@exactly
 def qr(a, mode="reduced"):
     """Q, R with a = Q R, Q's columns orthonormal and R upper triangular (reduced: Q is m × k,
     R k × n, k = min(m, n)); R alone with ``mode='r'``. Derivatives for m ≥ n, as in JAX."""
@@ -137,11 +149,13 @@ def qr(a, mode="reduced"):
     return r if mode == "r" else QRResult(_op("qr_q", a), r)
 
 
+@exactly
 def svdvals(x):
     """The singular values (descending) of each matrix."""
     return svd(x, compute_uv=False)
 
 
+@exactly
 def pinv(a, rcond=None, hermitian=False):
     """The Moore–Penrose pseudo-inverse, V diag(1/s) Uᵀ over singular values above rcond · max(s)."""
     if not _traced(a):
@@ -159,6 +173,7 @@ def pinv(a, rcond=None, hermitian=False):
     return matmul(gram_pinv, at) if m >= n else matmul(at, gram_pinv)
 
 
+@exactly
 def lstsq(a, b, rcond=None):
     """(x, residuals, rank, s): the least-squares solution of a @ x = b, through the pseudo-inverse."""
     if not _traced(a, b):
@@ -190,6 +205,7 @@ def matrix_power(a, n):
     return result
 
 
+@exactly
 def norm(x, ord=None, axis=None, keepdims=False):
     """Vector norms (ord None/2, 1, inf, −inf, 0, p) and matrix norms ('fro', 'nuc', 2, −2, 1, −1, inf,
     −inf) as NumPy defines them."""
@@ -209,7 +225,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
 def _vector_norm(x, ord, axis, keepdims):
     a = abs(x)
     if ord is None or ord == 2:
-        return sqrt(sum(multiply(x, x), axis=axis, keepdims=keepdims))
+        return root(sum(abs_squared(x), axis=axis, keepdims=keepdims))
     if ord == np.inf:
         return max(a, axis=axis, keepdims=keepdims)
     if ord == -np.inf:
@@ -218,13 +234,13 @@ def _vector_norm(x, ord, axis, keepdims):
         return sum(not_equal(x, 0).astype(x.dtype), axis=axis, keepdims=keepdims)
     if ord == 1:
         return sum(a, axis=axis, keepdims=keepdims)
-    return power(sum(power(a, ord), axis=axis, keepdims=keepdims), 1.0 / ord)
+    return root(sum(power(a, ord), axis=axis, keepdims=keepdims), ord)
 
 
 def _matrix_norm(x, ord, axes, keepdims):
     row, col = axes
     if ord in (None, "fro"):
-        out = sqrt(sum(multiply(x, x), axis=axes))
+        out = root(sum(abs_squared(x), axis=axes))
     elif ord in ("nuc", 2, -2):
         s = svd(moveaxis(moveaxis(x, row, -2), col if col > row else col + 1, -1), compute_uv=False)
         out = sum(s, axis=-1) if ord == "nuc" else (max if ord == 2 else min)(s, axis=-1)
@@ -239,6 +255,7 @@ def _matrix_norm(x, ord, axes, keepdims):
     return out
 
 
+@exactly
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     """The vector norm (``norm``'s orders) of x over ``axis``: all of x when None, several axes read
     as one vector."""
@@ -252,6 +269,7 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     return reshape(out, tuple(1 if i in axes else d for i, d in enumerate(dims))) if keepdims else out
 
 
+@exactly
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     """The matrix norm (``norm``'s orders) of each matrix in the last two axes."""
     if not _traced(x):
@@ -259,6 +277,7 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
 
 
+@exactly
 def cond(x, p=None):
     """The condition number: σ_max/σ_min for p None, 2 (−2: its inverse), else ‖x‖ₚ·‖x⁻¹‖ₚ."""
     if not _traced(x):
@@ -326,6 +345,7 @@ def _chain_product(chain, split, i, j):
     return matmul(_chain_product(chain, split, i, k), _chain_product(chain, split, k + 1, j))
 
 
+@exactly
 def tensorinv(a, ind=2):
     """The inverse of ``a`` read as a matrix of its first ``ind`` axes by the rest: shaped
     a.shape[ind:] + a.shape[:ind]."""
@@ -338,6 +358,7 @@ def tensorinv(a, ind=2):
     return reshape(inv(reshape(a, (rows, cols))), dims[ind:] + dims[:ind])
 
 
+@exactly
 def tensorsolve(a, b, axes=None):
     """x with tensordot(a, x, x.ndim) = b: ``a`` read as a matrix of b's axes by the rest."""
     if not _traced(a, b):

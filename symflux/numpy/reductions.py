@@ -16,7 +16,9 @@ from ._base import _node, _plain, _rewrap, dtype_of, ndim, shape
 from .elementwise import (
     add,
     astype,
+    conj,
     divide,
+    equal,
     exp,
     isnan,
     log,
@@ -25,8 +27,9 @@ from .elementwise import (
     minimum,
     multiply,
     not_equal,
+    power,
+    real,
     sqrt,
-    square,
     stop_gradient,
     subtract,
     where,
@@ -176,13 +179,29 @@ def var(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Tru
     if dtype is not None or dtype_of(x).kind in "biu":
         x = astype(x, dtype or np.float64)
     centred = subtract(x, mean(x, axis=axis, keepdims=True, where=where))
-    return divide(sum(square(centred), axis=axis, keepdims=keepdims, where=where),
+    return divide(sum(abs_squared(centred), axis=axis, keepdims=keepdims, where=where),
                   _count(x, axis, keepdims, where) - ddof)
 
 
 def std(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, correction=None):
-    """std(x, axis=None, ddof=0) = sqrt(var(x))."""
-    return sqrt(var(x, axis, dtype, out, ddof, keepdims, where=where, correction=correction))
+    """std(x, axis=None, ddof=0) = sqrt(var(x)); its derivative where var(x) = 0 is 0 (``root``)."""
+    return root(var(x, axis, dtype, out, ddof, keepdims, where=where, correction=correction))
+
+
+def abs_squared(x):
+    """|x|², as NumPy takes it for var and norms: x·x, or re(x·conj(x)) for complex x."""
+    return real(multiply(x, conj(x))) if dtype_of(x).kind == "c" else multiply(x, x)
+
+
+def root(s, p=2):
+    """s^(1/p) of a sum of |x|^p (a norm, a standard deviation), with derivative 0 where s = 0: the
+    subgradient PyTorch and Zygote take there, where the chain rule gives x/‖x‖ = 0/0. SymPy values
+    keep the plain root (the closed form SymPy's own derivative has)."""
+    take = sqrt if p == 2 else (lambda v: power(v, 1.0 / p))
+    if dtype_of(s) == OBJECT:
+        return take(s)
+    zero = equal(s, 0)
+    return where(zero, 0, take(where(zero, 1, s)))
 
 
 @on_symbols
@@ -318,8 +337,9 @@ def _nans_as(x, fill):
 
 
 def _present(x, axis, keepdims):
-    """How many values along ``axis`` are not NaN, in ``x``'s float type."""
-    return sum(astype(logical_not(isnan(x)), dtype_of(x)), axis=axis, keepdims=keepdims)
+    """How many values along ``axis`` are not NaN, in ``x``'s real float type."""
+    counted = np.empty(0, dtype_of(x)).real.dtype
+    return sum(astype(logical_not(isnan(x)), counted), axis=axis, keepdims=keepdims)
 
 
 def _nan_reduction(name, x, traced, **kw):
@@ -377,13 +397,13 @@ def nanvar(x, axis=None, ddof=0, keepdims=False):
         if not _has_nans(x):
             return var(x, axis=axis, ddof=ddof, keepdims=keepdims)
         centred = where(isnan(x), 0, subtract(x, nanmean(x, axis=axis, keepdims=True)))  # 0, not NaN·0, below NaNs
-        return divide(sum(square(centred), axis=axis, keepdims=keepdims), _present(x, axis, keepdims) - ddof)
+        return divide(sum(abs_squared(centred), axis=axis, keepdims=keepdims), _present(x, axis, keepdims) - ddof)
     return _nan_reduction("nanvar", x, traced, axis=axis, ddof=ddof, keepdims=keepdims)
 
 
 def nanstd(x, axis=None, ddof=0, keepdims=False):
-    """sqrt(nanvar(x))."""
-    return sqrt(nanvar(x, axis=axis, ddof=ddof, keepdims=keepdims))
+    """sqrt(nanvar(x)), with derivative 0 where nanvar(x) = 0 (``root``)."""
+    return root(nanvar(x, axis=axis, ddof=ddof, keepdims=keepdims))
 
 
 def nancumsum(a, axis=None, dtype=None, out=None):

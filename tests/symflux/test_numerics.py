@@ -724,3 +724,74 @@ def test_vmap_keeps_small_integer_and_bool_types():
         got = sf.vmap(f)(x)
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
+
+
+# -- norms and standard deviations at zero: PyTorch's and Zygote's subgradient 0, not x/‖x‖ = 0/0 ---
+
+AT_ZERO = [
+    ("norm", lambda a: sf.linalg.norm(a)),
+    ("norm of rows", lambda a: sf.sum(sf.linalg.norm(sf.reshape(a, (2, 2)), axis=1))),
+    ("norm 3", lambda a: sf.linalg.norm(a, 3)),
+    ("vector_norm", lambda a: sf.linalg.vector_norm(a)),
+    ("frobenius", lambda a: sf.linalg.norm(sf.reshape(a, (2, 2)), "fro")),
+    ("matrix_norm", lambda a: sf.linalg.matrix_norm(sf.reshape(a, (2, 2)))),
+    ("std", lambda a: sf.std(a)),
+    ("nanstd", lambda a: sf.nanstd(a)),
+]
+
+
+@pytest.mark.parametrize("name,f", AT_ZERO, ids=[c[0] for c in AT_ZERO])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_norms_and_standard_deviations_have_zero_gradient_at_zero(name, f, dtype):
+    zero = np.zeros(4, dtype)
+    for g in (sf.grad(f)(zero), sf.compile(sf.grad(f))(zero)):
+        same(g, np.zeros(4, dtype))
+    same(sf.jvp(f, (zero,), (np.ones(4, dtype),))[1], np.zeros((), dtype))
+    x = np.array([1.0, -2.0, 0.5, 3.0], dtype)  # elsewhere the root's usual derivative
+    np.testing.assert_allclose(sf.grad(lambda a: sf.linalg.norm(a))(x), x / np.linalg.norm(x), rtol=1e-6)
+
+
+def test_normalising_a_constant_row_has_finite_gradients():
+    """(x − μ)/(σ + ε) at σ = 0: the derivative through σ is 0, not ∞·0 (Flux's LayerNorm)."""
+    w = np.array([1.0, 2.0])
+    (g,) = sf.gradient(lambda a: sf.sum(sf.normalise(a) * w), np.full((2, 2), 3.0))
+    np.testing.assert_allclose(g, np.tile((w - w.mean()) / 1e-5, (2, 1)))
+
+
+def test_norms_keep_special_values():
+    for f in (sf.linalg.norm, sf.std, sf.compile(sf.linalg.norm), sf.compile(sf.std)):
+        assert np.isnan(f(np.array([NAN, 1.0])))
+    assert sf.compile(sf.linalg.norm)(np.array([-INF, 1.0])) == INF
+
+
+def test_norms_of_symbols_keep_their_closed_form():
+    x, y = sf.symbols("x y", real=True)
+    assert sf.linalg.norm(np.array([x, y])) == sf.sqrt(x**2 + y**2)
+    assert sf.gradient(lambda a, b: sf.linalg.norm(sf.stack([a, b])), x, y) == (
+        x / sf.sqrt(x**2 + y**2), y / sf.sqrt(x**2 + y**2))
+
+
+# -- complex variances and norms are real (NumPy: |x − μ|², not (x − μ)²) ----------------------------
+
+COMPLEX = np.array([[1 + 2j, -1j, 2.0, 0.5 - 0.5j], [3j, 1.0, -2 + 1j, 0.0]])
+COMPLEX_REDUCTIONS = [
+    ("var", lambda m, a: m.var(a)), ("var axis", lambda m, a: m.var(a, axis=1)), ("std", lambda m, a: m.std(a, axis=0)),
+    ("std ddof", lambda m, a: m.std(a, ddof=1)), ("nanvar", lambda m, a: m.nanvar(a)), ("nanstd", lambda m, a: m.nanstd(a)),
+    ("norm", lambda m, a: m.linalg.norm(a)), ("norm rows", lambda m, a: m.linalg.norm(a, axis=1)),
+    ("norm fro", lambda m, a: m.linalg.norm(a, "fro")), ("vector_norm", lambda m, a: m.linalg.vector_norm(a)),
+    ("vdot", lambda m, a: m.vdot(a, a[::-1])), ("vecdot", lambda m, a: m.vecdot(a, a[::-1])),
+]
+
+
+@pytest.mark.parametrize("name,f", COMPLEX_REDUCTIONS, ids=[c[0] for c in COMPLEX_REDUCTIONS])
+def test_complex_variances_norms_and_dot_products_are_numpys(name, f):
+    want = f(np, COMPLEX)
+    for got in (f(sf, COMPLEX), sf.vmap(lambda a: f(sf, a))(COMPLEX[None])[0], interpreted(lambda a: f(sf, a), COMPLEX)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+        assert np.asarray(got).dtype == np.asarray(want).dtype
+
+
+def test_the_dot_products_of_booleans_stay_boolean():
+    b = np.array([True, False, True])
+    for f in (sf.vecdot, sf.vdot, sf.compile(sf.vecdot)):
+        same(f(b, b), np.vecdot(b, b))

@@ -188,3 +188,24 @@ def test_general_eigenvalues_and_their_derivatives():
         sf.grad(lambda x: np.sum(np.abs(np.linalg.eig(x)[1])))(a)
     with pytest.raises(TypeError, match="complex"):
         sf.compile(np.linalg.eigvals)(a)
+
+
+def test_sympy_matrices_and_arrays_of_expressions_give_exact_results():
+    m = sympy.Matrix([[2, 1], [1, 3]])
+    assert sf.linalg.det(m) == 5 and sf.linalg.slogdet(m) == (1, sympy.log(5))
+    assert sf.linalg.inv(m) == m.inv() and isinstance(sf.linalg.inv(m), sympy.MatrixBase)
+    assert sf.linalg.solve(m, sympy.Matrix([1, 2])) == m.LUsolve(sympy.Matrix([1, 2]))
+    assert sf.linalg.cholesky(m) == m.cholesky()
+    assert sf.linalg.norm(m) == sympy.sqrt(15) and sf.linalg.norm(m, 1) == 4
+    x, y = sympy.symbols("x y", real=True)
+    a = np.array([[x, y], [0, 1]], dtype=object)
+    assert sympy.simplify(sf.linalg.det(a) - x) == 0
+    assert sympy.simplify(sympy.Matrix(sf.linalg.inv(a)) - sympy.Matrix(a.tolist()).inv()) == sympy.zeros(2, 2)
+    assert sf.linalg.vector_norm(np.array([3, 4], dtype=object) * x) == 5 * sympy.Abs(x)
+    with pytest.raises(TypeError, match="exact"):
+        sf.linalg.svd(m)
+
+
+def test_exact_determinants_inside_gradients():
+    m = sympy.Matrix([[2, 1], [1, 3]])
+    assert sf.gradient(sf.linalg.det, m)[0] == sympy.Matrix([[3, -1], [-1, 2]])
