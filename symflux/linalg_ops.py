@@ -37,6 +37,9 @@ SHAPES = {
     "eig_v": (1, lambda a: a),
 }
 GENERAL_EIGEN = ("eig_w", "eig_v")  # complex results, always (as in JAX)
+REAL_VALUED = ("svd_s", "eigh_w")  # real for complex matrices too (NumPy; slogdet's real part is taken outside)
+# rules written for real matrices (transposes, not conjugate transposes): complex ones are refused
+REAL_RULES = ("cholesky", "eigh_w", "eigh_v", "svd_s", "svd_u", "svd_vh", "qr_q", "qr_r")
 
 
 def linalg(name: str, *args: Node) -> Node:
@@ -53,6 +56,8 @@ def linalg(name: str, *args: Node) -> Node:
     args = tuple(ops.cast(x, dtype) for x in args)
     if name in GENERAL_EIGEN and dtype != OBJECT:
         dtype = np.result_type(dtype, np.complex64)
+    if name in REAL_VALUED and dtype != OBJECT:
+        dtype = np.empty(0, dtype).real.dtype
     return make("linalg", args, (name,), SHAPES[name][1](*[x.shape for x in args]), dtype)
 
 
@@ -191,8 +196,15 @@ def _scalar_per_matrix(g: Node) -> Node:
 
 # -- reverse mode -----------------------------------------------------------------------------------
 
+def _real_rule(name: str, a: Node) -> None:
+    if name in REAL_RULES and a.dtype.kind == "c":
+        raise TypeError(f"linalg.{name.split('_')[0]} of a complex matrix has no derivative here (its rules are "
+                        "written for real matrices); differentiate with a real matrix, or stop_gradient the value")
+
+
 def vjp(node: Node, g: Node, i: int):
     name, a = node.attrs[0], node.args[0]
+    _real_rule(name, a)
     if name == "inv":
         return ops.map_(-ARG[0], [mm(mm(T(node), g), T(node))])
     if name == "solve":
@@ -288,6 +300,7 @@ def _svd_vector_vjp(a: Node, g: Node, name: str) -> Node:
 
 def jvp(node: Node, tangents):
     name, a = node.attrs[0], node.args[0]
+    _real_rule(name, a)
     da = tangents[0]
     if name == "inv":
         return ops.map_(-ARG[0], [mm(mm(node, da), node)])

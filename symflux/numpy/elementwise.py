@@ -583,6 +583,9 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     dtype = np.dtype(x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype).newbyteorder("=")
     if dtype.kind not in "fc":
         return x
+    if dtype.kind == "c":  # each part on its own (NumPy's inf + nan·i is big + 0i)
+        fixed = lambda part: nan_to_num(part, copy, nan, posinf, neginf)  # noqa: E731
+        return add(fixed(real(x)), multiply(fixed(imag(x)), 1j))
     big = float(np.finfo(dtype).max)
     top, bottom = big if posinf is None else posinf, -big if neginf is None else neginf
     infinite = lambda v: sympy.Ne(fn.isinf(v), 0)  # noqa: E731  (Eq(v, oo) is False for a real symbol)

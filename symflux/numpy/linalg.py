@@ -20,7 +20,7 @@ from .arrangement import diagonal as _diagonal
 from .contractions import cross as _cross
 from .contractions import matmul, tensordot, vecdot  # noqa: F401  (np.linalg has them too)
 from .contractions import outer as _outer
-from .elementwise import abs, astype, divide, exp, greater, multiply, not_equal, power, subtract, where
+from .elementwise import abs, astype, conj, divide, exp, greater, multiply, not_equal, power, real, subtract, where
 from .manipulation import broadcast_to, matrix_transpose, moveaxis, reshape, swapaxes  # noqa: F401
 from .reductions import abs_squared, max, min, root, sum
 
@@ -69,7 +69,9 @@ def slogdet(a):
     """(sign, log |det|) of each matrix."""
     if not _traced(a):
         return SlogdetResult(*np.linalg.slogdet(_plain(a)))
-    return SlogdetResult(_op("slogdet_sign", a), _op("slogdet_log", a))
+    # of a complex matrix the op is log det's holomorphic branch (what det differentiates); NumPy's is real
+    log = _op("slogdet_log", a)
+    return SlogdetResult(_op("slogdet_sign", a), real(log) if log.dtype.kind == "c" else log)
 
 
 @exactly
@@ -77,8 +79,7 @@ def det(a):
     """The determinant of each matrix (sign · exp(log |det|): its derivative is det · A⁻ᵀ)."""
     if not _traced(a):
         return _rewrap(np.linalg.det(_plain(a)), a)
-    sign, log = slogdet(a)
-    return multiply(sign, exp(log))
+    return multiply(_op("slogdet_sign", a), exp(_op("slogdet_log", a)))
 
 
 @exactly
@@ -157,20 +158,25 @@ def svdvals(x):
 
 @exactly
 def pinv(a, rcond=None, hermitian=False):
-    """The Moore–Penrose pseudo-inverse, V diag(1/s) Uᵀ over singular values above rcond · max(s)."""
+    """The Moore–Penrose pseudo-inverse, V diag(1/s) Uᴴ over singular values above rcond · max(s)."""
     if not _traced(a):
         return _rewrap(np.linalg.pinv(_plain(a)) if rcond is None else np.linalg.pinv(_plain(a), rcond), a)
-    # (AᵀA)⁺Aᵀ with (AᵀA)⁺ from its eigensystem (λ = s²), so every derivative has a rule
+    # (AᴴA)⁺Aᴴ with (AᴴA)⁺ from its eigensystem (λ = s²), so every derivative has a rule
     m, n = tuple(shape(a))[-2:]
     rcond = np.finfo(np.float64).eps * builtins.max(m, n) if rcond is None else rcond
-    at = swapaxes(a, -1, -2)
+    at = _adjoint(a)
     gram = matmul(at, a) if m >= n else matmul(a, at)
     w, v = eigh(gram)
     keep = greater(w, multiply(max(w, axis=-1, keepdims=True), rcond**2))
     inverse = where(keep, divide(1.0, where(keep, w, 1.0)), 0.0)
     gram_pinv = matmul(multiply(v, reshape(inverse, tuple(shape(inverse))[:-1] + (1, shape(inverse)[-1]))),
-                       swapaxes(v, -1, -2))
+                       _adjoint(v))
     return matmul(gram_pinv, at) if m >= n else matmul(at, gram_pinv)
+
+
+def _adjoint(x):
+    """The conjugate transpose of each matrix (the transpose of real ones)."""
+    return conj(swapaxes(x, -1, -2)) if x.dtype.kind == "c" else swapaxes(x, -1, -2)
 
 
 @exactly
@@ -183,7 +189,7 @@ def lstsq(a, b, rcond=None):
     x = matmul(pinv(a, rcond), b)
     tol = multiply(max(s), (np.finfo(np.float64).eps * builtins.max(m, n)) if rcond is None else rcond)
     rank = sum(greater(s, tol).astype(np.int64))
-    residuals = sum(power(subtract(matmul(a, x), b), 2), axis=0) if m > n else np.empty((0,))
+    residuals = sum(abs_squared(subtract(matmul(a, x), b)), axis=0) if m > n else np.empty((0,))
     return x, residuals, rank, s
 
 

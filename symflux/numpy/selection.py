@@ -245,6 +245,8 @@ def bincount(x, weights=None, minlength=0, *, length=None):
         raise ValueError("bincount: x must be 1-D")
     if trace.is_traced(x) and length is None:
         raise TypeError("bincount: a traced x needs length= (the result's length cannot depend on its values)")
+    if weights is not None and dtype_of(weights).kind == "c":
+        raise TypeError("bincount: complex weights cannot be summed as float64 (NumPy refuses them too)")
     counts = ones_like(x, dtype=np.int64) if weights is None else astype(weights, np.float64)
     if not trace.is_traced(x):  # a scatter of the weights to the constant positions
         x = np.asarray(_plain(x)).astype(np.int64)

@@ -795,3 +795,14 @@ def test_the_dot_products_of_booleans_stay_boolean():
     b = np.array([True, False, True])
     for f in (sf.vecdot, sf.vdot, sf.compile(sf.vecdot)):
         same(f(b, b), np.vecdot(b, b))
+
+
+def test_complex_nan_to_num_fixes_each_part():
+    z = np.array([complex(INF, NAN), complex(-INF, 2), complex(NAN, -INF), 1 + 2j], dtype=np.complex64)
+    for got in (sf.nan_to_num(z), sf.vmap(sf.nan_to_num)(z[None])[0], interpreted(sf.nan_to_num, z)):
+        same(got, np.nan_to_num(z))
+
+
+def test_complex_bincount_weights_are_refused():
+    with pytest.raises(TypeError, match="complex"):
+        sf.vmap(lambda w: sf.bincount(np.array([0, 1, 1]), w))(np.array([[1j, 2, 3]]))
