@@ -106,6 +106,16 @@ def finalize(nodes: list, leaves: list):
             for n in nodes]
 
 
+def finalize_with_aux(nodes: list, aux, leaves: list) -> tuple[list, Any]:
+    """``finalize(nodes, leaves)``, and the pytree ``aux`` with its Tracers finalized alongside."""
+    aux_flat, aux_tree = pytree.flatten(aux)
+    traced = [a.node for a in aux_flat if isinstance(a, Tracer)]
+    results = finalize(list(nodes) + traced, leaves)
+    finalized = iter(results[len(nodes):])
+    aux = pytree.unflatten(aux_tree, [next(finalized) if isinstance(a, Tracer) else a for a in aux_flat])
+    return results[:len(nodes)], aux
+
+
 # -- the transforms ------------------------------------------------------------------------------
 
 def _scalar_output(out, what: str) -> Node | None:
@@ -176,15 +186,11 @@ def _finish(out, leaves, updates, what, aux=None):
     node, grads = _differentiate(node, wrt) if node else (None, _zeros_if_used([None] * len(wrt), wrt))
     state = [trace.operand_node(v) for _, _, value, _ in updates
              for v in (value if isinstance(value, tuple) else (value,))]
-    aux_flat, aux_tree = pytree.flatten(aux)
-    aux_nodes = [a.node if isinstance(a, Tracer) else None for a in aux_flat]
-    results = finalize([node, *grads, *state, *aux_nodes], leaves)
+    results, aux = finalize_with_aux([node, *grads, *state], aux, leaves)
     value = results[0] if node is not None else out
     new_state = iter(results[1 + len(grads):])
     assignments = [(obj, attr, tuple(next(new_state) for _ in old) if isinstance(old, tuple) else next(new_state))
                    for obj, attr, old, _ in updates]
-    aux_values = results[len(results) - len(aux_nodes):]
-    aux = pytree.unflatten(aux_tree, [v if n is not None else a for v, n, a in zip(aux_values, aux_nodes, aux_flat)])
     return value, results[1:1 + len(grads)], assignments, aux
 
 

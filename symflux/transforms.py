@@ -16,7 +16,7 @@ import numpy as np
 from . import ops, pytree
 from .array import Tracer
 from .batching import batch, move_axis, one_hot_rows
-from .grad import finalize
+from .grad import finalize, finalize_with_aux
 from .ir import Node, new_input, size_of
 from .jvp import push_forward
 from .simplify import fuse, substitute
@@ -98,7 +98,8 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple:
     primal (shaped like it). With ``has_aux`` f returns (output, aux) and vjp returns a triple."""
     call = _traced(f, primals, range(len(primals)), has_aux, "vjp")
     present = [n for n in call.nodes if n is not None]
-    out = call.outputs(finalize(present, call.leaves))
+    values, aux = finalize_with_aux(present, call.aux if has_aux else None, call.leaves)
+    out = call.outputs(values)
     wrt = [lf.node for lf in call.leaves]
 
     def vjp_fn(cotangent):
@@ -115,25 +116,28 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple:
         return call.per_argument(finalize(grads, call.leaves + [lf for _, lf in pairs]))
 
     if has_aux:
-        return out, vjp_fn, call.aux
+        return out, vjp_fn, aux
     return out, vjp_fn
 
 
 # -- batching -----------------------------------------------------------------------------------
 
-def _axes_per_leaf(axes, args, what):
-    """in_axes/out_axes (an int, None, or a tuple with one entry per argument, each an int, None or
-    a pytree of them matching the argument) as one axis per leaf."""
+def _axes_per_leaf(axes, value, what):
+    """in_axes/out_axes as one axis per leaf of ``value``: ``axes`` is an int or None for all of it,
+    or a container like ``value`` (a tuple or list with one entry per element, a dict with its keys)
+    holding them, down to any depth (JAX's prefix trees)."""
     if axes is None or isinstance(axes, int):
-        return [axes] * sum(pytree.flatten(a)[1].num_leaves for a in args)
-    axes = tuple(axes)
-    if len(axes) != len(args):
-        raise ValueError(f"{what} has {len(axes)} entries for {len(args)} values")
-    out = []
-    for ax, a in zip(axes, args):
-        n = pytree.flatten(a)[1].num_leaves
-        out.extend([ax] * n if ax is None or isinstance(ax, int) else pytree.flatten(ax)[0])
-    return out
+        return [axes] * pytree.flatten(value)[1].num_leaves
+    if isinstance(axes, (tuple, list)) and isinstance(value, (tuple, list)):
+        if len(axes) != len(value):
+            raise ValueError(f"{what} has {len(axes)} entries for {len(value)} values")
+        return [a for ax, v in zip(axes, value) for a in _axes_per_leaf(ax, v, what)]
+    if isinstance(axes, dict) and isinstance(value, dict):
+        if set(axes) != set(value):
+            raise ValueError(f"{what}: the keys {sorted(map(str, axes))} are not the value's {sorted(map(str, value))}")
+        return [a for k, v in value.items() for a in _axes_per_leaf(axes[k], v, what)]
+    raise ValueError(f"{what}: {axes!r} does not match a value of type {type(value).__name__} (give an int, None, "
+                     "or a tuple, list or dict shaped like the value)")
 
 
 def _moved_to_front(value, axis):
@@ -150,7 +154,7 @@ def vmap(f: Callable[..., Any], in_axes=0, out_axes=0) -> Callable[..., Any]:
 
     def batched(*args):
         flat_args, in_tree = pytree.flatten(args)
-        axes = _axes_per_leaf(in_axes, args, "vmap: in_axes")
+        axes = _axes_per_leaf(tuple(in_axes) if isinstance(in_axes, list) else in_axes, args, "vmap: in_axes")
         sizes = {np.shape(a)[ax] if not isinstance(a, Tracer) else a.shape[ax]
                  for a, ax in zip(flat_args, axes) if ax is not None}
         if len(sizes) != 1:
@@ -172,8 +176,7 @@ def vmap(f: Callable[..., Any], in_axes=0, out_axes=0) -> Callable[..., Any]:
         out, flat_out, out_tree = t.out, t.flat_out, t.out_tree
         nodes = [o.node if isinstance(o, Tracer) else ops.const(np.asarray(o)) for o in flat_out]
         outs = batch(nodes, mapping, size)
-        out_axes_flat = _axes_per_leaf(out_axes, (out,), "vmap: out_axes") if not isinstance(
-            out_axes, (int, type(None))) else [out_axes] * len(nodes)
+        out_axes_flat = _axes_per_leaf(out_axes, out, "vmap: out_axes")
         placed = []
         for node, o, ax in zip(outs, nodes, out_axes_flat):
             if ax is None:
@@ -236,13 +239,14 @@ def _jacobian(f, argnums, has_aux, nodes_of, what):
                 n = ops.const(np.asarray(o))
             blocks.append([j if j is not None else ops.fill(0, n.shape + w.shape, _seed_dtype(n))
                            for j, w in zip(nodes_of(n, wrt), wrt)])
-        values = iter(finalize([j for row in blocks for j in row], call.leaves))
+        values, aux = finalize_with_aux([j for row in blocks for j in row], call.aux if has_aux else None, call.leaves)
+        values = iter(values)
         per_output = []
         for _ in blocks:
             by_arg = call.per_argument([next(values) for _ in wrt])
             per_output.append(by_arg[0] if isinstance(argnums, int) else by_arg)
         jac = pytree.unflatten(call.out_tree, per_output)
-        return (jac, call.aux) if has_aux else jac
+        return (jac, aux) if has_aux else jac
 
     jacobian_of_f.__name__ = f"{what}({getattr(f, '__name__', 'f')})"
     return jacobian_of_f

@@ -130,3 +130,22 @@ def test_batched_graph_has_as_many_nodes_as_the_original():
     for size in (2, 100):
         (out,) = batching.batch([y], {x: ir.new_input((size, 3), np.float64)}, size)
         assert len(ir.toposort([out])) == len(ir.toposort([y]))
+
+
+def test_in_axes_and_out_axes_are_prefixes_of_the_pytrees():
+    a, b = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    out, same_b = sf.vmap(lambda x, y: (x * y, y), in_axes=(0, None), out_axes=(0, None))(a, b)
+    np.testing.assert_allclose(out, a * b)
+    np.testing.assert_allclose(same_b, b)
+    np.testing.assert_allclose(sf.vmap(lambda d: d["x"] * d["y"], in_axes=({"x": 0, "y": None},))({"x": a, "y": b}),
+                               a * b)
+    nested = sf.vmap(lambda t: t[0] + t[1][0], in_axes=((0, (1,)),))((a, (a.T,)))
+    np.testing.assert_allclose(nested, 2 * a)
+    d = sf.vmap(lambda x: {"x": x, "s": sf.sum(x)}, out_axes={"x": 1, "s": 0})(a)
+    np.testing.assert_allclose(d["x"], a.T)
+    np.testing.assert_allclose(d["s"], a.sum(1))
+    np.testing.assert_allclose(sf.vmap(lambda x, y: x + y, in_axes=[0, 1])(a, a.T), 2 * a)
+    with pytest.raises(ValueError, match="out_axes has 3 entries for 2 values"):
+        sf.vmap(lambda x: (x, x), out_axes=(0, 0, 0))(a)
+    with pytest.raises(ValueError, match="keys"):
+        sf.vmap(lambda d: d["x"], in_axes=({"z": 0},))({"x": a})

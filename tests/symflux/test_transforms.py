@@ -251,3 +251,15 @@ def test_hessian_with_matrix_symbols_prints_a_plus_a_transpose():
     assert x.shape == (3, 1)  # a column to SymPy, a vector to symflux
     assert str(sf.gradient(lambda v: v @ A @ v, x)[0]) == "A*x + A.T*x"
     assert str(sf.hessian(lambda v: v @ A @ v, x)) == "A + A.T"
+
+
+def test_aux_values_come_back_as_values_from_every_transform():
+    x = np.array([0.5, -1.0, 2.0])
+    f = lambda a: (sf.sin(a), {"s": sf.sum(a), "k": 3})
+    _, _, aux = sf.vjp(f, x, has_aux=True)
+    for jac, aux2 in (sf.jacrev(f, has_aux=True)(x), sf.jacfwd(f, has_aux=True)(x)):
+        np.testing.assert_allclose(jac, np.diag(np.cos(x)))
+        assert aux2 == {"s": x.sum(), "k": 3} and isinstance(aux2["s"], float)
+    assert aux == {"s": x.sum(), "k": 3} and isinstance(aux["s"], float)
+    per_row = sf.vmap(lambda r: sf.vjp(f, r, has_aux=True)[2]["s"])(np.stack([x, 2 * x]))
+    np.testing.assert_allclose(per_row, [x.sum(), 2 * x.sum()])
