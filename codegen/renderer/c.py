@@ -333,11 +333,10 @@ def _c_float(value) -> str:
 class CRenderer:
     """``render(program, embed)`` → (C source, header)."""
 
-    SCALAR_TEMP = "double"  # the type of a reduction step's temporary
-
     def render(self, program: Program, embed: dict | None = None) -> tuple[str, str]:
         embed = embed or {}
         self.printer = KernelCPrinter({"strict": False})
+        self.declared: dict = {}  # local → its C type, for reduction steps
         self.printer.buffers = {name: b.dtype for name, b in program.buffers().items()}
         params = [b for b in program.args if b.name not in embed]
         signature = f"void {program.name}(" + ", ".join(f"void *{b.name}_ptr" for b in params) \
@@ -387,6 +386,7 @@ class CRenderer:
         return [f"{store.buffer.name}[{self.printer.doprint(store.index)}] = ({CTYPE[store.buffer.dtype]})({value});"]
 
     def _stmt_Let(self, let):
+        self.declared[let.var] = CTYPE[let.dtype]
         return [f"{CTYPE[let.dtype]} {let.var} = {self.printer.doprint(let.value)};"]
 
     def _stmt_Update(self, update):
@@ -394,7 +394,8 @@ class CRenderer:
         if update.op == "add":
             return [f"{update.var} += {value};"]
         op = ">" if update.op == "max" else "<"
-        return [f"{{ {self.SCALAR_TEMP} v = {value}; if (v {op} {update.var} || v != v) {update.var} = v; }}"]
+        # in the accumulator's type: through a double, 64-bit integers past 2⁵³ would round
+        return [f"{{ {self.declared[update.var]} v = {value}; if (v {op} {update.var} || v != v) {update.var} = v; }}"]
 
     def _stmt_If(self, stmt):
         return [f"if ({self.printer.doprint(stmt.cond)}) {{", *self._block(stmt.body), "}"]

@@ -102,8 +102,6 @@ class CUDAPrinter(KernelCPrinter):
 class CUDARenderer(CRenderer):
     """``render(program)`` → a ``CUDAModule``."""
 
-    SCALAR_TEMP = "auto"
-
     def render(self, program: Program, embed: dict | None = None) -> CUDAModule:
         if embed:
             raise ValueError("the CUDA renderer passes every buffer as a device pointer (nothing embedded)")
@@ -114,6 +112,7 @@ class CUDARenderer(CRenderer):
         buffers = program.args + program.temps
         floats = {b.dtype for b in buffers if b.dtype.startswith("float")}
         self.printer = CUDAPrinter(single=floats == {"float32"})
+        self.declared = {}
         self.printer.buffers = {b.name: b.dtype for b in buffers}
         params = ", ".join(f"{CTYPE[b.dtype]} *{b.name}" for b in buffers)
         lines, launches = [DEVICE_PRELUDE], []

@@ -76,3 +76,14 @@ def test_abs_of_an_expression_builds_as_c():
         f = lambda v: sf.abs(v % 3 - 1)
         with np.errstate(all="ignore"):
             np.testing.assert_array_equal(exported(f, x), interpreted(f, x))
+
+
+@pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None, reason="no C compiler")
+@pytest.mark.parametrize("values", [np.array([2**53 + 1, 2**53, -5], np.int64), np.array([-(2**62) - 1, -(2**62)], np.int64),
+                                    np.array([2**64 - 1, 2**63 + 1, 2**63], np.uint64), np.array([-3, -2], np.int8)],
+                         ids=["int64 past 2^53", "negative int64", "uint64", "int8"])
+def test_integer_extrema_are_exact(values):
+    """Reduction steps compare in the accumulator's type: through a double, 2⁶⁴ − 1 became 0."""
+    for f, reference in ((sf.max, np.max), (sf.min, np.min), (sf.argmax, np.argmax), (sf.argmin, np.argmin)):
+        got = exported(f, values)
+        assert got.dtype == reference(values).dtype and got == reference(values), (f, got)
