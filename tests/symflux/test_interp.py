@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symflux as sf
-from symflux import contract, interp, ops
+from symflux import contract, functions, interp, ops
+from symflux.numpy import sorting
 from symflux.ir import ARG, new_input
 
 UNARY = [lambda a: a**2, lambda a: 3 * a - 1, sf.functions.sigmoid, lambda a: sympy.Rational(1, 2) * a,
@@ -21,7 +22,7 @@ def programs(draw):
     nodes = [x]
     for _ in range(draw(st.integers(1, 8))):
         kind = draw(st.sampled_from(["unary", "binary", "sum", "permute", "slice", "einsum", "max", "reshape",
-                                     "concat", "take", "window"]))
+                                     "concat", "take", "window", "sort", "mask"]))
         a = draw(st.sampled_from(nodes))
         if kind == "unary":
             nodes.append(ops.map_(draw(st.sampled_from(UNARY))(ARG[0]), [a]))
@@ -49,6 +50,11 @@ def programs(draw):
             image = ops.reshape(a, (1, 1) + a.shape)
             cols = ops.unfold(image, (1, 2), (1, 1), (1, 1), ((0, 0), (1, 0)))
             nodes.append(ops.reshape(ops.reduce("sum", cols, (4, 5)), a.shape[:1] + (cols.shape[3],)))
+        elif kind == "sort" and a.ndim:
+            nodes.append(sorting._sorted(a))
+        elif kind == "mask":  # a bool constant read as a condition
+            mask = ops.const(np.arange(int(np.prod(a.shape))).reshape(a.shape) % 2 == 0)
+            nodes.append(ops.map_(sympy.Piecewise((ARG[0], functions.truth(ARG[1])), (-ARG[0], True)), [a, mask]))
     return x, nodes[-1]
 
 
@@ -62,6 +68,15 @@ def test_exact_and_numeric_modes_agree(program, values):
     (exact,) = interp.evaluate([out], {x: exact_in}, exact=True)
     as_float = np.array([float(sympy.N(v, 30)) for v in np.ravel(exact)]).reshape(np.shape(exact))
     np.testing.assert_allclose(numeric, as_float, rtol=1e-12, atol=1e-12)
+
+
+def test_exact_mode_reads_truth_values_as_numbers():
+    """A bool constant became SymPy's false, and Ne(false, 0) holds: exact sorts ranked every
+    element past itself (sort of [3, 1] was [0, 1]; integer gradients through it were wrong)."""
+    three_one = np.array([sympy.Integer(3), sympy.Integer(1)], dtype=object)
+    assert list(sf.vmap(sf.sort)(three_one[None])[0]) == [1, 3]
+    assert list(sf.grad(lambda v: sf.sum(sf.sort(v) * np.array([1, 2])))(np.array([3, 1]))) == [2, 1]
+    assert list(sf.vmap(lambda v: sf.argsort(v))(three_one[None])[0]) == [1, 0]
 
 
 def test_exact_mode_keeps_rationals():
