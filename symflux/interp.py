@@ -21,7 +21,8 @@ from .functions import NUMPY_IMPLS, evaluated, literals_folded
 from .ir import ARG, OBJECT, Node, toposort
 
 # truth values as the numbers 1 and 0 bodies take them for (SymPy's false is not 0: Ne(false, 0) holds)
-_to_sympy = np.frompyfunc(lambda v: sympy.Integer(bool(v)) if isinstance(v, (bool, np.bool_)) else sympy.sympify(v), 1, 1)
+_to_sympy = np.frompyfunc(lambda v: sympy.Integer(bool(v)) if isinstance(v, (bool, np.bool_)) else sympy.sympify(v),
+                          1, 1)
 
 
 def to_exact(value) -> np.ndarray:

@@ -79,7 +79,8 @@ def test_abs_of_an_expression_builds_as_c():
 
 
 @pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None, reason="no C compiler")
-@pytest.mark.parametrize("values", [np.array([2**53 + 1, 2**53, -5], np.int64), np.array([-(2**62) - 1, -(2**62)], np.int64),
+@pytest.mark.parametrize("values", [np.array([2**53 + 1, 2**53, -5], np.int64),
+                                    np.array([-(2**62) - 1, -(2**62)], np.int64),
                                     np.array([2**64 - 1, 2**63 + 1, 2**63], np.uint64), np.array([-3, -2], np.int8)],
                          ids=["int64 past 2^53", "negative int64", "uint64", "int8"])
 def test_integer_extrema_are_exact(values):

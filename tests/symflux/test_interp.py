@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 import symflux as sf
 from symflux import contract, functions, interp, ops
-from symflux.numpy import sorting
 from symflux.ir import ARG, new_input
+from symflux.numpy import sorting
 
 UNARY = [lambda a: a**2, lambda a: 3 * a - 1, sf.functions.sigmoid, lambda a: sympy.Rational(1, 2) * a,
          sf.functions.relu, lambda a: sympy.exp(a / 4), lambda a: a / (1 + a**2)]

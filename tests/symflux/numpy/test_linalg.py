@@ -215,7 +215,8 @@ COMPLEX_A = np.array([[3 + 1j, 1 - 2j, 0.5j], [-1j, 2.5, 1 + 1j], [0.5, -1 + 0.5
 COMPLEX_VALUES = [
     ("pinv", lambda m, a: m.linalg.pinv(a[:, :2])), ("lstsq", lambda m, a: m.linalg.lstsq(a[:, :2], a[:, 2])[0]),
     ("lstsq residuals", lambda m, a: m.linalg.lstsq(a[:, :2], a[:, 2])[1]),
-    ("svdvals", lambda m, a: m.linalg.svd(a, compute_uv=False)), ("eigvalsh", lambda m, a: m.linalg.eigvalsh(a @ a.conj().T)),
+    ("svdvals", lambda m, a: m.linalg.svd(a, compute_uv=False)),
+    ("eigvalsh", lambda m, a: m.linalg.eigvalsh(a @ a.conj().T)),
     ("slogdet", lambda m, a: m.linalg.slogdet(a)[1]), ("norm 2", lambda m, a: m.linalg.norm(a, 2)),
     ("nuc", lambda m, a: m.linalg.norm(a, "nuc")), ("cond", lambda m, a: m.linalg.cond(a)),
 ]
@@ -242,14 +243,16 @@ def _wirtinger_gradient(f, a, h=1e-6):
 
 @pytest.mark.parametrize("name,f", [
     ("det", lambda m, a: m.real(m.linalg.det(a) * (1 - 2j))), ("slogdet", lambda m, a: m.linalg.slogdet(a)[1]),
-    ("inv", lambda m, a: m.real(m.sum(m.linalg.inv(a)) * 1j)), ("solve", lambda m, a: m.imag(m.sum(m.linalg.solve(a, a[0])))),
+    ("inv", lambda m, a: m.real(m.sum(m.linalg.inv(a)) * 1j)),
+    ("solve", lambda m, a: m.imag(m.sum(m.linalg.solve(a, a[0])))),
 ])
 def test_complex_derivatives_of_inverses_and_determinants(name, f):
     np.testing.assert_allclose(sf.grad(lambda a: f(sf, a))(COMPLEX_A),
                                _wirtinger_gradient(lambda a: f(np, a), COMPLEX_A), rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("f", [lambda a: sf.linalg.svd(a, compute_uv=False), lambda a: sf.linalg.cholesky(a @ sf.conj(a.T)),
+@pytest.mark.parametrize("f", [lambda a: sf.linalg.svd(a, compute_uv=False),
+                               lambda a: sf.linalg.cholesky(a @ sf.conj(a.T)),
                                lambda a: sf.linalg.eigvalsh(a @ sf.conj(a.T)), lambda a: sf.linalg.qr(a)[1],
                                lambda a: sf.linalg.pinv(a)])
 def test_derivatives_of_complex_decompositions_are_refused_not_wrong(f):
