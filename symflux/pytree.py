@@ -66,10 +66,17 @@ def _is_array(x) -> bool:
 
 
 def _object_fields(obj) -> dict:
-    """The dynamic children of an object node: arrays and containers (scalars are static)."""
+    """The dynamic children of an object node: arrays and containers (scalars and tuples of them are static)."""
     fields = ({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)} if dataclasses.is_dataclass(obj)
               else children(obj))
-    return {k: v for k, v in fields.items() if _is_array(v) or v is None or _is_node(v)}
+    return {k: v for k, v in fields.items() if _is_array(v) or v is None or _is_node(v) and not _is_setting(v)}
+
+
+def _is_setting(x) -> bool:
+    """A tuple or list of numbers and strings (a layer's stride, padding or sizes): static, like a
+    number field, so tracing a model does not trace its configuration."""
+    return isinstance(x, (tuple, list)) and all(_is_setting(v) if isinstance(v, (tuple, list)) else
+                                                isinstance(v, (*_SCALARS, str)) for v in x)
 
 
 def _is_node(x) -> bool:

@@ -263,3 +263,30 @@ def test_aux_values_come_back_as_values_from_every_transform():
     assert aux == {"s": x.sum(), "k": 3} and isinstance(aux["s"], float)
     per_row = sf.vmap(lambda r: sf.vjp(f, r, has_aux=True)[2]["s"])(np.stack([x, 2 * x]))
     np.testing.assert_allclose(per_row, [x.sum(), 2 * x.sum()])
+
+
+CONFIGURED = [  # layers whose strides, pads, window and group sizes are tuples or ints of the model
+    lambda: sf.Conv((3, 3), (2, 3), sf.relu, stride=2, pad=1),
+    lambda: sf.Chain(sf.Conv((1, 1), (2, 2)), sf.MaxPool((2, 2))),
+    lambda: sf.Chain(sf.ConvTranspose((3, 3), (2, 2), stride=2), sf.MeanPool((3, 3), pad=1, stride=2)),
+    lambda: sf.Chain(sf.DepthwiseConv((3, 3), (2, 4)), sf.GroupNorm(4, 2), sf.AdaptiveMaxPool((2, 1))),
+]
+
+
+@pytest.mark.parametrize("make", CONFIGURED)
+def test_model_shaped_gradients_compile_and_vmap_of_configured_layers(make):
+    """A model's tuple settings are static like its numbers: traced, stride (2, 2) was two traced
+    ints and int() of one failed, in gradient(loss, model), compile(f)(model, x) and vmap."""
+    model = make()
+    x = rng.standard_normal((2, 2, 6, 6)).astype(np.float32)
+    loss = lambda m, xx: sf.sum(sf.tanh(m(xx)))
+    (g,) = sf.gradient(lambda m: loss(m, x), model)
+    gs = sf.gradient(lambda: loss(model, x), sf.params(model))
+    for p, gp in zip(sf.params(model), sf.params(g)):
+        np.testing.assert_allclose(gp, gs[p], rtol=1e-5, atol=1e-6)
+    compiled = sf.compile(lambda m, xx: sf.gradient(lambda q: loss(q, xx), m)[0])(model, x)
+    for a, b in zip(sf.params(g), sf.params(compiled)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(sf.compile(loss)(model, x), loss(model, x), rtol=1e-5)
+    np.testing.assert_allclose(sf.vmap(lambda m, xx: m(xx[None])[0], in_axes=(None, 0))(model, x), model(x), rtol=1e-5,
+                               atol=1e-6)
