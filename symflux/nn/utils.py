@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .. import numpy as F
+from .. import pytree
 from ..array import Array
 from ..functor import fmap
 from ..params import params
@@ -106,12 +107,16 @@ def loadparams(model, values):
 
 class DataLoader:
     """DataLoader(data, batchsize=1, shuffle=False, partial=True): batches of an array (along its first
-    axis) or of a tuple of arrays with the same number of observations; a new order each pass
-    when shuffling; ``partial=False`` drops a last, smaller batch."""
+    axis) or of a pytree of arrays with the same number of observations (a tuple, or a dict: Flux's
+    named tuple), in its shape; a new order each pass when shuffling; ``partial=False`` drops a last,
+    smaller batch."""
 
     def __init__(self, data, batchsize=1, shuffle=False, partial=True, rng=None):
-        self.data, self.tuple = (data, True) if isinstance(data, tuple) else ((data,), False)
-        counts = {np.shape(d)[0] for d in self.data}
+        self.arrays, self.tree = pytree.flatten(data)
+        if not self.arrays or any(np.ndim(d) == 0 for d in self.arrays):
+            raise ValueError("DataLoader: data must be an array or a tuple or dict of arrays, each with the "
+                             "observations along its first axis")
+        counts = {np.shape(d)[0] for d in self.arrays}
         if len(counts) != 1:
             raise ValueError(f"DataLoader: the arrays have different numbers of observations {sorted(counts)}")
         if batchsize < 1:
@@ -126,8 +131,7 @@ class DataLoader:
         order = self.rng.permutation(self.n) if self.shuffle else np.arange(self.n)
         for k in range(len(self)):
             pick = order[k * self.batchsize:(k + 1) * self.batchsize]
-            parts = tuple(np.asarray(d)[pick] for d in self.data)
-            yield parts if self.tuple else parts[0]
+            yield pytree.unflatten(self.tree, [np.asarray(d)[pick] for d in self.arrays])
 
 
 def epochs(n):

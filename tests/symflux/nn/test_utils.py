@@ -73,6 +73,10 @@ def test_dataloader():
     assert sorted(shuffled) == list(range(10)) and list(shuffled) != list(range(10))
     with pytest.raises(ValueError, match="different numbers of observations"):
         sf.DataLoader((X, Y[:3]))
+    named = list(sf.DataLoader({"x": X, "y": Y}, batchsize=6, partial=False))  # Flux's named tuple
+    assert len(named) == 1 and named[0]["x"].shape == (6, 2) and named[0]["y"].tolist() == list(range(6))
+    with pytest.raises(ValueError, match="first axis"):
+        sf.DataLoader((X, 3.0))
     W = sf.array(np.zeros(2))
     history = sf.train(lambda x, y: sf.sum((x @ W - y) ** 2), sf.params(W), sf.DataLoader((X, Y * 1.0), 5),
                        sf.Descent(1e-3))
