@@ -201,11 +201,12 @@ def operand(x):
 
 
 def operand_node(x) -> Node:
-    """Like ``operand`` but always a Node (weak scalars become 0-d fills)."""
+    """Like ``operand`` but always a Node (weak scalars become 0-d fills; a SymPy expression of
+    symbols is an object value, not the integer its symbols would read as in a body)."""
     op = operand(x)
     if isinstance(op, Node):
         return op
-    return ops.map_(op, [], shape=())
+    return ops.map_(op, [], shape=(), dtype=OBJECT if isinstance(op, sympy.Basic) and op.free_symbols else None)
 
 
 def is_dask(x) -> bool:
