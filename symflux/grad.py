@@ -221,15 +221,37 @@ def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0,
             if not -n <= a < n:
                 raise ValueError(f"argnums {argnums} out of range for {n} arguments")
         value, grads = _value_and_grads(f, args, [a % n for a in nums], "grad", has_aux)
+        grads = [_zeros_where_unused(grads[i], args[i]) if i in [a % n for a in nums] else None for i in range(n)]
         return value, grads[argnums % n] if isinstance(argnums, int) else tuple(grads[a % n] for a in nums)
 
     value_and_gradient_of_f.__name__ = f"value_and_grad({getattr(f, '__name__', 'f')})"
     return value_and_gradient_of_f
 
 
+def _zeros_where_unused(grad, arg):
+    """JAX's gradient for the leaves of ``arg`` that f does not read: zeros like them (Flux's
+    ``gradient`` says None there)."""
+    leaves, tree = pytree.flatten(arg)
+    return pytree.unflatten(tree, [g if g is not None else _zero_like(a)
+                                   for g, a in zip(pytree.flatten_like(tree, grad), leaves)])
+
+
+def _zero_like(value):
+    if isinstance(value, (sympy.Basic, sympy.MatrixBase)):
+        return value * 0 if isinstance(value, sympy.MatrixBase) else sympy.S.Zero
+    if isinstance(value, (int, float, complex, fractions.Fraction)) and not isinstance(value, bool):
+        return type(value)(0)
+    if isinstance(value, (Tracer, np.ndarray, np.generic, list)):
+        dtype = value.dtype if isinstance(value, Tracer) else np.asarray(value).dtype
+        zeros = np.zeros(np.shape(value) if not isinstance(value, Tracer) else value.shape,
+                         dtype if dtype.kind in "fcO" else np.float64)
+        return zeros.view(Array) if zeros.ndim else zeros[()]
+    return None  # not a number (a function, a string): nothing to differentiate
+
+
 def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable[..., Any]:
-    """JAX-style grad: a function returning ∂f/∂args[argnums] (a tuple when argnums is a tuple);
-    with ``has_aux`` f returns (value, aux) and the function returns (gradient, aux)."""
+    """JAX-style grad: a function returning ∂f/∂args[argnums] (a tuple when argnums is a tuple; zeros
+    for what f does not use); with ``has_aux`` f returns (value, aux) and the function returns (gradient, aux)."""
     both = value_and_grad(f, argnums, has_aux)
 
     def gradient_of_f(*args):

@@ -71,6 +71,18 @@ def test_jax_style_grad():
     assert sf.grad(sf.grad(lambda x: x**4))(2) == 48
 
 
+def test_jax_style_grad_gives_zeros_for_what_f_does_not_use():
+    """JAX's zeros, where Flux's gradient says None (vmap(grad) of an unused argument was None)."""
+    assert sf.grad(lambda a, b: b)(1.0, 2.0) == 0.0
+    g = sf.grad(lambda a: 3.0)(np.ones(2, np.float32))
+    assert g.dtype == np.float32 and g.tolist() == [0.0, 0.0]
+    assert sf.grad(lambda d: d["a"] * 2.0)({"a": 1.0, "b": 2.0})["b"] == 0.0
+    np.testing.assert_array_equal(sf.vmap(sf.grad(lambda a, b: sf.sum(b)))(np.ones((3, 2)), np.ones((3, 2))),
+                                  np.zeros((3, 2)))
+    assert sf.value_and_grad(lambda a, b: sf.sum(b), argnums=(0, 1))(np.ones(2), np.ones(2))[1][0].tolist() == [0, 0]
+    assert sf.gradient(lambda a, b: b, 1.0, 2.0) == (None, 1.0)
+
+
 def test_grad_of_closure_over_outer_traced_value():
     # d/dx [ x * d/dy (x*y + y^2) at y = x ] = d/dx [x * (x + 2x)] = 6x
     f = lambda x: x * sf.grad(lambda y: x * y + y**2)(x)
