@@ -254,25 +254,29 @@ class Compiled:
         self._signatures: dict = {}
         self._last = None
 
-    def _signature(self, args):
-        """(the compiled signature for ``args``, the arrays to bind for this call)."""
+    def _signature(self, args, keywords=False):
+        """(the compiled signature for ``args``, the arrays to bind for this call). With ``keywords``
+        the last argument is the dict of keyword arguments."""
         key = tuple(("static", a) if i in self.static else _key(a) for i, a in enumerate(args))
-        key += (pytree.flatten(args)[1],)
+        key += (pytree.flatten(args)[1], keywords)
         sig = self._signatures.get(key)
         arrays = sig.current_arrays() if sig is not None else None
         if arrays is None:  # new arguments, or state of a new shape
-            sig = self._signatures[key] = _Signature(self.f, args, self.backend, self.static, self.donate)
+            f = _WithKeywords(self.f) if keywords else self.f
+            sig = self._signatures[key] = _Signature(f, args, self.backend, self.static, self.donate)
             arrays = sig.current_arrays()
         self._last = sig
         return sig, arrays
 
-    def __call__(self, *args):
-        if trace._scopes or trace.any_traced(pytree.flatten(args)[0]):
+    def __call__(self, *args, **kwargs):
+        if trace._scopes or trace.any_traced(pytree.flatten((args, kwargs))[0]):
             # inside gradient, compile, vmap…: a compiled function is its function, traced through
-            return self.f(*args)
-        if any(trace.is_dask(a) for a in pytree.flatten(args)[0]):
+            return self.f(*args, **kwargs)
+        if not kwargs and any(trace.is_dask(a) for a in pytree.flatten(args)[0]):
             return dask_arrays.call(self, args)
-        sig, arrays = self._signature(args)
+        if kwargs:  # traced like positional ones (as jax.jit does): one more argument, their dict
+            args = args + (kwargs,)
+        sig, arrays = self._signature(args, bool(kwargs))
         return sig.run(args, arrays)
 
     def lower(self, *example_args):
@@ -299,6 +303,16 @@ class Compiled:
         tracing or compiling again. The arrays the function reads travel once, as data, with it."""
         compiled = {key: sig for key, sig in self._signatures.items() if sig.portable}
         return _restored, (self.f, self.backend, self.static, self.donate, compiled)
+
+
+class _WithKeywords:
+    """``f`` called with its keyword arguments passed as a last, dict argument (picklable as ``f``)."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def __call__(self, *args):
+        return self.f(*args[:-1], **args[-1])
 
 
 def _restored(f, backend, static, donate, signatures) -> Compiled:

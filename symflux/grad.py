@@ -10,6 +10,7 @@ confusion cannot happen: each level differentiates with respect to its own input
 from __future__ import annotations
 
 import fractions
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -215,12 +216,13 @@ def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0,
     tuple when argnums is a tuple; with ``has_aux`` f returns (value, aux) and so does the first item."""
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
 
-    def value_and_gradient_of_f(*args):
+    def value_and_gradient_of_f(*args, **kwargs):
         n = len(args)
         for a in nums:
             if not -n <= a < n:
                 raise ValueError(f"argnums {argnums} out of range for {n} arguments")
-        value, grads = _value_and_grads(f, args, [a % n for a in nums], "grad", has_aux)
+        g = functools.partial(f, **kwargs) if kwargs else f  # keyword arguments are not differentiated (JAX)
+        value, grads = _value_and_grads(g, args, [a % n for a in nums], "grad", has_aux)
         grads = [_zeros_where_unused(grads[i], args[i]) if i in [a % n for a in nums] else None for i in range(n)]
         return value, grads[argnums % n] if isinstance(argnums, int) else tuple(grads[a % n] for a in nums)
 
@@ -254,8 +256,8 @@ def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: boo
     for what f does not use); with ``has_aux`` f returns (value, aux) and the function returns (gradient, aux)."""
     both = value_and_grad(f, argnums, has_aux)
 
-    def gradient_of_f(*args):
-        value, grads = both(*args)
+    def gradient_of_f(*args, **kwargs):
+        value, grads = both(*args, **kwargs)
         return (grads, value[1]) if has_aux else grads
 
     gradient_of_f.__name__ = f"grad({getattr(f, '__name__', 'f')})"

@@ -8,6 +8,7 @@ Jacobians are batches of one-hot tangents or cotangents: the graph does not grow
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -152,7 +153,10 @@ def vmap(f: Callable[..., Any], in_axes=0, out_axes=0) -> Callable[..., Any]:
     ``in_axes`` is an int (every argument's axis), None (not mapped), or a tuple with one entry per
     argument (an int, None, or a pytree of them). The result stacks f's outputs along ``out_axes``."""
 
-    def batched(*args):
+    def batched(*args, **kwargs):
+        if kwargs:  # mapped over axis 0, as in JAX: one more argument, a dict
+            per_arg = tuple(in_axes) if isinstance(in_axes, (list, tuple)) else (in_axes,) * len(args)
+            return vmap(lambda *a: f(*a[:-1], **a[-1]), per_arg + (0,), out_axes)(*args, kwargs)
         flat_args, in_tree = pytree.flatten(args)
         axes = _axes_per_leaf(tuple(in_axes) if isinstance(in_axes, list) else in_axes, args, "vmap: in_axes")
         sizes = {np.shape(a)[ax] if not isinstance(a, Tracer) else a.shape[ax]
@@ -229,9 +233,9 @@ def _jacfwd_nodes(out: Node, wrt: list[Node]) -> list[Node | None]:
 
 
 def _jacobian(f, argnums, has_aux, nodes_of, what):
-    def jacobian_of_f(*args):
+    def jacobian_of_f(*args, **kwargs):
         nums = _argnums(argnums, len(args))
-        call = _traced(f, args, nums, has_aux, what)
+        call = _traced(functools.partial(f, **kwargs) if kwargs else f, args, nums, has_aux, what)
         wrt = [lf.node for lf in call.leaves]
         blocks = []
         for n, o in zip(call.nodes, call.flat_out):

@@ -302,3 +302,19 @@ def test_model_shaped_gradients_compile_and_vmap_of_configured_layers(make):
     np.testing.assert_allclose(sf.compile(loss)(model, x), loss(model, x), rtol=1e-5)
     np.testing.assert_allclose(sf.vmap(lambda m, xx: m(xx[None])[0], in_axes=(None, 0))(model, x), model(x), rtol=1e-5,
                                atol=1e-6)
+
+
+def test_keyword_arguments_as_in_jax():
+    """jit traces them (a new value of the same shape reuses the code), grad and the Jacobians pass
+    them through undifferentiated, vmap maps them over their first axis."""
+    f = sf.jit(lambda a, b=2.0: a * b)
+    assert f(np.ones(2)).tolist() == [2, 2] and f(np.ones(2), b=3.0).tolist() == [3, 3]
+    assert f(np.ones(2), b=4.0).tolist() == [4, 4] and len(f._signatures) == 2
+    assert f(np.ones(2), b=np.arange(2.0)).tolist() == [0, 1]
+    assert sf.grad(lambda a, *, s: sf.sum(a * s))(np.ones(2), s=3.0).tolist() == [3, 3]
+    assert sf.value_and_grad(lambda a, s=1.0: sf.sum(a * s))(np.ones(2), s=2.0)[0] == 4.0
+    np.testing.assert_array_equal(sf.jacrev(lambda a, s=1.0: a * s)(np.ones(2), s=2.0), 2 * np.eye(2))
+    np.testing.assert_array_equal(sf.hessian(lambda a, s=1.0: sf.sum(a**3 * s))(np.ones(2), s=2.0), 12 * np.eye(2))
+    np.testing.assert_array_equal(sf.vmap(lambda a, b=2.0: a * b)(np.ones((2, 2)), b=np.array([3.0, 4.0])),
+                                  [[3, 3], [4, 4]])
+    assert sf.grad(lambda a: f(a, b=3.0)[0])(np.ones(2)).tolist() == [3, 0]
