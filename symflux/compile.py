@@ -246,23 +246,26 @@ class Compiled:
 
     __functor_fields__ = ("f",)
 
-    def __init__(self, f, backend="llvm", static_argnums=(), donate_argnums=()):
+    def __init__(self, f, backend="llvm", static_argnums=(), donate_argnums=(), static_argnames=()):
         backends.executable(backend).prepare()  # an unknown name fails here, not at the first call
         self.f, self.backend = f, backend
+        self.static_names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
         self.static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+        self.static += tuple(i for i, name in enumerate(arg_names(f))
+                             if name in self.static_names and i not in self.static)
         self.donate = (donate_argnums,) if isinstance(donate_argnums, int) else tuple(donate_argnums)
         self._signatures: dict = {}
         self._last = None
 
-    def _signature(self, args, keywords=False):
+    def _signature(self, args, keywords=False, static_keywords=None):
         """(the compiled signature for ``args``, the arrays to bind for this call). With ``keywords``
-        the last argument is the dict of keyword arguments."""
+        the last argument is the dict of keyword arguments; ``static_keywords`` are passed as they are."""
         key = tuple(("static", a) if i in self.static else _key(a) for i, a in enumerate(args))
-        key += (pytree.flatten(args)[1], keywords)
+        key += (pytree.flatten(args)[1], keywords, tuple(sorted((static_keywords or {}).items())))
         sig = self._signatures.get(key)
         arrays = sig.current_arrays() if sig is not None else None
         if arrays is None:  # new arguments, or state of a new shape
-            f = _WithKeywords(self.f) if keywords else self.f
+            f = _WithKeywords(self.f, static_keywords or {}, keywords) if keywords or static_keywords else self.f
             sig = self._signatures[key] = _Signature(f, args, self.backend, self.static, self.donate)
             arrays = sig.current_arrays()
         self._last = sig
@@ -274,9 +277,11 @@ class Compiled:
             return self.f(*args, **kwargs)
         if not kwargs and any(trace.is_dask(a) for a in pytree.flatten(args)[0]):
             return dask_arrays.call(self, args)
-        if kwargs:  # traced like positional ones (as jax.jit does): one more argument, their dict
-            args = args + (kwargs,)
-        sig, arrays = self._signature(args, bool(kwargs))
+        static = {k: v for k, v in kwargs.items() if k in self.static_names}
+        traced = {k: v for k, v in kwargs.items() if k not in static}
+        if traced:  # traced like positional ones (as jax.jit does): one more argument, their dict
+            args = args + (traced,)
+        sig, arrays = self._signature(args, bool(traced), static)
         return sig.run(args, arrays)
 
     def lower(self, *example_args):
@@ -294,7 +299,7 @@ class Compiled:
 
     def __copy__(self):
         """A copy compiles afresh: ``fmap`` (``sf.f32``, ``sf.gpu``) gives it a new model."""
-        return Compiled(self.f, self.backend, self.static, self.donate)
+        return Compiled(self.f, self.backend, self.static, self.donate, self.static_names)
 
     def __reduce__(self):
         """A compiled function pickles as its function and options (the function must pickle: a
@@ -302,33 +307,39 @@ class Compiled:
         the object code of the signatures it has compiled, so the other process runs them without
         tracing or compiling again. The arrays the function reads travel once, as data, with it."""
         compiled = {key: sig for key, sig in self._signatures.items() if sig.portable}
-        return _restored, (self.f, self.backend, self.static, self.donate, compiled)
+        return _restored, (self.f, self.backend, self.static, self.donate, compiled, self.static_names)
 
 
 class _WithKeywords:
-    """``f`` called with its keyword arguments passed as a last, dict argument (picklable as ``f``)."""
+    """``f`` with the ``static`` keyword arguments and, when given, the others as a last, dict
+    argument (picklable as ``f``)."""
 
-    def __init__(self, f):
-        self.f = f
+    def __init__(self, f, static: dict, traced: bool):
+        self.f, self.static, self.traced = f, static, traced
 
     def __call__(self, *args):
-        return self.f(*args[:-1], **args[-1])
+        if self.traced:
+            return self.f(*args[:-1], **self.static, **args[-1])
+        return self.f(*args, **self.static)
 
 
-def _restored(f, backend, static, donate, signatures) -> Compiled:
-    compiled = Compiled(f, backend, static, donate)
+def _restored(f, backend, static, donate, signatures, static_names=()) -> Compiled:
+    compiled = Compiled(f, backend, static, donate, static_names)
     compiled._signatures.update(signatures)
     return compiled
 
 
-def compile(f: Callable[..., Any], backend: str = "llvm", static_argnums=(), donate_argnums=()) -> Compiled:  # noqa: A001
-    """compile(f, backend="llvm", static_argnums=(), donate_argnums=()): f as native code, specialised
-    lazily on argument shapes and dtypes, as with ``jax.jit``. ``backend`` names a registered backend:
-    ``"llvm"`` (CPU), ``"cuda"`` (GPU) or ``"interpreter"`` (the NumPy reference, for debugging).
-    Arguments at ``static_argnums`` (shapes, sizes, flags) are passed as they are and compiled for
-    each value; the arrays of arguments at ``donate_argnums`` may be overwritten by results of their
-    shape and dtype, which are then returned in them (an update in place: ``w = step(w, x)`` allocates nothing)."""
-    return Compiled(f, backend, static_argnums, donate_argnums)
+def compile(f: Callable[..., Any], backend: str = "llvm", static_argnums=(), donate_argnums=(),  # noqa: A001
+            static_argnames=()) -> Compiled:
+    """compile(f, backend="llvm", static_argnums=(), donate_argnums=(), static_argnames=()): f as native
+    code, specialised lazily on argument shapes and dtypes, as with ``jax.jit``. ``backend`` names a
+    registered backend: ``"llvm"`` (CPU), ``"cuda"`` (GPU) or ``"interpreter"`` (the NumPy reference,
+    for debugging). Arguments at ``static_argnums`` or named in ``static_argnames`` (shapes, sizes,
+    flags; positional or keyword) are passed as they are and compiled for each value; other keyword
+    arguments are traced like positional ones; the arrays of arguments at ``donate_argnums`` may be
+    overwritten by results of their shape and dtype, which are then returned in them (an update in
+    place: ``w = step(w, x)`` allocates nothing)."""
+    return Compiled(f, backend, static_argnums, donate_argnums, static_argnames)
 
 
 class CExport:

@@ -78,13 +78,14 @@ def lift(value, name, leaves: list):
     return pytree.unflatten(tree, lifted)
 
 
-def arg_names(f, n):
+def arg_names(f, n=None):
+    """The names of ``f``'s first ``n`` positional parameters (``argK`` past them); all of them for None."""
     try:
         names = [p.name for p in inspect.signature(f).parameters.values()
                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
         names = []
-    return [names[i] if i < len(names) else f"arg{i}" for i in range(n)]
+    return [names[i] if i < len(names) else f"arg{i}" for i in range(len(names) if n is None else n)]
 
 
 def _param_leaves(ps: Params):

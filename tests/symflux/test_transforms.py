@@ -1,5 +1,7 @@
 """jacobian, hessian, hvp, value_and_gradient, JAX-style grad, Params and Grads."""
 
+import pickle
+
 import numpy as np
 import pytest
 import sympy
@@ -318,3 +320,11 @@ def test_keyword_arguments_as_in_jax():
     np.testing.assert_array_equal(sf.vmap(lambda a, b=2.0: a * b)(np.ones((2, 2)), b=np.array([3.0, 4.0])),
                                   [[3, 3], [4, 4]])
     assert sf.grad(lambda a: f(a, b=3.0)[0])(np.ones(2)).tolist() == [3, 0]
+
+
+def test_static_argnames_as_in_jax():
+    f = sf.jit(lambda a, n: a * n if n > 1 else a, static_argnames="n")
+    assert f(np.ones(2), 3).tolist() == [3, 3] and f(np.ones(2), n=1).tolist() == [1, 1]
+    g = sf.jit(lambda a, *, mode="x", s=1.0: a * s if mode == "x" else -a, static_argnames=("mode",))
+    assert g(np.ones(2), mode="y").tolist() == [-1, -1] and g(np.ones(2), mode="x", s=2.0).tolist() == [2, 2]
+    assert pickle.loads(pickle.dumps(sf.jit(np.sin, static_argnames="q"))).static_names == ("q",)
