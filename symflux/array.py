@@ -103,6 +103,6 @@ class Tracer:
     def __setitem__(self, key, value):
         raise TracingError(
             "traced arrays are immutable: item assignment is not recorded. Build the new value "
-            "with sf.at(x)[index].set(value) (or .add(value)), sf.where(mask, new, x) or sf.concatenate.")
+            "with x.at[index].set(value) (or .add(value), as in JAX), sf.where(mask, new, x) or sf.concatenate.")
 
     __hash__ = object.__hash__

@@ -179,6 +179,7 @@ def _install_tracer_methods():
     Tracer.mT = property(lambda self: F.swapaxes(self, -1, -2))
     Tracer.real = property(lambda self: F.real(self))
     Tracer.imag = property(lambda self: F.imag(self))
+    Tracer.at = property(lambda self: F.at(self))  # JAX's x.at[index].set(v)
     for name, method in vars(_TracerMethods).items():
         if callable(method) or isinstance(method, property):
             setattr(Tracer, name, method)

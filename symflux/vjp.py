@@ -53,6 +53,7 @@ def _partial(body, sym, out_sym):
 def vjp_map(node: Node, g: Node, i: int):
     n = len(node.args)
     grad_sym, out_sym = arg_symbol(n), arg_symbol(n + 1)
+    dtype = None
     if node.args[i].dtype.kind == "c":  # JAX's convention: g·∂f/∂z + conj(g)·conj(∂f/∂z̄)
         dz, dzbar = wirtinger(node.body, ARG[i], out_sym, complex_symbols(node, out_sym))
         body = grad_sym * dz + (fn.conj(grad_sym) * fn.conj(dzbar) if dzbar != 0 else 0)
@@ -60,10 +61,11 @@ def vjp_map(node: Node, g: Node, i: int):
         partial = real_partial(node.body, ARG[i], out_sym, complex_symbols(node, out_sym))
         body = grad_sym * partial
         if partial != 0 and (node.dtype.kind == "c" or g.dtype.kind == "c"):
-            body = fn.real_part(body)  # a real input's cotangent is real (JAX)
+            body = fn.real_part(body)  # a real input's cotangent is real (JAX), even folded to a number
+            dtype = np.empty(0, np.result_type(node.dtype, g.dtype)).real.dtype
     if body == 0:
         return None
-    contribution = ops.map_(body, [*node.args, g, node])
+    contribution = ops.map_(body, [*node.args, g, node], dtype=dtype)
     return unbroadcast(contribution, node.args[i].shape)
 
 

@@ -808,3 +808,11 @@ def test_complex_nan_to_num_fixes_each_part():
 def test_complex_bincount_weights_are_refused():
     with pytest.raises(TypeError, match="complex"):
         sf.vmap(lambda w: sf.bincount(np.array([0, 1, 1]), w))(np.array([[1j, 2, 3]]))
+
+
+def test_real_inputs_get_real_cotangents_through_complex_literals():
+    """re(Σ a·(1 + i)): the cotangent folded to the number 1 kept the complex type of its operands."""
+    x = np.array([0.5, -1.0, 2.0])
+    same(sf.grad(lambda a: sf.real(sf.sum(a * (1 + 1j))))(x), np.ones(3))
+    same(sf.grad(lambda a: sf.real(sf.sum(a * (1 + 1j))))(x.astype(np.float32)), np.ones(3, np.float32))
+    np.testing.assert_array_equal(sf.grad(lambda a: sf.imag(sf.sum(a * (1 + 1j)) * a[0]))(x), [2.0, 0.5, 0.5])

@@ -174,3 +174,10 @@ def test_positions_stored_for_a_gather_are_computed_before_it_reads_them():
     np.testing.assert_allclose(exported(gradient, x, labels), gradient(x, labels), rtol=1e-14)
     argmax = sf.grad(lambda a: sf.sum(a * a[np.arange(3), sf.argmax(a, axis=1)][:, None] * w))
     np.testing.assert_allclose(sf.compile(argmax)(x), argmax(x), rtol=1e-14)
+
+
+def test_jax_style_at_on_traced_values():
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_array_equal(sf.grad(lambda a: sf.sum(a.at[0].set(5.0) ** 2))(x), [0, -2, 4])
+    np.testing.assert_array_equal(sf.grad(lambda a: sf.sum(a.at[[0, 0]].add(a[1]) ** 2))(x), [-3, -8, 4])
+    np.testing.assert_array_equal(sf.jit(lambda a: a.at[1:].multiply(2.0))(x), [0.5, -2, 4])
