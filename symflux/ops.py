@@ -241,8 +241,10 @@ def cast(x: Node, dtype) -> Node:
     dtype = np.dtype(dtype)
     if x.dtype == dtype:
         return x
-    if OBJECT in (x.dtype, dtype):
-        return map_(ARG[0], [x], dtype=dtype)
+    if OBJECT in (x.dtype, dtype):  # exact values: to an integer they truncate, to a bool test nonzero
+        exact_to = dtype.kind if x.dtype == OBJECT else ""
+        body = functions.trunc(ARG[0]) if exact_to in ("i", "u") else sympy.Ne(ARG[0], 0) if exact_to == "b" else ARG[0]
+        return map_(body, [x], dtype=dtype)
     if dtype.kind == "b":  # nonzero (NaN too); a truth value has no derivative
         return map_(sympy.Ne(ARG[0], 0), [x], dtype=dtype)
     # a float to an integer truncates toward zero: trunc says so to differentiation (0, as in JAX)

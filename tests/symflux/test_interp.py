@@ -79,6 +79,13 @@ def test_exact_mode_reads_truth_values_as_numbers():
     assert list(sf.vmap(lambda v: sf.argsort(v))(three_one[None])[0]) == [1, 0]
 
 
+def test_exact_values_converted_to_integers_truncate():
+    """astype(int64) of exact rationals kept 3/2 (NumPy: 1) and its derivative was 1 (it is 0)."""
+    v = np.array([sympy.Rational(3, 2), sympy.Rational(-7, 2), sympy.Integer(2)], dtype=object)
+    assert list(sf.vmap(lambda a: a.astype(np.int64))(v[None])[0]) == [1, -3, 2]
+    assert list(sf.gradient(lambda a: sf.sum(a.astype(np.int64) * a), v)[0]) == [1, -3, 2]
+
+
 def test_exact_mode_keeps_rationals():
     x = new_input((2,), np.int64, "x")
     out = ops.map_(ARG[0] / 3 + sympy.Rational(1, 2), [x])
