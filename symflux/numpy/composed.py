@@ -92,7 +92,7 @@ def divmod(x1, x2):  # noqa: A001 (NumPy's name)
 
 def signbit(x):
     """Whether the sign bit is set: true for negative numbers and −0.0 (a NaN counts as positive)."""
-    if dtype_of(x).kind in "biu":
+    if dtype_of(x).kind in "biuO":  # an exact zero has no sign (1/0 is SymPy's zoo, which has none)
         return less(x, 0)
     x = _in_float(x)
     return logical_or(less(x, 0), logical_and(equal(x, 0), less(reciprocal(x), 0)))

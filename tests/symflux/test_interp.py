@@ -86,6 +86,14 @@ def test_exact_values_converted_to_integers_truncate():
     assert list(sf.gradient(lambda a: sf.sum(a.astype(np.int64) * a), v)[0]) == [1, -3, 2]
 
 
+def test_exact_zeros_have_no_sign_bit():
+    """signbit tested 1/x < 0, and 1/0 is SymPy's zoo, which has no order: copysign and modf raised."""
+    v = np.array([sympy.Rational(-5, 2), sympy.Integer(0), sympy.Rational(7, 3)], dtype=object)
+    assert list(sf.signbit(v)) == [True, False, False]
+    assert list(sf.copysign(2, v)) == [-2, 2, 2]
+    assert list(sf.modf(v)[0]) == [sympy.Rational(-1, 2), 0, sympy.Rational(1, 3)]
+
+
 def test_exact_mode_keeps_rationals():
     x = new_input((2,), np.int64, "x")
     out = ops.map_(ARG[0] / 3 + sympy.Rational(1, 2), [x])
