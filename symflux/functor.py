@@ -4,6 +4,7 @@ walk models built from user classes, lists, tuples and dicts."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 
 import numpy as np
@@ -50,15 +51,18 @@ def named_arrays(model, prefix: str = "") -> list:
 
 
 def is_functor(obj) -> bool:
-    return hasattr(type(obj), "__functor_fields__")
+    """A ``@functor`` class's instance, or a dataclass instance (its fields are its children)."""
+    return hasattr(type(obj), "__functor_fields__") or dataclasses.is_dataclass(obj) and not isinstance(obj, type)
 
 
 def children(obj) -> dict:
-    """The named children of ``obj``: fields of a functor, items of containers; else empty."""
+    """The named children of ``obj``: fields of a functor or dataclass, items of containers; else empty."""
     if isinstance(obj, (list, tuple)):
         return {i: v for i, v in enumerate(obj)}
     if isinstance(obj, dict):
         return dict(obj)
+    if dataclasses.is_dataclass(obj) and not hasattr(type(obj), "__functor_fields__"):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
     if is_functor(obj):
         names = type(obj).__functor_fields__
         if names is None:
@@ -89,7 +93,7 @@ def fmap(f, obj, _memo=None):
     elif is_functor(obj):
         out = copy.copy(obj)
         for name, value in children(obj).items():
-            setattr(out, name, fmap(f, value, memo))
+            object.__setattr__(out, name, fmap(f, value, memo))  # frozen dataclasses too
     else:
         out = obj
     memo[id(obj)] = out

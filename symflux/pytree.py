@@ -10,7 +10,6 @@ are children; their other fields (an activation, a stride) are static and kept i
 from __future__ import annotations
 
 import copy
-import dataclasses
 import fractions
 import numbers
 
@@ -67,9 +66,8 @@ def _is_array(x) -> bool:
 
 def _object_fields(obj) -> dict:
     """The dynamic children of an object node: arrays and containers (scalars and tuples of them are static)."""
-    fields = ({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)} if dataclasses.is_dataclass(obj)
-              else children(obj))
-    return {k: v for k, v in fields.items() if _is_array(v) or v is None or _is_node(v) and not _is_setting(v)}
+    return {k: v for k, v in children(obj).items()
+            if _is_array(v) or v is None or _is_node(v) and not _is_setting(v)}
 
 
 def _is_setting(x) -> bool:
@@ -84,7 +82,7 @@ def _is_node(x) -> bool:
         return True
     if isinstance(x, list):
         return not _is_number_list(x) or not x
-    return is_functor(x) or (dataclasses.is_dataclass(x) and not isinstance(x, type))
+    return is_functor(x)
 
 
 def flatten(tree) -> tuple[list, TreeDef]:

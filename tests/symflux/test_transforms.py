@@ -1,5 +1,6 @@
 """jacobian, hessian, hvp, value_and_gradient, JAX-style grad, Params and Grads."""
 
+import dataclasses
 import pickle
 
 import numpy as np
@@ -328,3 +329,25 @@ def test_static_argnames_as_in_jax():
     g = sf.jit(lambda a, *, mode="x", s=1.0: a * s if mode == "x" else -a, static_argnames=("mode",))
     assert g(np.ones(2), mode="y").tolist() == [-1, -1] and g(np.ones(2), mode="x", s=2.0).tolist() == [2, 2]
     assert pickle.loads(pickle.dumps(sf.jit(np.sin, static_argnames="q"))).static_names == ("q",)
+
+
+def test_dataclass_models_are_functors():
+    """params, fmap (f32) and update walk a dataclass's fields as Flux's @functor walks a struct's:
+    params of one was empty, so training it with implicit parameters trained nothing."""
+    @dataclasses.dataclass(frozen=True)
+    class Linear:
+        W: np.ndarray
+        b: np.ndarray
+        scale: float = 2.0
+
+        def __call__(self, x):
+            return (x @ self.W + self.b) * self.scale
+
+    model = Linear(sf.array(np.ones((3, 2))), sf.array(np.zeros(2)))
+    assert [p.shape for p in sf.params(model)] == [(3, 2), (2,)]
+    assert sf.f32(model).W.dtype == np.float32 and sf.f32(model).scale == 2.0
+    x = np.ones((4, 3))
+    gs = sf.gradient(lambda: sf.sum(model(x)), sf.params(model))
+    np.testing.assert_array_equal(gs[model.b], [8.0, 8.0])
+    (g,) = sf.gradient(lambda m: sf.sum(m(x)), model)
+    assert type(g) is Linear and g.b.tolist() == [8.0, 8.0]
