@@ -25,6 +25,8 @@ SECTIONS = {
     "Optimisers and training": ["Descent", "Momentum", "Nesterov", "RMSProp", "ADAM", "RADAM", "AdaMax", "ADAGrad",
                                 "ADADelta", "AMSGrad", "NADAM", "ADAMW", "WeightDecay", "ClipValue", "ClipNorm",
                                 "ExpDecay", "InvDecay", "Optimiser", "update", "train", "stop", "throttle"],
+    "Data utilities": ["DataLoader", "onehot", "onehotbatch", "onecold", "batch", "batchseq", "unstack", "unsqueeze",
+                       "chunk", "frequencies", "epochs"],
     "The 2017 API": ["net", "back"],
     "Array functions": ["sum", "mean", "max", "min", "prod", "var", "std", "nansum", "nanmean", "nanmax", "nanmin",
                         "nanprod", "nanvar", "nanstd", "logsumexp", "softmax", "logsoftmax",

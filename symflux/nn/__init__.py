@@ -85,6 +85,20 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, Recur, RNNCell, reset
 from .saving import load, save
 from .state import load_state_dict, state_dict
 from .train import SkipStep, StopTraining, TrainStep, skip, stop, throttle, train, train_step, update
-from .utils import DataLoader, batch, batchseq, destructure, epochs, loadparams, onecold, onehot, onehotbatch, unstack
+from .utils import (
+    DataLoader,
+    batch,
+    batchseq,
+    chunk,
+    destructure,
+    epochs,
+    frequencies,
+    loadparams,
+    onecold,
+    onehot,
+    onehotbatch,
+    unsqueeze,
+    unstack,
+)
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in ("functional", "losses")]

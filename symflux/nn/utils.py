@@ -55,6 +55,28 @@ def unstack(xs, axis):
     return [xs[(slice(None),) * axis + (i,)] for i in range(F.shape(xs)[axis])]
 
 
+def unsqueeze(xs, axis):
+    """Flux's ``unsqueeze(xs, dim)``: ``xs`` with a new axis of length 1 at ``axis``."""
+    return F.expand_dims(xs, axis)
+
+
+def chunk(xs, n):
+    """Flux's ``chunk(xs, n)``: ``xs`` (along its first axis) in ``n`` consecutive parts of ⌈len/n⌉
+    items each (the last may be shorter, and fewer parts come back when they run out), as a list."""
+    if n < 1:
+        raise ValueError(f"chunk: n must be at least 1, got {n}")
+    size = math.ceil(len(xs) / n)
+    return [xs[k:k + size] for k in range(0, len(xs), size)] if size else []
+
+
+def frequencies(xs):
+    """Flux's ``frequencies(xs)``: {item: how often it occurs in xs}, in order of first occurrence."""
+    counts: dict = {}
+    for x in (np.asarray(xs).tolist() if isinstance(xs, np.ndarray) else xs):
+        counts[x] = counts.get(x, 0) + 1
+    return counts
+
+
 def batch(xs):
     """Stack equally shaped arrays along a new first (batch) axis."""
     return F.stack(list(xs), axis=0)

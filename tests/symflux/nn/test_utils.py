@@ -164,3 +164,11 @@ def test_train_once_per_epoch_traces_once():
     for _ in range(3):
         sf.train(loss, ps, data, opt, progress=False)
     assert list(training._steps[loss].values()) == [step] and list(step._plans.values()) == [plan]
+
+
+def test_flux_unsqueeze_chunk_and_frequencies():
+    assert sf.unsqueeze(np.ones((2, 3)), 1).shape == (2, 1, 3)
+    np.testing.assert_array_equal(sf.grad(lambda a: sf.sum(sf.unsqueeze(a, 0) ** 2))(np.ones(2)), [2, 2])
+    assert sf.chunk(list(range(1, 11)), 3) == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]]  # Flux: 1:4, 5:8, 9:10
+    assert [c.shape for c in sf.chunk(np.ones((5, 2)), 2)] == [(3, 2), (2, 2)]
+    assert sf.frequencies(["a", "b", "b"]) == {"a": 1, "b": 2}
