@@ -89,7 +89,7 @@ Every function above works on plain values (it is NumPy's), on traced values (a 
 - `np.array([...])`/`np.asarray` of lists holding traced values and `np.r_`/`np.c_`: NumPy converts
   the items itself, which a traced value cannot allow; `sf.array([...])`, `sf.r_`, `sf.c_` do it.
 - `np.put_along_axis` and other in-place writers: traced arrays are immutable; use
-  `sf.at(x)[index].set(v)` / `.add(v)`.
+  `x.at[index].set(v)` (JAX's, on traced values) or `sf.at(x)[index].set(v)` / `.add(v)`.
 - `sort`/`argsort`/`partition` on traced values compare every pair along the axis (n² work): meant
   for the short axes of models; `cumsum` is an n × n masked sum for the same reason (graph size
   constant, work quadratic). `median`/`quantile`/`percentile` sort, so the same holds; their `q` must
