@@ -24,7 +24,7 @@ from .numpy import fft, linalg, sigmoid
 from .ops import ShapeError
 from .params import Grads, Params, params
 from .printing import as_matrix, latex, symbols
-from .transforms import hessian, hvp, jacfwd, jacobian, jacrev, jvp, vjp, vmap
+from .transforms import hessian, hvp, jacfwd, jacobian, jacrev, jvp, linearize, vjp, vmap
 
 jit = compile
 σ = sigmoid

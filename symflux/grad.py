@@ -211,9 +211,10 @@ def value_and_gradient(f: Callable[..., Any], *args: Any) -> tuple:
 
 
 def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0,
-                   has_aux: bool = False) -> Callable[..., Any]:
+                   has_aux: bool = False, holomorphic: bool = False) -> Callable[..., Any]:
     """JAX's value_and_grad: a function returning (f(args), ∂f/∂args[argnums]) — the gradient a
-    tuple when argnums is a tuple; with ``has_aux`` f returns (value, aux) and so does the first item."""
+    tuple when argnums is a tuple; with ``has_aux`` f returns (value, aux) and so does the first item.
+    A complex f's derivative is its complex one (``holomorphic`` is accepted for JAX's signature)."""
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
 
     def value_and_gradient_of_f(*args, **kwargs):
@@ -251,7 +252,8 @@ def _zero_like(value):
     return None  # not a number (a function, a string): nothing to differentiate
 
 
-def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable[..., Any]:
+def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False,
+         holomorphic: bool = False) -> Callable[..., Any]:
     """JAX-style grad: a function returning ∂f/∂args[argnums] (a tuple when argnums is a tuple; zeros
     for what f does not use); with ``has_aux`` f returns (value, aux) and the function returns (gradient, aux)."""
     both = value_and_grad(f, argnums, has_aux)

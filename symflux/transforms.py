@@ -94,6 +94,18 @@ def jvp(f: Callable[..., Any], primals, tangents) -> tuple:
     return call.outputs(values[:k]), pytree.unflatten(call.out_tree, tangent_out)
 
 
+def linearize(f: Callable[..., Any], *primals: Any) -> tuple:
+    """linearize(f, *primals) -> (f(*primals), f_jvp): ``f_jvp(*tangents)`` is J·tangents at the
+    primals (JAX's; each call is a ``jvp``)."""
+    out = jvp(f, primals, [_zeros_like_tree(p) for p in primals])[0]
+    return out, lambda *tangents: jvp(f, primals, tangents)[1]
+
+
+def _zeros_like_tree(value):
+    leaves, tree = pytree.flatten(value)
+    return pytree.unflatten(tree, [_zeros_like(v) for v in leaves])
+
+
 def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple:
     """vjp(f, *primals) -> (f(*primals), vjp_fn): ``vjp_fn(cotangent)`` returns one cotangent per
     primal (shaped like it). With ``has_aux`` f returns (output, aux) and vjp returns a triple."""
@@ -147,20 +159,22 @@ def _moved_to_front(value, axis):
     return np.moveaxis(np.asarray(value), axis, 0)
 
 
-def vmap(f: Callable[..., Any], in_axes=0, out_axes=0) -> Callable[..., Any]:
-    """vmap(f, in_axes=0, out_axes=0): f mapped over an axis of its arguments, as one graph.
+def vmap(f: Callable[..., Any], in_axes=0, out_axes=0, axis_size: int | None = None) -> Callable[..., Any]:
+    """vmap(f, in_axes=0, out_axes=0, axis_size=None): f mapped over an axis of its arguments, as one graph.
 
     ``in_axes`` is an int (every argument's axis), None (not mapped), or a tuple with one entry per
-    argument (an int, None, or a pytree of them). The result stacks f's outputs along ``out_axes``."""
+    argument (an int, None, or a pytree of them). The result stacks f's outputs along ``out_axes``;
+    ``axis_size`` says how many when no argument is mapped (JAX's)."""
 
     def batched(*args, **kwargs):
         if kwargs:  # mapped over axis 0, as in JAX: one more argument, a dict
             per_arg = tuple(in_axes) if isinstance(in_axes, (list, tuple)) else (in_axes,) * len(args)
-            return vmap(lambda *a: f(*a[:-1], **a[-1]), per_arg + (0,), out_axes)(*args, kwargs)
+            return vmap(lambda *a: f(*a[:-1], **a[-1]), per_arg + (0,), out_axes, axis_size)(*args, kwargs)
         flat_args, in_tree = pytree.flatten(args)
         axes = _axes_per_leaf(tuple(in_axes) if isinstance(in_axes, list) else in_axes, args, "vmap: in_axes")
         sizes = {np.shape(a)[ax] if not isinstance(a, Tracer) else a.shape[ax]
                  for a, ax in zip(flat_args, axes) if ax is not None}
+        sizes |= {axis_size} if axis_size is not None else set()
         if len(sizes) != 1:
             raise ValueError("vmap: " + ("no argument is mapped (every in_axes is None)" if not sizes else
                              f"mapped axes have different sizes {sorted(sizes)}"))
@@ -256,13 +270,16 @@ def _jacobian(f, argnums, has_aux, nodes_of, what):
     return jacobian_of_f
 
 
-def jacrev(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable[..., Any]:
+def jacrev(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False,
+           holomorphic: bool = False) -> Callable[..., Any]:
     """JAX's jacrev: a function returning ∂f/∂args[argnums] by reverse mode (batched cotangents).
-    Each Jacobian has shape ``out.shape + arg.shape``; outputs and arguments may be pytrees."""
+    Each Jacobian has shape ``out.shape + arg.shape``; outputs and arguments may be pytrees. A complex
+    function's Jacobian is its complex derivative (``holomorphic`` is accepted for JAX's signature)."""
     return _jacobian(f, argnums, has_aux, _jacrev_nodes, "jacrev")
 
 
-def jacfwd(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable[..., Any]:
+def jacfwd(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False,
+           holomorphic: bool = False) -> Callable[..., Any]:
     """JAX's jacfwd: like ``jacrev`` but by forward mode (batched tangents); cheaper for wide outputs."""
     return _jacobian(f, argnums, has_aux, _jacfwd_nodes, "jacfwd")
 

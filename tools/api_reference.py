@@ -9,7 +9,7 @@ import symflux as sf
 SECTIONS = {
     "Differentiation": ["gradient", "value_and_gradient", "grad", "jacobian", "hessian", "hvp", "params", "Params",
                         "Grads", "functor", "fmap", "f32", "f64", "stop_gradient"],
-    "Transformations (JAX's names)": ["value_and_grad", "jvp", "vjp", "vmap", "jacfwd", "jacrev"],
+    "Transformations (JAX's names)": ["value_and_grad", "jvp", "linearize", "vjp", "vmap", "jacfwd", "jacrev"],
     "Arrays and symbols": ["array", "asarray", "zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn",
                            "seed", "symbols", "Array", "Tracer"],
     "Printing and pictures": ["latex", "as_matrix", "make_graph", "Graph", "draw", "plot_history"],

@@ -351,3 +351,16 @@ def test_dataclass_models_are_functors():
     np.testing.assert_array_equal(gs[model.b], [8.0, 8.0])
     (g,) = sf.gradient(lambda m: sf.sum(m(x)), model)
     assert type(g) is Linear and g.b.tolist() == [8.0, 8.0]
+
+
+def test_linearize_axis_size_and_holomorphic_as_in_jax():
+    x = np.array([0.5, 1.0])
+    out, f_jvp = sf.linearize(lambda a: sf.sin(a) * a, x)
+    np.testing.assert_allclose(out, np.sin(x) * x)
+    np.testing.assert_allclose(f_jvp(np.array([1.0, 0.0])), [np.cos(0.5) * 0.5 + np.sin(0.5), 0.0])
+    np.testing.assert_array_equal(sf.vmap(lambda: 1.0, axis_size=3)(), [1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="different sizes"):
+        sf.vmap(lambda a: a, axis_size=3)(np.ones(2))
+    assert sf.grad(lambda z: z**2, holomorphic=True)(1 + 1j) == 2 + 2j
+    np.testing.assert_array_equal(sf.jacrev(lambda z: z**2, holomorphic=True)(np.array([1 + 1j, 2j])),
+                                  np.diag([2 + 2j, 4j]))
