@@ -267,7 +267,7 @@ def reduce(kind: str, x: Node, axis=None) -> Node:
                          f"shape {fmt_shape(x.shape)}, axes {axes}")
     if is_fill(x):
         count = prod([x.shape[a] for a in axes]) if kind == "sum" else 1
-        return fill(x.body * count, shape, dtype)
+        return fill(functions.as_value(x.body) * count, shape, dtype)  # a truth value as 1 or 0
     return make(kind, (x,), (axes,), shape, dtype)
 
 

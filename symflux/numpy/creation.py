@@ -8,7 +8,7 @@ import sympy
 from .. import rng, trace
 from ..array import Array
 from ._base import _plain, dtype_of, ndim, shape
-from .elementwise import add, astype, divide, multiply, power, subtract
+from .elementwise import abs, add, astype, divide, exp, log, multiply, power, sign, subtract, where
 from .manipulation import broadcast_to, expand_dims, moveaxis, ravel, reshape, stack
 
 
@@ -66,6 +66,21 @@ def eye(n, m=None, dtype=np.float64) -> Array:
     return np.eye(n, m, dtype=dtype).view(Array)
 
 
+def identity(n, dtype=np.float64) -> Array:
+    """The n × n identity as a trackable array."""
+    return eye(n, dtype=dtype)
+
+
+def empty(shape, dtype=np.float64) -> Array:
+    """A trackable array of ``shape``: zeros, as JAX's ``empty`` (NumPy's holds whatever was in memory)."""
+    return np.zeros(shape, dtype=dtype).view(Array)
+
+
+# NumPy's index builders take sizes, not arrays: NumPy's own
+diag_indices, tril_indices, triu_indices, ix_, broadcast_shapes = (
+    np.diag_indices, np.tril_indices, np.triu_indices, np.ix_, np.broadcast_shapes)
+
+
 def arange(*args, dtype=None) -> Array:
     """``numpy.arange`` as a trackable array."""
     return np.arange(*args, dtype=dtype).view(Array)
@@ -117,6 +132,19 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
     if not trace.any_traced([start, stop, base]):
         return np.logspace(start, stop, num, endpoint, base, dtype, axis).view(Array)
     out = power(base, linspace(start, stop, num, endpoint=endpoint, axis=axis))
+    return out if dtype is None else astype(out, dtype)
+
+
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """``num`` values spaced evenly on a log scale from start to stop (of one sign), the endpoints
+    exactly start and stop, as NumPy's; traced endpoints give a traced array."""
+    if not trace.any_traced([start, stop]):
+        return np.geomspace(start, stop, num, endpoint, dtype, axis).view(Array)
+    out = multiply(sign(start), exp(linspace(log(abs(start)), log(abs(stop)), num, endpoint=endpoint, axis=axis)))
+    position = np.arange(num).reshape([-1 if k == axis % ndim(out) else 1 for k in range(ndim(out))])
+    ends = [(0, start)] + ([(num - 1, stop)] if endpoint and num > 1 else [])
+    for k, value in ends:
+        out = where(position == k, expand_dims(value, axis) if ndim(value) else value, out)
     return out if dtype is None else astype(out, dtype)
 
 

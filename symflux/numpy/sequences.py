@@ -193,6 +193,20 @@ def polymul(a1, a2):
     return convolve(ravel(a1), ravel(a2))
 
 
+def poly(seq_of_zeros):
+    """The coefficients (highest power first, leading 1) of the polynomial with the given roots: the
+    product of the factors x − r (a traced square matrix's characteristic polynomial is refused)."""
+    if _none_traced(seq_of_zeros):
+        return _rewrap(np.poly(_plain(seq_of_zeros)), seq_of_zeros)
+    if ndim(seq_of_zeros) > 1:
+        raise TypeError("poly of a traced matrix: pass its eigenvalues (sf.linalg.eigvals) instead")
+    roots = ravel(seq_of_zeros)
+    coefficients = np.ones(1, np.result_type(dtype_of(roots), 1.0))
+    for k in range(shape(roots)[0]):
+        coefficients = polymul(coefficients, concatenate([np.ones(1, dtype_of(roots)), -roots[k:k + 1]]))
+    return coefficients
+
+
 def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     """The least-squares polynomial of degree ``deg`` through (x, y) (coefficients highest power
     first; y may hold several columns), as NumPy scales and solves it. With constant x the solve is a

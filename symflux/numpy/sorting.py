@@ -85,6 +85,21 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
     return sort(a, axis=axis)
 
 
+def argpartition(a, kth, axis=-1, kind="introselect", order=None):
+    """Indices that partition ``a`` around its ``kth`` element (here: the stable sorting order,
+    which is such a partition); int64, without a derivative."""
+    if not trace.is_traced(a):
+        return _rewrap(np.argpartition(_plain(a), kth, axis=axis, kind=kind, order=order), a)
+    return argsort(a, axis=axis)
+
+
+def sort_complex(a):
+    """``a`` as complex numbers sorted by real part, then imaginary part (NumPy's ``sort_complex``)."""
+    if not trace.is_traced(a):
+        return _rewrap(np.sort_complex(_plain(a)), a)
+    return sort(Tracer(ops.cast(_node(a), np.sort_complex(np.empty(0, a.dtype)).dtype)))
+
+
 def _arg_extremum(kind, a, axis, keepdims):
     if not trace.is_traced(a):
         f = np.argmax if kind == "max" else np.argmin

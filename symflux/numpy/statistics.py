@@ -24,7 +24,9 @@ from .elementwise import (
     floor,
     floor_divide,
     isnan,
+    logical_and,
     logical_not,
+    logical_or,
     multiply,
     not_equal,
     remainder,
@@ -248,6 +250,28 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     if _none_traced(a, b):
         return np.allclose(_plain(a), _plain(b), rtol, atol, equal_nan)
     return all(isclose(a, b, rtol, atol, equal_nan))
+
+
+def array_equal(a1, a2, equal_nan=False):
+    """Whether a1 and a2 have one shape and equal elements (NaNs equal with ``equal_nan``); a 0-d
+    bool while tracing (a Python False for shapes that differ)."""
+    if _none_traced(a1, a2):
+        return np.array_equal(_plain(a1), _plain(a2), equal_nan)
+    if tuple(shape(a1)) != tuple(shape(a2)):
+        return False
+    same = equal(a1, a2)
+    return all(logical_or(same, logical_and(isnan(a1), isnan(a2))) if equal_nan else same)
+
+
+def array_equiv(a1, a2):
+    """Whether a1 and a2 broadcast together and are equal element by element."""
+    if _none_traced(a1, a2):
+        return np.array_equiv(_plain(a1), _plain(a2))
+    try:
+        ops.broadcast_shapes(tuple(shape(a1)), tuple(shape(a2)))
+    except ops.ShapeError:
+        return False
+    return all(equal(a1, a2))
 
 
 def _nan_arg(kind, a, axis, out, keepdims):

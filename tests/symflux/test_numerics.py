@@ -816,3 +816,11 @@ def test_real_inputs_get_real_cotangents_through_complex_literals():
     same(sf.grad(lambda a: sf.real(sf.sum(a * (1 + 1j))))(x), np.ones(3))
     same(sf.grad(lambda a: sf.real(sf.sum(a * (1 + 1j))))(x.astype(np.float32)), np.ones(3, np.float32))
     np.testing.assert_array_equal(sf.grad(lambda a: sf.imag(sf.sum(a * (1 + 1j)) * a[0]))(x), [2.0, 0.5, 0.5])
+
+
+def test_reductions_of_a_constant_truth_value():
+    """sf.equal(a, a) is the constant True (SymPy's x == x, documented): all/any/sum of it raised
+    'BooleanAtom not allowed' (the fill's body was multiplied by the count)."""
+    x = np.array([[2.0, 1.0]])
+    assert sf.vmap(lambda a: sf.all(sf.equal(a, a)))(x).tolist() == [True]
+    assert sf.jit(lambda a: sf.sum(a == a))(x) == 2 and sf.jit(lambda a: sf.any(a != a))(x) == False  # noqa: E712

@@ -80,3 +80,25 @@ def test_operators_combine_masks_and_bits_on_traced_arrays():
         sf.compile(lambda v: v & 1)(x)
     with pytest.raises(TypeError, match="invert"):
         sf.gradient(lambda v: sf.sum(~v), x)
+
+
+def test_geomspace_poly_array_equal_argpartition_sort_complex_and_constructors():
+    for start, stop in ((1.0, 1000.0), (-2.0, -16.0)):
+        np.testing.assert_allclose(sf.vmap(lambda s: sf.geomspace(s, stop, 4))(np.array([start]))[0],
+                                   np.geomspace(start, stop, 4), rtol=1e-12)
+    assert sf.grad(lambda s: sf.sum(sf.geomspace(s, 8.0, 4)))(1.0) == pytest.approx(1 + 4 / 3 + 4 / 3)
+    roots = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(sf.vmap(sf.poly)(roots[None])[0], np.poly(roots))
+    np.testing.assert_allclose(sf.grad(lambda r: sf.sum(sf.poly(r)))(roots), [-2.0, 0.0, 0.0])  # ∂Π(1 − rᵢ)
+    rows = np.array([[1, 2, 1], [1, 2, 3]])
+    assert sf.vmap(lambda a: sf.array_equal(a, a[::-1]))(rows).tolist() == [True, False]
+    assert sf.jit(lambda a: sf.array_equiv(a, a[0]))(np.ones((2, 3)))
+    assert sf.array_equal(np.ones(2), np.ones(3)) is False
+    assert sf.vmap(lambda a: sf.array_equal(a, a, equal_nan=True))(np.array([[np.nan, 1.0]])).tolist() == [True]
+    a = np.array([[3.0, 1.0, 2.0]])
+    order = sf.vmap(lambda v: sf.argpartition(v, 1))(a)[0]
+    assert a[0][order][1] == np.partition(a[0], 1)[1]
+    sorted_complex = sf.vmap(sf.sort_complex)(a)[0]
+    assert sorted_complex.dtype == np.complex128 and sorted_complex.tolist() == [1, 2, 3]
+    assert sf.identity(2).tolist() == [[1, 0], [0, 1]] and sf.empty((2,)).tolist() == [0, 0]
+    assert [i.tolist() for i in sf.numpy.triu_indices(2)] == [[0, 0, 1], [0, 1, 1]]
