@@ -440,6 +440,11 @@ STRUCTURAL = [
                FLOATS, rtol=1e-9),
     Structural("isreal/iscomplex/real_if_close", lambda m, x: m.stack([m.isreal(x), m.iscomplex(x)]).sum(0)
                + m.real_if_close(x)),
+    Structural("geomspace", lambda m, x: m.geomspace(m.abs(x[0]) + 1, m.abs(x[1]) + 2, 5, axis=1), FLOATS),
+    Structural("poly", lambda m, x: m.poly(x[0])),
+    Structural("array_equal/array_equiv", lambda m, x: m.stack([m.array_equal(x, x[::-1]), m.array_equiv(x, x[0]),
+                                                               m.array_equal(x, x * 1)])),
+    Structural("argpartition", lambda m, x: m.take_along_axis(x, m.argpartition(x, 1, axis=0), axis=0)[1]),
 ]
 
 

@@ -140,11 +140,16 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     exactly start and stop, as NumPy's; traced endpoints give a traced array."""
     if not trace.any_traced([start, stop]):
         return np.geomspace(start, stop, num, endpoint, dtype, axis).view(Array)
-    out = multiply(sign(start), exp(linspace(log(abs(start)), log(abs(stop)), num, endpoint=endpoint, axis=axis)))
+    kind = lambda v: np.ones((), dtype_of(v))  # noqa: E731
+    computed = np.geomspace(kind(start), kind(stop), 2).dtype  # NumPy's: float64 for float32 endpoints too
+    start, stop = astype(start, computed), astype(stop, computed)
+    along = lambda value: expand_dims(value, axis) if ndim(value) else value  # noqa: E731  (an endpoint per row)
+    logs = linspace(log(abs(start)), log(abs(stop)), num, endpoint=endpoint, axis=axis)
+    out = multiply(along(sign(start)), exp(logs))
     position = np.arange(num).reshape([-1 if k == axis % ndim(out) else 1 for k in range(ndim(out))])
     ends = [(0, start)] + ([(num - 1, stop)] if endpoint and num > 1 else [])
     for k, value in ends:
-        out = where(position == k, expand_dims(value, axis) if ndim(value) else value, out)
+        out = where(position == k, along(value), out)
     return out if dtype is None else astype(out, dtype)
 
 
