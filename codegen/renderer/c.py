@@ -85,7 +85,7 @@ PRELUDE = """\
 /* NumPy's maximum/minimum/sign: NaN in, NaN out (for integers the NaN tests are false) */
 #define SF_MAX(a, b) ((a) != (a) || (b) != (b) ? (a) + (b) : (a) > (b) ? (a) : (b))
 #define SF_MIN(a, b) ((a) != (a) || (b) != (b) ? (a) + (b) : (a) < (b) ? (a) : (b))
-#define SF_SIGN(x) ((x) > 0 ? 1 : (x) < 0 ? -1 : (x))
+#define SF_SIGN(x) ((x) > 0 ? 1 : (x) < 0 ? -1 : (x) == 0 ? 0 : (x))
 static inline double sf_sigmoid(double x) { double e = exp(-fabs(x)); return x >= 0 ? 1 / (1 + e) : e / (1 + e); }
 static inline double sf_softplus(double x) { return (x > 0 ? x : 0) + log1p(exp(-fabs(x))); }
 static inline double sf_uniform(uint64_t seed, uint64_t counter) {

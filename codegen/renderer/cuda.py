@@ -34,7 +34,7 @@ DEVICE_PRELUDE = """\
 #include <type_traits>
 #define SF_MAX(a, b) ((a) != (a) || (b) != (b) ? (a) + (b) : (a) > (b) ? (a) : (b))
 #define SF_MIN(a, b) ((a) != (a) || (b) != (b) ? (a) + (b) : (a) < (b) ? (a) : (b))
-#define SF_SIGN(x) ((x) > 0 ? 1 : (x) < 0 ? -1 : (x))
+#define SF_SIGN(x) ((x) > 0 ? 1 : (x) < 0 ? -1 : (x) == 0 ? 0 : (x))
 """ + DIVMOD.replace("static inline", "__device__ static inline") + """\
 #define SF_DIVMOD(f, a, b) sf_divmod_pick(f##_d, f##_i, f##_u, a, b)
 #define SF_SHIFT(f, a, b) sf_divmod_pick(f##_i, f##_i, f##_u, a, b)

@@ -746,12 +746,13 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         return self.builder.select(self.builder.icmp_signed("<", x, self._constant(0, kind)), self.builder.neg(x), x)
 
     def _emit_sign(self, e, kind):
-        """−1, 0 or 1; a float zero keeps its sign and NaN stays NaN (NumPy's ``sign``)."""
+        """−1, 0 or 1; −0.0 gives +0.0 and NaN stays NaN (NumPy's ``sign``)."""
         b = self.builder
         x = self._emit(e.args[0], kind)
         zero, one = self._constant(0, kind), self._constant(1, kind)
         if kind in FLOATS:
-            inner = b.select(b.fcmp_ordered("<", x, zero), self._constant(-1, kind), x)
+            nonzero = b.select(b.fcmp_ordered("==", x, zero), zero, x)
+            inner = b.select(b.fcmp_ordered("<", x, zero), self._constant(-1, kind), nonzero)
             return b.select(b.fcmp_ordered(">", x, zero), one, inner)
         if not is_signed(kind):
             return b.select(b.icmp_unsigned(">", x, zero), one, zero)

@@ -824,3 +824,12 @@ def test_reductions_of_a_constant_truth_value():
     x = np.array([[2.0, 1.0]])
     assert sf.vmap(lambda a: sf.all(sf.equal(a, a)))(x).tolist() == [True]
     assert sf.jit(lambda a: sf.sum(a == a))(x) == 2 and sf.jit(lambda a: sf.any(a != a))(x) == False  # noqa: E712
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sign_of_negative_zero_is_positive_zero(dtype):
+    """NumPy's sign(−0.0) is +0.0; compiled code and exported C returned −0.0 (the value itself)."""
+    x = np.array([-0.0, 0.0, NAN, -2.0, INF], dtype)
+    for got in (sf.compile(sf.sign)(x), exported(sf.sign, x), interpreted(sf.sign, x)):
+        same(got, np.sign(x))
+        assert not np.signbit(got[:2]).any()
