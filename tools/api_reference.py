@@ -53,7 +53,7 @@ SECTIONS = {
                         "isin", "bincount", "nanmedian", "nanquantile", "nanpercentile", "numpy.gradient", "unwrap",
                         "polyadd", "polysub", "polymul", "polyfit", "copy", "numpy.unstack", "ascontiguousarray",
                         "diag_indices_from", "tril_indices_from", "triu_indices_from", "isreal", "iscomplex",
-                        "real_if_close", "isrealobj", "iscomplexobj", "result_type", "geomspace", "identity",
+                        "real_if_close", "isrealobj", "iscomplexobj", "result_type", "geomspace", "numpy.identity",
                         "empty", "poly", "array_equal", "array_equiv", "argpartition", "sort_complex"],
     "Linear algebra (sf.linalg, np.linalg)": [
         "linalg.inv", "linalg.solve", "linalg.det", "linalg.slogdet", "linalg.cholesky", "linalg.eig",

@@ -100,7 +100,7 @@ from .creation import (
     full,
     full_like,
     geomspace,
-    identity,
+    identity,  # noqa: F401  (sf.numpy.identity; sf.identity is Flux's activation)
     ix_,
     linspace,
     logspace,
@@ -330,8 +330,9 @@ acos, acosh, asin, asinh, atan, atan2, atanh = arccos, arccosh, arcsin, arcsinh,
 pow, concat, permute_dims = power, concatenate, transpose  # noqa: A001
 
 # What ``from symflux.numpy import *`` (and so ``sf.*``) gives: the functions, not the machinery. ``trace``,
-# ``interp``, ``gradient`` and ``unstack`` stay ``sf.numpy.*`` (and ``np.*``): ``sf.trace`` is the tracing
-# module, ``sf.interp`` the reference interpreter, ``sf.gradient`` and ``sf.unstack`` Flux's.
+# ``interp``, ``gradient``, ``unstack`` and ``identity`` stay ``sf.numpy.*`` (and ``np.*``): ``sf.trace`` is
+# the tracing module, ``sf.interp`` the reference interpreter, ``sf.gradient``, ``sf.unstack`` and
+# ``sf.identity`` (the activation) Flux's.
 __all__ = [
     "abs", "absolute", "acos", "acosh", "add", "all", "allclose", "amax", "amin", "angle", "any", "append",
     "apply_along_axis", "arange", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax",
@@ -347,7 +348,7 @@ __all__ = [
     "empty", "empty_like", "equal", "exp", "exp2", "expand_dims", "expm1", "extract", "eye", "fabs", "fix", "flip",
     "fliplr", "flipud", "float_power", "floor", "floor_divide", "fmax", "fmin", "fmod", "full", "full_like", "gelu",
     "geomspace", "greater", "greater_equal", "hardsigmoid", "hardtanh", "heaviside", "hsplit", "hstack", "hypot",
-    "identity", "imag", "indices", "inner", "insert", "invert", "isclose", "iscomplex", "iscomplexobj", "isfinite",
+    "imag", "indices", "inner", "insert", "invert", "isclose", "iscomplex", "iscomplexobj", "isfinite",
     "isin", "isinf", "isnan", "isneginf", "isposinf", "isreal", "isrealobj", "ix_", "kron", "ldexp", "leakyrelu",
     "left_shift", "less", "less_equal", "linspace", "lisht", "log", "log10", "log1p", "log2", "logaddexp",
     "logaddexp2", "logcosh", "logical_and", "logical_not", "logical_or", "logical_xor", "logsigmoid", "logsoftmax",

@@ -100,5 +100,6 @@ def test_geomspace_poly_array_equal_argpartition_sort_complex_and_constructors()
     assert a[0][order][1] == np.partition(a[0], 1)[1]
     sorted_complex = sf.vmap(sf.sort_complex)(a)[0]
     assert sorted_complex.dtype == np.complex128 and sorted_complex.tolist() == [1, 2, 3]
-    assert sf.identity(2).tolist() == [[1, 0], [0, 1]] and sf.empty((2,)).tolist() == [0, 0]
+    assert sf.numpy.identity(2).tolist() == [[1, 0], [0, 1]] and sf.empty((2,)).tolist() == [0, 0]
+    assert sf.identity(3.0) == 3.0  # Flux's identity activation, not NumPy's identity matrix
     assert [i.tolist() for i in sf.numpy.triu_indices(2)] == [[0, 0, 1], [0, 1, 1]]
