@@ -1,5 +1,7 @@
 """The sf.* namespace and symflux arrays behave like NumPy on plain values."""
 
+import inspect
+
 import numpy as np
 import pytest
 import sympy
@@ -103,3 +105,10 @@ def test_geomspace_poly_array_equal_argpartition_sort_complex_and_constructors()
     assert sf.numpy.identity(2).tolist() == [[1, 0], [0, 1]] and sf.empty((2,)).tolist() == [0, 0]
     assert sf.identity(3.0) == 3.0  # Flux's identity activation, not NumPy's identity matrix
     assert [i.tolist() for i in sf.numpy.triu_indices(2)] == [[0, 0, 1], [0, 1, 1]]
+
+
+def test_the_numpy_namespace_does_not_replace_flux_names():
+    """``sf.*`` takes NumPy's names after Flux's: NumPy's ``identity`` had replaced the activation."""
+    replaced = [name for name in sf.nn.__all__ if getattr(sf, name, None) is not getattr(sf.nn, name)
+                and not inspect.ismodule(getattr(sf.nn, name))]  # sf.conv is the function, not nn's module
+    assert not replaced, replaced
