@@ -97,13 +97,8 @@ def jvp(f: Callable[..., Any], primals, tangents) -> tuple:
 def linearize(f: Callable[..., Any], *primals: Any) -> tuple:
     """linearize(f, *primals) -> (f(*primals), f_jvp): ``f_jvp(*tangents)`` is J·tangents at the
     primals (JAX's; each call is a ``jvp``)."""
-    out = jvp(f, primals, [_zeros_like_tree(p) for p in primals])[0]
+    out = jvp(f, primals, primals)[0]  # traced as f_jvp traces it (training-mode layers active); any tangent does
     return out, lambda *tangents: jvp(f, primals, tangents)[1]
-
-
-def _zeros_like_tree(value):
-    leaves, tree = pytree.flatten(value)
-    return pytree.unflatten(tree, [_zeros_like(v) for v in leaves])
 
 
 def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple:
