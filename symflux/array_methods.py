@@ -164,10 +164,16 @@ class _TracerMethods:
         return apply_function(func, args, kwargs)
 
 
+def _pow(s, o):
+    """``s ** o``: NumPy's operator squares for a Python 2 (bools give int8, as ``square``'s first loop)."""
+    return F.square(s) if type(o) is int and o == 2 else F.power(s, o)
+
+
 def _install_tracer_methods():
     for dunder, name in _BINARY.items():
         setattr(Tracer, f"__{dunder}__", _forward(name))
         setattr(Tracer, f"__r{dunder}__", _reflected(name))
+    Tracer.__pow__ = _pow
     for dunder, name in _COMPARISONS.items():
         setattr(Tracer, f"__{dunder}__", _forward(name))
     Tracer.__neg__ = lambda s: F.negative(s)

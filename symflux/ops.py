@@ -127,10 +127,11 @@ def result_dtype(body, strong: list, weak: list, op=None) -> np.dtype:
         return OBJECT
     base = np.result_type(*strong, *pyweak) if strong or pyweak else np.dtype(np.int64)
     if base.kind in "biu":
-        if functions.keeps_integers(body if op is None else op):  # x / 1 is still a true division
+        operation = body if op is None else op  # x / 1 is still a true division, x ** True a power
+        if functions.keeps_integers(operation):
             # bools through an integer ufunc (square, //, %, **) take NumPy's first loop: int8
-            return base if base.kind != "b" or functions.keeps_booleans(body) else np.dtype(np.int8)
-        return _float_of(base, body if op is None else op)
+            return base if base.kind != "b" or functions.keeps_booleans(operation) else np.dtype(np.int8)
+        return _float_of(base, operation)
     return base
 
 

@@ -113,6 +113,10 @@ Every function above works on plain values (it is NumPy's), on traced values (a 
 - `quantile` of integers in float64 where NumPy interpolates in the integers' own type (which wraps
   at the extremes); `cov` without `fweights`/`aweights` on traced arrays; `nanargmax`/`nanargmin`
   give 0 for an all-NaN slice where NumPy raises.
+- The integer and bit-level ufuncs `gcd`, `lcm`, `bitwise_count`, `frexp`, `nextafter` and
+  `spacing` work on plain arrays only (no derivative to take; a traced call names the function).
+  Of a ufunc's keywords, traced calls apply `dtype=` (the loop NumPy picks for that output type)
+  and `vecdot`'s `axis=`, and refuse `where=`, `axes=`, `signature=` and other castings by name.
 - `np.interp` is `sf.numpy.interp` (`sf.interp` is the reference interpreter), as `np.trace` is
   `sf.numpy.trace`.
 """

@@ -658,7 +658,8 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         if exp.is_Integer and abs(int(exp)) <= 8:
             out = self._power(x, abs(int(exp)), kind)
             return b.fdiv(self._constant(1, kind), out, flags=self.arithmetic) if exp < 0 else out
-        if exp == sympy.Rational(1, 2) or exp == sympy.Rational(-1, 2):
+        if exp == sympy.Rational(1, 2) or exp == sympy.Rational(-1, 2) or exp.is_Float and exp == 0.5:
+            # NumPy's x ** 0.5 is its square root (−0 at −0, NaN at −∞); x ** −0.5 stays pow's
             root = self._intrinsic("llvm.sqrt", kind, [x])
             return root if exp > 0 else b.fdiv(self._constant(1, kind), root, flags=self.arithmetic)
         return self._intrinsic("llvm.pow", kind, [x, self._emit(exp, kind)])

@@ -41,20 +41,48 @@ UFUNCS.update({getattr(np, name): getattr(bitwise, name) for name in (
 _REDUCERS = {np.add: sum, np.maximum: max, np.minimum: min, np.multiply: prod}
 
 
+UFUNCS.update({np.vecdot: contractions.vecdot})
+
+# ufunc keywords a traced call takes at these values only (``dtype`` and vecdot's ``axis`` are applied)
+_DEFAULTS = {"casting": "same_kind", "order": "K", "subok": True, "where": True, "signature": None, "axes": None}
+
+
 def apply_ufunc(ufunc, method, inputs, kwargs):
     if kwargs.get("out") is not None:
         raise TracingError(f"numpy.{ufunc.__name__}(..., out=...) would modify an array in place, "
                                  "which tracing cannot record; assign the result instead")
+    unsupported = [k for k in kwargs if k not in ("out", "dtype", "axis") and not _is_default(k, kwargs[k])
+                   or k == "axis" and ufunc is not np.vecdot]
+    if unsupported:
+        raise TypeError(f"numpy.{ufunc.__name__}: the keyword {unsupported[0]}= is not supported on traced arrays")
     if method == "__call__":
         if ufunc is np.matmul:
             return matmul(*inputs)
         if ufunc in UFUNCS:
-            return UFUNCS[ufunc](*inputs)
+            if kwargs.get("dtype") is not None:
+                return _in_loop_type(ufunc, inputs, np.dtype(kwargs["dtype"]))
+            return UFUNCS[ufunc](*inputs, **({"axis": kwargs["axis"]} if "axis" in kwargs else {}))
     elif method == "reduce" and ufunc in _REDUCERS:
         return _REDUCERS[ufunc](inputs[0], axis=kwargs.get("axis", 0), keepdims=kwargs.get("keepdims", False))
     raise TypeError(f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method} is not "
                     "supported on traced arrays (while tracing for gradient/compile); use the "
                     "sf.* functions, e.g. sf.exp, sf.sum, sf.where")
+
+
+def _is_default(keyword: str, value) -> bool:
+    default = _DEFAULTS.get(keyword, object())
+    return value is default or isinstance(value, (str, bool)) and value == default
+
+
+def _in_loop_type(ufunc, inputs, dtype: np.dtype):
+    """``ufunc(*inputs, dtype=dtype)``: computed in the loop NumPy picks for that output type (int8 +
+    int8 with dtype=int16 adds in int16, sqrt of int8 with dtype=float64 is a float64 root)."""
+    given = tuple(type(x) if isinstance(x, (bool, int, float, complex)) else _base.dtype_of(x) for x in inputs)
+    loop = ufunc.resolve_dtypes(given + (None,) * ufunc.nout, signature=(None,) * ufunc.nin + (dtype,) * ufunc.nout)
+    result = UFUNCS[ufunc](*[elementwise.astype(x, t) for x, t in zip(inputs, loop)])
+    if ufunc.nout == 1:
+        return elementwise.astype(result, loop[-1])
+    return tuple(elementwise.astype(r, t) for r, t in zip(result, loop[ufunc.nin:]))
 
 
 def _qualified(func) -> str:

@@ -833,3 +833,25 @@ def test_sign_of_negative_zero_is_positive_zero(dtype):
     for got in (sf.compile(sf.sign)(x), exported(sf.sign, x), interpreted(sf.sign, x)):
         same(got, np.sign(x))
         assert not np.signbit(got[:2]).any()
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_half_power_is_numpys_square_root_and_other_powers_are_pow(path, dtype):
+    """NumPy takes x ** 0.5 (and power(x, 0.5)) by its square root: −0 at −0, NaN at −∞, where C's
+    pow gives +0 and +∞; x ** −0.5 is pow's (+∞ at −0)."""
+    x = np.array([-0.0, -np.inf, np.inf, np.nan, 4.0, -4.0, 0.0], dtype)
+    with np.errstate(all="ignore"):
+        for f in (lambda v: v ** 0.5, lambda v: np.power(v, 0.5), lambda v: v ** -0.5, lambda v: v ** 1.5):
+            got, want = np.asarray(PATHS[path](f, x)), f(x)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_bools_squared_by_the_power_operator_are_int8(path):
+    """NumPy takes b ** 2 by square (int8 for bools: no bool loop) and b ** True by power's first loop."""
+    t = np.array([True, False, True])
+    for f in (lambda v: v ** 2, lambda v: v ** True):
+        same(PATHS[path](f, t), f(t))

@@ -205,3 +205,20 @@ def test_sorting_compares_the_same_bits_for_every_pair():
     np.testing.assert_allclose(sf.compile(gradient)(x), gradient(x), rtol=1e-13)
     batched = sf.vmap(lambda a: np.argsort(v(a[None]), axis=1)[0])(x)
     np.testing.assert_array_equal(batched, want)
+
+
+def test_ufunc_keywords_on_traced_arrays_are_applied_or_refused():
+    """np.add(v, v, dtype=int16) adds in int16 (not in int8, which wraps); vecdot's axis= is taken;
+    a keyword that tracing cannot honour (where=) raises instead of being dropped."""
+    a = np.array([100, 100, 7], np.int8)
+    for f in (lambda v: np.add(v, v, dtype=np.int16), lambda v: np.sqrt(v, dtype=np.float64),
+              lambda v: np.divmod(v, 3, dtype=np.int16)[1], lambda v: np.less(v, 1.5, dtype=bool),
+              lambda v: np.add(v, v, casting="same_kind", where=True)):
+        want, got = f(a), sf.compile(f)(a)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    b = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(sf.compile(lambda v: np.vecdot(v, v, axis=0))(b), np.vecdot(b, b, axis=0))
+    np.testing.assert_array_equal(sf.compile(lambda v: np.vecdot(v, v))(b), np.vecdot(b, b))
+    with pytest.raises(TypeError, match="where="):
+        sf.compile(lambda v: np.add(v, v, where=v > 0))(a)
