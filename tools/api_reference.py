@@ -17,7 +17,7 @@ SECTIONS = {
     "Layers": ["Dense", "Affine", "Chain", "compose", "activations", "Diagonal", "Maxout", "SkipConnection", "Conv",
                "CrossCor", "ConvTranspose", "DepthwiseConv", "SamePad", "MaxPool", "MeanPool", "GlobalMaxPool",
                "GlobalMeanPool", "AdaptiveMaxPool", "AdaptiveMeanPool", "flatten", "Dropout", "BatchNorm",
-               "LayerNorm", "RNN", "LSTM", "reset", "trainmode", "testmode", "outdims", "conv", "conv_transpose",
+               "LayerNorm", "RNN", "LSTM", "GRU", "reset", "trainmode", "testmode", "outdims", "conv", "conv_transpose",
                "maxpool", "meanpool", "glorot_uniform", "glorot_normal", "nfan"],
     "Losses": ["mse", "mae", "msle", "huber_loss", "crossentropy", "logitcrossentropy", "binarycrossentropy",
                "logitbinarycrossentropy", "kldivergence", "poisson_loss", "hinge_loss", "squared_hinge_loss",
