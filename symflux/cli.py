@@ -41,7 +41,8 @@ FUNCTIONS = {name: getattr(sympy, name) for name in (
     "asinh", "acosh", "atanh", "exp", "log", "sqrt", "cbrt", "Abs", "sign", "floor", "ceiling",
     "erf", "erfc", "gamma", "loggamma")}
 FUNCTIONS.update({"abs": sympy.Abs, "ln": sympy.log, "arcsin": sympy.asin, "arccos": sympy.acos,
-                  "arctan": sympy.atan, "σ": sf.functions.sigmoid})
+                  "arctan": sympy.atan, "σ": sf.functions.sigmoid, "max": sympy.Max, "min": sympy.Min,
+                  "Max": sympy.Max, "Min": sympy.Min})
 FUNCTIONS.update({name: ELEMENTWISE[name] for name in (
     "sigmoid", "softplus", "logsigmoid", "gelu", "swish", "logcosh", "relu", "leakyrelu", "elu", "selu",
     "softsign", "hardtanh", "relu6", "celu", "trelu", "hardsigmoid", "lisht", "mish", "tanhshrink", "softshrink",
@@ -55,6 +56,10 @@ OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mu
 
 class CommandError(Exception):
     """A user mistake, reported as one line."""
+
+
+class _Disallowed(Exception):
+    """Python syntax an expression may not hold (a lambda, an attribute, a subscript…)."""
 
 
 def parse(text: str, names) -> sympy.Expr:
@@ -79,6 +84,8 @@ def parse(text: str, names) -> sympy.Expr:
                            "(unbalanced parentheses?)") from None
     try:
         expr = _build(tree.body, local)
+    except _Disallowed:
+        raise CommandError(f"only numbers, names, + - * / ^ and known functions are allowed, not {text!r}") from None
     except (TypeError, ValueError, ZeroDivisionError, sympy.SympifyError) as e:
         raise CommandError(f"cannot parse {text!r}: {e}") from None
     if not isinstance(expr, sympy.Expr):
@@ -123,8 +130,7 @@ def _build(node, local):
         if name in FUNCTIONS:
             return FUNCTIONS[name](*[_build(a, local) for a in node.args])
         raise CommandError(f"unknown function {name!r}; known: {', '.join(sorted(FUNCTIONS))}")
-    raise CommandError(f"only numbers, names, + - * / ^ and known functions are allowed, not "
-                       f"{ast.unparse(node)!r}")
+    raise _Disallowed
 
 
 def _is_call_of(node, name) -> bool:
