@@ -20,7 +20,7 @@ from .ir import count_ops
 from .nn import *  # noqa: F401,F403  (layers, losses, optimisers, training)
 from .nn.functional import conv, conv_transpose, maxpool, meanpool
 from .numpy import *  # noqa: F401,F403  (the NumPy-style namespace: sum, exp, matmul, …)
-from .numpy import fft, linalg, sigmoid
+from .numpy import fft, linalg, sigmoid, special
 from .ops import ShapeError
 from .params import Grads, Params, params
 from .printing import as_matrix, latex, symbols

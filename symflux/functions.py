@@ -9,6 +9,7 @@ function itself (σ' = σ(1−σ)), so backward bodies can reuse forward outputs
 from __future__ import annotations
 
 import functools
+import importlib
 import operator
 
 import numpy as np
@@ -417,13 +418,22 @@ def _stable_softplus(x):
     return np.logaddexp(0, np.asarray(x))
 
 
+def _scipy_special(name: str):
+    """scipy.special's ``name``, imported at its first call (the import takes 0.3 s, which programs
+    without special functions should not pay)."""
+    return lambda *args: getattr(importlib.import_module("scipy.special"), name)(*args)
+
+
 NUMPY_IMPLS = {"sigmoid": _stable_sigmoid, "softplus": _stable_softplus, "cbrt": np.cbrt, "rint": np.rint,
                "trunc": np.trunc,
                "floor_divide": np.floor_divide, "remainder": np.remainder, "hypot": np.hypot, "fmod": np.fmod,
                "cast": _cast,
                "expm1": np.expm1, "log1p": np.log1p, "isnan": np.isnan, "isinf": np.isinf,
                "isfinite": np.isfinite, "real_part": np.real, "imag_part": np.imag, "conj": np.conj,
-               "angle": np.angle}
+               "angle": np.angle,
+               **{ours: _scipy_special(theirs) for ours, theirs in (
+                   ("erf", "erf"), ("erfc", "erfc"), ("erfinv", "erfinv"), ("gamma", "gamma"), ("lgamma", "gammaln"),
+                   ("polygamma", "polygamma"))}}
 
 
 # -- body builders: each takes SymPy scalars and returns a SymPy scalar ------------------------

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable
 
 import numpy as np
+import scipy.special
 
 import symflux as sf
 from symflux import interp
@@ -156,6 +157,26 @@ OPS = [
 ]
 OPS += [OpInfo(name, getattr(sf, name), _typed(ref), FLOATS, rtol=1e-12, rtol32=2e-4 if name == "gelu" else 4e-6)
         for name, ref in ACTIVATIONS.items()]
+
+
+def _in_float_type(f):
+    """SciPy's function rounded to NumPy's float type of its argument (scipy.special.polygamma is
+    not a ufunc: float64 for any input)."""
+    return lambda x: np.asarray(f(x)).astype(np.result_type(x, np.float16) if np.result_type(x, np.float16).kind == "f"
+                                             and np.result_type(x, np.float16).itemsize >= 4 else np.float64)
+
+
+# scipy.special's values (sf.special): libm's erf/erfc/tgamma, the runtime's polygamma/erfinv/gammaln
+OPS += [OpInfo(f"special.{name}", getattr(sf.special, name), getattr(scipy.special, name), FLOAT_RESULT, arity,
+               rtol=1e-12, rtol32=2e-5)
+        for name, arity in (("erf", 1), ("erfc", 1), ("erfinv", 1), ("gamma", 1), ("psi", 1), ("expit", 1),
+                            ("logit", 1), ("ndtr", 1), ("entr", 1), ("xlogy", 2), ("xlog1py", 2))]
+# SciPy's gammaln of a subnormal is +∞ (its 1/x overflows); −log x (745 at 5e−324) is libm's and symflux's
+OPS += [OpInfo("special.gammaln", sf.special.gammaln, scipy.special.gammaln, FLOAT_RESULT, rtol=1e-12, rtol32=2e-5,
+               domain=lambda x: ~(np.abs(x) < np.finfo(np.result_type(x, np.float32)).tiny) | (x == 0))]
+OPS += [OpInfo(f"special.polygamma({n}, x)", lambda x, n=n: sf.special.polygamma(n, x),
+               _in_float_type(lambda x, n=n: scipy.special.polygamma(n, x)), FLOAT_RESULT, rtol=1e-12, rtol32=2e-5)
+        for n in (1, 2)]
 REDUCTIONS = [
     OpInfo("sum", sf.sum, np.sum, ALL), OpInfo("max", sf.max, np.max, ALL), OpInfo("min", sf.min, np.min, ALL),
     OpInfo("prod", sf.prod, np.prod, FLOATS + INTS),

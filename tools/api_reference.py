@@ -62,6 +62,10 @@ SECTIONS = {
         "linalg.matrix_power", "linalg.norm", "linalg.vector_norm", "linalg.matrix_norm", "linalg.cond",
         "linalg.matrix_rank", "linalg.multi_dot", "linalg.tensorinv", "linalg.tensorsolve", "linalg.outer",
         "linalg.cross", "linalg.diagonal", "linalg.trace"],
+    "Special functions (sf.special, scipy.special's ufuncs on traced arrays)": [
+        "special.erf", "special.erfc", "special.erfinv", "special.gamma", "special.gammaln", "special.digamma",
+        "special.polygamma", "special.expit", "special.logit", "special.ndtr", "special.entr", "special.xlogy",
+        "special.xlog1py", "special.logsumexp", "special.softmax", "special.log_softmax"],
     "Fourier transforms (sf.fft, np.fft; in the interpreter)": [
         "fft.fft", "fft.ifft", "fft.rfft", "fft.irfft", "fft.fft2", "fft.ifft2", "fft.rfft2", "fft.irfft2", "fft.fftn",
         "fft.ifftn", "fft.rfftn", "fft.irfftn", "fft.fftshift", "fft.ifftshift"],

@@ -14,6 +14,7 @@ from sympy.printing.c import C99CodePrinter
 
 from ..kernel import Program, UnsupportedExpression, literal_comparison, quotient
 from ..opt.tiling import unroll_and_jam
+from ..runtime import special
 
 CTYPE = {"float32": "float", "float64": "double", "bool": "uint8_t", "int8": "int8_t", "int16": "int16_t",
          "int32": "int32_t", "int64": "int64_t", "uint8": "uint8_t", "uint16": "uint16_t", "uint32": "uint32_t",
@@ -77,7 +78,7 @@ PRELUDE = """\
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
-""" + DIVMOD + """\
+""" + DIVMOD + special.source("static inline") + """\
 #define SF_DIVMOD(f, a, b) _Generic((a) + (b), double: f##_d, float: f##_d, uint64_t: f##_u, default: f##_i)(a, b)
 #define SF_ABS(x) _Generic((x), double: fabs, float: fabsf, uint64_t: sf_abs_u, default: sf_abs_i)(x)
 #define SF_SHIFT(f, a, b) _Generic((a) + (b), uint64_t: f##_u, default: f##_i)(a, b)
@@ -283,6 +284,15 @@ class KernelCPrinter(C99CodePrinter):
 
     def _print_fmod(self, expr):
         return f"SF_DIVMOD(sf_fmod, {self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_polygamma(self, expr):  # special.c's (libm has none)
+        return f"codegen_polygamma({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_erfinv(self, expr):
+        return f"codegen_erfinv({self._print(expr.args[0])})"
+
+    def _print_loggamma(self, expr):
+        return f"codegen_gammaln({self._print(expr.args[0])})"
 
     def _print_remainder(self, expr):
         return f"SF_DIVMOD(sf_remainder, {self._print(expr.args[0])}, {self._print(expr.args[1])})"

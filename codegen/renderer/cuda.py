@@ -25,6 +25,7 @@ from sympy.codegen.ast import float32, real
 from ..kernel import Program, UnsupportedExpression, loads
 from ..opt.contraction import unit_stride
 from ..opt.gpu_shapes import TILE, TILE_K, accumulation
+from ..runtime import special
 from ..target import CUDA
 from .c import CTYPE, DIVMOD, CRenderer, KernelCPrinter
 
@@ -35,7 +36,7 @@ DEVICE_PRELUDE = """\
 #define SF_MAX(a, b) ((a) != (a) || (b) != (b) ? (a) + (b) : (a) > (b) ? (a) : (b))
 #define SF_MIN(a, b) ((a) != (a) || (b) != (b) ? (a) + (b) : (a) < (b) ? (a) : (b))
 #define SF_SIGN(x) ((x) > 0 ? 1 : (x) < 0 ? -1 : (x) == 0 ? 0 : (x))
-""" + DIVMOD.replace("static inline", "__device__ static inline") + """\
+""" + DIVMOD.replace("static inline", "__device__ static inline") + special.source("__device__ static inline") + """\
 #define SF_DIVMOD(f, a, b) sf_divmod_pick(f##_d, f##_i, f##_u, a, b)
 #define SF_SHIFT(f, a, b) sf_divmod_pick(f##_i, f##_i, f##_u, a, b)
 template <class T> __device__ static inline T SF_ABS(T x) {

@@ -66,7 +66,9 @@ DIVMOD = ("floor_divide", "remainder", "fmod")
 BITWISE = ("bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift")
 # SymPy function → C math library (double name; float adds an ``f``)
 LIBM = {"asinh": "asinh", "acosh": "acosh", "atanh": "atanh", "atan2": "atan2", "erf": "erf", "erfc": "erfc",
-        "cbrt": "cbrt", "gamma": "tgamma", "loggamma": "lgamma", "hypot": "hypot"}
+        "cbrt": "cbrt", "gamma": "tgamma", "hypot": "hypot"}
+# SymPy function → the runtime's special-function library (``codegen.runtime.special``; double only)
+SPECIAL = {"polygamma": "codegen_polygamma", "erfinv": "codegen_erfinv", "loggamma": "codegen_gammaln"}
 
 
 def _join(kinds):
@@ -822,6 +824,9 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     def _emit_function(self, e, kind):
         name = type(e).__name__
+        if name in SPECIAL:  # computed in double, as for float32 NumPy's (SciPy's) loops do too
+            fn = self._declare(SPECIAL[name], F64, [F64] * len(e.args))
+            return self._convert(self.builder.call(fn, [self._emit(a, "f64") for a in e.args]), "f64", kind)
         args = [self._emit(a, kind) for a in e.args]
         if name in INTRINSICS:
             return self._intrinsic(INTRINSICS[name], kind, args)

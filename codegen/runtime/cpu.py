@@ -32,7 +32,7 @@ import llvmlite
 import llvmlite.binding as llvm
 
 from ..cache import DiskCache
-from . import exact_trig, linalg, llvm_worker, pool
+from . import exact_trig, linalg, llvm_worker, pool, special
 
 _lock = threading.Lock()
 _initialised = False
@@ -260,7 +260,8 @@ class CPURuntime:
     def link_object(self, code: bytes, names: list[str]) -> NativeCode:
         """Object code (from ``object_code``, possibly made by another process with the same
         ``toolchain``) loaded once per process while it is in use: the same bytes give the same
-        ``NativeCode``. The thread pool and BLAS/LAPACK library it may call are loaded first."""
+        ``NativeCode``. The thread pool and the libraries it may call (BLAS/LAPACK, special functions) are
+        loaded first."""
         key = (hashlib.sha256(code).digest(), tuple(names))
         with _lock:
             loaded = _linked.get(key)
@@ -271,6 +272,8 @@ class CPURuntime:
                 linalg.library()
             if exact_trig.called_by(code):
                 self.provide_exact_trig()
+            if special.called_by(code):
+                special.library()
             loaded = self._link(code, names)
         with _lock:
             _linked[key] = loaded

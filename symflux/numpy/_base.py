@@ -32,8 +32,8 @@ def _concrete_elementwise(body, operands, dtype=None):
         strong = [v.dtype for v, p in zip(values, python) if not p]
         weak = [sympy.sympify(v) for v, p in zip(values, python) if p]
         dtype = ops.result_dtype(body, strong, weak)
-    if np.dtype(dtype).kind in "fc":  # NumPy's float loops convert integer operands first
-        values = [v.astype(dtype) if not p and v.dtype.kind in "biu" else v for v, p in zip(values, python)]
+    if np.dtype(dtype).kind in "fc":  # NumPy's float loops convert integer operands (and Python numbers) first
+        values = [np.asarray(v, dtype) if p or v.dtype.kind in "biu" else v for v, p in zip(values, python)]
     with np.errstate(all="ignore"):
         out = interp.body_function(body, len(values), False, np.dtype(dtype).kind == "c")(*values)
     out = np.asarray(out).astype(dtype, copy=False)

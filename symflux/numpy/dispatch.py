@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ..array import TracingError
@@ -20,6 +22,7 @@ from . import (
     selection,
     sequences,
     sorting,
+    special,
     statistics,
 )
 from .contractions import matmul
@@ -62,11 +65,19 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
             if kwargs.get("dtype") is not None:
                 return _in_loop_type(ufunc, inputs, np.dtype(kwargs["dtype"]))
             return UFUNCS[ufunc](*inputs, **({"axis": kwargs["axis"]} if "axis" in kwargs else {}))
+        if _is_scipy_special(ufunc) and kwargs.get("dtype") is None:
+            return special.UFUNCS[ufunc.__name__](*inputs)
     elif method == "reduce" and ufunc in _REDUCERS:
         return _REDUCERS[ufunc](inputs[0], axis=kwargs.get("axis", 0), keepdims=kwargs.get("keepdims", False))
     raise TypeError(f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method} is not "
                     "supported on traced arrays (while tracing for gradient/compile); use the "
                     "sf.* functions, e.g. sf.exp, sf.sum, sf.where")
+
+
+def _is_scipy_special(ufunc) -> bool:
+    """Whether ``ufunc`` is one of scipy.special's that ``special`` has (imported by the caller)."""
+    scipy_special = sys.modules.get("scipy.special")
+    return ufunc.__name__ in special.UFUNCS and getattr(scipy_special, ufunc.__name__, None) is ufunc
 
 
 def _is_default(keyword: str, value) -> bool:
