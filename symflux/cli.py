@@ -39,10 +39,10 @@ MAX_ORDER, MAX_SIZE = 64, 1 << 26
 FUNCTIONS = {name: getattr(sympy, name) for name in (
     "sin", "cos", "tan", "cot", "sec", "csc", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh",
     "asinh", "acosh", "atanh", "exp", "log", "sqrt", "cbrt", "Abs", "sign", "floor", "ceiling",
-    "erf", "erfc", "gamma", "loggamma")}
+    "erf", "erfc", "erfinv", "gamma", "loggamma", "digamma", "polygamma")}
 FUNCTIONS.update({"abs": sympy.Abs, "ln": sympy.log, "arcsin": sympy.asin, "arccos": sympy.acos,
                   "arctan": sympy.atan, "σ": sf.functions.sigmoid, "max": sympy.Max, "min": sympy.Min,
-                  "Max": sympy.Max, "Min": sympy.Min})
+                  "Max": sympy.Max, "Min": sympy.Min, "gammaln": sympy.loggamma, "psi": sympy.digamma})
 FUNCTIONS.update({name: ELEMENTWISE[name] for name in (
     "sigmoid", "softplus", "logsigmoid", "gelu", "swish", "logcosh", "relu", "leakyrelu", "elu", "selu",
     "softsign", "hardtanh", "relu6", "celu", "trelu", "hardsigmoid", "lisht", "mish", "tanhshrink", "softshrink",

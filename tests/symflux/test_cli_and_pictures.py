@@ -145,6 +145,8 @@ def test_the_command_line_accepts_known_functions_and_implicit_products(capsys):
     assert capsys.readouterr().out.strip() == "Piecewise((1, x - y > 0), (1/2, Eq(x - y, 0)), (0, True))"
     assert main(["diff", "min(x, 2)"]) == 0
     assert capsys.readouterr().out.strip() == "Piecewise((1, x < 2), (1/2, Eq(x, 2)), (0, True))"
+    assert main(["diff", "gammaln(x)", "--order", "2"]) == 0  # SciPy's names for the special functions
+    assert capsys.readouterr().out.strip() == "polygamma(1, x)"
 
 
 @pytest.mark.parametrize("args,message", [(["diff", "x", "--order", "400"], "--order"),
