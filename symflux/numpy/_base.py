@@ -33,7 +33,8 @@ def _concrete_elementwise(body, operands, dtype=None):
         weak = [sympy.sympify(v) for v, p in zip(values, python) if p]
         dtype = ops.result_dtype(body, strong, weak)
     if np.dtype(dtype).kind in "fc":  # NumPy's float loops convert integer operands (and Python numbers) first
-        values = [np.asarray(v, dtype) if p or v.dtype.kind in "biu" else v for v, p in zip(values, python)]
+        values = [np.asarray(v, dtype if np.can_cast(type(v), dtype, "same_kind") else None) if p
+                  else v.astype(dtype) if v.dtype.kind in "biu" else v for v, p in zip(values, python)]
     with np.errstate(all="ignore"):
         out = interp.body_function(body, len(values), False, np.dtype(dtype).kind == "c")(*values)
     out = np.asarray(out).astype(dtype, copy=False)

@@ -13,6 +13,7 @@ from ._base import _none_traced, _plain, _rewrap, dtype_of, ndim, shape
 from .arrangement import atleast_2d, diagonal, take, take_along_axis
 from .composed import isclose
 from .contractions import matmul
+from .creation import eye
 from .elementwise import (
     add,
     astype,
@@ -327,4 +328,8 @@ def corrcoef(x, y=None, rowvar=True, *, dtype=None):
     if ndim(c) == 0:
         return divide(c, c)
     d = sqrt(diagonal(c))
-    return clip(divide(divide(c, expand_dims(d, 1)), expand_dims(d, 0)), -1, 1)
+    r = divide(divide(c, expand_dims(d, 1)), expand_dims(d, 0))
+    # the diagonal is 1 with no derivative (NaN where a variance is 0 or NaN): clipped at the kink, the
+    # partial derivatives, each recomputing r with its own rounding, took different sides of it
+    on_diagonal = eye(shape(c)[0], dtype=bool)
+    return where(on_diagonal, where(isnan(r), r, 1.0), clip(r, -1, 1))

@@ -222,3 +222,19 @@ def test_ufunc_keywords_on_traced_arrays_are_applied_or_refused():
     np.testing.assert_array_equal(sf.compile(lambda v: np.vecdot(v, v))(b), np.vecdot(b, b))
     with pytest.raises(TypeError, match="where="):
         sf.compile(lambda v: np.add(v, v, where=v > 0))(a)
+
+
+def test_corrcoef_gradient_on_its_diagonal_is_zero_in_both_modes():
+    """The diagonal of corrcoef is 1 with no derivative. Clipped to [−1, 1] where it rounds to exactly 1,
+    each partial derivative recomputed the ratio with its own rounding and took a different side of
+    the kink: reverse mode gave 0.3 where forward mode and finite differences give 0."""
+    x = np.array([[float.fromhex(h) for h in row] for row in (
+        ("0x1.927f05600997ap+1", "0x1.b3042e49d4316p-3", "0x1.4b5d0ab5e834fp+2", "0x1.2110ff84118f9p+1"),
+        ("0x1.38953f0db6447p+0", "0x1.116c99429d5e9p+2", "0x1.0fc63332a8c37p+2", "-0x1.c7962e012ea4ap+0"))])
+    forward, reverse = sf.jacfwd(sf.corrcoef)(x), sf.jacrev(sf.corrcoef)(x)
+    np.testing.assert_allclose(reverse, forward, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(reverse)[[0, 1], [0, 1]], 0, atol=1e-12)
+    np.testing.assert_allclose(sf.corrcoef(x), np.corrcoef(x), rtol=1e-15)
+    constant = np.array([[1.0, 1.0, 1.0], [1.0, 2.0, 4.0]])  # a variable without variance: NaN, as NumPy's
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(sf.compile(sf.corrcoef)(constant), np.corrcoef(constant))
