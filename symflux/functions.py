@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import math
 import operator
 
 import numpy as np
@@ -297,6 +298,16 @@ class right_shift(_Bitwise):
     nargs, python = 2, staticmethod(lambda a, b: a >> b if b >= 0 else -1 if a < 0 else 0)
 
 
+class gcd(_Bitwise):
+    """NumPy's gcd: of the absolute values, in the operands' common type."""
+    nargs, python = 2, staticmethod(math.gcd)
+
+
+class lcm(_Bitwise):
+    """NumPy's lcm: of the absolute values, in the operands' common type (wrapping)."""
+    nargs, python = 2, staticmethod(math.lcm)
+
+
 class cast(sympy.Function):
     """cast(x, dtype): x converted to the NumPy dtype named by the symbol ``dtype`` (``astype``). Kept
     in bodies, so a fused expression computes in the type the program asked for: int32 values cast to
@@ -427,6 +438,7 @@ def _scipy_special(name: str):
 NUMPY_IMPLS = {"sigmoid": _stable_sigmoid, "softplus": _stable_softplus, "cbrt": np.cbrt, "rint": np.rint,
                "trunc": np.trunc,
                "floor_divide": np.floor_divide, "remainder": np.remainder, "hypot": np.hypot, "fmod": np.fmod,
+               "gcd": np.gcd, "lcm": np.lcm,
                "cast": _cast,
                "expm1": np.expm1, "log1p": np.log1p, "isnan": np.isnan, "isinf": np.isinf,
                "isfinite": np.isfinite, "real_part": np.real, "imag_part": np.imag, "conj": np.conj,

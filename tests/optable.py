@@ -121,6 +121,7 @@ OPS = [
     # bits of integers (two's complement; shifts past the width as NumPy's), logic of bools
     _b("bitwise_and", INTS + (np.bool_,)), _b("bitwise_or", INTS + (np.bool_,)), _b("bitwise_xor", INTS + (np.bool_,)),
     _u("invert", INTS + (np.bool_,)), _b("left_shift", INTS + (np.bool_,)), _b("right_shift", INTS + (np.bool_,)),
+    _b("gcd", INTS), _b("lcm", INTS),
     OpInfo("& | ^ ~ << >>", lambda a, b: (a & b) ^ ~(a | b) ^ (a << (b & 3)) ^ (a >> b),
            lambda a, b: (a & b) ^ ~(a | b) ^ (a << (b & 3)) ^ (a >> b), INTS, 2),
     # written with the functions above (symflux/numpy/composed.py)

@@ -46,9 +46,10 @@ SECTIONS = {
                         "convolve", "correlate", "trapezoid", "numpy.interp", "polyval", "ediff1d", "vander",
                         "signbit", "copysign", "isposinf", "isneginf", "modf", "full_like", "empty_like", "tri",
                         "logspace", "meshgrid", "broadcast_arrays", "matrix_transpose", "vecdot", "bitwise_and",
-                        "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift", "searchsorted", "digitize",
-                        "delete", "compress", "extract", "choose", "piecewise", "apply_along_axis", "resize",
-                        "indices", "unravel_index", "ravel_multi_index", "polyder", "polyint", "ldexp",
+                        "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift", "gcd", "lcm",
+                        "searchsorted", "digitize", "delete", "compress", "extract", "choose", "piecewise",
+                        "apply_along_axis", "resize", "indices", "unravel_index", "ravel_multi_index", "polyder",
+                        "polyint", "ldexp",
                         "cumulative_sum", "cumulative_prod", "matvec", "vecmat", "block", "diagflat", "insert",
                         "isin", "bincount", "nanmedian", "nanquantile", "nanpercentile", "numpy.gradient", "unwrap",
                         "polyadd", "polysub", "polymul", "polyfit", "copy", "numpy.unstack", "ascontiguousarray",
@@ -117,8 +118,8 @@ Every function above works on plain values (it is NumPy's), on traced values (a 
 - `quantile` of integers in float64 where NumPy interpolates in the integers' own type (which wraps
   at the extremes); `cov` without `fweights`/`aweights` on traced arrays; `nanargmax`/`nanargmin`
   give 0 for an all-NaN slice where NumPy raises.
-- The integer and bit-level ufuncs `gcd`, `lcm`, `bitwise_count`, `frexp`, `nextafter` and
-  `spacing` work on plain arrays only (no derivative to take; a traced call names the function).
+- The bit-level ufuncs `bitwise_count`, `frexp`, `nextafter` and `spacing` work on plain arrays
+  only (no derivative to take; a traced call names the function).
   Of a ufunc's keywords, traced calls apply `dtype=` (the loop NumPy picks for that output type)
   and `vecdot`'s `axis=`, and refuse `where=`, `axes=`, `signature=` and other castings by name.
 - `np.interp` is `sf.numpy.interp` (`sf.interp` is the reference interpreter), as `np.trace` is

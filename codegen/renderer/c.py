@@ -171,6 +171,12 @@ class KernelCPrinter(C99CodePrinter):
     def _print_invert(self, expr):
         return f"(~({self._print(expr.args[0])}))"
 
+    def _print_gcd(self, expr):  # special.c's
+        return "SF_SHIFT(codegen_gcd, {}, {})".format(*map(self._print, expr.args))
+
+    def _print_lcm(self, expr):
+        return "SF_SHIFT(codegen_lcm, {}, {})".format(*map(self._print, expr.args))
+
     def _print_left_shift(self, expr):
         return "SF_SHIFT(sf_left_shift, {}, {})".format(*map(self._print, expr.args))
 

@@ -63,7 +63,7 @@ INTRINSICS = {"sqrt": "llvm.sqrt", "floor": "llvm.floor", "ceiling": "llvm.ceil"
 # NumPy's // and % (integer for integers), as the functions the kernel language names them by
 DIVMOD = ("floor_divide", "remainder", "fmod")
 # NumPy's bitwise ufuncs, of integers only (bools shift as int8)
-BITWISE = ("bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift")
+BITWISE = ("bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift", "gcd", "lcm")
 # SymPy function → C math library (double name; float adds an ``f``)
 LIBM = {"asinh": "asinh", "acosh": "acosh", "atanh": "atanh", "atan2": "atan2", "erf": "erf", "erfc": "erfc",
         "cbrt": "cbrt", "gamma": "tgamma", "hypot": "hypot"}
@@ -577,6 +577,19 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
             return b_.select(by_zero, zero, b_.urem(a, b_.select(by_zero, one, b)))
         undefined = b_.or_(by_zero, b_.icmp_signed("==", b, self._constant(-1, kind)))
         return b_.select(undefined, zero, b_.srem(a, b_.select(undefined, one, b)))
+
+    def _emit_gcd(self, e, kind):
+        return self._integer_call("codegen_gcd", e, kind)
+
+    def _emit_lcm(self, e, kind):
+        return self._integer_call("codegen_lcm", e, kind)
+
+    def _integer_call(self, name, e, kind):
+        """The runtime's ``name`` (``codegen.runtime.special``) of integers: signed ones as int64,
+        unsigned ones as uint64, the result cut back to ``kind``."""
+        wide = "i64" if is_signed(kind) else "u64"
+        fn = self._declare(f"{name}_{wide[0]}", I64, [I64] * len(e.args))
+        return self._convert(self.builder.call(fn, [self._emit(a, wide) for a in e.args]), wide, kind)
 
     def _emit_bitwise_and(self, e, kind):
         return self.builder.and_(*(self._emit(x, kind) for x in e.args))

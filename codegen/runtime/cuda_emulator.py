@@ -14,6 +14,7 @@ reductions, the tiled multiply's cooperative loads, atomics and bounds, without 
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import shutil
 
@@ -116,6 +117,15 @@ def _compiler() -> str:
     return compiler
 
 
+@functools.cache
+def _support(code: bytes) -> ctypes.CDLL:
+    """The support library, loaded once per process: kernels resolve its symbols in the first copy
+    loaded (RTLD_GLOBAL), so a second copy's launches would set thread indices they never read."""
+    library = load_library(code, ctypes.RTLD_GLOBAL)
+    library.emu_run.argtypes = [ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+    return library
+
+
 class EmulatorDriver:
     """The driver interface of ``codegen.runtime.cuda`` over CPU threads and host memory."""
 
@@ -124,9 +134,7 @@ class EmulatorDriver:
     def __init__(self, cache: DiskCache | None = None):
         self.cache, self.compiler = cache or DiskCache(), _compiler()
         flags = [self.compiler, "-std=c++20", "-O1", "-shared", "-fPIC", "-pthread"]
-        support = compile_with(flags, SUPPORT, ".cpp", self.cache, "support.so")
-        self.support = load_library(support, ctypes.RTLD_GLOBAL)
-        self.support.emu_run.argtypes = [ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        self.support = _support(compile_with(flags, SUPPORT, ".cpp", self.cache, "support.so"))
         self.flags = flags + ["-Wno-unknown-pragmas"]
         self._libraries: list = []  # loaded kernels stay mapped
 

@@ -1,5 +1,5 @@
 /* Special functions as SciPy computes them where libm has none or differs: polygamma ψ⁽ⁿ⁾
-   (digamma for n = 0), erf⁻¹ and log|Γ|.
+   (digamma for n = 0), erf⁻¹ and log|Γ|; and NumPy's gcd and lcm of integers.
    One text, three uses: the CPU runtime's library (SF_SPECIAL empty: exported symbols LLVM code
    calls), exported C (static inline) and CUDA device code (__device__ static inline). */
 #include <math.h>
@@ -121,4 +121,28 @@ SF_SPECIAL double codegen_erfinv(double y) {
         }
     }
     return x;
+}
+
+/* NumPy's gcd and lcm: of |a| and |b| (two's complement: |−2⁶³| stays −2⁶³), lcm as |a|/gcd·|b|
+   wrapping; signed operands as int64, unsigned as uint64 (narrower types keep the low bits). */
+SF_SPECIAL unsigned long long codegen_gcd_u(unsigned long long a, unsigned long long b) {
+    while (b) {
+        unsigned long long rest = a % b;
+        a = b;
+        b = rest;
+    }
+    return a;
+}
+
+SF_SPECIAL long long codegen_gcd_i(long long a, long long b) {
+    return (long long)codegen_gcd_u(a < 0 ? 0ull - (unsigned long long)a : a, b < 0 ? 0ull - (unsigned long long)b : b);
+}
+
+SF_SPECIAL unsigned long long codegen_lcm_u(unsigned long long a, unsigned long long b) {
+    unsigned long long g = codegen_gcd_u(a, b);
+    return g ? a / g * b : 0;
+}
+
+SF_SPECIAL long long codegen_lcm_i(long long a, long long b) {
+    return (long long)codegen_lcm_u(a < 0 ? 0ull - (unsigned long long)a : a, b < 0 ? 0ull - (unsigned long long)b : b);
 }

@@ -1,5 +1,5 @@
 """Special functions libm lacks or computes otherwise than SciPy (``special.c``): polygamma, erf⁻¹
-and log|Γ|, which compiled programs call by name (``SYMBOLS``).
+and log|Γ|, and NumPy's gcd and lcm, which compiled programs call by name (``SYMBOLS``).
 
 The CPU runtime builds the library on first use with the system C compiler (cached on disk like
 the thread pool) and registers its entry points with LLVM; exported C and CUDA code carry the same
@@ -18,7 +18,8 @@ import llvmlite.binding as llvm
 from ..cache import DiskCache
 from .native import compile_with, load_library
 
-SYMBOLS = ("codegen_polygamma", "codegen_erfinv", "codegen_gammaln")
+SYMBOLS = ("codegen_polygamma", "codegen_erfinv", "codegen_gammaln", "codegen_gcd_i", "codegen_gcd_u", "codegen_lcm_i",
+           "codegen_lcm_u")
 _PATH = os.path.join(os.path.dirname(__file__), "special.c")
 
 
@@ -40,7 +41,7 @@ def library() -> ctypes.CDLL:
     a C compiler."""
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
-        raise RuntimeError("compiled polygamma, erfinv and gammaln need a C compiler (cc) to build their library")
+        raise RuntimeError("compiled polygamma, erfinv, gammaln, gcd and lcm need a C compiler (cc) for their library")
     lib = load_library(compile_with([compiler, "-O2", "-shared", "-fPIC"], source(), ".c", DiskCache(), "special.so"))
     for name in SYMBOLS:
         llvm.add_symbol(name, ctypes.cast(getattr(lib, name), ctypes.c_void_p).value)

@@ -1,6 +1,7 @@
 """NumPy's bitwise ufuncs (and the operators ``&``, ``|``, ``^``, ``~``, ``<<``, ``>>``): on the bits
 of integers (two's complement, in the operands' common type), and on bools as NumPy's bool loops
-compute them, logically (``~True`` is False). Floats are refused, as NumPy refuses them."""
+compute them, logically (``~True`` is False); and ``gcd``/``lcm`` of integers. Floats are refused,
+as NumPy refuses them."""
 
 from __future__ import annotations
 
@@ -61,3 +62,17 @@ def right_shift(x1, x2):
 
 bitwise_not = bitwise_invert = invert
 bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
+
+
+def gcd(x1, x2):
+    """The greatest common divisor of |x1| and |x2| (NumPy's ``gcd``: integers only)."""
+    if _checked("gcd", x1, x2):
+        raise TypeError("ufunc 'gcd' did not contain a loop for bools: it takes integers")
+    return apply_elementwise(fn.gcd, x1, x2)
+
+
+def lcm(x1, x2):
+    """The least common multiple of |x1| and |x2|, wrapping in their type (NumPy's ``lcm``)."""
+    if _checked("lcm", x1, x2):
+        raise TypeError("ufunc 'lcm' did not contain a loop for bools: it takes integers")
+    return apply_elementwise(fn.lcm, x1, x2)

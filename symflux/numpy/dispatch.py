@@ -38,7 +38,7 @@ UFUNCS.update({getattr(np, name): getattr(composed, name) for name in (
     "ldexp")})
 UFUNCS.update({np.matvec: contractions.matvec, np.vecmat: contractions.vecmat})
 UFUNCS.update({getattr(np, name): getattr(bitwise, name) for name in (
-    "bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift")})
+    "bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift", "gcd", "lcm")})
 
 
 _REDUCERS = {np.add: sum, np.maximum: max, np.minimum: min, np.multiply: prod}

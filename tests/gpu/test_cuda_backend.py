@@ -107,6 +107,17 @@ def test_block_and_warp_reductions(device):
     assert np.isnan(exe(x)[1][1]) and not np.isnan(exe(x)[1][0])
 
 
+def test_a_second_emulator_in_one_process_runs_every_thread(device, monkeypatch):
+    """A new emulator driver (after the runtime is chosen again) loaded a second copy of its support
+    library; kernels read thread indices from the first copy, so every thread computed element 0."""
+    if device != "emulator":
+        pytest.skip("the emulator's own state")
+    x = rng.standard_normal(7)
+    sf.compile(lambda v: sf.tanh(v) + 1, backend="cuda")(x)
+    runtime.reset_default_cuda_runtime()
+    np.testing.assert_allclose(sf.compile(lambda v: sf.tanh(v) * 3, backend="cuda")(x), np.tanh(x) * 3, rtol=1e-14)
+
+
 def test_float32_softmax_is_stable(device):
     x = (rng.standard_normal((4, 3000)) * 50).astype(np.float32)
     x[0, 0] = 1e4

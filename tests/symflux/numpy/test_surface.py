@@ -1,6 +1,8 @@
 """The NumPy surface beyond the core ops: first, second and third derivatives against finite
 differences and PyTorch (where it has the function), through NumPy's own names."""
 
+import os
+
 import numpy as np
 import pytest
 from gradcheck import check_all_orders, torch
@@ -238,3 +240,21 @@ def test_corrcoef_gradient_on_its_diagonal_is_zero_in_both_modes():
     constant = np.array([[1.0, 1.0, 1.0], [1.0, 2.0, 4.0]])  # a variable without variance: NaN, as NumPy's
     with np.errstate(all="ignore"):
         np.testing.assert_array_equal(sf.compile(sf.corrcoef)(constant), np.corrcoef(constant))
+
+
+def test_gcd_and_lcm_of_traced_integers_on_every_backend(monkeypatch):
+    """NumPy's gcd/lcm (of |a| and |b|; lcm wraps in the type; |−128| stays −128 in int8), compiled
+    through the runtime's integer helpers, also as CUDA device code; floats and bools raise as in NumPy."""
+    from codegen.runtime import cuda as cuda_runtime
+    a, b = np.array([12, -18, 0, 7, -128, 100], np.int8), np.array([18, 12, 0, 0, 0, 7], np.int8)
+    f = lambda x, y: (np.gcd(x, y), np.lcm(x, y))  # noqa: E731
+    monkeypatch.setitem(os.environ, "SYMFLUX_CUDA_EMULATE", "1")
+    cuda_runtime.reset_default_cuda_runtime()
+    for got in (sf.compile(f)(a, b), sf.compile(f, backend="cuda")(a, b)):
+        for g, w in zip(got, f(a, b)):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g, w)
+    cuda_runtime.reset_default_cuda_runtime()
+    for bad in (np.array([1.5]), np.array([True])):
+        with pytest.raises(TypeError):
+            sf.compile(lambda x: sf.gcd(x, x))(bad)
