@@ -18,13 +18,14 @@ def _kind(x) -> str:
     return "i" if isinstance(x, int) else dtype_of(x).kind
 
 
-def _checked(name, *xs) -> bool:
-    """Whether every operand is a bool; raises for operands that are not integers or bools."""
+def _checked(name, *xs, takes="biu") -> bool:
+    """Whether every operand is a bool; raises, as NumPy does, for operands of kinds not in ``takes``."""
     kinds = [_kind(x) for x in xs]
-    if any(k not in "biu" for k in kinds):
+    if any(k not in takes for k in kinds):
         types = ", ".join(str(np.result_type(x) if isinstance(x, (bool, int, float, complex)) else dtype_of(x))
                           for x in xs)
-        raise TypeError(f"ufunc '{name}' not supported for the input types ({types}): it takes integers and bools")
+        accepted = "integers and bools" if "b" in takes else "integers"
+        raise TypeError(f"ufunc '{name}' not supported for the input types ({types}): it takes {accepted}")
     return all(k == "b" for k in kinds)
 
 
@@ -66,13 +67,11 @@ bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
 
 def gcd(x1, x2):
     """The greatest common divisor of |x1| and |x2| (NumPy's ``gcd``: integers only)."""
-    if _checked("gcd", x1, x2):
-        raise TypeError("ufunc 'gcd' did not contain a loop for bools: it takes integers")
+    _checked("gcd", x1, x2, takes="iu")
     return apply_elementwise(fn.gcd, x1, x2)
 
 
 def lcm(x1, x2):
     """The least common multiple of |x1| and |x2|, wrapping in their type (NumPy's ``lcm``)."""
-    if _checked("lcm", x1, x2):
-        raise TypeError("ufunc 'lcm' did not contain a loop for bools: it takes integers")
+    _checked("lcm", x1, x2, takes="iu")
     return apply_elementwise(fn.lcm, x1, x2)
