@@ -111,6 +111,7 @@ class KernelCPrinter(C99CodePrinter):
 
     # terms in the order they are stored: sorting them compares coefficients, which fails for NaN
     _default_settings = {**C99CodePrinter._default_settings, "order": "none"}
+    _kf = {**C99CodePrinter._kf, **special.FUNCTIONS}  # what libm has not: special.c's
 
     buffers: dict = {}  # name → dtype, of the program being rendered
     result = None  # the dtype of the value being stored (integer loads are converted to it)
@@ -290,15 +291,6 @@ class KernelCPrinter(C99CodePrinter):
 
     def _print_fmod(self, expr):
         return f"SF_DIVMOD(sf_fmod, {self._print(expr.args[0])}, {self._print(expr.args[1])})"
-
-    def _print_polygamma(self, expr):  # special.c's (libm has none)
-        return f"codegen_polygamma({self._print(expr.args[0])}, {self._print(expr.args[1])})"
-
-    def _print_erfinv(self, expr):
-        return f"codegen_erfinv({self._print(expr.args[0])})"
-
-    def _print_loggamma(self, expr):
-        return f"codegen_gammaln({self._print(expr.args[0])})"
 
     def _print_remainder(self, expr):
         return f"SF_DIVMOD(sf_remainder, {self._print(expr.args[0])}, {self._print(expr.args[1])})"

@@ -34,6 +34,7 @@ from ..kernel import (
     uniform,
 )
 from ..opt.tiling import unroll_and_jam
+from ..runtime import special
 from ..runtime.pool import TEMP_ALLOC, TEMP_FREE, thread_pool
 from .llvm_math import InlineMath
 from .llvm_parallel import ParallelLoops
@@ -67,8 +68,6 @@ BITWISE = ("bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift", "
 # SymPy function → C math library (double name; float adds an ``f``)
 LIBM = {"asinh": "asinh", "acosh": "acosh", "atanh": "atanh", "atan2": "atan2", "erf": "erf", "erfc": "erfc",
         "cbrt": "cbrt", "gamma": "tgamma", "hypot": "hypot"}
-# SymPy function → the runtime's special-function library (``codegen.runtime.special``; double only)
-SPECIAL = {"polygamma": "codegen_polygamma", "erfinv": "codegen_erfinv", "loggamma": "codegen_gammaln"}
 
 
 def _join(kinds):
@@ -837,8 +836,8 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     def _emit_function(self, e, kind):
         name = type(e).__name__
-        if name in SPECIAL:  # computed in double, as for float32 NumPy's (SciPy's) loops do too
-            fn = self._declare(SPECIAL[name], F64, [F64] * len(e.args))
+        if name in special.FUNCTIONS:  # the runtime's, in double (as SciPy's float32 loops compute too)
+            fn = self._declare(special.FUNCTIONS[name], F64, [F64] * len(e.args))
             return self._convert(self.builder.call(fn, [self._emit(a, "f64") for a in e.args]), "f64", kind)
         args = [self._emit(a, kind) for a in e.args]
         if name in INTRINSICS:

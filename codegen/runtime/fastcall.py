@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import sysconfig
 
 import numpy as np
 
 from ..cache import DiskCache
-from .native import compile_with, load_extension
+from .native import c_compiler, compile_with, load_extension
 
 # Buffers larger than this in total release the GIL during the call (other threads may run).
 RELEASE_GIL_BYTES = 1 << 16
@@ -26,7 +25,7 @@ RESULT_FORMATS = {np.dtype("float64"): "d", np.dtype("float32"): "f"}
 @functools.cache
 def dispatcher_type():
     """``Dispatcher`` from the built extension, or None when it cannot be built here."""
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    compiler = c_compiler()
     include = sysconfig.get_paths()["include"]
     if compiler is None or not os.path.exists(os.path.join(include, "Python.h")):
         return None

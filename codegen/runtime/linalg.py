@@ -13,14 +13,13 @@ import ctypes
 import importlib.machinery
 import importlib.util
 import os
-import shutil
 import sys
 
 import llvmlite.binding as llvm
 
 from ..cache import DiskCache
 from . import pool
-from .native import compile_with, load_library
+from .native import c_compiler, compile_with, load_library
 
 NAMES = ("gemm", "inv", "solve", "slogdet_sign", "slogdet_log", "cholesky", "eigh_w", "eigh_v", "svd_s", "svd_u",
          "svd_vh", "qr_q", "qr_r")
@@ -73,7 +72,7 @@ def library() -> ctypes.CDLL:
     """The loaded library (built on first use), its LAPACK pointers set and its entry points known
     to LLVM. RuntimeError without a C compiler or SciPy."""
     if _state["library"] is None:
-        compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+        compiler = c_compiler()
         if compiler is None:
             raise RuntimeError("compiled linear algebra needs a C compiler (cc) to build its BLAS/LAPACK calls")
         capsules = {name: _scipy_capsules(name) for name in ("cython_blas", "cython_lapack")}

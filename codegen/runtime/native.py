@@ -10,10 +10,16 @@ import ctypes
 import importlib.machinery
 import importlib.util
 import os
+import shutil
 import subprocess
 import tempfile
 
 from ..cache import DiskCache
+
+
+def c_compiler() -> str | None:
+    """The system C compiler ($CC, cc or gcc), or None."""
+    return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
 
 
 def _tool_version(command: list[str]) -> str:

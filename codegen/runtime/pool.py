@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import ctypes
 import os
-import shutil
 
 import llvmlite.binding as llvm
 
 from ..cache import DiskCache
-from .native import compile_with, load_library
+from .native import c_compiler, compile_with, load_library
 
 SYMBOL = "codegen_parallel_for"
 TEMP_ALLOC, TEMP_FREE = "codegen_temp_alloc", "codegen_temp_free"
@@ -29,7 +28,7 @@ def _library():
     """The loaded pool (built on first use), or None without a C compiler."""
     if not _state["tried"]:
         _state["tried"] = True
-        compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+        compiler = c_compiler()
         if compiler is not None:
             with open(os.path.join(os.path.dirname(__file__), "pool.c")) as f:
                 source = f.read()

@@ -11,15 +11,16 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
-import shutil
 
 import llvmlite.binding as llvm
 
 from ..cache import DiskCache
-from .native import compile_with, load_library
+from .native import c_compiler, compile_with, load_library
 
 SYMBOLS = ("codegen_polygamma", "codegen_erfinv", "codegen_gammaln", "codegen_gcd_i", "codegen_gcd_u", "codegen_lcm_i",
            "codegen_lcm_u")
+# SymPy function → the entry point computing it in double (both renderers print these names)
+FUNCTIONS = {"polygamma": "codegen_polygamma", "erfinv": "codegen_erfinv", "loggamma": "codegen_gammaln"}
 _PATH = os.path.join(os.path.dirname(__file__), "special.c")
 
 
@@ -39,7 +40,7 @@ def called_by(code: bytes) -> bool:
 def library() -> ctypes.CDLL:
     """The loaded library (built on first use), its entry points known to LLVM. RuntimeError without
     a C compiler."""
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    compiler = c_compiler()
     if compiler is None:
         raise RuntimeError("compiled polygamma, erfinv, gammaln, gcd and lcm need a C compiler (cc) for their library")
     lib = load_library(compile_with([compiler, "-O2", "-shared", "-fPIC"], source(), ".c", DiskCache(), "special.so"))
