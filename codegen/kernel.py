@@ -49,7 +49,9 @@ class Loop:
     ``independent``: iterations write disjoint memory (a GPU may run them all at once).
     ``role``: ``"reduce"`` for a contraction's summed axes (the register-tiling pass looks for them).
     ``jam``: run the body for ``jam`` consecutive values of ``var`` at once, its inner loops jammed
-    into one (a register tile: ``codegen.opt.tiling.unroll_and_jam``, expanded where it is printed)."""
+    into one (a register tile: ``codegen.opt.tiling.unroll_and_jam``, expanded where it is printed).
+    ``vector``: the lanes a CPU's vectoriser is told to run it at (0: its own choice;
+    ``codegen.opt.vectors``)."""
 
     var: sympy.Symbol
     extent: int
@@ -58,6 +60,7 @@ class Loop:
     independent: bool = True
     role: str = ""
     jam: int = 1
+    vector: int = 0
 
 
 @dataclass(frozen=True)
@@ -391,7 +394,7 @@ class Shapes:
         def walk(st) -> int:
             if isinstance(st, Loop):  # its variable is bound in its body only (a name may be reused after)
                 outer = symbols.get(st.var)
-                node = ("loop", bound(st.var), st.extent, st.parallel, st.independent, st.jam,
+                node = ("loop", bound(st.var), st.extent, st.parallel, st.independent, st.jam, st.vector,
                         *(walk(x) for x in st.body))
                 if outer is not None:
                     symbols[st.var] = outer
@@ -471,7 +474,12 @@ def quotient(product_: sympy.Mul) -> tuple[sympy.Expr, sympy.Expr]:
             below.append(sympy.Integer(f.q))
         else:
             above.append(f)
-    return product(above), sympy.Mul(*below) if len(below) > 1 else product(below)  # inverted: re-sorted
+    # inverted, the factors below are sorted again as SymPy sorts a Mul's (not multiplied: SymPy's
+    # evaluation would ask about each power, most of the rendering of W1's Hessian)
+    return product(above), product(sorted(below, key=_CANONICAL))
+
+
+_CANONICAL = functools.cmp_to_key(sympy.Basic.compare)
 
 
 def loop_var(name: str) -> sympy.Symbol:

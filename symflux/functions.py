@@ -604,15 +604,21 @@ TAYLOR_ORDER = 4
 @functools.lru_cache(maxsize=4096)
 def evaluated(body: sympy.Expr) -> sympy.Expr:
     """``body`` with unevaluated derivatives carried out (once, each in one n-fold step). Bodies
-    with higher derivatives, or derivatives of big bodies, are kept on disk too (``derived``): SymPy's
-    were most of a Hessian's compile in every new process."""
+    with derivatives that SymPy takes slowly (Taylor mode, its rules past the first order or on big
+    bodies) are kept on disk too (``derived``): SymPy's were most of a Hessian's compile in every new
+    process; SymEngine's (``elementary``) are quicker than the disk."""
     if not body.has(sympy.Derivative):
         return body
     carry_out = lambda: body.replace(lambda e: isinstance(e, sympy.Derivative), carried_out)
     derivatives = dag_atoms(body, sympy.Derivative, inside=True)
-    if not any(d.derivative_count > 1 or derived.costly(d.expr) for d in derivatives):
+    if not any(_slow(d) for d in derivatives):
         return carry_out()
     return derived.kept("derived", (body,), carry_out)
+
+
+def _slow(d: sympy.Derivative) -> bool:
+    order = d.derivative_count
+    return order >= TAYLOR_ORDER or derived.costly(d.expr) or order > 1 and not elementary.is_elementary(d.expr)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -17,7 +17,8 @@ it uses:
 6. ``unroll_windows``: small summed windows (a pooling's 2×2) unrolled whole (CPU);
 7. ``fuse_rows``: consecutive loops over the same rows into one (softmax's three passes);
 8. ``mark_parallel``: top-level loops worth the CPU's threads;
-9. ``shape_kernels``: how a GPU's threads share each statement (``gpu_shapes``).
+9. ``hint_vector_width``: the width of innermost loops a CPU vectorises whole (``vectors``);
+10. ``shape_kernels``: how a GPU's threads share each statement (``gpu_shapes``).
 
 Renderers only print what this leaves.
 """
@@ -32,9 +33,10 @@ from .gemm import call_gemm
 from .gpu_shapes import shape_kernels
 from .parallel import mark_parallel
 from .tiling import register_tiles, unroll_windows
+from .vectors import hint_vector_width
 
 PASSES = (call_gemm, arrange_contractions, inline_stores, reuse_buffers, register_tiles, unroll_windows, fuse_rows,
-          mark_parallel, shape_kernels)
+          mark_parallel, hint_vector_width, shape_kernels)
 
 
 def optimise(program: Program, target) -> Program:

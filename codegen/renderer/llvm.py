@@ -256,9 +256,21 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
             self._stmt(stmt)
         step = b.add(i, ir.Constant(I64, 1), flags=("nuw", "nsw"))
         i.add_incoming(step, b.block)
-        b.branch(header)
+        back = b.branch(header)
+        if loop.vector:
+            back.set_metadata("llvm.loop", self._vector_width(loop.vector))
         b.position_at_end(done)
         del self.values[loop.var]
+
+    def _vector_width(self, lanes: int):
+        """A loop's own metadata node telling LLVM's vectoriser its width: LLVM finds a loop's hints
+        through a node whose first operand is itself (llvmlite makes no such node: it is closed after)."""
+        m = self.fn.module
+        hints = [m.add_metadata([ir.MetaDataString(m, name), ir.Constant(I32, value)])
+                 for name, value in (("llvm.loop.vectorize.width", lanes), ("llvm.loop.interleave.count", 1))]
+        node = m.add_metadata([*hints, ir.MetaDataString(m, f"loop {len(m.metadata)}")])  # one per loop
+        node.operands = (node, *node.operands)
+        return node
 
     def _stmt_Store(self, store):
         kind = KIND[store.buffer.dtype]

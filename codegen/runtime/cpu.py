@@ -17,10 +17,12 @@ from __future__ import annotations
 import atexit
 import collections
 import ctypes
+import functools
 import hashlib
 import itertools
 import os
 import queue
+import re
 import struct
 import subprocess
 import sys
@@ -55,6 +57,49 @@ def _target_machine():
     target = llvm.Target.from_default_triple()  # ~0.5 ms
     return target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
                                         opt=3, reloc="default", codemodel="jitdefault")
+
+
+@functools.cache
+def toolchain() -> str:
+    """What object code depends on: llvmlite's and LLVM's versions, the target, the CPU and its features."""
+    return "|".join([llvmlite.__version__, ".".join(map(str, llvm.llvm_version_info)), _target_machine().triple,
+                     llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()])
+
+
+# a loop LLVM vectorises at the widest vectors it prefers on the CPU: out[i] = a[i]·a[i] in doubles
+_VECTOR_PROBE = """define void @probe(ptr noalias %out, ptr noalias %a) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [0, %entry], [%next, %loop]
+  %at = getelementptr inbounds double, ptr %a, i64 %i
+  %y = load double, ptr %at
+  %to = getelementptr inbounds double, ptr %out, i64 %i
+  %z = fmul double %y, %y
+  store double %z, ptr %to
+  %next = add nuw nsw i64 %i, 1
+  %more = icmp ult i64 %next, 4096
+  br i1 %more, label %loop, label %done
+done:
+  ret void
+}
+"""
+
+
+@functools.cache
+def vector_bits() -> int:
+    """The width (bits) of the vectors LLVM's loop vectoriser prefers on this CPU (512 on AMD's
+    AVX-512 cores, 256 on Intel's, where it avoids 512-bit vectors, …): asked of LLVM once per
+    machine, kept in the disk cache."""
+    cache = DiskCache()
+    key = cache.key("vector bits", toolchain())
+    stored = cache.get(key)
+    if stored is None:
+        optimised = llvm_worker.answer(_target_machine(), b"i", _VECTOR_PROBE).decode()
+        lanes = [int(n) for n in re.findall(r"<(\d+) x double>", optimised)]
+        stored = str(64 * max(lanes, default=1)).encode()
+        cache.put(key, stored)
+    return int(stored)
 
 
 def parts(objects: list[bytes]) -> bytes:
@@ -171,8 +216,7 @@ class CPURuntime:
         self.cache = cache if cache is not None else DiskCache()
         self.links = 0  # pieces of object code loaded by this process
         cpu, features = llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
-        self.toolchain = "|".join([llvmlite.__version__, ".".join(map(str, llvm.llvm_version_info)),
-                                   self.machine.triple, cpu, features])
+        self.toolchain = toolchain()
         # one optimiser per core (at most 4): a program's modules compile side by side
         self.optimisers = [Optimiser(cpu, features) for _ in range(min(os.cpu_count() or 1, 4))]
         self.optimisers[0].start()

@@ -1,12 +1,13 @@
 """External compilers through the disk cache, and loading what they produce.
 
 Used for what LLVM does not build: CUDA C (nvcc), the CUDA emulator (g++) and the fast-call
-extension (cc). Outputs are cached by source, command line and compiler version.
+extension (cc). Outputs are cached by source, command line and compiler (its installed file).
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import importlib.machinery
 import importlib.util
 import os
@@ -22,15 +23,23 @@ def c_compiler() -> str | None:
     return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
 
 
-def _tool_version(command: list[str]) -> str:
-    return subprocess.run(command, capture_output=True, text=True).stdout.strip()
+@functools.cache
+def _tool_identity(tool: str) -> str:
+    """The installed compiler ``tool`` names (its resolved path, size and modification time):
+    what its output is keyed by, without starting it (``--version``: 2–5 ms a process)."""
+    path = os.path.realpath(shutil.which(tool) or tool)
+    try:
+        info = os.stat(path)
+    except OSError:
+        return path
+    return f"{path}|{info.st_size}|{info.st_mtime_ns}"
 
 
 def compile_with(compiler: list[str], source: str, suffix: str, cache: DiskCache, output: str) -> bytes:
     """``compiler + [-o out, file]`` on ``source`` (written as ``kernel<suffix>``), through the disk
-    cache (keyed by source, command line and compiler version). RuntimeError with the compiler's
+    cache (keyed by source, command line and the compiler's identity). RuntimeError with the compiler's
     message when it fails."""
-    key = DiskCache.key(source, " ".join(compiler), _tool_version([compiler[0], "--version"]))
+    key = DiskCache.key(source, " ".join(compiler), _tool_identity(compiler[0]))
     cached = cache.get(key)
     if cached is not None:
         return cached

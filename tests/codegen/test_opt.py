@@ -17,6 +17,8 @@ from codegen.opt.gemm import call_gemm
 from codegen.opt.gpu_shapes import shape_kernels
 from codegen.opt.parallel import mark_parallel, work
 from codegen.opt.tiling import register_tiles, unroll_and_jam, unroll_windows
+from codegen.opt.vectors import hint_vector_width
+from codegen.runtime.cpu import vector_bits
 from codegen.target import CUDA, Target, cpu
 
 CPU = Target("cpu", threads=4, parallel_work=1000, register_tile=4)
@@ -412,7 +414,7 @@ def test_optimise_runs_every_pass_in_order_for_the_target(monkeypatch):
     monkeypatch.setattr(gemm, "BLAS_WORK", 1 << 30)
     assert [p.__name__ for p in PASSES] == ["call_gemm", "arrange_contractions", "inline_stores", "reuse_buffers",
                                              "register_tiles", "unroll_windows", "fuse_rows", "mark_parallel",
-                                             "shape_kernels"]
+                                             "hint_vector_width", "shape_kernels"]
     program = optimise(matmul(200, 200, 32), cpu())  # packed B, then a tiled dot product on threads
     assert [s.parallel for s in program.body] == [False, cpu().threads > 1] and not program.kernel_shapes
     A, B, C = rng.standard_normal((200, 32)), rng.standard_normal((32, 200)), np.zeros((200, 200))
@@ -420,3 +422,54 @@ def test_optimise_runs_every_pass_in_order_for_the_target(monkeypatch):
     np.testing.assert_allclose(C, A @ B, rtol=1e-12, atol=1e-12)
     gpu = optimise(matmul(200, 200, 128, "float32"), CUDA)  # no register tile on a GPU: warps share dot products
     assert [s.kind for s in gpu.kernel_shapes] == ["cooperative"] and not gpu.body[0].parallel
+
+
+def elementwise(dtype, rows=4, n=64, index=lambda r, c: r * 64 + c):
+    """out[r, c] = x[index(r, c)]·y[r] + 1 in ``dtype``, the column loop innermost."""
+    x, y, out = Buffer("x", dtype, rows * n * 2), Buffer("y", dtype, rows), Buffer("out", dtype, rows * n)
+    t = sympy.Symbol("t")
+    body = (Let(t, dtype, x[index(i, j)] * y[i]), Store(out, i * n + j, t + 1))
+    return Program("elementwise", [x, y, out], body=[Loop(i, rows, (Loop(j, n, body),))])
+
+
+@pytest.mark.parametrize("dtype, lanes", [("float64", 4), ("float32", 8)])
+def test_hint_vector_width_gives_contiguous_float_loops_the_targets_width(dtype, lanes):
+    program = elementwise(dtype)
+    hint_vector_width(program, dataclasses.replace(CPU, vector_bits=256))
+    outer = program.body[0]
+    assert outer.vector == 0 and outer.body[0].vector == lanes  # the innermost loop only
+    x, y = rng.standard_normal(512).astype(dtype), rng.standard_normal(4).astype(dtype)
+    out = np.zeros(256, dtype)
+    run(program, x, y, out)
+    np.testing.assert_array_equal(out, (x[:256].reshape(4, 64) * y[:, None] + 1).ravel())
+    assert f'!"llvm.loop.vectorize.width", i32 {lanes}' in LLVMRenderer().render(program)
+
+
+@pytest.mark.parametrize("program", [
+    elementwise("float64", index=lambda r, c: 2 * c),  # a stride of two
+    elementwise("float64", index=lambda r, c: imod(c, 4)),  # no fixed stride
+    elementwise("int32"),  # integers: LLVM judges
+    elementwise("float64", n=3),  # fewer iterations than lanes
+    softmax_rows(4, 64),  # a reduction (its first loop nest; the second is elementwise)
+    matmul(8, 8, 8),
+], ids=["strided", "modular", "integer", "short", "reduction", "contraction"])
+def test_hint_vector_width_leaves_loops_llvm_should_judge(program):
+    before = program.body[0]
+    hint_vector_width(program, dataclasses.replace(CPU, vector_bits=512))
+    assert program.body[0] == before
+
+
+def test_a_gather_and_a_target_without_vectors_get_no_width():
+    t = Buffer("t", "int64", 64)
+    gather = elementwise("float64")
+    gather.args.append(t)
+    gather.body = [Loop(j, 64, (Store(gather.args[2], j, gather.args[0][t[j]]),))]
+    hint_vector_width(gather, dataclasses.replace(CPU, vector_bits=512))
+    assert gather.body[0].vector == 0
+    plain = elementwise("float64")
+    hint_vector_width(plain, CPU)  # vector_bits 0: the compiler chooses
+    assert plain.body[0].body[0].vector == 0
+
+
+def test_the_cpus_vector_width_is_llvms_choice_for_a_double_loop():
+    assert cpu().vector_bits in (128, 256, 512) and cpu().vector_bits == vector_bits()
