@@ -64,7 +64,7 @@ def write_result(name, text):
 # symflux's runtime libraries (thread pool and temporaries, fast-call extension, BLAS/LAPACK glue, exact
 # trigonometry) are built once per machine and cached, as jaxlib ships its runtime built
 RUNTIME = ("from codegen.runtime import cpu, fastcall, linalg, pool; pool.thread_pool(); fastcall.dispatcher_type(); "
-           "linalg.available(); cpu.default_runtime().provide_exact_trig()")
+           "linalg.available(); cpu.default_runtime().provide_exact_trig(); cpu.vector_bits()")
 
 
 def build_runtime(env=None) -> None:
