@@ -206,7 +206,9 @@ def map_(body, args, shape=None, dtype=None, inline=True) -> Node:
             subs[ARG[i]] = weak[-1]
             continue
         strong.append(a.dtype)
-        scalar = _scalar_value(a) if inline and not type_matters(original, args, i) else None
+        scalar = _scalar_value(a) if inline else None
+        if scalar is not None and type_matters(original, args, i):
+            scalar = None
         if scalar is not None:
             subs[ARG[i]] = functions.typed_literal(scalar, a.dtype) if a.dtype.kind in "iu" else scalar
         else:
