@@ -35,6 +35,7 @@ from ..kernel import (
 )
 from ..opt.tiling import unroll_and_jam
 from ..runtime import special
+from ..runtime.llvm_worker import FAST_INSTRUCTIONS
 from ..runtime.pool import TEMP_ALLOC, TEMP_FREE, thread_pool
 from .llvm_math import InlineMath
 from .llvm_parallel import ParallelLoops
@@ -112,6 +113,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self.module = ir.Module(name=program.name)
         self.modules = [self.module] + [ir.Module(name=f"{program.name}.part{k}") for k in range(1, parts)]
         self.load = [0] * parts  # instructions rendered into each module
+        self.tuned = [False] * parts  # whether a module needs LLVM's full register allocation
         self.buffers = program.buffers()
         n = len(program.args)
         fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR] * n + [I64] * len(program.sizes)),
@@ -139,6 +141,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
             if separate and isinstance(stmt, (Loop, Call)):
                 self._kernel_call(stmt)
             else:
+                self.tuned[0] |= _register_heavy(stmt)
                 self._stmt(stmt)
         free = self._declare(TEMP_FREE if thread_pool() else "free", ir.VoidType(), [PTR])
         for name in heap:
@@ -147,7 +150,8 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self.alloca_builder.branch(start)
         if not program.sizes:
             self._packed_entry(fn, n)
-        return [str(m) for m in self.modules if any(f.blocks for f in m.functions)]
+        return [("" if tuned else FAST_INSTRUCTIONS) + str(m) for m, tuned in zip(self.modules, self.tuned)
+                if any(f.blocks for f in m.functions)]
 
     def _kernel_call(self, stmt):
         """``stmt`` as a call of a kernel function over the buffers it uses. Statements equal up to
@@ -170,6 +174,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
                  self.kinds, self.memo, self.kind_memo, self.reads_locals, self.buffers)
         part = self.load.index(min(self.load))
         self.module = self.modules[part]
+        self.tuned[part] |= _register_heavy(stmt)
         functions_before = len(self.module.functions)
         fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR] * len(params)),
                          name=f"{self.program.name}.kernel{len(self.kernels)}")
@@ -878,3 +883,13 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 def _product_of_loads(e) -> bool:
     """A product of buffer loads and numbers (the term of a contraction)."""
     return isinstance(e, sympy.Mul) and all(isinstance(f, sympy.Indexed) or f.is_Number for f in e.args)
+
+
+def _register_heavy(stmt) -> bool:
+    """Whether ``stmt`` keeps values in registers across iterations — a reduction, a register
+    tile, a library call's neighbours — where LLVM's fast register allocator spills (W3's step ran
+    2× slower): its module is compiled with the full code generator, the rest with the fast one
+    (``llvm_worker.FAST_INSTRUCTIONS``)."""
+    if isinstance(stmt, (Update, Call)) or isinstance(stmt, Loop) and stmt.jam > 1:
+        return True
+    return any(_register_heavy(s) for s in getattr(stmt, "body", ()))

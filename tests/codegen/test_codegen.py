@@ -406,6 +406,28 @@ def test_a_program_in_parts_compiles_side_by_side_and_links_as_one():
         runtime.object_code([parts[0], "define void @broken( {"])
 
 
+def test_straight_line_modules_take_the_fast_code_generator_and_reductions_the_full_one():
+    """A module of elementwise loops is marked for LLVM's fast instruction selection (its -O0 code
+    generation: a third of the time); one holding a reduction keeps the full allocator. Both
+    compute the same as NumPy, and the mark is part of the text, so of the cache key."""
+    i, k = loop_var("i"), loop_var("k")
+    x, y, total = Buffer("x", "float64", 64), Buffer("y", "float64", 64), Buffer("total", "float64", 1)
+    acc = sympy.Symbol("acc")
+    elementwise = Program("elementwise", [x, y], body=[Loop(i, 64, (Store(y, i, sympy.exp(x[i]) * x[i]),))])
+    reduction = Program("reduction", [x, total], body=[
+        Let(acc, "float64", sympy.Integer(0)), Loop(k, 64, (Update(acc, "add", x[k] * x[k]),)), Store(total, 0, acc)])
+    fast, full = LLVMRenderer().render(elementwise), LLVMRenderer().render(reduction)
+    assert fast.startswith(cpu_runtime.llvm_worker.FAST_INSTRUCTIONS)
+    assert not full.startswith(cpu_runtime.llvm_worker.FAST_INSTRUCTIONS)
+    values, out, sums = rng.uniform(-2, 2, 64), np.zeros(64), np.zeros(1)
+    default_runtime().load(fast, "elementwise", 2)(values.ctypes.data, out.ctypes.data)
+    default_runtime().load(full, "reduction", 2)(values.ctypes.data, sums.ctypes.data)
+    np.testing.assert_allclose(out, np.exp(values) * values, rtol=1e-15)
+    np.testing.assert_allclose(sums[0], values @ values, rtol=1e-13)
+    unmarked = fast[len(cpu_runtime.llvm_worker.FAST_INSTRUCTIONS):]
+    assert default_runtime().object_code(unmarked) != default_runtime().object_code(fast)
+
+
 def test_dag_cse_binds_each_shared_operation_once_in_dependency_order():
     x = sympy.Symbol("x")
     for depth in (10, 40):  # 40: a tree of 2^40 nodes, a DAG of 120
