@@ -887,9 +887,11 @@ def _product_of_loads(e) -> bool:
 
 def _register_heavy(stmt) -> bool:
     """Whether ``stmt`` keeps values in registers across iterations — a reduction, a register
-    tile, a library call's neighbours — where LLVM's fast register allocator spills (W3's step ran
-    2× slower): its module is compiled with the full code generator, the rest with the fast one
-    (``llvm_worker.FAST_INSTRUCTIONS``)."""
-    if isinstance(stmt, (Update, Call)) or isinstance(stmt, Loop) and stmt.jam > 1:
+    tile, rows accumulated over a summed loop, a library call's neighbours — where LLVM's fast
+    register allocator spills (W3's step ran 2× slower): its module is compiled with the full code
+    generator, the rest with the fast one (``llvm_worker.FAST_INSTRUCTIONS``)."""
+    if isinstance(stmt, (Update, Call)):
+        return True
+    if isinstance(stmt, Loop) and (stmt.jam > 1 or stmt.role == "reduce" or not stmt.independent):
         return True
     return any(_register_heavy(s) for s in getattr(stmt, "body", ()))

@@ -9,7 +9,8 @@ import math
 import sympy
 from llvmlite import ir
 
-from .llvm_types import CONTRACT, F64, I64
+from ..runtime.cpu import fused_multiply_add
+from .llvm_types import F64, I64
 
 
 class InlineMath:
@@ -17,11 +18,19 @@ class InlineMath:
 
     def _horner(self, z, coefficients):
         """The polynomial with ``coefficients`` (highest power first) at ``z``, with FMAs."""
-        b = self.builder
         p = ir.Constant(F64, coefficients[0])
         for a in coefficients[1:]:
-            p = b.fadd(b.fmul(p, z, flags=CONTRACT), ir.Constant(F64, a), flags=CONTRACT)
+            p = self._multiply_add(p, z, ir.Constant(F64, a))
         return p
+
+    def _multiply_add(self, x, y, z):
+        """x·y + z in double precision: one fused operation where the CPU has it, else two roundings.
+        Written out, not left to LLVM (``contract``), which fuses in the vector body and, with its
+        fast instruction selector, not in the scalar loop: an element's value would depend on its
+        position in the array."""
+        if fused_multiply_add():
+            return self._intrinsic("llvm.fma", "f64", [x, y, z])
+        return self.builder.fadd(self.builder.fmul(x, y), z)
 
     # -- vectorisable exponentials ------------------------------------------------------------------
     # exp is inline arithmetic (no library call), so loops containing it vectorise: Cody–Waite
@@ -48,7 +57,7 @@ class InlineMath:
     def _expm1_small(self, x):
         """e^x − 1 for |x| ≤ 1 by its Taylor series (no cancellation near 0)."""
         p = self._horner(x, [1.0 / math.factorial(n) for n in range(18, 0, -1)])
-        return self.builder.fmul(p, x, flags=CONTRACT)
+        return self.builder.fmul(p, x)
 
     def _in_f64(self, e, kind, compute):
         """Evaluate ``compute(x)`` on the argument in double precision, returning ``kind``."""
@@ -128,9 +137,9 @@ class InlineMath:
         x = self._emit(e.args[0], kind)
         t = self._convert(self._exp64(self._convert(b.fneg(self._intrinsic("llvm.fabs", kind, [x])), kind, "f64")),
                           "f64", kind)
-        denom = b.fadd(self._constant(1, kind), t, flags=CONTRACT)
-        return b.select(b.fcmp_ordered(">=", x, self._constant(0, kind)),
-                        b.fdiv(self._constant(1, kind), denom, flags=CONTRACT), b.fdiv(t, denom, flags=CONTRACT))
+        denom = b.fadd(self._constant(1, kind), t)
+        return b.select(b.fcmp_ordered(">=", x, self._constant(0, kind)), b.fdiv(self._constant(1, kind), denom),
+                        b.fdiv(t, denom))
 
     def _emit_softplus(self, e, kind):
         """Stable: max(x, 0) + log1p(exp(−|x|))."""
@@ -140,4 +149,4 @@ class InlineMath:
                           "f64", kind)
         positive = b.select(b.fcmp_ordered(">", x, self._constant(0, kind)), x, self._constant(0, kind))
         log1p = self._convert(self._log1p64(self._convert(t, kind, "f64")), "f64", kind)
-        return b.fadd(positive, log1p, flags=CONTRACT)
+        return b.fadd(positive, log1p)

@@ -18,7 +18,7 @@ import sympy
 from llvmlite import ir
 
 from ..runtime import exact_trig
-from .llvm_types import CONTRACT, F64
+from .llvm_types import F64
 
 PIO2 = (1.5707963267948966, 6.123233995736766e-17, -1.4973849048591698e-33)  # π/2 = A + B + C
 SIN = (-1.66666666666666324348e-01, 8.33333333332248946124e-03, -1.98412698298579493134e-04,
@@ -61,10 +61,10 @@ class InlineTrig:
         """fdlibm's __kernel_sin and __kernel_cos on |r| ≤ π/4 (errors below 2⁻⁵⁸)."""
         b = self.builder
         z = b.fmul(r, r)
-        sin = b.fadd(r, b.fmul(b.fmul(z, r), self._horner(z, SIN[::-1]), flags=CONTRACT), flags=CONTRACT)
+        sin = self._multiply_add(b.fmul(z, r), self._horner(z, SIN[::-1]), r)
         half = b.fmul(z, _c(0.5))
         w = b.fsub(_c(1.0), half)
-        tail = b.fmul(b.fmul(z, z), self._horner(z, COS[::-1]), flags=CONTRACT)
+        tail = b.fmul(b.fmul(z, z), self._horner(z, COS[::-1]))
         cos = b.fadd(w, b.fadd(b.fsub(b.fsub(_c(1.0), w), half), tail))
         return sin, cos
 
@@ -136,7 +136,7 @@ class InlineTrig:
         tail = b.select(big, _c(PIO2_TAIL), b.select(mid, _c(PIO2_TAIL / 2), _c(0.0)))
         z = b.fmul(t, t)
         ratio = b.fdiv(b.fmul(z, self._horner(z, ATAN_P)), self._horner(z, ATAN_Q))
-        y = b.fadd(offset, b.fadd(b.fadd(b.fmul(t, ratio, flags=CONTRACT), t, flags=CONTRACT), tail))
+        y = b.fadd(offset, b.fadd(self._multiply_add(t, ratio, t), tail))
         return self._intrinsic("llvm.copysign", "f64", [y, x])
 
     def _emit_atan(self, e, kind):

@@ -86,6 +86,13 @@ done:
 
 
 @functools.cache
+def fused_multiply_add() -> bool:
+    """Whether this CPU has fused multiply–add instructions (x86's FMA3; every ARMv8 has them)."""
+    features = llvm.get_host_cpu_features()
+    return features.get("fma", False) or features.get("neon", False)
+
+
+@functools.cache
 def vector_bits() -> int:
     """The width (bits) of the vectors LLVM's loop vectoriser prefers on this CPU (512 on AMD's
     AVX-512 cores, 256 on Intel's, where it avoids 512-bit vectors, …): asked of LLVM once per
