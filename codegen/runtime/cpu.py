@@ -225,9 +225,9 @@ class CPURuntime:
         self.toolchain = toolchain()
         # one optimiser per core (at most 4): a program's modules compile side by side
         self.optimisers = [Optimiser(cpu, features) for _ in range(min(os.cpu_count() or 1, 4))]
-        self.optimisers[0].start()
-        # the others start in turn, each once the one before has loaded LLVM (0.1 s of CPU each):
-        # started together they would take the cores from the caller's tracing
+        # they start in turn, from a thread (starting a process costs the caller 3 ms), each once the
+        # one before has loaded LLVM (0.1 s of CPU each): together they would take the cores from the
+        # caller's tracing
         self.starter = threading.Thread(target=lambda: [o.wait_ready() for o in self.optimisers], daemon=True)
         self.starter.start()
 
