@@ -246,7 +246,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     def _serial_loop(self, loop, first, end):
         b = self.builder
-        before = b.block
+        before, blocks = b.block, len(self.fn.blocks)  # the loop's blocks follow
         header = self.fn.append_basic_block(f"{loop.var}.head")
         body = self.fn.append_basic_block(f"{loop.var}.body")
         done = self.fn.append_basic_block(f"{loop.var}.done")
@@ -262,7 +262,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         step = b.add(i, ir.Constant(I64, 1), flags=("nuw", "nsw"))
         i.add_incoming(step, b.block)
         back = b.branch(header)
-        if loop.vector:
+        if loop.vector and _widenable(self.fn.blocks[blocks:]):
             back.set_metadata("llvm.loop", self._vector_width(loop.vector))
         b.position_at_end(done)
         del self.values[loop.var]
@@ -895,3 +895,12 @@ def _register_heavy(stmt) -> bool:
     if isinstance(stmt, Loop) and (stmt.jam > 1 or stmt.role == "reduce" or not stmt.independent):
         return True
     return any(_register_heavy(s) for s in getattr(stmt, "body", ()))
+
+
+def _widenable(blocks) -> bool:
+    """Whether LLVM's vectoriser can widen every call in ``blocks`` (intrinsics, functions that name
+    vector variants): told a width for a loop it cannot vectorise (a libm call), LLVM prints a
+    warning on the user's terminal."""
+    return all(not isinstance(instr, ir.CallInstr) or instr.callee.name.startswith("llvm.")
+               or any("vector-function-abi-variant" in a for a in instr.callee.attributes)
+               for block in blocks for instr in block.instructions)

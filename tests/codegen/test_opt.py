@@ -2,6 +2,7 @@
 each pass changes, what it must leave alone, and that the optimised nest computes the same."""
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -473,3 +474,21 @@ def test_a_gather_and_a_target_without_vectors_get_no_width():
 
 def test_the_cpus_vector_width_is_llvms_choice_for_a_double_loop():
     assert cpu().vector_bits in (128, 256, 512) and cpu().vector_bits == vector_bits()
+
+
+def test_a_loop_calling_a_scalar_library_function_is_printed_without_its_width(capfd):
+    """erf is libm's (no vector variant): LLVM cannot widen the loop, and told a width it would
+    print a warning; the renderer leaves the hint out. sin's exact branch has vector variants."""
+    x, y = Buffer("x", "float64", 64), Buffer("y", "float64", 64)
+    program = Program("calls", [x, y], body=[Loop(j, 64, (Store(y, j, sympy.erf(x[j]) + sympy.sin(x[j])),))])
+    hint_vector_width(program, dataclasses.replace(CPU, vector_bits=256))
+    assert program.body[0].vector == 4
+    text = LLVMRenderer().render(program)
+    assert "llvm.loop" not in text
+    values, out = rng.uniform(-3, 3, 64), np.zeros(64)
+    run(program, values, out)
+    np.testing.assert_allclose(out, [math.erf(v) + math.sin(v) for v in values], rtol=1e-14, atol=1e-15)
+    assert "remark" not in capfd.readouterr().err
+    sines = Program("sines", [x, y], body=[Loop(j, 64, (Store(y, j, sympy.sin(x[j])),))])
+    hint_vector_width(sines, dataclasses.replace(CPU, vector_bits=256))
+    assert "llvm.loop.vectorize.width" in LLVMRenderer().render(sines)
