@@ -6,7 +6,8 @@ on W1's fused derivatives, to pick the widest. A loop it can take whole is a flo
 straight-line stores and locals whose every access is contiguous in the loop variable (or does not
 move with it); on those, ``Target.vector_bits`` (the width LLVM picks for such a loop on this CPU,
 ``codegen.runtime.cpu.vector_bits``) over the widest type it touches is the width. Integer and
-boolean loops, gathers, branches and reductions are left to LLVM's choice.
+boolean loops, gathers, branches and reductions are left to LLVM's choice, and so is a loop that
+calls a function without vector variants (a libm function), which only the renderer sees.
 """
 
 from __future__ import annotations
