@@ -65,6 +65,13 @@ def toolchain() -> str:
                      llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()])
 
 
+@functools.cache
+def fused_multiply_add() -> bool:
+    """Whether this CPU has fused multiply–add instructions (x86's FMA3; every ARMv8 has them)."""
+    features = llvm.get_host_cpu_features()
+    return features.get("fma", False) or features.get("neon", False)
+
+
 # a loop LLVM vectorises at the widest vectors it prefers on the CPU: out[i] = a[i]·a[i] in doubles
 _VECTOR_PROBE = """define void @probe(ptr noalias %out, ptr noalias %a) {
 entry:
@@ -83,13 +90,6 @@ done:
   ret void
 }
 """
-
-
-@functools.cache
-def fused_multiply_add() -> bool:
-    """Whether this CPU has fused multiply–add instructions (x86's FMA3; every ARMv8 has them)."""
-    features = llvm.get_host_cpu_features()
-    return features.get("fma", False) or features.get("neon", False)
 
 
 @functools.cache
