@@ -75,10 +75,14 @@ def _in_its_type(inner, producer: Node, consumer: Node):
 
 
 def _fuse_map(node: Node, args, old_args, uses: Counter) -> Node:
+    typed = lambda i: not args[i].args and ops.type_matters(node.body, args, i)  # a constant whose type a literal loses
+    inlined = [_should_inline(new, old, node, uses) and not typed(i) for i, (new, old) in
+               enumerate(zip(args, old_args))]
+    if not any(inlined):  # the node itself where its arguments are (half the calls of a nested gradient)
+        return rebuild(node, args)
     body_args, subs = [], {}
-    for i, (new_arg, old_arg) in enumerate(zip(args, old_args)):
-        constant = not new_arg.args  # a typed constant stays an operand where a literal would change the type
-        if _should_inline(new_arg, old_arg, node, uses) and not (constant and ops.type_matters(node.body, args, i)):
+    for i, new_arg in enumerate(args):
+        if inlined[i]:
             offset = len(body_args)
             inner = dag_replace(new_arg.body, {ARG[j]: arg_symbol(offset + j) for j in range(len(new_arg.args))})
             body_args.extend(new_arg.args)
