@@ -13,6 +13,7 @@ lowering.
 
 from __future__ import annotations
 
+import functools
 from math import gcd
 
 import symengine as se
@@ -56,8 +57,10 @@ def derivative(expr: sympy.Expr, variable_count) -> sympy.Expr | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def is_elementary(expr: sympy.Expr) -> bool:
-    """Whether SymEngine takes ``expr``'s derivatives (``derivative`` does not return None for it)."""
+    """Whether SymEngine takes ``expr``'s derivatives (``derivative`` does not return None for it);
+    each derivation's disk-cache policy asks it of the body, so it is remembered."""
     try:
         _to_symengine(expr, {})
     except _NotElementary:
