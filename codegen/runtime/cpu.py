@@ -47,6 +47,12 @@ _libraries: dict = {}  # name → NativeCode linked for the process's life
 _library_lock = threading.Lock()
 
 
+@functools.cache
+def host_cpu() -> tuple[str, str]:
+    """This CPU's name and LLVM feature string (asking LLVM takes ~0.8 ms: asked once)."""
+    return llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
+
+
 def _target_machine(fast: bool = False):
     """A new target machine for this CPU (``llvm_worker.machine``: ``fast`` code generation or -O3's)."""
     global _initialised
@@ -55,21 +61,21 @@ def _target_machine(fast: bool = False):
             llvm.initialize_native_target()
             llvm.initialize_native_asmprinter()
             _initialised = True
-    return llvm_worker.machine(llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten(), fast)  # ~0.5 ms
+    return llvm_worker.machine(*host_cpu(), fast)
 
 
 @functools.cache
 def toolchain() -> str:
     """What object code depends on: llvmlite's and LLVM's versions, the target, the CPU and its features."""
-    return "|".join([llvmlite.__version__, ".".join(map(str, llvm.llvm_version_info)), _target_machine().triple,
-                     llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()])
+    return "|".join([llvmlite.__version__, ".".join(map(str, llvm.llvm_version_info)), llvm.get_process_triple(),
+                     *host_cpu()])
 
 
 @functools.cache
 def fused_multiply_add() -> bool:
     """Whether this CPU has fused multiply–add instructions (x86's FMA3; every ARMv8 has them)."""
-    features = llvm.get_host_cpu_features()
-    return features.get("fma", False) or features.get("neon", False)
+    features = host_cpu()[1].split(",")
+    return "+fma" in features or "+neon" in features
 
 
 # a loop LLVM vectorises at the widest vectors it prefers on the CPU: out[i] = a[i]·a[i] in doubles
@@ -218,10 +224,9 @@ class CPURuntime:
     """Compiles LLVM IR text to native functions, through the disk cache."""
 
     def __init__(self, cache: DiskCache | None = None):
-        self.machine = _target_machine()
         self.cache = cache if cache is not None else DiskCache()
         self.links = 0  # pieces of object code loaded by this process
-        cpu, features = llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
+        cpu, features = host_cpu()
         self.toolchain = toolchain()
         # one optimiser per core (at most 4): a program's modules compile side by side
         self.optimisers = [Optimiser(cpu, features) for _ in range(min(os.cpu_count() or 1, 4))]
@@ -338,10 +343,21 @@ class CPURuntime:
         engine by name (compiled once per machine, through the disk cache)."""
         with _library_lock:
             if "exact_trig" not in _libraries:
-                library = self._link(self.object_code(exact_trig.library_ir()), list(exact_trig.SYMBOLS))
+                library = self._link(self._library_code(exact_trig), list(exact_trig.SYMBOLS))
                 for name, address in zip(exact_trig.SYMBOLS, library.addresses):
                     llvm.add_symbol(name, address)
                 _libraries["exact_trig"] = library  # kept for the process's life: engines call into it
+
+    def _library_code(self, library) -> bytes:
+        """Object code of a runtime ``library`` module's ``library_ir()``, cached under the module's
+        source: building the IR to look its object up cost a process's first link 4 ms."""
+        with open(library.__file__, "rb") as source:
+            key = DiskCache.key(library.__name__, source.read().decode(), self.toolchain)
+        code = self.cache.get(key)
+        if code is None:
+            code = self.object_code(library.library_ir())
+            self.cache.put(key, code)
+        return code
 
     def _link(self, code: bytes, names: list[str]) -> NativeCode:
         self.links += 1

@@ -17,6 +17,7 @@ from codegen import Buffer, CRenderer, Let, LLVMRenderer, Loop, Program, Store, 
 from codegen.cache import DiskCache
 from codegen.kernel import dag_cse, dag_replace, flat_index, idiv, imod, product, quotient
 from codegen.runtime import cpu as cpu_runtime
+from codegen.runtime import exact_trig
 from codegen.runtime.cpu import CPURuntime
 from codegen.runtime.pool import thread_pool
 
@@ -508,6 +509,16 @@ def test_exact_trigonometry_is_a_library_that_programs_declare_and_vectorised_lo
     default_runtime().load(ir, "f", 2)(values.ctypes.data, got.ctypes.data)
     expected = np.sin(values.astype(np.float64)) * np.cos((values + values.dtype.type(1)).astype(np.float64))
     np.testing.assert_allclose(got, expected.astype(dtype), rtol=1e-6 if dtype == "float32" else 1e-15)
+
+
+def test_a_runtime_library_is_found_in_the_cache_without_building_its_ir(tmp_path, monkeypatch):
+    """The exact trigonometry's object code is looked up by the module that writes it: building its IR
+    for the lookup cost every process's first link 4 ms."""
+    runtime = CPURuntime(DiskCache(str(tmp_path)))
+    built = runtime._library_code(exact_trig)
+    monkeypatch.setattr(exact_trig, "library_ir", lambda: pytest.fail("built the IR again"))
+    assert CPURuntime(DiskCache(str(tmp_path)))._library_code(exact_trig) == built
+    assert cpu_runtime.toolchain().split("|")[-2:] == list(cpu_runtime.host_cpu())
 
 
 def test_the_first_program_compiles_in_this_process_while_the_optimiser_loads(tmp_path, monkeypatch):
