@@ -6,8 +6,12 @@
 (14,)
 """
 
+import types as _types
+
 from . import array_methods  # noqa: F401  (installs the NumPy surface on Array and Tracer)
+from . import interp as _interp_module
 from . import numpy as _np_api
+from . import trace as _trace_module
 from .array import Array, Tracer, TracingError
 from .compile import BackendUnavailable, Compiled, compile, cuda, export_c, llvm, set_num_threads
 from .device import GPUArray
@@ -30,5 +34,18 @@ jit = compile
 σ = sigmoid
 logσ = _np_api.logsigmoid
 hardσ = _np_api.hardsigmoid
+
+
+
+def _callable_as(module, function):
+    """``module`` (symflux's, reached as ``sf.<name>``) also NumPy's function of that name when called:
+    ``sf.trace(a)`` is ``np.trace(a)`` and ``sf.interp(x, xp, fp)`` ``np.interp``, where calling the
+    module raised "'module' object is not callable"."""
+    module.__class__ = type(f"CallableModule[{function.__name__}]", (_types.ModuleType,),
+                            {"__call__": staticmethod(function)})
+
+
+_callable_as(_trace_module, _np_api.trace)
+_callable_as(_interp_module, _np_api.interp)
 
 __version__ = "0.1.0"

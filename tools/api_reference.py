@@ -122,8 +122,8 @@ Every function above works on plain values (it is NumPy's), on traced values (a 
   only (no derivative to take; a traced call names the function).
   Of a ufunc's keywords, traced calls apply `dtype=` (the loop NumPy picks for that output type)
   and `vecdot`'s `axis=`, and refuse `where=`, `axes=`, `signature=` and other castings by name.
-- `np.interp` is `sf.numpy.interp` (`sf.interp` is the reference interpreter), as `np.trace` is
-  `sf.numpy.trace`.
+- `sf.interp` and `sf.trace` are the reference interpreter and the tracing modules, and, called,
+  NumPy's `interp` and `trace` (also `sf.numpy.interp`, `sf.numpy.trace`).
 """
 
 

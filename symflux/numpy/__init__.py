@@ -333,8 +333,8 @@ pow, concat, permute_dims = power, concatenate, transpose  # noqa: A001
 
 # What ``from symflux.numpy import *`` (and so ``sf.*``) gives: the functions, not the machinery. ``trace``,
 # ``interp``, ``gradient``, ``unstack`` and ``identity`` stay ``sf.numpy.*`` (and ``np.*``): ``sf.trace`` is
-# the tracing module, ``sf.interp`` the reference interpreter, ``sf.gradient``, ``sf.unstack`` and
-# ``sf.identity`` (the activation) Flux's.
+# the tracing module, ``sf.interp`` the reference interpreter (both NumPy's functions when called: see
+# ``symflux/__init__``), ``sf.gradient``, ``sf.unstack`` and ``sf.identity`` (the activation) Flux's.
 __all__ = [
     "abs", "absolute", "acos", "acosh", "add", "all", "allclose", "amax", "amin", "angle", "any", "append",
     "apply_along_axis", "arange", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax",

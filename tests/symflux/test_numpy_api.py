@@ -112,3 +112,13 @@ def test_the_numpy_namespace_does_not_replace_flux_names():
     replaced = [name for name in sf.nn.__all__ if getattr(sf, name, None) is not getattr(sf.nn, name)
                 and not inspect.ismodule(getattr(sf.nn, name))]  # sf.conv is the function, not nn's module
     assert not replaced, replaced
+
+
+def test_sf_trace_and_sf_interp_are_numpys_functions_when_called():
+    """``sf.trace`` and ``sf.interp`` are symflux's tracing and interpreter modules, and NumPy's trace and
+    interp when called (as a NumPy user writes them): calling them raised "'module' object is not callable"."""
+    a = np.arange(9.0).reshape(3, 3)
+    assert sf.trace(a) == np.trace(a) and sf.trace(a, offset=1) == np.trace(a, offset=1)
+    np.testing.assert_allclose(sf.grad(lambda x: sf.trace(x @ x))(a), 2 * a.T)
+    assert sf.interp(1.5, [1.0, 2.0], [0.0, 10.0]) == np.interp(1.5, [1.0, 2.0], [0.0, 10.0])
+    assert callable(sf.trace.operand_node) and callable(sf.interp.evaluate)
