@@ -73,7 +73,7 @@ class _Conv(Layer):
 
     flipped = True
 
-    def __init__(self, *args, stride=1, pad=0, dilation=1, init=glorot_uniform, bias=True, weight=None,
+    def __init__(self, *args, stride=1, pad=0, dilation=1, groups=1, init=glorot_uniform, bias=True, weight=None,
                  activation=None):
         if not args and weight is None:
             name = type(self).__name__
@@ -94,9 +94,16 @@ class _Conv(Layer):
                 raise ValueError(f"{type(self).__name__}: kernel sizes must be positive integers, got {kernel}")
             n_in, n_out = channels
             self._check_channels(n_in, n_out)
-            weight = weight if weight is not None else init(*self._weight_shape(kernel, n_in, n_out))
+            if not isinstance(groups, (int, np.integer)) or groups < 1 or n_in % groups or n_out % groups:
+                raise ValueError(f"{type(self).__name__}: {n_in} => {n_out} channels do not split into "
+                                 f"groups={groups}")
+            weight = weight if weight is not None else init(*self._weight_shape(kernel, n_in, n_out, groups))
             b = bias
         self.weight = F.asarray(weight)
+        self.groups = groups
+        if not isinstance(groups, (int, np.integer)) or groups < 1 or self.weight.shape[0] % groups:
+            raise ValueError(f"{type(self).__name__}: groups={groups} must divide the weight's "
+                             f"{self.weight.shape[0]} channels of axis 0 (weight {self.weight.shape})")
         if b is True:
             b = zeros32(self.out_channels)
         self.bias = F.asarray(b) if b is not False and b is not None else None
@@ -107,8 +114,9 @@ class _Conv(Layer):
     _transposed = False
 
     @staticmethod
-    def _weight_shape(kernel, n_in, n_out):
-        return (n_out, n_in) + kernel
+    def _weight_shape(kernel, n_in, n_out, groups):
+        return (n_out, n_in // groups) + kernel
+
 
     def _check_channels(self, n_in, n_out):
         for n in (n_in, n_out):
@@ -121,15 +129,11 @@ class _Conv(Layer):
 
     @property
     def in_channels(self):
-        return self.weight.shape[1]
+        return self.weight.shape[1] * self.groups
 
     @property
     def out_channels(self):
         return self.weight.shape[0]
-
-    @property
-    def groups(self):
-        return 1
 
     def signature(self):
         act = "" if self.σ is identity else f", {activation_name(self.σ)}"
@@ -140,16 +144,17 @@ class _Conv(Layer):
             options.append(f"pad={self.pad}")
         if any(d != 1 for d in self.dilation):
             options.append(f"dilation={self.dilation}")
+        if self.groups != 1 and not isinstance(self, DepthwiseConv):
+            options.append(f"groups={self.groups}")
         extra = "".join(", " + o for o in options)
-        n_in = self.in_channels * self.groups
-        return f"{type(self).__name__}({self.kernel}, {n_in} => {self.out_channels}{act}{extra})"
+        return f"{type(self).__name__}({self.kernel}, {self.in_channels} => {self.out_channels}{act}{extra})"
 
     def expr(self, input_shape=None):
         """``σ(conv(x, weight, stride=…, pad=…, dilation=…) + bias)`` (options that differ from the
         default); ``input_shape``, when given, is checked against the layer."""
         if input_shape is not None:
             self._check_input(np.zeros(tuple(input_shape), np.float32))
-        options = {"stride": self.stride, "pad": self.pad, "dilation": self.dilation}
+        options = {"stride": self.stride, "pad": self.pad, "dilation": self.dilation, "groups": self.groups}
         shown = {k: v for k, v in options.items() if v != _DEFAULTS[k](len(self.kernel))}
         y = applied(type(self).__name__.lower(), "x", "weight", **shown).expr
         y = sympy.Add(y, sympy.Symbol("bias"), evaluate=False) if self.bias is not None else y
@@ -160,8 +165,8 @@ class _Conv(Layer):
         nd = len(self.kernel)
         if len(shape) != nd + 2:
             raise ValueError(f"{self.signature()}: expected a batch of shape (N, C, {nd} spatial), got {shape}")
-        if shape[1] != self.in_channels * self.groups:
-            raise ValueError(f"{self.signature()}: expected {self.in_channels * self.groups} input channels "
+        if shape[1] != self.in_channels:
+            raise ValueError(f"{self.signature()}: expected {self.in_channels} input channels "
                              f"(axis 1), got an input of shape {shape}")
         return shape
 
@@ -180,7 +185,7 @@ class _Conv(Layer):
         return self.σ(y)
 
     def outdims(self, isize):
-        spatial = _spatial_input(self, isize, self.in_channels * self.groups)
+        spatial = _spatial_input(self, isize, self.in_channels)
         out = []
         for size, k, s, d, (lo, hi) in zip(spatial, self.kernel, self.stride, self.dilation, self.pad):
             if isinstance(size, int) and size + lo + hi < (k - 1) * d + 1:
@@ -191,15 +196,16 @@ class _Conv(Layer):
 
 
 class Conv(_Conv):
-    """Conv(kernel, (in, out), σ=identity; stride=1, pad=0, dilation=1, init=glorot_uniform, bias=True)
-    — y = σ.(conv(x, weight) .+ b), true convolution (flipped kernel) as in Flux.
+    """Conv(kernel, (in, out), σ=identity; stride=1, pad=0, dilation=1, groups=1, init=glorot_uniform,
+    bias=True) — y = σ.(conv(x, weight) .+ b), true convolution (flipped kernel) as in Flux.
 
-    ``Conv(weight, bias, σ; …)`` builds it from arrays; weight is (out, in, *kernel); ``bias=False``
-    leaves the bias out."""
+    ``Conv(weight, bias, σ; …)`` builds it from arrays; weight is (out, in/groups, *kernel); ``groups``
+    splits the channels into groups convolved apart (Flux's and PyTorch's); ``bias=False`` leaves
+    the bias out."""
 
 
 class CrossCor(_Conv):
-    """CrossCor(kernel, (in, out), σ=identity; stride, pad, dilation) — cross-correlation
+    """CrossCor(kernel, (in, out), σ=identity; stride, pad, dilation, groups) — cross-correlation
     (no kernel flip; PyTorch's conv2d). Same constructors as Conv."""
 
     flipped = False
@@ -211,12 +217,14 @@ class DepthwiseConv(_Conv):
     in. From arrays, ``DepthwiseConv(weight, bias, σ; groups=in)`` (groups defaults to out)."""
 
     def __init__(self, *args, groups=None, **kwargs):
-        from_sizes = bool(args) and not isinstance(args[0], np.ndarray)
-        super().__init__(*args, **kwargs)
-        self._groups = args[1][0] if from_sizes else (groups or self.weight.shape[0])
-        if self.weight.shape[1] != 1 or self.weight.shape[0] % self._groups:
+        if args and not isinstance(args[0], np.ndarray):
+            groups = args[1][0]  # from sizes: one group per input channel
+        elif not groups:
+            groups = np.shape(args[0] if args else kwargs.get("weight"))[0]
+        super().__init__(*args, groups=groups, **kwargs)
+        if self.weight.shape[1] != 1:
             raise ValueError(f"DepthwiseConv: weight must have shape (out, 1, *kernel) with out a multiple "
-                             f"of the {self._groups} input channels, got {self.weight.shape}")
+                             f"of the {groups} input channels, got {self.weight.shape}")
 
     def _check_channels(self, n_in, n_out):
         super()._check_channels(n_in, n_out)
@@ -225,24 +233,20 @@ class DepthwiseConv(_Conv):
                              f"input channels ({n_in})")
 
     @staticmethod
-    def _weight_shape(kernel, n_in, n_out):
+    def _weight_shape(kernel, n_in, n_out, groups):
         return (n_out, 1) + kernel
-
-    @property
-    def groups(self):
-        return self._groups
 
 
 class ConvTranspose(_Conv):
-    """ConvTranspose(kernel, (in, out), σ=identity; stride, pad, dilation) — the adjoint of Conv
-    (Flux's ∇conv_data): upsamples. Weight (in, out, *kernel); output size per axis
+    """ConvTranspose(kernel, (in, out), σ=identity; stride, pad, dilation, groups) — the adjoint of Conv
+    (Flux's ∇conv_data): upsamples. Weight (in, out/groups, *kernel); output size per axis
     (I − 1)·S + 1 + (K − 1)·D − (P_lo + P_hi)."""
 
     _transposed = True
 
     @staticmethod
-    def _weight_shape(kernel, n_in, n_out):
-        return (n_in, n_out) + kernel
+    def _weight_shape(kernel, n_in, n_out, groups):
+        return (n_in, n_out // groups) + kernel
 
     @property
     def in_channels(self):
@@ -250,17 +254,18 @@ class ConvTranspose(_Conv):
 
     @property
     def out_channels(self):
-        return self.weight.shape[1]
+        return self.weight.shape[1] * self.groups
 
     def _convolve(self, x):
-        return fn.conv_transpose(x, self.weight, self.stride, self.pad, self.dilation, flipped=True)
+        return fn.conv_transpose(x, self.weight, self.stride, self.pad, self.dilation, self.groups, flipped=True)
 
     def outdims(self, isize):
         spatial = _spatial_input(self, isize, self.in_channels)
         return fn.conv_transpose_size(spatial, self.kernel, self.stride, self.dilation, self.pad)
 
 
-_DEFAULTS = {"stride": lambda nd: (1,) * nd, "pad": lambda nd: ((0, 0),) * nd, "dilation": lambda nd: (1,) * nd}
+_DEFAULTS = {"stride": lambda nd: (1,) * nd, "pad": lambda nd: ((0, 0),) * nd, "dilation": lambda nd: (1,) * nd,
+             "groups": lambda nd: 1}
 
 
 class _Pool(Layer):

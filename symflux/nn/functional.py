@@ -52,11 +52,18 @@ def conv_node(x: Node, w: Node, stride, pad, dilation, groups=1) -> Node:
     return ops.reshape(y, (n, out_ch) + y.shape[3:])
 
 
-def conv_transpose_node(x: Node, w: Node, stride, pad, dilation, out_spatial) -> Node:
-    """The adjoint of ``conv_node`` with weight w (C_in, C_out, *K): (N, C_in, *S) → (N, C_out, *out)."""
+def conv_transpose_node(x: Node, w: Node, stride, pad, dilation, out_spatial, groups=1) -> Node:
+    """The adjoint of ``conv_node`` with weight w (C_in, C_out/groups, *K): (N, C_in, *S) → (N, C_out, *out)."""
     nd = w.ndim - 2
     o, k = _letters(nd, 10), _letters(nd, 18)
-    cols = contract.einsum(f"nc{o},cd{k}->nd{o}{k}", x, w)
+    if groups == 1:
+        cols = contract.einsum(f"nc{o},cd{k}->nd{o}{k}", x, w)
+    else:
+        n, c = x.shape[:2]
+        xg = ops.reshape(x, (n, groups, c // groups) + x.shape[2:])
+        wg = ops.reshape(w, (groups, c // groups) + w.shape[1:])
+        cols = contract.einsum(f"ngc{o},gcd{k}->ngd{o}{k}", xg, wg)
+        cols = ops.reshape(cols, (n, groups * w.shape[1]) + cols.shape[3:])
     return ops.fold(cols, out_spatial, w.shape[2:], stride, dilation, pad)
 
 
@@ -79,12 +86,23 @@ def conv(x, w, stride=1, pad=0, dilation=1, groups=1, flipped=False):
     pad = normalise_pad(pad, nd)
 
     def build(xn, wn):
+        _check_groups("conv", xn.shape, wn.shape, groups, wn.shape[1], wn.shape[0])
         return conv_node(xn, flip_spatial(wn) if flipped else wn, stride, pad, dilation, groups)
     return _apply(build, x, w)
 
 
-def conv_transpose(x, w, stride=1, pad=0, dilation=1, flipped=False):
-    """The adjoint of ``conv`` (PyTorch's conv_transpose, weight (in, out, *K))."""
+def _check_groups(name, x_shape, w_shape, groups, per_group, divided):
+    """x's channels must be ``groups`` × the weight's ``per_group``, and ``divided`` split into ``groups``."""
+    if not isinstance(groups, (int, np.integer)) or groups < 1 or divided % groups:
+        raise ops.ShapeError(f"{name}: groups={groups} must be a positive integer dividing the weight's {divided} "
+                             f"channels (weight {w_shape})")
+    if len(x_shape) != len(w_shape) or x_shape[1] != per_group * groups:
+        raise ops.ShapeError(f"{name}: input of shape {x_shape} does not fit weight {w_shape} with groups={groups} "
+                             f"(expected (N, {per_group * groups}, …) with {len(w_shape) - 2} spatial axes)")
+
+
+def conv_transpose(x, w, stride=1, pad=0, dilation=1, groups=1, flipped=False):
+    """The adjoint of ``conv`` (PyTorch's conv_transpose, weight (in, out/groups, *K))."""
     nd = np.ndim(w) - 2 if not trace.is_traced(w) else w.ndim - 2
     stride, dilation = expand(stride, nd), expand(dilation, nd)
     pad = normalise_pad(pad, nd)
@@ -93,7 +111,8 @@ def conv_transpose(x, w, stride=1, pad=0, dilation=1, flipped=False):
     out = conv_transpose_size(in_spatial, kernel, stride, dilation, pad)
 
     def build(xn, wn):
-        return conv_transpose_node(xn, flip_spatial(wn) if flipped else wn, stride, pad, dilation, out)
+        _check_groups("conv_transpose", xn.shape, wn.shape, groups, wn.shape[0] // groups, wn.shape[0])
+        return conv_transpose_node(xn, flip_spatial(wn) if flipped else wn, stride, pad, dilation, out, groups)
     return _apply(build, x, w)
 
 

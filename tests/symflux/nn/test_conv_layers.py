@@ -177,6 +177,44 @@ def test_layers_match_pytorch():
     assert np.allclose(CrossCor(w1, np.zeros(2))(x[:, :, 0]), TF.conv1d(tx[:, :, 0], torch.tensor(w1)).numpy())
 
 
+@needs_torch
+def test_grouped_layers_match_pytorch_and_print_their_groups():
+    """``groups`` on Conv, CrossCor and ConvTranspose as in Flux and PyTorch (the keyword raised
+    TypeError): weights (out, in/groups, *k) and (in, out/groups, *k), compiled gradients too."""
+    x = rng.standard_normal((2, 4, 7, 6))
+    w, b = rng.standard_normal((6, 2, 3, 2)), rng.standard_normal(6)
+    tx = torch.tensor(x)
+    ref = TF.conv2d(tx, torch.tensor(w), torch.tensor(b), stride=(2, 1), padding=1, groups=2).numpy()
+    layer = CrossCor(w, b, stride=(2, 1), pad=1, groups=2)
+    np.testing.assert_allclose(layer(x), ref, rtol=1e-12)
+    np.testing.assert_allclose(Conv(w[:, :, ::-1, ::-1].copy(), b, stride=(2, 1), pad=1, groups=2)(x), ref,
+                               rtol=1e-12)
+    assert repr(layer).startswith("CrossCor((3, 2), 4 => 6, stride=(2, 1), pad=((1, 1), (1, 1)), groups=2)")
+    sized = Conv((3, 3), (4, 8), groups=4)
+    assert sized.weight.shape == (8, 1, 3, 3) and sized(x.astype(np.float32)).shape == (2, 8, 5, 4)
+    assert outdims(sized, (7, 6)) == (5, 4) and "groups" in str(sized.expr())
+    wt = rng.standard_normal((4, 3, 3, 3))
+    ref_t = TF.conv_transpose2d(tx, torch.tensor(wt).flip(2, 3), stride=2, padding=1, groups=2).numpy()
+    transposed = ConvTranspose(wt, np.zeros(6), stride=2, pad=1, groups=2)
+    np.testing.assert_allclose(transposed(x), ref_t, rtol=1e-12)
+    assert transposed.out_channels == 6 and ConvTranspose((3, 3), (4, 6), groups=2).weight.shape == (4, 3, 3, 3)
+    loss = lambda v: sf.sum(sf.tanh(layer(v)) ** 2)
+    tv = torch.tensor(x, requires_grad=True)
+    (torch.tanh(TF.conv2d(tv, torch.tensor(w), torch.tensor(b), stride=(2, 1), padding=1, groups=2)) ** 2).sum().backward()
+    np.testing.assert_allclose(sf.compile(lambda v: sf.gradient(loss, v)[0])(x), tv.grad.numpy(), rtol=1e-10)
+    with pytest.raises(ValueError, match="groups=3"):
+        Conv((3, 3), (4, 8), groups=3)
+    with pytest.raises(ValueError, match="expected 4 input channels"):
+        layer(x[:, :2])
+
+
+def test_grouped_conv_transpose_gradients():
+    x = rng.standard_normal((1, 4, 3, 3))
+    wt = rng.standard_normal((4, 1, 2, 2)) * 0.5
+    ref_t = (lambda a, b: TF.conv_transpose2d(a, b, stride=2, groups=4)) if torch else None
+    check_all_orders(lambda a, b: sf.conv_transpose(a, b, stride=2, groups=4), ref_t, x, wt, third=False)
+
+
 def _conv_ref(stride=1, pad=0, dilation=1, groups=1, flip=False):
     if torch is None:
         return None
