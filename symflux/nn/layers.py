@@ -152,7 +152,7 @@ class Chain(Layer):
         for layer in self.layers:
             n = parameter_count(layer) if isinstance(layer, Layer) else 0
             text = f"  {_short(layer)},"
-            lines.append(f"{text:<40}# {n:,} parameters" if n else text)
+            lines.append(f"{text:<38}  # {n:,} parameters" if n else text)  # long lines keep two spaces
         total = parameter_arrays(self)
         count = sum(int(np.size(p)) for p in total)
         lines.append(f"){'':<38}# Total: {len(total)} arrays, {count:,} parameters")
