@@ -5,6 +5,8 @@ that ``array`` depends on nothing that traces.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import numpy as F
@@ -169,7 +171,26 @@ def _pow(s, o):
     return F.square(s) if type(o) is int and o == 2 else F.power(s, o)
 
 
+def _concretely(convert, symbolic):
+    """A Tracer method that converts the value of an eager trace (``trace.concrete_value``), and where
+    there is none raises as ``symbolic`` does (a compile's control flow: use sf.where)."""
+    def method(self):
+        value = trace.concrete_value(self)
+        if value is None:
+            return symbolic(self)
+        try:
+            return convert(value[()] if value.ndim == 0 else value)
+        except TypeError:  # a SymPy condition (x > 0 for a symbol x) has no truth value
+            if convert is bool:
+                return symbolic(self)
+            raise
+    return method
+
+
 def _install_tracer_methods():
+    Tracer.__bool__ = _concretely(bool, Tracer.__bool__)
+    Tracer.__index__ = _concretely(operator.index, Tracer.__index__)
+    Tracer.__int__ = _concretely(int, Tracer.__int__)
     for dunder, name in _BINARY.items():
         setattr(Tracer, f"__{dunder}__", _forward(name))
         setattr(Tracer, f"__r{dunder}__", _reflected(name))

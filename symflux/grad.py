@@ -31,15 +31,6 @@ def _bindings(leaves) -> dict:
     return {leaf.node: leaf.value for leaf in leaves if leaf is not None}
 
 
-def _is_exact_value(v) -> bool:
-    if isinstance(v, (sympy.Basic, sympy.MatrixBase, fractions.Fraction)):
-        return True
-    if isinstance(v, int) and not isinstance(v, np.generic):
-        return True
-    arr = np.asarray(v) if isinstance(v, (list, np.ndarray, np.generic)) else None
-    return arr is not None and arr.dtype.kind in "iuO"
-
-
 def _python_number(x):
     """Exact SymPy scalars as Python numbers where that loses nothing (integer in → int out)."""
     if isinstance(x, sympy.Integer):
@@ -99,7 +90,7 @@ def finalize(nodes: list, leaves: list):
     if any(isinstance(v, sympy.MatrixExpr) for v in values):
         results = iter(printing.formulas(present, bindings))
         return [next(results) if n is not None else None for n in nodes]
-    exact = any(_is_exact_value(v) for v in values)
+    exact = any(map(trace.is_exact_value, values))
     python_numbers = not any(trace.is_symbolic(v) for v in values)
     as_matrix = any(isinstance(v, sympy.MatrixBase) for v in values)
     evaluated = iter(interp.evaluate(present, bindings, exact=exact))
@@ -145,9 +136,10 @@ def _differentiate(node: Node, wrt: list[Node]) -> tuple[Node, list]:
 
 
 def _zeros_if_used(grads, wrt):
-    """Zeros for inputs the function used but whose derivative vanished; None for unused ones."""
-    return [g if g is not None or w not in trace.used_inputs else ops.fill(0, w.shape, w.dtype)
-            for g, w in zip(grads, wrt)]
+    """Zeros for inputs the function used but whose derivative vanished; None for unused ones, and for
+    ones only its control flow read (Zygote: ``gradient(pow, 2, 3) == (12, nothing)``)."""
+    used = lambda w: w in trace.used_inputs and w not in trace.control_inputs
+    return [g if g is not None or not used(w) else ops.fill(0, w.shape, w.dtype) for g, w in zip(grads, wrt)]
 
 
 def _seed(node: Node) -> Node:
@@ -159,7 +151,7 @@ def _value_and_grads(f, args, argnums, what, has_aux=False):
     with ``has_aux`` f returns (value, aux) and the value returned is that pair."""
     implicit = len(args) == 1 and isinstance(args[0], Params)
     t = Trace(f, () if implicit else args, argnums, params=args[0] if implicit else None, differentiating=True,
-              has_aux=has_aux, what=what)
+              concrete=True, has_aux=has_aux, what=what)
     value, gs, state, aux = _finish(t.out, t.param_leaves if implicit else t.leaves, t.updates, what,
                                     t.aux if has_aux else None)
     apply_state(state)

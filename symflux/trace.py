@@ -15,14 +15,64 @@ import weakref
 import numpy as np
 import sympy
 
-from . import ops
+from . import interp, ops
 from .array import Tracer, Trackable
-from .ir import OBJECT, Node, new_input
+from .ir import OBJECT, Node, new_input, toposort
 
 _scopes: list[dict[int, object]] = []
 # Graph inputs that some operation consumed. An argument that was used but whose derivative folded
 # away (0*x) gets a zero gradient; one that was never used gets None, as in Zygote.
 used_inputs: weakref.WeakSet = weakref.WeakSet()
+
+
+# The values the inputs of open eager traces stand for (a gradient taken at numbers): Python control
+# flow on a traced integer reads its value from them (a count, a size, Zygote's pow(x, n) recursing on
+# n). On floats it raises and points to sf.where, which keeps both branches (DESIGN §5). Traces whose
+# graph outlives the call (compile, train_step, vmap, make_graph) bind none, so branching there raises.
+_concrete: dict[Node, object] = {}
+# Inputs a concrete value was read from: when only control flow read them (Zygote's pow(x, n) in n),
+# their gradient is None, not zero.
+control_inputs: weakref.WeakSet = weakref.WeakSet()
+
+
+@contextlib.contextmanager
+def concrete(bindings: dict):
+    """Within the block, the input nodes of ``bindings`` stand for its values (an eager trace)."""
+    _concrete.update(bindings)
+    try:
+        yield
+    finally:
+        for node in bindings:
+            _concrete.pop(node, None)
+
+
+def concrete_value(tracer: Tracer):
+    """The value of ``tracer`` from what its integer inputs stand for, or None where it reads a float
+    input or one that stands for nothing known (a compile's input, a random draw, a symbolic matrix)."""
+    nodes = toposort([tracer.node])
+    inputs = [n for n in nodes if n.op == "input"]
+    if any(n.op == "rand" for n in nodes) or not all(n in _concrete and n.dtype.kind in "biu" for n in inputs):
+        return None
+    bindings = {}
+    for node in inputs:
+        value = _concrete[node]
+        if isinstance(value, Tracer):  # a nested trace's input: the enclosing trace's value
+            value = concrete_value(value)
+        if value is None or isinstance(value, sympy.MatrixExpr):
+            return None
+        bindings[node] = value
+    control_inputs.update(inputs)
+    return interp.evaluate([tracer.node], bindings, exact=any(map(is_exact_value, bindings.values())))[0]
+
+
+def is_exact_value(v) -> bool:
+    """Whether a value an input stands for calls for exact evaluation (SymPy, fractions, integers)."""
+    if isinstance(v, (sympy.Basic, sympy.MatrixBase, fractions.Fraction)):
+        return True
+    if isinstance(v, int) and not isinstance(v, np.generic):
+        return True
+    arr = np.asarray(v) if isinstance(v, (list, np.ndarray, np.generic)) else None
+    return arr is not None and arr.dtype.kind in "iuO"
 
 
 # Open gradient computations; layers like Dropout and BatchNorm are active while one is.

@@ -106,6 +106,9 @@ class Trace:
     - ``read_as_inputs``: any other trackable array ``f`` reads becomes an input too (``arrays``,
       ``array_inputs``), not a constant: compiled code then binds the live arrays at every call.
     - ``differentiating``: training-mode layers (Dropout, BatchNorm statistics) are active.
+    - ``concrete``: the inputs stand for the arguments' values while ``f`` runs, so Python control flow
+      on a traced integer takes the branch of its value (a gradient taken at numbers, as Zygote's
+      ``gradient(pow, 2, 3)``); without it (compile, vmap), and on floats, such control flow raises.
     - ``has_aux``: ``f`` returns (output, aux); ``aux`` is kept apart.
 
     After the call: ``out`` (the output), ``flat_out``/``out_tree`` (its pytree leaves and shape),
@@ -115,7 +118,7 @@ class Trace:
     """
 
     def __init__(self, f, args=(), argnums=None, *, params=None, read_as_inputs=False, differentiating=False,
-                 has_aux=False, what="trace"):
+                 concrete=False, has_aux=False, what="trace"):
         self.args = tuple(args)
         self.argnums = tuple(range(len(self.args))) if argnums is None else tuple(argnums)
         names = arg_names(f, len(self.args))
@@ -129,6 +132,8 @@ class Trace:
         with contextlib.ExitStack() as stack:
             if differentiating:
                 stack.enter_context(trace.differentiating())
+            if concrete:
+                stack.enter_context(trace.concrete({lf.node: lf.value for lf in self.leaves + self.param_leaves}))
             self.updates = stack.enter_context(trace.recording_state())
             if self.scope is not None:
                 stack.enter_context(trace.tracking(self.scope))

@@ -30,7 +30,7 @@ from .vjp import backprop
 def _traced(f, args, argnums, has_aux=False, what="transform") -> Trace:
     """``f`` traced for a transform: training-mode layers are active, as under ``gradient``, but
     layer state is left as it was (these transforms are pure, as in JAX); output nodes fused."""
-    t = Trace(f, args, argnums, differentiating=True, has_aux=has_aux, what=what)
+    t = Trace(f, args, argnums, differentiating=True, concrete=True, has_aux=has_aux, what=what)
     fused = iter(fuse([n for n in t.nodes if n is not None]))
     t.nodes = [next(fused) if n is not None else None for n in t.nodes]
     return t

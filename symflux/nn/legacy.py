@@ -56,7 +56,7 @@ def back(model, Δ, *xs):
     """back(m, Δ, x...): back-propagate the output cotangent Δ through m at x; accumulate the
     parameter gradients (applied by ``update(m, η)``) and return the input gradient(s)."""
     ps = params(model)
-    t = Trace(lambda *x: F.sum(F.multiply(model(*x), Δ)), xs, params=ps, differentiating=True)
+    t = Trace(lambda *x: F.sum(F.multiply(model(*x), Δ)), xs, params=ps, differentiating=True, concrete=True)
     leaves = t.param_leaves
     _, grads, state, _ = _finish(t.out, leaves + t.leaves, t.updates, "back")
     apply_state(state)

@@ -5,6 +5,7 @@ import doctest
 import math
 
 import numpy as np
+import pytest
 import sympy
 
 import symflux as sf
@@ -90,6 +91,22 @@ def test_zygote_feature_cases():
     assert gradient(lambda x, *rest: x, 1, 1) == (1, None)
     W, x = sf.array([[1, 0], [0, 1]]), sf.array([1, 2])
     assert np.array_equal(gradient(lambda: sf.sum(W @ x), sf.Params([W]))[W], [[1, 2], [1, 2]])
+
+
+def test_control_flow_on_integers_follows_their_values():
+    """flux_spec §2: ``gradient(pow, 2, 3) == (12, nothing)``, n only read by control flow. An integer's
+    branch follows its value in a gradient taken at numbers (Zygote, autograd, JAX's grad); it raised."""
+    def power(x, n):
+        return 1 if n <= 0 else x * power(x, n - 1)
+    assert gradient(power, 2, 3) == (12, None)
+    assert gradient(power, 2.0, 3) == (12.0, None)
+    assert gradient(lambda x, n: sum(x ** i for i in range(n)), 2.0, 4) == (17.0, None)  # range(traced int)
+    np.testing.assert_array_equal(sf.grad(lambda x, k: sf.sum(x[:k] ** 2))(sf.array([1.0, 2.0, -1.0]), 2), [2, 4, 0])
+    assert gradient(lambda x: gradient(lambda y: power(y, x), 3)[0], 2) == (None,)  # nested: 2·3, x only branches
+    with pytest.raises(sf.TracingError, match="control flow"):  # compiled code keeps no branch of values
+        sf.compile(lambda x, n: power(x, n))(2.0, 3)
+    with pytest.raises(sf.TracingError, match="sf.where"):  # on floats both branches are sf.where's
+        gradient(lambda x: x if x > 0 else -x, 1.0)
 
 
 def test_nested_gradients_and_perturbation_confusion():
