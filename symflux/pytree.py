@@ -4,12 +4,14 @@ Nodes are tuples (named tuples too), dicts, lists that hold more than numbers, `
 leaves), ``Params``, ``Grads`` and objects with children: ``@sf.functor`` classes, the built-in layers
 (``Chain`` …) and dataclasses. Everything else is a leaf. A (nested) list of Python numbers is a
 leaf, an array, as in the seed (``gradient(f, [2, 1])``). Inside objects only arrays and containers
-are children; their other fields (an activation, a stride) are static and kept in the tree's shape.
+are children, and a dataclass's floats; their other fields (an activation, a stride, a count) are
+static and kept in the tree's shape.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import fractions
 import numbers
 
@@ -65,9 +67,13 @@ def _is_array(x) -> bool:
 
 
 def _object_fields(obj) -> dict:
-    """The dynamic children of an object node: arrays and containers (scalars and tuples of them are static)."""
+    """The dynamic children of an object node: arrays and containers (scalars and tuples of them are
+    static), and a plain dataclass's float fields (JAX's registered dataclasses, flax's: differentiated,
+    where a static field kept its value in the gradient, which read as the gradient)."""
+    floats = dataclasses.is_dataclass(obj) and not hasattr(type(obj), "__functor_fields__")
     return {k: v for k, v in children(obj).items()
-            if _is_array(v) or v is None or _is_node(v) and not _is_setting(v)}
+            if _is_array(v) or v is None or _is_node(v) and not _is_setting(v)
+            or floats and isinstance(v, (float, complex, np.floating, np.complexfloating))}
 
 
 def _is_setting(x) -> bool:

@@ -351,6 +351,22 @@ def test_dataclass_models_are_functors():
     np.testing.assert_array_equal(gs[model.b], [8.0, 8.0])
     (g,) = sf.gradient(lambda m: sf.sum(m(x)), model)
     assert type(g) is Linear and g.b.tolist() == [8.0, 8.0]
+    assert g.scale == 24.0  # a float field is differentiated (as JAX's registered dataclasses): it kept 2.0
+
+
+def test_a_dataclass_float_field_gets_its_gradient_and_a_count_stays_static():
+    """A float field's gradient was its own value (it was static, copied into the gradient's
+    structure); an int field is configuration, static under compile as before."""
+    @dataclasses.dataclass
+    class Params:
+        w: np.ndarray
+        b: float
+        n: int = 1
+
+    p = Params(np.array([1.0, 5.0]), 3.0)
+    g = sf.grad(lambda q: sf.sum(q.w * q.b) * 2)(p)
+    assert g.w.tolist() == [6.0, 6.0] and g.b == 12.0 and g.n == 1
+    assert sf.compile(lambda q: sf.sum(q.w[:q.n]) * q.b)(p) == 3.0
 
 
 def test_linearize_axis_size_and_holomorphic_as_in_jax():
