@@ -36,7 +36,6 @@ logσ = _np_api.logsigmoid
 hardσ = _np_api.hardsigmoid
 
 
-
 def _callable_as(module, function):
     """``module`` (symflux's, reached as ``sf.<name>``) also NumPy's function of that name when called:
     ``sf.trace(a)`` is ``np.trace(a)`` and ``sf.interp(x, xp, fp)`` ``np.interp``, where calling the

@@ -117,7 +117,6 @@ class _Conv(Layer):
     def _weight_shape(kernel, n_in, n_out, groups):
         return (n_out, n_in // groups) + kernel
 
-
     def _check_channels(self, n_in, n_out):
         for n in (n_in, n_out):
             if not isinstance(n, (int, np.integer)) or n < 1:
