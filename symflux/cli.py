@@ -2,6 +2,7 @@
 
     symflux diff "sin(x)*exp(x)" --wrt x --order 2        # the closed form
     symflux diff "x**2*y" --wrt x y --latex               # one line per variable, as LaTeX
+    symflux diff "x**2*y" x y                             # the same: the variables after the expression
     symflux diff "tanh(x)" --wrt x --llvm | --c | --cuda  # the compiled derivative's code
     symflux repl                                          # IPython (or the standard REPL), ready to use
 """
@@ -172,9 +173,14 @@ def derivative_function(expr, symbols, wrt, order):
 
 
 def _variables(args) -> list:
-    """--wrt as given, else the expression's one free symbol (an expression without any: x)."""
-    if args.wrt:
-        return args.wrt
+    """The variables named (after the expression or with --wrt), else the expression's one free symbol
+    (an expression without any: x)."""
+    if args.wrt or args.variables:
+        named = (args.wrt or []) + args.variables
+        bad = [v for v in named if not v.isidentifier() or v in FUNCTIONS or v in CONSTANTS]
+        if bad:
+            raise CommandError(f"{bad[0]!r} is not a variable name")
+        return named
     # names used as values somewhere (not only as calls: foo(x) is an unknown function, x(x+1) a product)
     words = [w for w in re.findall(r"([^\W\d]\w*)(?!\w|\s*\()", args.expression)
              if w not in FUNCTIONS and w not in CONSTANTS]
@@ -243,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("diff", help="print the closed-form derivative of an expression")
     d.add_argument("expression", help='e.g. "sin(x)*exp(x)" (^ and implicit products allowed)')
+    d.add_argument("variables", nargs="*", metavar="VAR", help="variable(s) to differentiate by (as --wrt)")
     d.add_argument("--wrt", nargs="+", metavar="VAR",
                    help="variable(s) to differentiate by (default: the expression's only variable)")
     d.add_argument("--order", type=int, default=1, help="derivative order (default 1)")

@@ -165,6 +165,17 @@ def test_cli_infers_the_variable_and_reports_its_version(capsys):
     assert capsys.readouterr().out.strip() == f"symflux {sf.__version__}"
 
 
+def test_cli_takes_the_variables_after_the_expression(capsys):
+    """``symflux diff "x**2*y" x y`` (as one types sympy.diff's arguments): it was an argparse error;
+    a variable that is no name is refused, with --wrt too (it printed the derivative 0)."""
+    from symflux.cli import main
+    assert main(["diff", "x**2*y", "x", "y"]) == 0 and capsys.readouterr().out.split("\n")[:2] == ["d/dx: 2*x*y",
+                                                                                              "d/dy: x**2"]
+    assert main(["diff", "sin(x)", "x", "--order", "2"]) == 0 and capsys.readouterr().out.strip() == "-sin(x)"
+    for bad in (["diff", "x", "__import__('os')"], ["diff", "sin(x)", "--wrt", "sin"]):
+        assert main(bad) == 2 and "is not a variable name" in capsys.readouterr().err
+
+
 def test_draw_returns_a_picture_notebooks_show():
     picture = sf.draw(lambda x: sf.sin(x) * x, 1.0)
     assert isinstance(picture, str) and picture._repr_svg_().startswith("<") and "svg" in picture[:200]
