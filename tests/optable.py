@@ -328,6 +328,24 @@ def _logsumexp(m, x):
     return m.logsumexp(x, axis=-1)
 
 
+_GROUPED_WEIGHT = np.arange(8.0).reshape(2, 2, 2) - 3  # two groups of two channels, kernel 2 (transposed: (4, 1, 2))
+
+
+def _grouped_conv(m, x):
+    """conv and conv_transpose with groups=2 over x as (N=1, C=4, L=2), NumPy's by einsum."""
+    v, w = x.T.reshape(1, 4, 2), _GROUPED_WEIGHT
+    if m is not np:
+        transposed = m.conv_transpose(v, w.reshape(4, 1, 2), groups=2)
+        return m.concatenate([m.conv(v, w, groups=2).ravel(), transposed.ravel()])
+    by_group = v.reshape(1, 2, 2, 2)  # (n, group, channel in group, position)
+    conv = np.einsum("ngcl,gcl->ng", by_group, w.reshape(2, 1, 2, 2)[:, 0])
+    spread = np.einsum("ngcl,gck->ngkl", by_group, w.reshape(2, 2, 1, 2)[:, :, 0])  # (n, g, k, l) → out[l + k]
+    transposed = np.zeros((1, 2, 3))
+    for k in range(2):
+        transposed[:, :, k:k + 2] += spread[:, :, k]
+    return np.concatenate([conv.ravel(), transposed.ravel()])
+
+
 def _softmax(m, x):
     if m is np:
         e = np.exp(x - np.max(x, axis=-1, keepdims=True))
@@ -377,6 +395,7 @@ STRUCTURAL = [
     Structural("diff", lambda m, x: m.diff(x, n=2, axis=1)),
     Structural("diag/diagonal", lambda m, x: m.diag(m.diagonal(x, 1), -1)),
     Structural("trace", lambda m, x: np.trace(x[:, 1:3])),
+    Structural("sf.trace called", lambda m, x: m.trace(x[:, 1:3]) + m.trace(x, offset=1)),
     Structural("tril/triu", lambda m, x: m.tril(x, 1) + m.triu(x, 2)),
     Structural("tril/triu keep the type", lambda m, x: m.stack([m.tril(x, 1), m.triu(x, 2)]),
                (np.bool_, np.int8, np.float32)),
@@ -400,6 +419,7 @@ STRUCTURAL = [
     Structural("linspace", lambda m, x: m.linspace(x[0, 0], x[1, 1], 5)),
     Structural("r_/c_", lambda m, x: m.c_[m.r_[x[0], x[1]], m.r_[x[1], x[0]]]),
     Structural("softmax", _softmax, (np.float64, np.float32)),
+    Structural("conv/conv_transpose groups", _grouped_conv, FLOATS),
     # symflux/numpy/sequences.py, statistics.py and the creation functions that take arrays
     Structural("convolve", lambda m, x: m.convolve(x[0], x[1, :3]) + m.convolve(x[1, :2], x[0], "same")[0]),
     Structural("convolve valid/correlate", lambda m, x: m.concatenate([m.convolve(x[0], x[1, 1:], "valid"),

@@ -33,6 +33,8 @@ def test_layers_print_like_flux():
     assert str(Dense(3, 2, sf.relu).expr()) == "relu(W·x + b)"
     text = repr(Chain(Dense(10, 5, σ), Dense(5, 2), softmax))
     assert text.startswith("Chain(\n  Dense(10 => 5, σ),") and "Total: 4 arrays, 67 parameters" in text
+    long = repr(Chain(Dense(10, 5, σ), sf.ConvTranspose((2, 2), (8, 4), groups=4)))  # past the column
+    assert "  ConvTranspose((2, 2), 8 => 4, groups=4),  # 36 parameters" in long  # two spaces, as Flux's
 
 
 def test_dense():
