@@ -54,4 +54,3 @@ def _lanes(loop: Loop, bits: int, buffers: dict) -> int:
         return 0
     lanes = bits // (8 * max(t.itemsize for t in types))
     return lanes if lanes > 1 and (not isinstance(loop.extent, int) or loop.extent >= lanes) else 0
-

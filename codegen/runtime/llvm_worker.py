@@ -51,12 +51,10 @@ def answer(machines, request: bytes, ir_text: str) -> bytes:
     """What ``request`` asks of ``ir_text``, with ``machines`` (``fast`` → target machine); run
     here, or in the caller's process while this one starts."""
     module = _optimised(machines(False), ir_text)
+    if request == b"i":
+        return str(module).encode()
     emitter = machines(ir_text.startswith(FAST_INSTRUCTIONS))
-    if request == b"o":
-        return emitter.emit_object(module)
-    if request == b"a":
-        return emitter.emit_assembly(module).encode()
-    return str(module).encode()
+    return emitter.emit_object(module) if request == b"o" else emitter.emit_assembly(module).encode()
 
 
 def _read(stream, n: int) -> bytes:
