@@ -24,8 +24,10 @@ from ..kernel import (
     Loop,
     Program,
     Shapes,
+    Store,
     UnsupportedExpression,
     Update,
+    dag_atoms,
     idiv,
     imod,
     literal_comparison,
@@ -33,9 +35,10 @@ from ..kernel import (
     quotient,
     uniform,
 )
+from ..opt.contraction import unit_stride
 from ..opt.tiling import unroll_and_jam
-from ..runtime import special
-from ..runtime.llvm_worker import FAST_INSTRUCTIONS
+from ..runtime import exact_trig, special
+from ..runtime.llvm_worker import FAST_INSTRUCTIONS, VECTORISED
 from ..runtime.pool import TEMP_ALLOC, TEMP_FREE, thread_pool
 from .llvm_math import InlineMath
 from .llvm_parallel import ParallelLoops
@@ -47,7 +50,6 @@ from .llvm_types import (
     F64,
     FLOATS,
     I1,
-    I8,
     I32,
     I64,
     ITEMSIZE,
@@ -56,6 +58,7 @@ from .llvm_types import (
     REDUCTION,
     STORAGE,
     TYPES,
+    Splat,
     is_signed,
 )
 
@@ -69,6 +72,8 @@ BITWISE = ("bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift", "
 # SymPy function → C math library (double name; float adds an ``f``)
 LIBM = {"asinh": "asinh", "acosh": "acosh", "atanh": "atanh", "atan2": "atan2", "erf": "erf", "erfc": "erfc",
         "cbrt": "cbrt", "gamma": "tgamma", "hypot": "hypot"}
+# calls with no vector form: a loop computing them is left to LLVM's vectoriser, which knows none either
+_SCALAR_FUNCTIONS = frozenset(special.FUNCTIONS) | frozenset(LIBM) | {"gcd", "lcm", "uniform"}
 
 
 def _join(kinds):
@@ -114,6 +119,8 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self.modules = [self.module] + [ir.Module(name=f"{program.name}.part{k}") for k in range(1, parts)]
         self.load = [0] * parts  # instructions rendered into each module
         self.tuned = [False] * parts  # whether a module needs LLVM's full register allocation
+        self.scalar_loops: set = set()  # ids of the modules with loops for LLVM's vectoriser
+        self.lanes, self.vector_var, self.vector_locals, self.scalar_memo = 0, None, set(), {}  # see _vector_body
         self.buffers = program.buffers()
         n = len(program.args)
         fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR] * n + [I64] * len(program.sizes)),
@@ -150,8 +157,8 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self.alloca_builder.branch(start)
         if not program.sizes:
             self._packed_entry(fn, n)
-        return [("" if tuned else FAST_INSTRUCTIONS) + str(m) for m, tuned in zip(self.modules, self.tuned)
-                if any(f.blocks for f in m.functions)]
+        return [("" if tuned else FAST_INSTRUCTIONS) + ("" if id(m) in self.scalar_loops else VECTORISED) + str(m)
+                for m, tuned in zip(self.modules, self.tuned) if any(f.blocks for f in m.functions)]
 
     def _kernel_call(self, stmt):
         """``stmt`` as a call of a kernel function over the buffers it uses. Statements equal up to
@@ -244,7 +251,14 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
             return
         self._serial_loop(loop, ir.Constant(I64, 0), self._emit(sympy.sympify(loop.extent), "i64"))
 
-    def _serial_loop(self, loop, first, end):
+    def _serial_loop(self, loop, first, end, vectorise: bool = True):
+        """``loop`` over [first, end); one it may ``vectorise`` in vectors (``_vector_loop``) where its
+        body allows, else for LLVM's loop vectoriser at the width its ``vector`` hint says."""
+        if vectorise and self._vectorisable(loop):
+            self._vector_loop(loop, first, end)
+            return
+        if vectorise and not any(isinstance(s, Loop) for s in loop.body):  # an innermost loop LLVM may widen
+            self.scalar_loops.add(id(self.module))
         b = self.builder
         before, blocks = b.block, len(self.fn.blocks)  # the loop's blocks follow
         header = self.fn.append_basic_block(f"{loop.var}.head")
@@ -262,17 +276,98 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         step = b.add(i, ir.Constant(I64, 1), flags=("nuw", "nsw"))
         i.add_incoming(step, b.block)
         back = b.branch(header)
-        if loop.vector and _widenable(self.fn.blocks[blocks:]):
-            back.set_metadata("llvm.loop", self._vector_width(loop.vector))
+        if loop.vector and vectorise and _widenable(self.fn.blocks[blocks:]):
+            back.set_metadata("llvm.loop", self._loop_hints(("llvm.loop.vectorize.width", loop.vector),
+                                                            ("llvm.loop.interleave.count", 1)))
         b.position_at_end(done)
         del self.values[loop.var]
 
-    def _vector_width(self, lanes: int):
-        """A loop's own metadata node telling LLVM's vectoriser its width: LLVM finds a loop's hints
-        through a node whose first operand is itself (llvmlite makes no such node: it is closed after)."""
+    def _vectorisable(self, loop) -> bool:
+        """Whether ``loop`` (hinted ``vector`` by ``opt.vectors``: straight-line, contiguous) can be
+        rendered in vectors here: each store contiguous into a buffer the loop does not read (its last
+        vector overlaps the one before), no call without a vector form, no locals before it reassigned."""
+        if self.lanes or loop.vector not in exact_trig.VECTOR_LANES:
+            return False
+        stored = {s.buffer.name for s in loop.body if isinstance(s, Store)}
+        if stored & set(self.program.aliased) or any(isinstance(s, Let) and s.var in self.locals for s in loop.body):
+            return False
+        for s in loop.body:
+            if isinstance(s, Store) and not (unit_stride(s.index, loop.var) and _plain_index(s.index, self.locals)):
+                return False
+            for e in dag_atoms(s.value, sympy.Basic, inside=True):
+                read = isinstance(e, sympy.Indexed) and (e.base.name in stored or not _plain_index(e.indices[0],
+                                                                                                      self.locals))
+                if read or _scalar_only(e):
+                    return False
+        return True
+
+    def _vector_loop(self, loop, first, end):
+        """``loop`` in vectors of ``loop.vector`` lanes: the last vector overlaps the one before (it
+        recomputes a few elements: the loop reads nothing it writes) so there is no scalar tail. An
+        extent known only at run time may be under one vector: then the loop is scalar."""
+        b, lanes = self.builder, loop.vector
+        if isinstance(first, ir.Constant) and isinstance(end, ir.Constant):  # ``opt.vectors``: ≥ lanes
+            self._vector_body(loop, first, end)
+            return
+        with b.if_else(b.icmp_signed(">=", b.sub(end, first), ir.Constant(I64, lanes))) as (wide, narrow):
+            with wide:
+                self._vector_body(loop, first, end)
+            with narrow:
+                self._serial_loop(loop, first, end, vectorise=False)
+
+    def _vector_body(self, loop, first, end):
+        b, lanes = self.builder, loop.vector
+        last = b.sub(end, ir.Constant(I64, lanes))
+        before = b.block
+        header = self.fn.append_basic_block(f"{loop.var}.head")
+        body = self.fn.append_basic_block(f"{loop.var}.body")
+        done = self.fn.append_basic_block(f"{loop.var}.done")
+        b.branch(header)
+        b.position_at_end(header)
+        k = b.phi(I64, name=f"{loop.var}.k")
+        k.add_incoming(first, before)
+        b.cbranch(b.icmp_signed("<", k, end), body, done)
+        b.position_at_end(body)
+        self.values[loop.var] = b.select(b.icmp_signed("<", k, last), k, last, name=str(loop.var))
+        saved = self.locals, self.kinds, self.memo
+        self.locals, self.kinds, self.memo, self.scalar_memo = dict(self.locals), dict(self.kinds), {}, {}
+        self.lanes, self.vector_var, self.vector_locals = lanes, loop.var, set()
+        try:
+            for stmt in loop.body:
+                self._stmt(stmt)
+        finally:
+            self.lanes = 0
+            self.locals, self.kinds, self.memo = saved
+        k.add_incoming(b.add(k, ir.Constant(I64, lanes), flags=("nuw", "nsw")), b.block)
+        back = b.branch(header)
+        back.set_metadata("llvm.loop", self._loop_hints(("llvm.loop.isvectorized", 1)))
+        b.position_at_end(done)
+        del self.values[loop.var]
+
+    def _scalar(self, compute):
+        """``compute()`` in scalars within a vector loop's body: its addresses, its invariant values."""
+        lanes, memo = self.lanes, self.memo
+        self.lanes, self.memo = 0, self.scalar_memo
+        try:
+            return compute()
+        finally:
+            self.lanes, self.memo = lanes, memo
+
+    def _splat(self, value):
+        """A scalar ``value`` in every lane of a vector."""
+        if isinstance(value, ir.Constant):
+            return Splat(self.lanes, value)
+        vector = ir.VectorType(value.type, self.lanes)
+        one = self.builder.insert_element(ir.Constant(vector, ir.Undefined), value, ir.Constant(I32, 0))
+        return self.builder.shuffle_vector(one, ir.Constant(vector, ir.Undefined),
+                                           ir.Constant(ir.VectorType(I32, self.lanes), [0] * self.lanes))
+
+    def _loop_hints(self, *hints):
+        """A loop's own metadata node holding ``hints`` (name, value) for LLVM's loop passes: LLVM finds
+        a loop's hints through a node whose first operand is itself (llvmlite makes no such node: it is
+        closed after)."""
         m = self.fn.module
-        hints = [m.add_metadata([ir.MetaDataString(m, name), ir.Constant(I32, value)])
-                 for name, value in (("llvm.loop.vectorize.width", lanes), ("llvm.loop.interleave.count", 1))]
+        hints = [m.add_metadata([ir.MetaDataString(m, name), ir.Constant(I32, value)]) for name, value in hints]
         node = m.add_metadata([*hints, ir.MetaDataString(m, f"loop {len(m.metadata)}")])  # one per loop
         node.operands = (node, *node.operands)
         return node
@@ -285,15 +380,18 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         value = self._accumulating(store.value, kind) if accumulates else self._emit(store.value, kind)
         self.memo.clear()  # loads emitted so far may read what this store writes
         if store.buffer.dtype == "bool":
-            value = self.builder.zext(value, I8)
-        self.builder.store(value, self._address(store.buffer.name, store.index))
+            value = self.builder.zext(value, self._type("i8"))
+        self.builder.store(value, self._address(store.buffer.name, store.index),
+                           align=ITEMSIZE[store.buffer.dtype] if self.lanes else None)
 
     def _stmt_Let(self, let):
         kind = KIND[let.dtype]
         reassigned = let.var in self.locals  # nothing memoised can read a variable before its first Let
         if not reassigned:
-            self.locals[let.var] = self.alloca_builder.alloca(TYPES[kind], name=str(let.var))
+            self.locals[let.var] = self.alloca_builder.alloca(self._type(kind), name=str(let.var))
             self.kinds[let.var] = kind
+            if self.lanes:
+                self.vector_locals.add(let.var)
         self.builder.store(self._emit(let.value, kind), self.locals[let.var])
         if reassigned:
             self._forget(let.var)
@@ -303,7 +401,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         slot = self.locals[update.var]
         b = self.builder
         summand = update.op == "add" and _product_of_loads(update.value)
-        old = b.load(slot, typ=TYPES[kind])
+        old = b.load(slot, typ=self._type(kind))
         new = self._accumulating(update.value, kind) if summand else self._emit(update.value, kind)
         if update.op == "add":
             result = b.fadd(old, new, flags=self._reduction_flags(update.value)) if kind in FLOATS else b.add(old, new)
@@ -434,12 +532,12 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         """As C converts for NumPy on x86: through a signed 32-bit integer (64-bit for i64 and u32),
         truncated. LLVM's fptosi to a narrower type is poison out of range, and vectorised it
         saturated: 130.0 → int8 gave 127 where NumPy gives −126."""
-        b, target = self.builder, TYPES[dst]
+        b, target = self.builder, self._type(dst)
         if dst == "u64":  # from 2^63 on, through x − 2^63 with the top bit put back (2^64 and over: 0)
-            top = ir.Constant(v.type, 2.0**63)
-            high = b.xor(b.fptosi(b.fsub(v, top), I64), ir.Constant(I64, 1 << 63))
-            return b.select(b.fcmp_ordered(">=", v, top), high, b.fptosi(v, I64))
-        wide = b.fptosi(v, I64 if dst in ("i64", "u32") else I32)
+            top = self._constant(2.0**63, "f64" if getattr(v.type, "element", v.type) is F64 else "f32")
+            high = b.xor(b.fptosi(b.fsub(v, top), target), self._constant(1 << 63, "i64"))
+            return b.select(b.fcmp_ordered(">=", v, top), high, b.fptosi(v, target))
+        wide = b.fptosi(v, self._type("i64" if dst in ("i64", "u32") else "i32"))
         return wide if wide.type == target else b.trunc(wide, target)
 
     def _convert(self, v, src, dst):
@@ -447,27 +545,34 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         if src == dst or TYPES[src] is TYPES[dst] and src != "i1":  # i32 and u32 share one type
             return v
         if src in FLOATS and dst in FLOATS:
-            return b.fpext(v, F64) if dst == "f64" else b.fptrunc(v, F32)
+            return b.fpext(v, self._type(dst)) if dst == "f64" else b.fptrunc(v, self._type(dst))
         if src in FLOATS:
             if dst == "i1":
-                return b.fcmp_unordered("!=", v, ir.Constant(TYPES[src], 0))
+                return b.fcmp_unordered("!=", v, self._constant(0, src))
             return self._float_to_int(v, dst)
         if dst in FLOATS:
-            return b.sitofp(v, TYPES[dst]) if is_signed(src) else b.uitofp(v, TYPES[dst])
+            return b.sitofp(v, self._type(dst)) if is_signed(src) else b.uitofp(v, self._type(dst))
         if dst == "i1":
-            return b.icmp_signed("!=", v, ir.Constant(TYPES[src], 0))
+            return b.icmp_signed("!=", v, self._constant(0, src))
         if TYPES[dst].width > TYPES[src].width:
-            return b.sext(v, TYPES[dst]) if is_signed(src) else b.zext(v, TYPES[dst])
-        return b.trunc(v, TYPES[dst])
+            return b.sext(v, self._type(dst)) if is_signed(src) else b.zext(v, self._type(dst))
+        return b.trunc(v, self._type(dst))
+
+    def _type(self, kind):
+        """The LLVM type of a value of ``kind``: a vector of them in a vector loop's body."""
+        return ir.VectorType(TYPES[kind], self.lanes) if self.lanes else TYPES[kind]
 
     def _constant(self, value, kind):
         if kind in FLOATS:
-            return ir.Constant(TYPES[kind], float(value))
-        if kind == "i1":
-            return ir.Constant(I1, int(bool(value)))
-        width = TYPES[kind].width
-        bits = int(value) & ((1 << width) - 1)  # two's complement: unsigned values above the signed range
-        return ir.Constant(TYPES[kind], bits - (1 << width) if bits >> (width - 1) else bits)
+            value = float(value)
+        elif kind == "i1":
+            value = int(bool(value))
+        else:
+            width = TYPES[kind].width
+            bits = int(value) & ((1 << width) - 1)  # two's complement: unsigned values above the signed range
+            value = bits - (1 << width) if bits >> (width - 1) else bits
+        scalar = ir.Constant(TYPES[kind], value)
+        return Splat(self.lanes, scalar) if self.lanes else scalar
 
     def _emit_Integer(self, e, kind):
         return self._constant(int(e), kind)
@@ -494,20 +599,33 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     def _emit_Symbol(self, e, kind):
         if e in self.locals:
-            return self._convert(self.builder.load(self.locals[e], typ=TYPES[self.kinds[e]]), self.kinds[e], kind)
+            if self.lanes and e not in self.vector_locals:  # read in a vector loop, assigned before it
+                return self._splat(self._scalar(lambda: self._emit(e, kind)))
+            return self._convert(self.builder.load(self.locals[e], typ=self._type(self.kinds[e])), self.kinds[e], kind)
+        if self.lanes:  # the vector loop's variable: its lanes' indices; another: the same in every lane
+            value = self._splat(self.values[e])
+            if e == self.vector_var:
+                value = self.builder.add(value, ir.Constant(value.type, list(range(self.lanes))))
+            return self._convert(value, "i64", kind)
         return self._convert(self.values[e], "i64", kind)
 
     _emit_Dummy = _emit_Symbol
 
     def _address(self, name, index):
-        return self.builder.gep(self.ptrs[name], [self._emit(sympy.sympify(index), "i64")],
-                                inbounds=True, source_etype=STORAGE[self.buffers[name].dtype])
+        """The address of ``name[index]``; in a vector loop, of its first lane's element."""
+        offset = lambda: self._emit(sympy.sympify(index), "i64")
+        return self.builder.gep(self.ptrs[name], [self._scalar(offset) if self.lanes else offset()], inbounds=True,
+                                source_etype=STORAGE[self.buffers[name].dtype])
 
     def _emit_Indexed(self, e, kind):
         dtype = self.buffers[e.base.name].dtype
-        value = self.builder.load(self._address(e.base.name, e.indices[0]), typ=STORAGE[dtype])
+        if self.lanes and not e.indices[0].has(self.vector_var):  # the same element in every lane
+            return self._splat(self._scalar(lambda: self._emit(e, kind)))
+        storage = ir.VectorType(STORAGE[dtype], self.lanes) if self.lanes else STORAGE[dtype]
+        value = self.builder.load(self._address(e.base.name, e.indices[0]), typ=storage,
+                                  align=ITEMSIZE[dtype] if self.lanes else None)
         if dtype == "bool":
-            value = self.builder.trunc(value, I1)
+            value = self.builder.trunc(value, self._type("i1"))
         return self._convert(value, KIND[dtype], kind)
 
     def _fold(self, e, kind, float_op, int_op):
@@ -796,7 +914,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         kind = {"weak_int": "i64", "weak_float": "f64", None: "i64", "i1": "i64"}.get(kind, kind)
         settled = None if kind in FLOATS else literal_comparison(e, DTYPE_OF_KIND[kind])
         if settled is not None:
-            return ir.Constant(I1, int(settled))
+            return self._constant(settled, "i1")
         lhs, rhs = self._emit(e.lhs, kind), self._emit(e.rhs, kind)
         if kind in FLOATS:
             return self.builder.fcmp_unordered(op, lhs, rhs) if op == "!=" else self.builder.fcmp_ordered(op, lhs, rhs)
@@ -864,8 +982,8 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         raise UnsupportedExpression(f"the LLVM renderer has no rule for {name} (in {e})")
 
     def _intrinsic(self, name, kind, args):
-        ty = TYPES[kind]
-        fn = self._declare(f"{name}.{'f32' if ty is F32 else 'f64'}", ty, [ty] * len(args))
+        ty, scalar = self._type(kind), "f32" if TYPES[kind] is F32 else "f64"
+        fn = self._declare(f"{name}.{f'v{self.lanes}{scalar}' if self.lanes else scalar}", ty, [ty] * len(args))
         return self.builder.call(fn, args)
 
     def _libm(self, name, kind, args):
@@ -878,6 +996,17 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         if fn is None:
             fn = ir.Function(self.module, ir.FunctionType(ret, params), name=name)
         return fn
+
+
+def _scalar_only(e) -> bool:
+    """Whether ``e`` is rendered in scalars only: a call without a vector form, or an integer power
+    of an array (a loop over the exponent's bits)."""
+    return type(e).__name__ in _SCALAR_FUNCTIONS or isinstance(e, sympy.Pow) and not e.exp.is_Number
+
+
+def _plain_index(index, locals_) -> bool:
+    """Whether a flat ``index`` reads no local variable (a vector loop computes addresses in scalars)."""
+    return not any(symbol in locals_ for symbol in index.free_symbols)
 
 
 def _product_of_loads(e) -> bool:

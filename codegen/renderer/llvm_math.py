@@ -7,20 +7,24 @@ from __future__ import annotations
 import math
 
 import sympy
-from llvmlite import ir
 
 from ..runtime.cpu import fused_multiply_add
-from .llvm_types import F64, I64
 
 
 class InlineMath:
     """Mixin of ``LLVMRenderer``: ``_emit_<function>`` rules built from plain IR arithmetic."""
 
+    def _f64(self, value):
+        return self._constant(value, "f64")
+
+    def _i64(self, value):
+        return self._constant(value, "i64")
+
     def _horner(self, z, coefficients):
         """The polynomial with ``coefficients`` (highest power first) at ``z``, with FMAs."""
-        p = ir.Constant(F64, coefficients[0])
+        p = self._f64(coefficients[0])
         for a in coefficients[1:]:
-            p = self._multiply_add(p, z, ir.Constant(F64, a))
+            p = self._multiply_add(p, z, self._f64(a))
         return p
 
     def _multiply_add(self, x, y, z):
@@ -40,15 +44,15 @@ class InlineMath:
 
     def _exp64(self, x):
         b = self.builder
-        c = lambda v: ir.Constant(F64, v)
+        c = self._f64
         k = self._intrinsic("llvm.rint", "f64", [b.fmul(x, c(1.4426950408889634))])
         r = b.fsub(b.fsub(x, b.fmul(k, c(self.LN2_HI))), b.fmul(k, c(self.LN2_LO)))
         p = self._horner(r, [1.0 / math.factorial(n) for n in range(13, -1, -1)])
         k = b.select(b.fcmp_ordered("<", k, c(-1100.0)), c(-1100.0), b.select(b.fcmp_ordered(">", k, c(1100.0)),
                                                                                c(1100.0), k))
-        ki = b.fptosi(k, I64)
-        half = b.ashr(ki, ir.Constant(I64, 1))
-        scale = lambda e: b.bitcast(b.shl(b.add(e, ir.Constant(I64, 1023)), ir.Constant(I64, 52)), F64)
+        ki = b.fptosi(k, self._type("i64"))
+        half = b.ashr(ki, self._i64(1))
+        scale = lambda e: b.bitcast(b.shl(b.add(e, self._i64(1023)), self._i64(52)), self._type("f64"))
         out = b.fmul(b.fmul(p, scale(half)), scale(b.sub(ki, half)))
         out = b.select(b.fcmp_ordered(">", x, c(709.782712893384)), c(math.inf), out)
         out = b.select(b.fcmp_ordered("<", x, c(-745.1332191019412)), c(0.0), out)
@@ -68,21 +72,21 @@ class InlineMath:
         """log x = k·ln2 + 2·atanh(s), s = (m − 1)/(m + 1), x = m·2^k with m in [√½, √2); subnormals
         are scaled by 2^54 first. Special values: log 0 = −∞, log x<0 = NaN, log ∞ = ∞."""
         b = self.builder
-        c = lambda v: ir.Constant(F64, v)
-        i64 = lambda v: ir.Constant(I64, v)
+        c = self._f64
+        i64 = self._i64
         tiny = b.fcmp_ordered("<", x, c(2.2250738585072014e-308))
         scaled = b.select(tiny, b.fmul(x, c(2.0**54)), x)
-        bits = b.bitcast(scaled, I64)
+        bits = b.bitcast(scaled, self._type("i64"))
         k = b.sub(b.and_(b.lshr(bits, i64(52)), i64(0x7FF)), i64(1023))
         k = b.select(tiny, b.sub(k, i64(54)), k)
-        m = b.bitcast(b.or_(b.and_(bits, i64(0xFFFFFFFFFFFFF)), i64(1023 << 52)), F64)
+        m = b.bitcast(b.or_(b.and_(bits, i64(0xFFFFFFFFFFFFF)), i64(1023 << 52)), self._type("f64"))
         big = b.fcmp_ordered(">", m, c(math.sqrt(2.0)))
         m = b.select(big, b.fmul(m, c(0.5)), m)
         k = b.select(big, b.add(k, i64(1)), k)
         s = b.fdiv(b.fsub(m, c(1.0)), b.fadd(m, c(1.0)))
         s2 = b.fmul(s, s)
         p = self._horner(s2, [1.0 / n for n in range(27, 0, -2)])
-        kf = b.sitofp(k, F64)
+        kf = b.sitofp(k, self._type("f64"))
         out = b.fadd(b.fmul(kf, c(self.LN2_HI)), b.fadd(b.fmul(kf, c(self.LN2_LO)), b.fmul(c(2.0), b.fmul(s, p))))
         out = b.select(b.fcmp_ordered("==", x, c(0.0)), c(-math.inf), out)
         out = b.select(b.fcmp_ordered("==", x, c(math.inf)), c(math.inf), out)
@@ -92,11 +96,11 @@ class InlineMath:
     def _log1p64(self, t):
         """log(1 + t) accurately for small t: log(u)·t/(u − 1), u = 1 + t (t itself where u == 1)."""
         b = self.builder
-        u = b.fadd(ir.Constant(F64, 1.0), t)
-        d = b.fsub(u, ir.Constant(F64, 1.0))
+        u = b.fadd(self._f64(1.0), t)
+        d = b.fsub(u, self._f64(1.0))
         ratio = b.fmul(self._log64(u), b.fdiv(t, d))  # t/d first: log(u)·t overflows for t ≳ 1e306
-        ratio = b.select(b.fcmp_ordered("==", u, ir.Constant(F64, math.inf)), u, ratio)
-        return b.select(b.fcmp_ordered("==", d, ir.Constant(F64, 0.0)), t, ratio)
+        ratio = b.select(b.fcmp_ordered("==", u, self._f64(math.inf)), u, ratio)
+        return b.select(b.fcmp_ordered("==", d, self._f64(0.0)), t, ratio)
 
     def _emit_log1p(self, e, kind):
         return self._in_f64(e, kind, self._log1p64)
@@ -105,8 +109,8 @@ class InlineMath:
         """The Taylor series for |x| < 0.5 (no cancellation), e^x − 1 beyond."""
         def expm1(x):
             b = self.builder
-            small = b.fcmp_ordered("<", self._intrinsic("llvm.fabs", "f64", [x]), ir.Constant(F64, 0.5))
-            return b.select(small, self._expm1_small(x), b.fsub(self._exp64(x), ir.Constant(F64, 1.0)))
+            small = b.fcmp_ordered("<", self._intrinsic("llvm.fabs", "f64", [x]), self._f64(0.5))
+            return b.select(small, self._expm1_small(x), b.fsub(self._exp64(x), self._f64(1.0)))
         return self._in_f64(e, kind, expm1)
 
     def _emit_log(self, e, kind):
@@ -121,7 +125,7 @@ class InlineMath:
         """tanh x = t/(t+2), t = expm1(2x), for |x| < 0.5; else sign(x)·(1 − 2/(e^{2|x|} + 1))."""
         def tanh(x):
             b = self.builder
-            c = lambda v: ir.Constant(F64, v)
+            c = self._f64
             ax = self._intrinsic("llvm.fabs", "f64", [x])
             t = self._expm1_small(b.fmul(x, c(2.0)))
             small = b.fdiv(t, b.fadd(t, c(2.0)))

@@ -26,3 +26,18 @@ REDUCTION = ("contract", "reassoc")
 
 def is_signed(kind: str) -> bool:
     return kind not in UNSIGNED and kind != "i1"
+
+
+class Splat(ir.Constant):
+    """A vector holding ``scalar`` (a constant) in each of its ``lanes``, printed as LLVM's ``splat``:
+    llvmlite would print every lane of a vector loop's constants."""
+
+    def __init__(self, lanes: int, scalar: ir.Constant):
+        super().__init__(ir.VectorType(scalar.type, lanes), None)
+        self.text = f"splat ({scalar.type} {scalar.get_reference()})"
+
+    def get_reference(self) -> str:
+        return self.text
+
+    def _to_string(self) -> str:
+        return f"{self.type} {self.text}"
