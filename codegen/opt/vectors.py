@@ -2,14 +2,16 @@
 
 Left to choose, LLVM's loop vectoriser costs the loop body at every width it could use (2 to 16
 lanes on an AVX-512 CPU, with a vector variant of each call for each): 10 ms of the 45 ms LLVM spent
-on W1's fused derivatives, to pick the widest. The LLVM renderer writes a hinted loop in vectors of
-that width itself where it can (``LLVMRenderer._vector_loop``), and LLVM then runs none of its loop
-passes on the module: its -O3 pipeline on W1's body took 15–22 ms, the few passes left 2–3. A loop it can take whole is a float loop of
+on W1's fused derivatives, to pick the widest. A loop it can take whole is a float loop of
 straight-line stores and locals whose every access is contiguous in the loop variable (or does not
 move with it); on those, ``Target.vector_bits`` (the width LLVM picks for such a loop on this CPU,
 ``codegen.runtime.cpu.vector_bits``) over the widest type it touches is the width. Integer and
 boolean loops, gathers, branches and reductions are left to LLVM's choice, and so is a loop that
 calls a function without vector variants (a libm function), which only the renderer sees.
+
+The LLVM renderer writes most hinted loops in vectors of that width itself
+(``LLVMRenderer._vector_loop``), and LLVM then runs none of its loop passes on the module: its -O3
+pipeline on W1's body took 15–22 ms, the few passes left 2–3.
 """
 
 from __future__ import annotations

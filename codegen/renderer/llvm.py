@@ -121,6 +121,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self.tuned = [False] * parts  # whether a module needs LLVM's full register allocation
         self.scalar_loops: set = set()  # ids of the modules with loops for LLVM's vectoriser
         self.lanes, self.vector_var, self.vector_locals, self.scalar_memo = 0, None, set(), {}  # see _vector_body
+        self.splats: dict = {}  # (kind, lanes, value) → the vector constant, made once
         self.buffers = program.buffers()
         n = len(program.args)
         fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR] * n + [I64] * len(program.sizes)),
@@ -572,7 +573,12 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
             bits = int(value) & ((1 << width) - 1)  # two's complement: unsigned values above the signed range
             value = bits - (1 << width) if bits >> (width - 1) else bits
         scalar = ir.Constant(TYPES[kind], value)
-        return Splat(self.lanes, scalar) if self.lanes else scalar
+        if not self.lanes:
+            return scalar
+        key = (kind, self.lanes, value.hex() if kind in FLOATS else value)  # hex: −0.0 is not 0.0
+        if key not in self.splats:
+            self.splats[key] = Splat(self.lanes, scalar)
+        return self.splats[key]
 
     def _emit_Integer(self, e, kind):
         return self._constant(int(e), kind)
