@@ -121,6 +121,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self.tuned = [False] * parts  # whether a module needs LLVM's full register allocation
         self.scalar_loops: set = set()  # ids of the modules with loops for LLVM's vectoriser
         self.lanes, self.vector_var, self.vector_locals, self.scalar_memo = 0, None, set(), {}  # see _vector_body
+        self.preheader, self.varying, self.hoisted = None, {}, {}
         self.splats: dict = {}  # (kind, lanes, value) → the vector constant, made once
         self.buffers = program.buffers()
         n = len(program.args)
@@ -317,22 +318,23 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
                 self._serial_loop(loop, first, end, vectorise=False)
 
     def _vector_body(self, loop, first, end):
+        """The loop over [first, end) in vectors; what is the same in every iteration is computed once
+        before it (``_hoisted``), in blocks that branch to its header once the body is written."""
         b, lanes = self.builder, loop.vector
         last = b.sub(end, ir.Constant(I64, lanes))
-        before = b.block
+        self.preheader = self.fn.append_basic_block(f"{loop.var}.pre")
         header = self.fn.append_basic_block(f"{loop.var}.head")
         body = self.fn.append_basic_block(f"{loop.var}.body")
         done = self.fn.append_basic_block(f"{loop.var}.done")
-        b.branch(header)
+        b.branch(self.preheader)
         b.position_at_end(header)
         k = b.phi(I64, name=f"{loop.var}.k")
-        k.add_incoming(first, before)
         b.cbranch(b.icmp_signed("<", k, end), body, done)
         b.position_at_end(body)
         self.values[loop.var] = b.select(b.icmp_signed("<", k, last), k, last, name=str(loop.var))
         saved = self.locals, self.kinds, self.memo
         self.locals, self.kinds, self.memo, self.scalar_memo = dict(self.locals), dict(self.kinds), {}, {}
-        self.lanes, self.vector_var, self.vector_locals = lanes, loop.var, set()
+        self.lanes, self.vector_var, self.vector_locals, self.varying, self.hoisted = lanes, loop.var, set(), {}, {}
         try:
             for stmt in loop.body:
                 self._stmt(stmt)
@@ -342,8 +344,32 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         k.add_incoming(b.add(k, ir.Constant(I64, lanes), flags=("nuw", "nsw")), b.block)
         back = b.branch(header)
         back.set_metadata("llvm.loop", self._loop_hints(("llvm.loop.isvectorized", 1)))
+        b.position_at_end(self.preheader)
+        b.branch(header)
+        k.add_incoming(first, self.preheader)
         b.position_at_end(done)
         del self.values[loop.var]
+
+    def _varies(self, e) -> bool:
+        """Whether ``e`` differs between a vector loop's iterations: it reads the loop's variable or a
+        local the loop assigns (memoised per loop: bodies are DAGs)."""
+        hit = self.varying.get(e)
+        if hit is None:
+            hit = e == self.vector_var or e in self.vector_locals or any(map(self._varies, e.args))
+            self.varying[e] = hit
+        return hit
+
+    def _hoisted(self, e, want: str):
+        """``e``, the same in every iteration of the vector loop, computed in scalars before it and
+        splatted: the module skips LLVM's loop-invariant code motion with the rest of -O3
+        (x·exp(w) of a scalar w took 10× as long computing exp(w) in every iteration)."""
+        if (e, want) not in self.hoisted:
+            b, inside = self.builder, self.builder.block
+            b.position_at_end(self.preheader)
+            self.hoisted[e, want] = self._splat(self._scalar(lambda: self._emit(e, want)))
+            self.preheader = b.block  # a branch (exact trigonometry) may have moved it on
+            b.position_at_end(inside)
+        return self.hoisted[e, want]
 
     def _scalar(self, compute):
         """``compute()`` in scalars within a vector loop's body: its addresses, its invariant values."""
@@ -511,7 +537,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         hit = self.memo.get(key)
         if hit is not None:
             return hit
-        value = self._emit_uncached(e, want)
+        value = self._hoisted(e, want) if self.lanes and not self._varies(e) else self._emit_uncached(e, want)
         self.memo[key] = self.memo[(e, want, id(self.builder.block))] = value  # the block may have moved on
         return value
 
@@ -605,13 +631,10 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     def _emit_Symbol(self, e, kind):
         if e in self.locals:
-            if self.lanes and e not in self.vector_locals:  # read in a vector loop, assigned before it
-                return self._splat(self._scalar(lambda: self._emit(e, kind)))
             return self._convert(self.builder.load(self.locals[e], typ=self._type(self.kinds[e])), self.kinds[e], kind)
-        if self.lanes:  # the vector loop's variable: its lanes' indices; another: the same in every lane
+        if self.lanes:  # the vector loop's variable (anything else is ``_hoisted``): its lanes' indices
             value = self._splat(self.values[e])
-            if e == self.vector_var:
-                value = self.builder.add(value, ir.Constant(value.type, list(range(self.lanes))))
+            value = self.builder.add(value, ir.Constant(value.type, list(range(self.lanes))))
             return self._convert(value, "i64", kind)
         return self._convert(self.values[e], "i64", kind)
 
@@ -625,8 +648,6 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     def _emit_Indexed(self, e, kind):
         dtype = self.buffers[e.base.name].dtype
-        if self.lanes and not e.indices[0].has(self.vector_var):  # the same element in every lane
-            return self._splat(self._scalar(lambda: self._emit(e, kind)))
         storage = ir.VectorType(STORAGE[dtype], self.lanes) if self.lanes else STORAGE[dtype]
         value = self.builder.load(self._address(e.base.name, e.indices[0]), typ=storage,
                                   align=ITEMSIZE[dtype] if self.lanes else None)

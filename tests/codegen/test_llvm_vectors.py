@@ -4,6 +4,7 @@ bit, the same program rendered as a scalar loop, at extents around the lane coun
 run-time and threaded bounds, and special values in the data."""
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -105,3 +106,24 @@ def test_a_loop_reading_what_it_writes_is_left_to_llvm():
     values = np.arange(20.0)
     default_runtime().load(rendered, "inplace", 1)(values.ctypes.data)
     np.testing.assert_array_equal(values, np.arange(20.0) * 2 + 1)
+
+
+@pytest.mark.parametrize("w", [0.3, 1e13])  # 1e13: the invariant sine takes the exact branch before the loop
+def test_what_every_iteration_shares_is_computed_once_before_the_loop(w):
+    """exp(w)·x + sin(w) of a scalar w: LLVM's loop-invariant code motion is not run on the module,
+    so the renderer computes exp(w) and sin(w) in scalars before the vector loop."""
+    x, s, out = Buffer("x", "float64", 100), Buffer("w", "float64", 1), Buffer("out", "float64", 100)
+    program = Program("shared", [x, s, out], body=[Loop(j, 100, (
+        Store(out, j, x[j] * sympy.exp(s[0]) + sympy.sin(s[0]) + sympy.exp(x[j])),))])
+    values, weight, scalar = np.linspace(-3, 3, 100), np.array([w]), np.zeros(100)
+    default_runtime().load(LLVMRenderer().render(program), "shared", 3)(values.ctypes.data, weight.ctypes.data,
+                                                                       scalar.ctypes.data)
+    hint_vector_width(program, WIDE)
+    rendered, vector = LLVMRenderer().render(program), np.zeros(100)
+    default_runtime().load(rendered, "shared", 3)(values.ctypes.data, weight.ctypes.data, vector.ctypes.data)
+    blocks = dict(re.findall(r"^([\w.]+):\n((?:  .*\n)*)", rendered, re.MULTILINE))
+    before = "".join(text for label, text in blocks.items() if label.startswith("j.pre"))
+    assert "llvm.rint.f64" in before and 'call double @"sin.exact"' in before
+    assert "<8 x double>" in blocks["j.body"] and "llvm.rint.f64" not in blocks["j.body"]  # exp(x[j]) in vectors
+    assert vector.tobytes() == scalar.tobytes()
+    np.testing.assert_allclose(vector, values * np.exp(w) + np.sin(w) + np.exp(values), rtol=1e-14)
