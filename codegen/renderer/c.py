@@ -263,13 +263,20 @@ class KernelCPrinter(C99CodePrinter):
         value = self._print(expr.args[0])
         self.result, self.compared = result, compared
         if target == "bool":  # nonzero, as NumPy converts (a uint8_t would keep 2)
-            return f"((uint8_t)(({value}) != 0))"
-        if target != "uint64" and np.dtype(target).kind in "iu" and floating:
+            converted = f"((uint8_t)(({value}) != 0))"
+        elif target != "uint64" and np.dtype(target).kind in "iu" and floating:
             # a float to an integer through a signed 32-bit integer (64-bit for int64 and uint32),
             # as NumPy converts on x86 (−2.0 to uint8 is 254; C leaves a conversion out of range undefined)
             through = "int64_t" if target in ("int64", "uint32") else "int32_t"
-            return f"(({CTYPE[target]})({through})({value}))"
-        return f"(({CTYPE[target]})({value}))"
+            converted = f"(({CTYPE[target]})({through})({value}))"
+        else:
+            converted = f"(({CTYPE[target]})({value}))"
+        if result != target and not compared and _integral(result) and np.dtype(result).kind in "iu" \
+                and np.dtype(target).kind in "iu":
+            # then into the integer type arithmetic computes in, as a load is: C would negate a
+            # uint32 in uint32 where int8 − uint32 is int64 (a comparison's operands keep theirs)
+            return f"(({CTYPE[result]}){converted})"
+        return converted
 
     def _float_valued(self, e) -> bool:
         """Whether ``e``'s value is a float: a truncation, a float literal or load among its values
