@@ -215,6 +215,8 @@ def rebuilt(e, args, evaluate: bool = True):
         return _unevaluated(e.func, args)
     if _takes_branches(e, args):
         return _unless_zoo(lambda: e.func(*args), lambda: _unevaluated(e.func, args), args)
+    if e.func is sympy.exp and _exp_stays(args[0]):
+        return sympy.exp(args[0], evaluate=False)
     try:
         return e.func(*args)
     except RecursionError:  # SymPy's Piecewise can collapse nested conditions without end
@@ -251,6 +253,23 @@ def unfolded_conditions(expr) -> set:
     """The conditions of ``expr``'s Piecewise that read a Piecewise: kept unfolded (``piecewise``),
     which SymPy's own rebuilding (a derivative, unpickling) would fold again."""
     return {pair.cond for pw in dag_atoms(expr, sympy.Piecewise) for pair in pw.args if _reads_piecewise(pair.cond)}
+
+
+# what exp's evaluation rewrites: exp(log x) = x, exp(iπ·n), exp(±∞·x), a log combined from a factor
+_EXP_REWRITES = (sympy.log, sympy.core.numbers.ImaginaryUnit, sympy.core.numbers.Infinity,
+                 sympy.core.numbers.NegativeInfinity, sympy.core.numbers.ComplexInfinity, sympy.core.numbers.NaN)
+
+
+def _exp_stays(arg) -> bool:
+    """Whether SymPy's exp(arg) is exp(arg) unevaluated, for an ``arg`` that reads a variable: it holds
+    nothing exp's evaluation rewrites, and no float term of a sum (exp(x + 0.5) = 1.6487…·exp(x)).
+    SymPy finds that by taking exp of each term of a sum and ``logcombine`` of each factor of a
+    product, asking its assumptions at each step (a third of a nested gradient's fusion). Whether
+    ``arg`` is 0 for every value is not asked: it would be 1 at every number, as exp(arg) is."""
+    if any(term.is_Float for term in sympy.Add.make_args(arg)):
+        return False
+    atoms = dag_atoms(arg, (sympy.Symbol, *_EXP_REWRITES))
+    return bool(atoms) and all(a.is_Symbol for a in atoms)
 
 
 def _holds_unfolded(args) -> bool:

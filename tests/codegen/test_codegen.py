@@ -463,6 +463,21 @@ def test_dag_replace_renaming_to_loads_skips_evaluation_and_keeps_the_value():
         assert renamed.xreplace({a[i]: x, b[i]: y}) == body
 
 
+def test_exp_composed_without_sympys_search_is_sympys_exp():
+    """dag_replace builds exp of a variable expression without its evaluation where that finds nothing
+    to rewrite (it took exp of each term and logcombine of each factor, asking assumptions, to find
+    that: a third of a nested gradient's fusion); where it would rewrite, it still does."""
+    x, y, t = sympy.symbols("x y t", real=True)
+    p = sympy.Symbol("p", positive=True)
+    arguments = [-x**2 - y**2, x * y + sympy.sin(x), 2 * x - sympy.Rational(3, 2), sympy.pi * x + sympy.E,
+                 sympy.Float(-2.5) * x, sympy.Piecewise((x, x > 0), (y, True)) + 1, sympy.exp(x) / (1 + y),
+                 # those SymPy rewrites: a log, iπ, a float term, ±∞, NaN
+                 sympy.log(p) + x, 2 * sympy.log(p), x + sympy.I * sympy.pi, x + 0.5, sympy.oo * x, sympy.nan * x]
+    for argument in arguments:
+        composed = dag_replace(sympy.exp(t), {t: argument})
+        assert composed == sympy.exp(argument) and composed.args == sympy.exp(argument).args, argument
+
+
 def test_quotient_splits_negative_constant_powers_below_and_rebuilds_without_flattening():
     x, y, z = sympy.symbols("x y z", real=True)
     cases = {x / y: (x, y), 3 * x / (y**2 * z): (3 * x, y**2 * z), x * y**sympy.Rational(-1, 2): (x, sympy.sqrt(y)),
