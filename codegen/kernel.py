@@ -215,8 +215,8 @@ def rebuilt(e, args, evaluate: bool = True):
         return _unevaluated(e.func, args)
     if _takes_branches(e, args):
         return _unless_zoo(lambda: e.func(*args), lambda: _unevaluated(e.func, args), args)
-    if e.func is sympy.exp and _exp_stays(args[0]):
-        return sympy.exp(args[0], evaluate=False)
+    if e.func in _STAYS and len(args) == 1 and _STAYS[e.func](args[0]):
+        return e.func(args[0], evaluate=False)
     try:
         return e.func(*args)
     except RecursionError:  # SymPy's Piecewise can collapse nested conditions without end
@@ -255,21 +255,38 @@ def unfolded_conditions(expr) -> set:
     return {pair.cond for pw in dag_atoms(expr, sympy.Piecewise) for pair in pw.args if _reads_piecewise(pair.cond)}
 
 
-# what exp's evaluation rewrites: exp(log x) = x, exp(iπ·n), exp(±∞·x), a log combined from a factor
-_EXP_REWRITES = (sympy.log, sympy.core.numbers.ImaginaryUnit, sympy.core.numbers.Infinity,
-                 sympy.core.numbers.NegativeInfinity, sympy.core.numbers.ComplexInfinity, sympy.core.numbers.NaN)
+# numbers SymPy's exp and log rewrite around: exp(iπ·n), log(i·x) = log x + iπ/2, ±∞·x
+_SPECIAL_NUMBERS = (sympy.core.numbers.ImaginaryUnit, sympy.core.numbers.Infinity,
+                    sympy.core.numbers.NegativeInfinity, sympy.core.numbers.ComplexInfinity, sympy.core.numbers.NaN)
+
+
+def _variable_without(arg, kinds) -> bool:
+    """Whether ``arg`` reads a variable and holds nothing of ``kinds``."""
+    atoms = dag_atoms(arg, (sympy.Symbol, *kinds))
+    return bool(atoms) and all(a.is_Symbol for a in atoms)
 
 
 def _exp_stays(arg) -> bool:
-    """Whether SymPy's exp(arg) is exp(arg) unevaluated, for an ``arg`` that reads a variable: it holds
-    nothing exp's evaluation rewrites, and no float term of a sum (exp(x + 0.5) = 1.6487…·exp(x)).
-    SymPy finds that by taking exp of each term of a sum and ``logcombine`` of each factor of a
-    product, asking its assumptions at each step (a third of a nested gradient's fusion). Whether
-    ``arg`` is 0 for every value is not asked: it would be 1 at every number, as exp(arg) is."""
-    if any(term.is_Float for term in sympy.Add.make_args(arg)):
-        return False
-    atoms = dag_atoms(arg, (sympy.Symbol, *_EXP_REWRITES))
-    return bool(atoms) and all(a.is_Symbol for a in atoms)
+    """Whether SymPy's exp(arg) is exp(arg) unevaluated: ``arg`` reads a variable and holds no log
+    (exp(log x) = x, a log combined from a factor), no special number and no float term of a sum
+    (exp(x + 0.5) = 1.6487…·exp(x)). SymPy finds that by taking exp of each term of a sum and
+    ``logcombine`` of each factor of a product, asking its assumptions at each step (a third of a
+    nested gradient's fusion). Whether ``arg`` is 0 for every value is not asked: exp(arg) is 1
+    at every number then too."""
+    floats = any(term.is_Float for term in sympy.Add.make_args(arg))
+    return not floats and _variable_without(arg, (sympy.log, *_SPECIAL_NUMBERS))
+
+
+def _log_stays(arg) -> bool:
+    """Whether SymPy's log(arg) is log(arg) unevaluated: ``arg`` reads a variable, is no exponential
+    (log(eˣ) = x for real x) and holds no special number. As for exp, whether ``arg`` is 0 for every
+    value (log = zoo) is not asked."""
+    exponential = isinstance(arg, (sympy.exp, sympy.exp_polar)) or arg.is_Pow and arg.base is sympy.E
+    return not exponential and _variable_without(arg, _SPECIAL_NUMBERS)
+
+
+# functions whose evaluation searches long to find, most often, nothing to do
+_STAYS = {sympy.exp: _exp_stays, sympy.log: _log_stays}
 
 
 def _holds_unfolded(args) -> bool:

@@ -463,10 +463,10 @@ def test_dag_replace_renaming_to_loads_skips_evaluation_and_keeps_the_value():
         assert renamed.xreplace({a[i]: x, b[i]: y}) == body
 
 
-def test_exp_composed_without_sympys_search_is_sympys_exp():
-    """dag_replace builds exp of a variable expression without its evaluation where that finds nothing
-    to rewrite (it took exp of each term and logcombine of each factor, asking assumptions, to find
-    that: a third of a nested gradient's fusion); where it would rewrite, it still does."""
+def test_exp_and_log_composed_without_sympys_search_are_sympys():
+    """dag_replace builds exp and log of a variable expression without their evaluation where it finds
+    nothing to rewrite (exp took exp of each term and logcombine of each factor, asking assumptions,
+    to find that: a third of a nested gradient's fusion); where it would rewrite, it still does."""
     x, y, t = sympy.symbols("x y t", real=True)
     p = sympy.Symbol("p", positive=True)
     arguments = [-x**2 - y**2, x * y + sympy.sin(x), 2 * x - sympy.Rational(3, 2), sympy.pi * x + sympy.E,
@@ -476,6 +476,11 @@ def test_exp_composed_without_sympys_search_is_sympys_exp():
     for argument in arguments:
         composed = dag_replace(sympy.exp(t), {t: argument})
         assert composed == sympy.exp(argument) and composed.args == sympy.exp(argument).args, argument
+    for argument in [1 + x**2 * y**2, x / (1 + y), sympy.sqrt(x) * 3, sympy.Abs(x - y),
+                     # those SymPy rewrites: an exponential of a real, i·x, ∞·x
+                     sympy.exp(x + y), sympy.E**x, sympy.I * x, sympy.oo * x]:
+        composed = dag_replace(sympy.log(t), {t: argument})
+        assert composed == sympy.log(argument) and composed.args == sympy.log(argument).args, argument
 
 
 def test_quotient_splits_negative_constant_powers_below_and_rebuilds_without_flattening():
