@@ -302,10 +302,11 @@ def _unevaluated(func, args):
 
 def _unless_zoo(evaluate, keep, args):
     """``evaluate()``, or ``keep()`` where it makes a zoo that ``args`` did not hold, or fails: it
-    raises comparing a zoo, and piecewise_fold asserts on some conditions nested in conditions."""
+    raises comparing a zoo, piecewise_fold asserts on some conditions nested in conditions, and
+    rewriting a condition of conditions pops from an empty set (where(where(0, x, y), x, y))."""
     try:
         taken = evaluate()
-    except (TypeError, AssertionError):
+    except (TypeError, AssertionError, KeyError):
         return keep()
     made_zoo = taken.has(sympy.zoo) and not any(isinstance(a, sympy.Basic) and a.has(sympy.zoo) for a in args)
     return keep() if made_zoo else taken

@@ -143,8 +143,10 @@ def eval_map(node: Node, vals, exact: bool):
             out = np.frompyfunc(lambda v: sympy.Integer(1 if v == sympy.true or v == 1 else 0)
                                 if isinstance(v, (sympy.logic.boolalg.BooleanAtom, sympy.Integer)) else v, 1, 1)(out)
         return np.broadcast_to(np.asarray(out, dtype=object), node.shape)
-    # bools as the integers they are, as compiled code reads them (−b of a bool raises in NumPy)
-    as_int = node.dtype if node.dtype.kind in "iu" else np.dtype(np.int64)
+    # bools as the integers they are, as compiled code reads them (−b of a bool raises in NumPy): in the
+    # result's type if signed (or uint64: int64 would meet it in float64), else in int64, which keeps
+    # NumPy's bool & −3 (int64) where uint32 refuses the literal
+    as_int = node.dtype if node.dtype.kind == "i" or node.dtype == np.uint64 else np.dtype(np.int64)
     vals = [v.astype(as_int) if v.dtype == bool else v for v in vals]
     with np.errstate(all="ignore"):
         out = fn(*vals)
