@@ -188,7 +188,7 @@ class KernelCPrinter(C99CodePrinter):
         return f"sf_uniform((uint64_t)({self._print(expr.args[0])}), (uint64_t)({self._print(expr.args[1])}))"
 
     def _print_Relational(self, expr):
-        """Integer loads compared in their NumPy common type (C compares int32 with uint32 unsigned);
+        """Integer loads and casts compared in their NumPy common type (C compares int32 with uint32 unsigned);
         a signed side against uint64, which share none, compared exactly, as NumPy does."""
         lhs, rhs = self._integer_loads(expr.lhs), self._integer_loads(expr.rhs)
         if lhs and rhs and all(d.kind == "i" for d in lhs) and all(d == np.uint64 for d in rhs):
@@ -207,8 +207,20 @@ class KernelCPrinter(C99CodePrinter):
         return text
 
     def _integer_loads(self, side) -> list:
-        """The dtypes of the buffers ``side`` reads, when there are some and all are integers or bools."""
-        loads = [np.dtype(self.buffers.get(str(i.base.label), "float64")) for i in side.atoms(sympy.Indexed)]
+        """The dtypes of the buffers ``side`` reads and of the casts it computes (a cast's own type,
+        not its operand's: int8 x < uint32(x) compares in int64), when all are integers or bools."""
+        loads, stack, seen = [], [side], set()
+        while stack:
+            e = stack.pop()
+            if e in seen:
+                continue
+            seen.add(e)
+            if type(e).__name__ == "cast":
+                loads.append(np.dtype(str(e.args[1])))
+            elif isinstance(e, sympy.Indexed):
+                loads.append(np.dtype(self.buffers.get(str(e.base.label), "float64")))
+            else:
+                stack.extend(e.args)
         return loads if loads and all(_integral(d) for d in loads) else []
 
     def _signed_against_uint64(self, signed, op, unsigned):

@@ -176,6 +176,11 @@ MIXED_VALUES = np.array([0, 1, -1, 3, 100, -128, 7, 2])
 @example(program=("binary", "add", ("binary", "not_equal", ("where", ("x",), ("const", 2), ("x",)),
                                     ("binary", "bitwise_and", ("const", -3), ("x",))), ("y",)),
          dx=np.bool_, dy=np.uint32, export=1)
+# compiled where(2, int8(y), y) + x in int8, the fused cast kept where the where widened it to int32
+@example(program=("binary", "add", ("x",), ("where", ("const", 2), ("astype", np.int8, ("y",)), ("y",))),
+         dx=np.int8, dy=np.int32, export=1)
+# exported C compared int8 x with uint32(x) unsigned, the cast's load taken for the side's type
+@example(program=("binary", "less", ("x",), ("astype", np.uint32, ("x",))), dx=np.int8, dy=np.int8, export=0)
 # SymPy's Piecewise raised KeyError folding where(where(True % True, x, y), x, y)'s conditions
 @example(program=("where", ("where", ("binary", "remainder", ("const", True), ("const", True)), ("x",), ("y",)),
                   ("x",), ("y",)), dx=np.int8, dy=np.int8, export=0)
