@@ -58,10 +58,10 @@ def _in_its_type(inner, producer: Node, consumer: Node):
     """A value composed into a consumer keeps its producer's type: NumPy computed −x of uint8 in
     uint8 (it wraps) before adding an int16 (in the consumer's body −1·x would read as part of a
     subtraction done in int16); −2·(y > 7) with a strong int64 −2 is int64 though its composed body
-    holds only literals; where(7, y, x) of uint8 y and int8 x is y read as int16 (and of int8(y) and
-int32 x, int8(y) widened to int32: its own cast is not the where's); True + True is a
-    bool (a sum of truth values is their ``or``); a float32 product is rounded to float32 before a
-    float64 consumer widens it."""
+    holds only literals; where(7, y, x) of uint8 y and int8 x is y read as int16, and of int8(y)
+    and int32 x it is int8(y) widened to int32 (a cast is the producer's type only if to it); True +
+    True is a bool (a sum of truth values is their ``or``); a float32 product is rounded to float32
+    before a float64 consumer widens it."""
     dtype = producer.dtype
     if dtype.kind in "fc" and consumer.dtype.kind in "fc" and consumer.dtype != dtype and not inner.is_Atom:
         return functions.cast(inner, sympy.Symbol(dtype.name))

@@ -188,8 +188,8 @@ class KernelCPrinter(C99CodePrinter):
         return f"sf_uniform((uint64_t)({self._print(expr.args[0])}), (uint64_t)({self._print(expr.args[1])}))"
 
     def _print_Relational(self, expr):
-        """Integer loads and casts compared in their NumPy common type (C compares int32 with uint32 unsigned);
-        a signed side against uint64, which share none, compared exactly, as NumPy does."""
+        """Integer loads and casts compared in their NumPy common type (C compares int32 with uint32
+        unsigned); a signed side against uint64, which share none, compared exactly, as NumPy does."""
         lhs, rhs = self._integer_loads(expr.lhs), self._integer_loads(expr.rhs)
         if lhs and rhs and all(d.kind == "i" for d in lhs) and all(d == np.uint64 for d in rhs):
             return self._signed_against_uint64(expr.lhs, expr.rel_op, expr.rhs)
