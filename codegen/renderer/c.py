@@ -190,12 +190,12 @@ class KernelCPrinter(C99CodePrinter):
     def _print_Relational(self, expr):
         """Integer loads and casts compared in their NumPy common type (C compares int32 with uint32
         unsigned); a signed side against uint64, which share none, compared exactly, as NumPy does."""
-        lhs, rhs = self._integer_loads(expr.lhs), self._integer_loads(expr.rhs)
+        lhs, rhs = self._integer_operands(expr.lhs), self._integer_operands(expr.rhs)
         if lhs and rhs and all(d.kind == "i" for d in lhs) and all(d == np.uint64 for d in rhs):
             return self._signed_against_uint64(expr.lhs, expr.rel_op, expr.rhs)
         if lhs and rhs and all(d == np.uint64 for d in lhs) and all(d.kind == "i" for d in rhs):
             return self._signed_against_uint64(expr.rhs, _MIRRORED[expr.rel_op], expr.lhs)
-        loads = self._integer_loads(expr)
+        loads = self._integer_operands(expr)
         common = np.result_type(*loads) if loads else None
         settled = literal_comparison(expr, common) if common is not None else None
         if settled is not None:  # C would convert the literal to the loads' type: uint32 x < −3
@@ -206,7 +206,7 @@ class KernelCPrinter(C99CodePrinter):
         self.result, self.compared = result, compared
         return text
 
-    def _integer_loads(self, side) -> list:
+    def _integer_operands(self, side) -> list:
         """The dtypes of the buffers ``side`` reads and of the casts it computes (a cast's own type,
         not its operand's: int8 x < uint32(x) compares in int64), when all are integers or bools."""
         loads, stack, seen = [], [side], set()

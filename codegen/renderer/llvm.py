@@ -120,8 +120,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         self.load = [0] * parts  # instructions rendered into each module
         self.tuned = [False] * parts  # whether a module needs LLVM's full register allocation
         self.scalar_loops: set = set()  # ids of the modules with loops for LLVM's vectoriser
-        self.lanes, self.vector_var, self.vector_locals, self.scalar_memo = 0, None, set(), {}  # see _vector_body
-        self.preheader, self.varying, self.hoisted = None, {}, {}
+        self.lanes = 0  # a vector loop's lanes while one is written (``_vector_body`` sets the rest of its state)
         self.splats: dict = {}  # (kind, lanes, value) → the vector constant, made once
         self.buffers = program.buffers()
         n = len(program.args)
