@@ -23,4 +23,6 @@ from .lambdify import lambdify
 from .renderer.c import CRenderer
 from .renderer.cuda import CUDARenderer
 from .renderer.llvm import LLVMRenderer
-from .runtime.cpu import CPURuntime, default_runtime
+from .runtime.cpu import CPURuntime, default_runtime, start_warm_up
+
+start_warm_up()  # LLVM's first use in this process, done while the importer goes on

@@ -65,6 +65,12 @@ def _target_machine(fast: bool = False):
 
 
 @functools.cache
+def _compiling_machine(fast: bool):
+    """The target machine this process compiles with (``fast`` or -O3 code generation), made once."""
+    return _target_machine(fast)
+
+
+@functools.cache
 def toolchain() -> str:
     """What object code depends on: llvmlite's and LLVM's versions, the target, the CPU and its features."""
     return "|".join([llvmlite.__version__, ".".join(map(str, llvm.llvm_version_info)), llvm.get_process_triple(),
@@ -107,7 +113,7 @@ def vector_bits() -> int:
     key = cache.key("vector bits", toolchain())
     stored = cache.get(key)
     if stored is None:
-        optimised = llvm_worker.answer(_target_machine, b"i", _VECTOR_PROBE).decode()
+        optimised = llvm_worker.answer(_compiling_machine, b"i", _VECTOR_PROBE).decode()
         lanes = [int(n) for n in re.findall(r"<(\d+) x double>", optimised)]
         stored = str(64 * max(lanes, default=1)).encode()
         cache.put(key, stored)
@@ -281,7 +287,7 @@ class CPURuntime:
                     return
                 try:
                     if here and not optimiser.ready:
-                        replies[k] = llvm_worker.answer(_target_machine, b"o", texts[k])
+                        replies[k] = llvm_worker.answer(_compiling_machine, b"o", texts[k])
                     else:
                         replies[k] = optimiser.request(b"o", texts[k])
                 except RuntimeError as e:  # raised below, in the caller's thread
@@ -343,16 +349,13 @@ class CPURuntime:
         engine by name (compiled once per machine, through the disk cache)."""
         with _library_lock:
             if "exact_trig" not in _libraries:
-                library = self._link(self._library_code(exact_trig), list(exact_trig.SYMBOLS))
-                for name, address in zip(exact_trig.SYMBOLS, library.addresses):
-                    llvm.add_symbol(name, address)
-                _libraries["exact_trig"] = library  # kept for the process's life: engines call into it
+                self.links += 1
+                _provide_exact_trig(self._library_code(exact_trig))
 
     def _library_code(self, library) -> bytes:
         """Object code of a runtime ``library`` module's ``library_ir()``, cached under the module's
-        source: building the IR to look its object up cost a process's first link 4 ms."""
-        with open(library.__file__, "rb") as source:
-            key = DiskCache.key(library.__name__, source.read().decode(), self.toolchain)
+        source (``_library_key``)."""
+        key = _library_key(library)
         code = self.cache.get(key)
         if code is None:
             code = self.object_code(library.library_ir())
@@ -361,20 +364,96 @@ class CPURuntime:
 
     def _link(self, code: bytes, names: list[str]) -> NativeCode:
         self.links += 1
-        machine = _target_machine()  # the engine owns (and frees with itself) its target machine: a fresh one
-        with _lock:
-            engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), machine)
-            for part in objects(code):
-                engine.add_object_file(llvm.ObjectFileRef.from_data(part))
-            engine.finalize_object()
-            addresses = [engine.get_function_address(name) for name in names]
-            missing = [n for n, a in zip(names, addresses) if not a]
-            if missing:
-                raise RuntimeError(f"entry points {missing} not found in the compiled object")
-        return NativeCode(engine, addresses)
+        return _loaded(code, names)
 
     def assembly(self, ir_text: str) -> str:
         return self.optimisers[0].request(b"a", ir_text).decode()
+
+
+def _loaded(code: bytes, names: list[str]) -> NativeCode:
+    """Object ``code`` loaded into a new engine, with the addresses of its entry points ``names``."""
+    machine = _target_machine()  # the engine owns (and frees with itself) its target machine: a fresh one
+    with _lock:
+        engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), machine)
+        for part in objects(code):
+            engine.add_object_file(llvm.ObjectFileRef.from_data(part))
+        engine.finalize_object()
+        addresses = [engine.get_function_address(name) for name in names]
+        missing = [n for n, a in zip(names, addresses) if not a]
+        if missing:
+            raise RuntimeError(f"entry points {missing} not found in the compiled object")
+    return NativeCode(engine, addresses)
+
+
+def _library_key(library) -> str:
+    """The disk cache's key of a runtime ``library`` module's object code: its source (building the
+    IR to look its object up cost a process's first link 4 ms)."""
+    with open(library.__file__, "rb") as source:
+        return DiskCache.key(library.__name__, source.read().decode(), toolchain())
+
+
+def _provide_exact_trig(code: bytes) -> None:
+    """The ``exact_trig`` library's object ``code`` loaded, its functions given to every engine by name;
+    the caller holds ``_library_lock``."""
+    library = _loaded(code, list(exact_trig.SYMBOLS))
+    for name, address in zip(exact_trig.SYMBOLS, library.addresses):
+        llvm.add_symbol(name, address)
+    _libraries["exact_trig"] = library  # kept for the process's life: engines call into it
+
+
+# what a vector loop is made of (``LLVMRenderer._vector_loop``), compiled and loaded by ``warm_up``
+_WARM_UP_IR = llvm_worker.FAST_INSTRUCTIONS + llvm_worker.VECTORISED + """define void @warm(ptr noalias %out, ptr %a) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [0, %entry], [%next, %loop]
+  %at = getelementptr inbounds double, ptr %a, i64 %i
+  %x = load <4 x double>, ptr %at, align 8
+  %y = call <4 x double> @llvm.fma.v4f64(<4 x double> %x, <4 x double> %x, <4 x double> splat (double 1.0))
+  %z = fdiv <4 x double> %x, %y
+  %r = call <4 x double> @llvm.rint.v4f64(<4 x double> %z)
+  %negative = fcmp olt <4 x double> %r, zeroinitializer
+  %w = select <4 x i1> %negative, <4 x double> %z, <4 x double> %r
+  %to = getelementptr inbounds double, ptr %out, i64 %i
+  store <4 x double> %w, ptr %to, align 8
+  %next = add nuw nsw i64 %i, 4
+  %more = icmp ult i64 %next, 64
+  br i1 %more, label %loop, label %done
+done:
+  ret void
+}
+declare <4 x double> @llvm.fma.v4f64(<4 x double>, <4 x double>, <4 x double>)
+declare <4 x double> @llvm.rint.v4f64(<4 x double>)
+"""
+_warming: list[threading.Thread] = []
+
+
+def warm_up() -> None:
+    """Do in this process what its first compile would otherwise wait for: load the thread pool,
+    initialise LLVM's target, compile and load a small module (the first use of LLVM's code
+    generator and loader in a process costs 5–10 ms more than the next) and load the exact
+    trigonometry if this machine has built it."""
+    try:
+        pool.thread_pool()
+        _loaded(llvm_worker.answer(_compiling_machine, b"o", _WARM_UP_IR), ["warm"])
+        trig = DiskCache().get(_library_key(exact_trig))  # built once per machine, by the first program needing it
+        with _library_lock:
+            if trig is not None and "exact_trig" not in _libraries:
+                _provide_exact_trig(trig)
+    except (RuntimeError, OSError):  # the first compile meets the same failure, and reports it
+        pass
+
+
+def start_warm_up() -> None:
+    """``warm_up`` in a background thread, once, while the caller goes on (importing, tracing). An
+    exit or a fork waits for it: LLVM must not be torn down under it, and a child must not inherit
+    LLVM's lock held by a thread it does not have."""
+    if not _warming:
+        thread = threading.Thread(target=warm_up, daemon=True, name="codegen LLVM warm-up")
+        _warming.append(thread)
+        thread.start()
+        atexit.register(thread.join)
+        os.register_at_fork(before=thread.join)
 
 
 _default: CPURuntime | None = None

@@ -19,6 +19,7 @@ in vectors already (``LLVMRenderer._vector_loop``): of LLVM's passes it needs on
 registers, constants folded and branches simplified, a tenth of the -O3 pipeline's time.
 """
 
+import os
 import struct
 import sys
 
@@ -101,4 +102,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BrokenPipeError:  # the caller is gone (a terminated pool worker): nothing to answer, or to say
+        os._exit(0)

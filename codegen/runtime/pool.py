@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 
 import llvmlite.binding as llvm
 
@@ -22,22 +23,28 @@ SYMBOLS = (SYMBOL, TEMP_ALLOC, TEMP_FREE)
 
 
 _state: dict = {"tried": False, "library": None, "code": None}
+_building = threading.Lock()  # a second caller (the warm-up's thread and the first compile) waits for the first
 
 
 def _library():
     """The loaded pool (built on first use), or None without a C compiler."""
     if not _state["tried"]:
-        _state["tried"] = True
-        compiler = c_compiler()
-        if compiler is not None:
-            with open(os.path.join(os.path.dirname(__file__), "pool.c")) as f:
-                source = f.read()
-            try:
-                _load(compile_with([compiler, "-O2", "-shared", "-fPIC", "-pthread"], source, ".c", DiskCache(),
-                                   "pool.so"))
-            except (RuntimeError, OSError):
-                pass
+        with _building:
+            if not _state["tried"]:
+                _build()
+                _state["tried"] = True
     return _state["library"]
+
+
+def _build() -> None:
+    compiler = c_compiler()
+    if compiler is not None:
+        with open(os.path.join(os.path.dirname(__file__), "pool.c")) as f:
+            source = f.read()
+        try:
+            _load(compile_with([compiler, "-O2", "-shared", "-fPIC", "-pthread"], source, ".c", DiskCache(), "pool.so"))
+        except (RuntimeError, OSError):
+            pass
 
 
 def _load(code: bytes) -> None:

@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 
@@ -318,6 +319,34 @@ def test_recently_loaded_code_is_kept_for_reuse_and_bounded():
     assert runtime.link(ir_text, ["thrice"]) is not None and runtime.links == links
     assert len(cpu._recent) <= cpu.RECENT
 
+
+
+def test_the_optimiser_leaves_quietly_when_its_caller_is_gone():
+    """A process that starts an optimiser and is terminated before it is ready (a multiprocessing
+    pool's worker) left a BrokenPipeError traceback on stderr."""
+    optimiser = cpu_runtime.Optimiser(*cpu_runtime.host_cpu())
+    process = subprocess.Popen(optimiser.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the caller is gone before the optimiser has loaded LLVM
+    _, errors = process.communicate(timeout=60)
+    assert errors == b""
+
+
+def test_the_warm_up_loads_what_a_first_compile_needs():
+    """Importing codegen compiles and loads a small module in the background (LLVM's first use in
+    a process), loads the thread pool and, once built on this machine, the exact trigonometry;
+    exits and forks wait for it."""
+    program = [sys.executable, "-c", "import codegen; from codegen.runtime import cpu, pool; "
+               "cpu._warming[0].join(); print(pool._state['tried'], 'exact_trig' in cpu._libraries, "
+               "cpu._compiling_machine.cache_info().currsize)"]
+    env = dict(os.environ, SYMFLUX_CACHE_DIR=tempfile.mkdtemp())
+    assert subprocess.run(program, env=env, capture_output=True, text=True, check=True).stdout.split() == \
+        ["True", "False", "2"]
+    build = "from codegen.runtime import cpu; cpu.default_runtime().provide_exact_trig()"
+    subprocess.run([sys.executable, "-c", build], env=env, check=True)
+    assert subprocess.run(program, env=env, capture_output=True, text=True, check=True).stdout.split() == \
+        ["True", "True", "2"]
+    exits = subprocess.run([sys.executable, "-c", "import codegen"], env=env, capture_output=True, text=True)
+    assert exits.returncode == 0 and exits.stderr == ""
 
 def _doubler(name):
     program = Program(name, [Buffer("x", "float64", 4), Buffer("y", "float64", 4)])
