@@ -83,15 +83,20 @@ def _fuse_map(node: Node, args, old_args, uses: Counter) -> Node:
     if not any(inlined):  # the node itself where its arguments are (half the calls of a nested gradient)
         return rebuild(node, args)
     body_args, subs = [], {}
+
+    def symbol(arg: Node) -> sympy.Symbol:
+        """The fused body's symbol for ``arg``, one per distinct node in the order they are met (as
+        ``map_`` numbers them: else it renumbers the whole body, through SymPy's evaluation again)."""
+        if arg not in body_args:
+            body_args.append(arg)
+        return arg_symbol(body_args.index(arg))
+
     for i, new_arg in enumerate(args):
         if inlined[i]:
-            offset = len(body_args)
-            inner = dag_replace(new_arg.body, {ARG[j]: arg_symbol(offset + j) for j in range(len(new_arg.args))})
-            body_args.extend(new_arg.args)
+            inner = dag_replace(new_arg.body, {ARG[j]: symbol(a) for j, a in enumerate(new_arg.args)})
             subs[ARG[i]] = _in_its_type(inner, new_arg, node)
         else:
-            subs[ARG[i]] = arg_symbol(len(body_args))
-            body_args.append(new_arg)
+            subs[ARG[i]] = symbol(new_arg)
     body = functions.substitute(node.body, subs)
     return ops.map_(body, body_args, shape=node.shape, dtype=node.dtype)
 
