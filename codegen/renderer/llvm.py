@@ -1,4 +1,4 @@
-"""LLVM IR for a kernel ``Program`` (llvmlite, opaque pointers).
+"""LLVM IR text for a kernel ``Program`` (``codegen.llvm_ir``: written as it is built; opaque pointers).
 
 Statements dispatch to ``_stmt_<Class>``, SymPy expressions to ``_emit_<Class>`` (as SymPy's
 printers do). Types are inferred bottom-up: loads have their buffer's type, loop variables are
@@ -16,8 +16,8 @@ import functools
 
 import numpy as np
 import sympy
-from llvmlite import ir
 
+from .. import llvm_ir as ir
 from ..kernel import (
     Call,
     Let,
@@ -58,7 +58,6 @@ from .llvm_types import (
     REDUCTION,
     STORAGE,
     TYPES,
-    Splat,
     is_signed,
 )
 
@@ -220,8 +219,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
             if nbytes is not None and on_stack + nbytes <= self.STACK_BYTES:
                 on_stack += nbytes
                 slot = self.alloca_builder.alloca(STORAGE[t.dtype], size=ir.Constant(I64, max(int(size), 1)),
-                                                  name=t.name)
-                slot.align = 64
+                                                  name=t.name, align=64)
                 self.ptrs[t.name] = slot
                 continue
             nbytes = self.builder.mul(self._emit(size, "i64"), ir.Constant(I64, ITEMSIZE[t.dtype]))
@@ -382,7 +380,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
     def _splat(self, value):
         """A scalar ``value`` in every lane of a vector."""
         if isinstance(value, ir.Constant):
-            return Splat(self.lanes, value)
+            return ir.Constant(ir.VectorType(value.type, self.lanes), value.constant)
         vector = ir.VectorType(value.type, self.lanes)
         one = self.builder.insert_element(ir.Constant(vector, ir.Undefined), value, ir.Constant(I32, 0))
         return self.builder.shuffle_vector(one, ir.Constant(vector, ir.Undefined),
@@ -390,8 +388,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
 
     def _loop_hints(self, *hints):
         """A loop's own metadata node holding ``hints`` (name, value) for LLVM's loop passes: LLVM finds
-        a loop's hints through a node whose first operand is itself (llvmlite makes no such node: it is
-        closed after)."""
+        a loop's hints through a node whose first operand is itself (given once the node exists)."""
         m = self.fn.module
         hints = [m.add_metadata([ir.MetaDataString(m, name), ir.Constant(I32, value)]) for name, value in hints]
         node = m.add_metadata([*hints, ir.MetaDataString(m, f"loop {len(m.metadata)}")])  # one per loop
@@ -560,7 +557,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
         saturated: 130.0 → int8 gave 127 where NumPy gives −126."""
         b, target = self.builder, self._type(dst)
         if dst == "u64":  # from 2^63 on, through x − 2^63 with the top bit put back (2^64 and over: 0)
-            top = self._constant(2.0**63, "f64" if getattr(v.type, "element", v.type) is F64 else "f32")
+            top = self._constant(2.0**63, "f64" if getattr(v.type, "element", v.type) == F64 else "f32")
             high = b.xor(b.fptosi(b.fsub(v, top), target), self._constant(1 << 63, "i64"))
             return b.select(b.fcmp_ordered(">=", v, top), high, b.fptosi(v, target))
         wide = b.fptosi(v, self._type("i64" if dst in ("i64", "u32") else "i32"))
@@ -602,7 +599,7 @@ class LLVMRenderer(InlineMath, InlineTrig, ParallelLoops):
             return scalar
         key = (kind, self.lanes, value.hex() if kind in FLOATS else value)  # hex: −0.0 is not 0.0
         if key not in self.splats:
-            self.splats[key] = Splat(self.lanes, scalar)
+            self.splats[key] = ir.Constant(self._type(kind), value)  # printed as LLVM's splat of one literal
         return self.splats[key]
 
     def _emit_Integer(self, e, kind):
@@ -1056,6 +1053,5 @@ def _widenable(blocks) -> bool:
     """Whether LLVM's vectoriser can widen every call in ``blocks`` (intrinsics, functions that name
     vector variants): told a width for a loop it cannot vectorise (a libm call), LLVM prints a
     warning on the user's terminal."""
-    return all(not isinstance(instr, ir.CallInstr) or instr.callee.name.startswith("llvm.")
-               or any("vector-function-abi-variant" in a for a in instr.callee.attributes)
-               for block in blocks for instr in block.instructions)
+    return all(callee.name.startswith("llvm.") or any("vector-function-abi-variant" in a for a in callee.attributes)
+               for block in blocks for callee in block.callees)

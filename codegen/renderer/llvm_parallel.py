@@ -5,8 +5,8 @@ thread pool (``codegen_parallel_for``) or, without it, on POSIX threads started 
 from __future__ import annotations
 
 import sympy
-from llvmlite import ir
 
+from .. import llvm_ir as ir
 from .llvm_types import I32, I64, PTR
 
 

@@ -5,7 +5,8 @@ unsigned ``u8``…``u64``. Unsigned kinds share LLVM's integer types with the si
 in comparisons, extension, conversion to float and division."""
 
 import numpy as np
-from llvmlite import ir
+
+from .. import llvm_ir as ir
 
 I1, I8, I16, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.IntType(64)
 F32, F64 = ir.FloatType(), ir.DoubleType()
@@ -26,18 +27,3 @@ REDUCTION = ("contract", "reassoc")
 
 def is_signed(kind: str) -> bool:
     return kind not in UNSIGNED and kind != "i1"
-
-
-class Splat(ir.Constant):
-    """A vector holding ``scalar`` (a constant) in each of its ``lanes``, printed as LLVM's ``splat``:
-    llvmlite would print every lane of a vector loop's constants."""
-
-    def __init__(self, lanes: int, scalar: ir.Constant):
-        super().__init__(ir.VectorType(scalar.type, lanes), None)
-        self.text = f"splat ({scalar.type} {scalar.get_reference()})"
-
-    def get_reference(self) -> str:
-        return self.text
-
-    def _to_string(self) -> str:
-        return f"{self.type} {self.text}"

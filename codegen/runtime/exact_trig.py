@@ -10,7 +10,7 @@ program declares them (``declare``), with the variant mapping on the scalar's de
 
 from __future__ import annotations
 
-from llvmlite import ir
+from .. import llvm_ir as ir
 
 FUNCTIONS = ("sin", "cos", "tan")
 VECTOR_LANES = (2, 4, 8, 16)  # vector widths the loop vectoriser may pick for doubles
@@ -37,8 +37,7 @@ def called_by(code: bytes) -> bool:
 def declare(module: ir.Module, function: str) -> ir.Function:
     """``function``'s exact scalar in ``module``, the library declared there with its vector
     variants, which ``llvm.compiler.used`` keeps from being dropped as unused declarations before the
-    vectoriser has called them. llvmlite knows neither the mapping attribute nor ``memory(none)``,
-    hence ``set.add``."""
+    vectoriser has called them."""
     if scalar_name(function) not in module.globals:
         variants = []
         for f in FUNCTIONS:
@@ -46,10 +45,10 @@ def declare(module: ir.Module, function: str) -> ir.Function:
             variants += [ir.Function(module, _variant_type(n), name=variant_name(f, n)) for n in VECTOR_LANES]
             mappings = ",".join(f"_ZGV_LLVM_M{n}v_{scalar.name}({variant_name(f, n)})" for n in VECTOR_LANES)
             for attribute in (*_ATTRIBUTES, f'"vector-function-abi-variant"="{mappings}"'):
-                set.add(scalar.attributes, attribute)
+                scalar.attributes.add(attribute)
         used = ir.GlobalVariable(module, ir.ArrayType(ir.PointerType(), len(variants)), "llvm.compiler.used")
         used.linkage, used.section = "appending", "llvm.metadata"
-        used.initializer = ir.Constant(used.type.pointee, variants)
+        used.initializer = ir.Constant(used.value_type, variants)
     return module.globals[scalar_name(function)]
 
 
