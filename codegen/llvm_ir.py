@@ -341,6 +341,20 @@ def _flags(flags) -> str:
     return "".join(" " + f for f in flags)
 
 
+def _binary(op: str):
+    """The builder's method for the binary instruction ``op`` (``flags``: nuw, nsw or fast-math)."""
+    def build(self, a: Value, b: Value, name: str = "", flags=()) -> Value:
+        return self._result(a.type, name, f"{op}{_flags(flags)} {a.type.text} {a.ref}, {b.ref}")
+    return build
+
+
+def _cast(op: str):
+    """The builder's method for the conversion ``op`` of a value to a type."""
+    def build(self, value: Value, typ: Type, name: str = "") -> Value:
+        return self._result(typ, name, f"{op} {value.type.text} {value.ref} to {typ.text}")
+    return build
+
+
 class IRBuilder:
     """Appends instructions at the end of ``block`` (``position_at_end`` moves it)."""
 
@@ -361,62 +375,9 @@ class IRBuilder:
         self._line(f"{value.ref} = {text}")
         return value
 
-    def _binary(self, op: str, a: Value, b: Value, flags=(), name: str = "") -> Value:
-        return self._result(a.type, name, f"{op}{_flags(flags)} {a.type.text} {a.ref}, {b.ref}")
-
-    def add(self, a, b, name="", flags=()):
-        return self._binary("add", a, b, flags, name)
-
-    def sub(self, a, b, name="", flags=()):
-        return self._binary("sub", a, b, flags, name)
-
-    def mul(self, a, b, name="", flags=()):
-        return self._binary("mul", a, b, flags, name)
-
-    def sdiv(self, a, b, name=""):
-        return self._binary("sdiv", a, b, (), name)
-
-    def udiv(self, a, b, name=""):
-        return self._binary("udiv", a, b, (), name)
-
-    def srem(self, a, b, name=""):
-        return self._binary("srem", a, b, (), name)
-
-    def urem(self, a, b, name=""):
-        return self._binary("urem", a, b, (), name)
-
-    def shl(self, a, b, name=""):
-        return self._binary("shl", a, b, (), name)
-
-    def lshr(self, a, b, name=""):
-        return self._binary("lshr", a, b, (), name)
-
-    def ashr(self, a, b, name=""):
-        return self._binary("ashr", a, b, (), name)
-
-    def and_(self, a, b, name=""):
-        return self._binary("and", a, b, (), name)
-
-    def or_(self, a, b, name=""):
-        return self._binary("or", a, b, (), name)
-
-    def xor(self, a, b, name=""):
-        return self._binary("xor", a, b, (), name)
-
-    def fadd(self, a, b, name="", flags=()):
-        return self._binary("fadd", a, b, flags, name)
-
-    def fsub(self, a, b, name="", flags=()):
-        return self._binary("fsub", a, b, flags, name)
-
-    def fmul(self, a, b, name="", flags=()):
-        return self._binary("fmul", a, b, flags, name)
-
-    def fdiv(self, a, b, name="", flags=()):
-        return self._binary("fdiv", a, b, flags, name)
-
-    def frem(self, a, b, name="", flags=()):
-        return self._binary("frem", a, b, flags, name)
+    add, sub, mul, sdiv, udiv, srem, urem = map(_binary, ("add", "sub", "mul", "sdiv", "udiv", "srem", "urem"))
+    shl, lshr, ashr, and_, or_, xor = map(_binary, ("shl", "lshr", "ashr", "and", "or", "xor"))
+    fadd, fsub, fmul, fdiv, frem = map(_binary, ("fadd", "fsub", "fmul", "fdiv", "frem"))
 
     def neg(self, a, name=""):
         return self._result(a.type, name, f"sub {a.type.text} {a.type.literal(None if a.type.text[0] == '<' else 0)}, "
@@ -426,7 +387,7 @@ class IRBuilder:
         element = a.type.element if isinstance(a.type, VectorType) else a.type
         ones = Constant(a.type, [-1] * a.type.count if isinstance(a.type, VectorType) else -1) \
             if element.width > 1 else Constant(a.type, [1] * a.type.count if isinstance(a.type, VectorType) else 1)
-        return self._binary("xor", a, ones, (), name)
+        return self.xor(a, ones, name)
 
     def fneg(self, a, name="", flags=()):
         return self._result(a.type, name, f"fneg{_flags(flags)} {a.type.text} {a.ref}")
@@ -449,44 +410,9 @@ class IRBuilder:
         return self._result(a.type, name, f"select{_flags(flags)} {cond.type.text} {cond.ref}, {a.type.text} "
                                           f"{a.ref}, {b.type.text} {b.ref}")
 
-    def _cast(self, op: str, value: Value, type_: Type, name: str) -> Value:
-        return self._result(type_, name, f"{op} {value.type.text} {value.ref} to {type_.text}")
-
-    def zext(self, value, typ, name=""):
-        return self._cast("zext", value, typ, name)
-
-    def sext(self, value, typ, name=""):
-        return self._cast("sext", value, typ, name)
-
-    def trunc(self, value, typ, name=""):
-        return self._cast("trunc", value, typ, name)
-
-    def fptosi(self, value, typ, name=""):
-        return self._cast("fptosi", value, typ, name)
-
-    def fptoui(self, value, typ, name=""):
-        return self._cast("fptoui", value, typ, name)
-
-    def sitofp(self, value, typ, name=""):
-        return self._cast("sitofp", value, typ, name)
-
-    def uitofp(self, value, typ, name=""):
-        return self._cast("uitofp", value, typ, name)
-
-    def fpext(self, value, typ, name=""):
-        return self._cast("fpext", value, typ, name)
-
-    def fptrunc(self, value, typ, name=""):
-        return self._cast("fptrunc", value, typ, name)
-
-    def bitcast(self, value, typ, name=""):
-        return self._cast("bitcast", value, typ, name)
-
-    def ptrtoint(self, value, typ, name=""):
-        return self._cast("ptrtoint", value, typ, name)
-
-    def inttoptr(self, value, typ, name=""):
-        return self._cast("inttoptr", value, typ, name)
+    zext, sext, trunc, fpext, fptrunc, bitcast = map(_cast, ("zext", "sext", "trunc", "fpext", "fptrunc", "bitcast"))
+    fptosi, fptoui, sitofp, uitofp, ptrtoint, inttoptr = map(_cast, ("fptosi", "fptoui", "sitofp", "uitofp", "ptrtoint",
+                                                                    "inttoptr"))
 
     def load(self, ptr, name="", align=None, typ=None):
         alignment = f", align {align}" if align else ""
