@@ -214,12 +214,13 @@ def map_(body, args, shape=None, dtype=None, inline=True) -> Node:
         else:
             kept.append((ARG[i], a))
     try:
-        body = functions.substitute(body, subs) if subs else body
-    except (ValueError, TypeError):  # SymPy refuses a folded constant (Min(nan, x): "not comparable")
-        body = sympy.nan
+        body, refused = (functions.substitute(body, subs) if subs else body), False
+    except (ValueError, TypeError):  # SymPy refuses a folded constant (Min(nan, x), i > 0: "not comparable")
+        body, refused = sympy.nan, True
     if dtype is None:
         dtype = result_dtype(body if body is not sympy.nan else original, strong, weak, original)
-    if subs and dtype.kind in "fc" and _degenerate(body) and not _degenerate(original):
+    # computed at run time instead: a NaN SymPy cannot fold into a truth value is true in a bool map
+    if subs and (refused or dtype.kind in "fc" and _degenerate(body)) and not _degenerate(original):
         operands = [_runtime_scalar(a, strong) for a in args]
         return map_(original, operands, shape=out_shape, dtype=dtype, inline=False)
     # Deduplicate repeated args, drop unused ones, and renumber the survivors.

@@ -82,6 +82,19 @@ def test_nan_scalars_stay_real():
     assert np.isnan(sf.maximum(NAN, 1.0)) and sf.maximum(INF, 1.0) == INF
 
 
+
+def test_a_condition_on_a_folded_nan_is_false_on_every_path():
+    """√(sum(−0.5 + 0·x)) folds to SymPy's 1.22·i, which SymPy refuses to compare: the fold became
+    NaN in a bool map, true, where NumPy's NaN > 0 is false (compiled gave 14 for 12, and the
+    gradient took the x² branch: found by the random search)."""
+    f = lambda x: sf.sum(sf.where(sf.sqrt(sf.sum(-0.5 + 0 * x)) > 0, x * x, 2 * x))
+    x = np.array([1.0, 2.0, 3.0])
+    with np.errstate(invalid="ignore"):
+        assert f(x) == 12.0 and sf.compile(f)(x) == 12.0 and interpreted(f, x) == 12.0
+        same(sf.gradient(f, x)[0], np.full(3, 2.0))
+        same(sf.compile(lambda x: sf.gradient(f, x)[0])(x), np.full(3, 2.0))
+        assert not sf.compile(lambda x: sf.sqrt(sf.sum(-0.5 + 0 * x)) > 0)(x)
+
 def test_clip_value_does_not_hide_nan_gradients():
     clipped = sf.ClipValue(1.0).apply(np.zeros(3), np.array([NAN, 5.0, -0.5]))
     same(clipped, np.array([NAN, 1.0, -0.5]))
