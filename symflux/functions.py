@@ -17,7 +17,7 @@ import numpy as np
 import sympy
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from codegen.kernel import dag_atoms, dag_replace, piecewise, unfolded_conditions
+from codegen.kernel import dag_atoms, dag_replace, piecewise, rebuilt, unfolded_conditions
 
 from . import derived, elementary
 from .taylor import nth_derivative
@@ -640,8 +640,32 @@ def carried_out(d: sympy.Derivative) -> sympy.Expr:
             return taken
     expr, reals = _abs_of_reals(d.expr)
     taken = elementary.derivative(expr, d.variable_count)
-    taken = taken if taken is not None else almost_everywhere(sympy.Derivative(expr, *d.variable_count).doit())
+    if taken is None:
+        paired = _extrema_in_pairs(expr)  # not deep: evaluating it again would flatten the pairs
+        taken = almost_everywhere(sympy.Derivative(paired, *d.variable_count).doit(deep=paired is expr))
     return dag_replace(taken, reals) if reals else taken
+
+
+def _extrema_in_pairs(expr):
+    """``expr`` with each Max and Min of more than two arguments nested two by two, unevaluated.
+    SymPy's Max(a, b, c)′ in a is Heaviside(a − Max(b, c)), ½ at a tie whatever b and c do: where
+    three arguments tie, the shares added up to 3/2. Nested, a tie's shares add up to 1 (½, ¼, ¼,
+    as PyTorch and JAX give maximum(a, maximum(b, c))); a tie that holds on an interval is one
+    function there, whose derivative any shares adding up to 1 give."""
+    if not any(len(e.args) > 2 for e in dag_atoms(expr, (sympy.Max, sympy.Min))):
+        return expr
+    done: dict = {}
+
+    def paired(e):
+        if e not in done:
+            args = [paired(a) for a in e.args]
+            if isinstance(e, (sympy.Max, sympy.Min)) and len(args) > 2:
+                done[e] = functools.reduce(lambda a, b: e.func(a, b, evaluate=False), args)
+            else:
+                done[e] = rebuilt(e, tuple(args))
+        return done[e]
+
+    return paired(expr)
 
 
 class _Real(sympy.Function):

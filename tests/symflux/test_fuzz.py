@@ -282,6 +282,8 @@ FOUND_TENSOR = [  # programs the search found, kept as fixed regressions (see ea
       ("x",))),
     # max's derivative compared its argument recomputed in another kernel (0/0 compiled)
     ("unary", "max keepdims", ("unary", "prod keepdims", ("unary", "abs", ("x",)))),
+    # SymPy's Max of three gave each of three tied arguments half the gradient (|y| = y = clip(y))
+    ("binary", "maximum", ("unary", "abs", ("y",)), ("binary", "maximum", ("y",), ("unary", "clip", ("y",)))),
 ]
 
 

@@ -276,6 +276,21 @@ def test_extremum_derivatives_compare_the_values_the_extremum_saw(moved):
         np.testing.assert_allclose(want, t.grad.numpy(), rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("f,sign", [
+    (lambda y: sf.maximum(sf.abs(y), sf.maximum(y, sf.clip(y, -1, 1))), 1),
+    (lambda y: sf.minimum(sf.minimum(-y, -sf.abs(y)), -sf.clip(y, -1, 1)), -1),
+    (lambda y: sf.maximum(sf.maximum(y, sf.abs(y)), sf.maximum(sf.clip(y, -1, 1), sf.relu(y))), 1)],
+    ids=["max of three", "min of three", "max of four"])
+def test_a_tie_of_several_arguments_shares_the_gradient_in_parts_that_add_up(f, sign):
+    """SymPy's Max(a, b, c)′ in a is Heaviside(a − Max(b, c)): ½ at a tie whatever b and c do, so
+    where |y| = y = clip(y) each of the three got ½ and the gradient was 1.5× itself (found by the
+    random search against PyTorch). A tie that holds on an interval is one function there: any
+    shares adding up to 1 give its derivative."""
+    y = np.array([0.25, 0.5, 2.0, -0.5, -3.0])
+    want = sign * np.array([1.0, 1.0, 1.0, -1.0, -1.0])
+    np.testing.assert_allclose(sf.grad(lambda v: sf.sum(f(v)))(y), want, rtol=1e-15)
+    np.testing.assert_allclose(sf.compile(sf.grad(lambda v: sf.sum(f(v))))(y), want, rtol=1e-15)
+
 @pytest.mark.parametrize("inner,kink,shift", [(sf.sigmoid, 0.0, 0.5), (sf.softplus, 0.0, float(np.log(2.0))),
                                                (sf.log1p, 0.0, 0.0), (lambda a: sf.arcsin(a / 4), 0.0, 0.0),
                                                (sf.sqrt, 4.0, 2.0), (lambda a: sf.arccosh(a + 1.5), 0.5, 0.0)],
