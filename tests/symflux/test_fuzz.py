@@ -91,13 +91,16 @@ def test_random_programs_agree_on_every_path(program, args, export):
 
 @SETTINGS
 @given(program=programs(3), args=st.one_of(inputs(np.float64, 19, PLUS_ZERO), inputs(np.float32, 37, PLUS_ZERO)))
+@example(program=("binary", "add", ("unary", "softplus", ("const", -0.5)), ("binary", "arctan2", ("x",), ("y",))),
+         args=tuple(np.where(np.arange(74).reshape(2, 37) == 10, v, 0).astype(np.float32) for v in (-1.0, 2.0)))
 def test_random_programs_agree_in_vector_loops(program, args):
     """Rows longer than a vector: the compiled loops are written in vectors, the last overlapping.
     No −0 beside +0: which one maximum/minimum keep differs from NumPy's, as documented
     (docs/numerics.md), and the long search found that tie in 38-element programs."""
     f = _function(program)
-    with np.errstate(all="ignore"):
-        tolerance = 1e-12 if args[0].dtype == np.float64 else 1e-6
+    with np.errstate(all="ignore"):  # float32 data in a float64 result: float32's tolerance (a 1-ulp
+        # arctan2 in float32, where NumPy's is off by one, added to a float64 constant it nearly cancels)
+        tolerance = 1e-12 if args[0].dtype == np.float64 else 4e-6
         assert_numpy_equal(compiled(f, *args), interpreted(f, *args), tolerance, f"vector loops {program}")
 
 
