@@ -200,10 +200,10 @@ class Function(Value):
         return self.ftype
 
     def local(self, name: str = "") -> str:
-        """A new local name: ``name`` (suffixed where taken), or the next number."""
+        """A new local name: ``name``, or the next number, suffixed where taken."""
         if not name:
             self.unnamed += 1
-            return f".{self.unnamed}"
+            name = f".{self.unnamed}"
         unique, k = name, 0
         while unique in self.names:
             k += 1

@@ -72,8 +72,10 @@ def test_repeated_names_are_made_unique_and_odd_ones_quoted():
     x = b.fadd(fn.args[0], fn.args[0], name="x")
     y = b.fmul(x, x, name="x")
     z = b.fsub(y, x, name="x y")
-    b.ret(z)
-    assert (x.ref, y.ref, z.ref) == ("%x", "%x.1", '%"x y"')
+    taken = b.fmul(z, z, name=f".{fn.unnamed + 1}")  # the name the next unnamed value would be given
+    w = b.fadd(z, taken)
+    b.ret(w)
+    assert (x.ref, y.ref, z.ref, w.ref) == ("%x", "%x.1", '%"x y"', taken.ref + ".1")
     assert '@"odd \\22name\\22"' in str(module) and '"a b":' in str(module)
     _parsed(module)
 
