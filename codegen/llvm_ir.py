@@ -190,7 +190,7 @@ class Function(Value):
         self.attributes: set[str] = set()
         self.linkage = ""
         self.blocks: list[Block] = []
-        self.names: set[str] = set()  # the function's local names (values and blocks share them)
+        self.names = {f".{k}" for k in range(len(self.args))}  # its local names (values and blocks share them)
         self.unnamed = len(self.args)
         module.functions.append(self)
         module.globals[name] = self
