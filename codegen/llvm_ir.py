@@ -95,32 +95,29 @@ class VoidType(Type):
         super().__init__("void")
 
 
-class VectorType(Type):
-    __slots__ = ("element", "count")
-
-    def __init__(self, element: Type, count: int):
-        super().__init__(f"<{count} x {element}>")
-        self.element, self.count = element, count
-
-    def literal(self, value) -> str:
-        if isinstance(value, (list, tuple)):
-            return "<" + ", ".join(f"{self.element} {self.element.literal(v)}" for v in value) + ">"
-        if value is None:
-            return "zeroinitializer"
-        return f"splat ({self.element} {self.element.literal(value)})"  # one literal: not every lane's
-
-
 class ArrayType(Type):
     __slots__ = ("element", "count")
+    BRACKETS = "[]"
 
     def __init__(self, element: Type, count: int):
-        super().__init__(f"[{count} x {element}]")
+        super().__init__(f"{self.BRACKETS[0]}{count} x {element}{self.BRACKETS[1]}")
         self.element, self.count = element, count
 
     def literal(self, value) -> str:
         if value is None:
             return "zeroinitializer"
-        return "[" + ", ".join(f"{self.element} {self.element.literal(v)}" for v in value) + "]"
+        items = ", ".join(f"{self.element} {self.element.literal(v)}" for v in value)
+        return f"{self.BRACKETS[0]}{items}{self.BRACKETS[1]}"
+
+
+class VectorType(ArrayType):
+    __slots__ = ()
+    BRACKETS = "<>"
+
+    def literal(self, value) -> str:
+        if value is None or isinstance(value, (list, tuple)):
+            return super().literal(value)
+        return f"splat ({self.element} {self.element.literal(value)})"  # one literal: not every lane's
 
 
 class FunctionType:
@@ -380,14 +377,10 @@ class IRBuilder:
     fadd, fsub, fmul, fdiv, frem = map(_binary, ("fadd", "fsub", "fmul", "fdiv", "frem"))
 
     def neg(self, a, name=""):
-        return self._result(a.type, name, f"sub {a.type.text} {a.type.literal(None if a.type.text[0] == '<' else 0)}, "
-                                          f"{a.ref}")
+        return self._result(a.type, name, f"sub {a.type.text} {a.type.literal(0)}, {a.ref}")
 
     def not_(self, a, name=""):
-        element = a.type.element if isinstance(a.type, VectorType) else a.type
-        ones = Constant(a.type, [-1] * a.type.count if isinstance(a.type, VectorType) else -1) \
-            if element.width > 1 else Constant(a.type, [1] * a.type.count if isinstance(a.type, VectorType) else 1)
-        return self.xor(a, ones, name)
+        return self.xor(a, Constant(a.type, -1), name)  # all ones (i1: true), splatted over a vector's lanes
 
     def fneg(self, a, name="", flags=()):
         return self._result(a.type, name, f"fneg{_flags(flags)} {a.type.text} {a.ref}")
